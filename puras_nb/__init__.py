@@ -1,0 +1,89 @@
+"""puras-nb: the notebook-native client for Puras.
+
+The public surface, all importable from `puras_nb`:
+
+- `Client`, `AsyncClient`: drop-ins for `puras.Client`, plus cancel, events,
+  job listing, replay, pooled connections, retries and fast waits.
+- `PurasError`, `PurasAPIError`, `PurasConnectionError`, `JobError`,
+  `JobInterrupted`: every exception (see `puras_nb.errors`).
+- `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
+  jobs that poll on the kernel's event loop and render as widgets.
+- `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
+- `%load_ext puras_nb`: the `%puras` / `%%puras` magics.
+
+Names are imported lazily, so `import puras_nb` in a script does not pay for
+ipywidgets or IPython.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .errors import (
+    JobError,
+    JobInterrupted,
+    PurasAPIError,
+    PurasConnectionError,
+    PurasError,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Client": "puras_nb.client",
+    "AsyncClient": "puras_nb.aio",
+    "LiveJob": "puras_nb.live",
+    "start": "puras_nb.live",
+    "run": "puras_nb.live",
+    "attach": "puras_nb.live",
+    "configure": "puras_nb.live",
+    "compare": "puras_nb.compare",
+    "show": "puras_nb.widgets",
+}
+
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "JobError",
+    "JobInterrupted",
+    "LiveJob",
+    "PurasAPIError",
+    "PurasConnectionError",
+    "PurasError",
+    "attach",
+    "compare",
+    "configure",
+    "load_ipython_extension",
+    "run",
+    "show",
+    "start",
+    "unload_ipython_extension",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'puras_nb' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext puras_nb`: register the `%puras` and `%%puras` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext puras_nb`: remove the magics again."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

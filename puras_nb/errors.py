@@ -1,0 +1,76 @@
+"""Every exception puras-nb raises, in one place.
+
+`PurasAPIError` and `JobError` keep the names, base class (`RuntimeError`),
+constructor and attributes of `puras.PurasAPIError` / `puras.JobError`, so code
+written against the official client catches ours unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "PurasError",
+    "PurasAPIError",
+    "PurasConnectionError",
+    "JobError",
+    "JobInterrupted",
+]
+
+
+class PurasError(RuntimeError):
+    """Base class of every puras-nb error."""
+
+
+class PurasAPIError(PurasError):
+    """Non-2xx response from the Puras API (`.status`, `.detail`, `.job_id`)."""
+
+    def __init__(self, status: int, detail: str, *, job_id: str | None = None):
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.job_id = job_id
+
+
+class PurasConnectionError(PurasError, httpx.TransportError):
+    """The API host could not be reached (after retries).
+
+    Also an `httpx.TransportError`, so code that caught the official client's
+    raw httpx errors keeps working.
+    """
+
+    def __init__(self, message: str, *, host: str = "", job_id: str | None = None):
+        PurasError.__init__(self, message)
+        self.host = host
+        self.job_id = job_id
+
+
+class JobError(PurasError):
+    """A job finished in a non-succeeded state (failed/cancelled/timeout)."""
+
+    def __init__(self, job: dict[str, Any]):
+        self.job = job
+        status = job.get("status")
+        super().__init__(f"job {job.get('id')} {status}: {job.get('error') or ''}".rstrip())
+
+    @property
+    def job_id(self) -> str | None:
+        """The id of the job, to reattach or inspect it."""
+        return self.job.get("id")
+
+
+class JobInterrupted(KeyboardInterrupt):
+    """Waiting for a job was interrupted (Ctrl-C, the kernel's stop button).
+
+    Still a `KeyboardInterrupt`, so it stops a script or a "Run All"; the
+    message names the job so it can be reattached, and says whether the remote
+    job was cancelled.
+    """
+
+    def __init__(self, job_id: str, *, cancelled: bool = False):
+        self.job_id = job_id
+        self.cancelled = cancelled
+        what = "cancelled the job" if cancelled else "the job keeps running"
+        super().__init__(f"interrupted while waiting for job {job_id}; {what} (reattach with attach({job_id!r}))")
