@@ -1,0 +1,405 @@
+"""The emulator's HTTP surface: a Starlette app mirroring the hosted Puras job routes, plus control routes.
+
+Every error is JSON `{"detail": ...}` with a 4xx status; unexpected exceptions answer 500 with a short
+detail and never a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .demo import build_demo_pack
+from .faults import FaultInjector
+from .signing import Signer
+from .skills import SchemaError, SkillLookupError, SkillPack, validate_inputs
+from .store import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FINISHED, TERMINAL, JobStateError, JobStore
+
+__all__ = ["MAX_BODY_BYTES", "MAX_WAIT_SECONDS", "Emulator", "create_app"]
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_WAIT_SECONDS = 60.0
+CANCEL_GRACE_SECONDS = 2.0
+SERVICE = "puras-nb-local"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_MIME_BY_SUFFIX = {".png": "image/png", ".wav": "audio/wav", ".mp4": "video/mp4", ".json": "application/json"}
+log = logging.getLogger("puras_nb.local")
+
+
+class ApiError(Exception):
+    """An error answer: status + detail."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class Emulator:
+    """The state behind one server: skillpacks, job store, URL signer, settings."""
+
+    require_key: str | None = None
+    data_dir: str | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_finished: int = DEFAULT_MAX_FINISHED
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
+    store: JobStore = field(init=False)
+    signer: Signer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tmp = None
+        if self.data_dir:
+            files_dir = Path(self.data_dir).expanduser()
+            files_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="puras-nb-local-")
+            files_dir = Path(self._tmp.name)
+        self.signer = Signer()
+        self.store = JobStore(
+            files_dir, self.signer, max_finished=self.max_finished, max_file_bytes=self.max_file_bytes
+        )
+
+    def skill_paths(self) -> list[str]:
+        return [f"{p.slug}/{name}" for p in self.packs for name in p.names()]
+
+    def find_pack(self, ref: str) -> SkillPack:
+        for pack in self.packs:
+            if ref in (pack.id, pack.slug, pack.path) or ref.lower() == pack.id:
+                return pack
+        known = ", ".join(p.path for p in self.packs)
+        raise ApiError(404, f"skillpack {ref!r} not found (this emulator serves: {known})")
+
+    def close(self) -> None:
+        self.store.shutdown()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+# ── request helpers ─────────────────────────────────────────────────────────
+async def _read_json(request: Request, limit: int, *, required: bool = True) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body too large: {declared} bytes (limit {limit})")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body too large (limit {limit} bytes)")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "request body is empty: send a JSON object")
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _int_param(request: Request, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"query parameter {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ApiError(400, f"query parameter {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _emulator(request: Request) -> Emulator:
+    return request.app.state.emulator
+
+
+def _job_or_404(emu: Emulator, job_id: str) -> dict:
+    job = emu.store.get(job_id)
+    if job is None:
+        raise ApiError(404, f"job {job_id} not found")
+    return job
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+# ── routes ──────────────────────────────────────────────────────────────────
+async def health(request: Request) -> Response:
+    from puras_nb import __version__
+
+    emu = _emulator(request)
+    return JSONResponse(
+        {"ok": True, "service": SERVICE, "skills": emu.skill_paths(), "version": __version__, **emu.store.counts()}
+    )
+
+
+async def submit_job(request: Request) -> Response:
+    emu = _emulator(request)
+    body = await _read_json(request, emu.max_body_bytes)
+    skill_raw = body.get("skill")
+    if not isinstance(skill_raw, str) or not skill_raw.strip("/ "):
+        raise ApiError(422, "skill is required: a skill name such as 'echo'")
+    inputs = body.get("inputs")
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise ApiError(422, f"inputs must be an object, got {type(inputs).__name__}")
+    parts = [p for p in skill_raw.strip().strip("/").split("/") if p]
+    ref = request.query_params.get("skillpack_id") or request.query_params.get("skillpack")
+    if len(parts) > 1:
+        ref = ref or "/".join(parts[:-1])
+    if not ref:
+        raise ApiError(400, "no skillpack: pass ?skillpack=<workspace/slug> or ?skillpack_id=<uuid>")
+    pack = emu.find_pack(ref.strip("/"))
+    version = _int_param(request, "version", minimum=1)
+    job = await _create(request, emu, pack, parts[-1], version, inputs)
+    if request.query_params.get("wait", "").lower() in ("1", "true", "yes"):
+        try:
+            timeout = float(request.query_params.get("timeout") or MAX_WAIT_SECONDS)
+        except ValueError:
+            raise ApiError(400, "query parameter timeout must be a number") from None
+        timeout = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        if timeout > 0:
+            await emu.store.wait(job["id"], timeout)
+            job = emu.store.get(job["id"]) or job
+    return JSONResponse(job, status_code=201)
+
+
+async def _create(
+    request: Request,
+    emu: Emulator,
+    pack: SkillPack,
+    name: str,
+    version: int | None,
+    inputs: dict,
+    parent_job_id: str | None = None,
+) -> dict:
+    try:
+        skill, pack_version = pack.resolve(name, version)
+    except SkillLookupError as exc:
+        raise ApiError(404, str(exc)) from None
+    try:
+        run_inputs = validate_inputs(skill.schema, inputs)
+    except SchemaError as exc:
+        raise ApiError(422, str(exc)) from None
+    return emu.store.create(
+        pack, skill, pack_version, inputs, run_inputs, base_url=_base_url(request), parent_job_id=parent_job_id
+    )
+
+
+async def list_jobs(request: Request) -> Response:
+    emu = _emulator(request)
+    status = request.query_params.get("status") or None
+    if status and status not in ("queued", "running", *TERMINAL):
+        raise ApiError(400, f"unknown status {status!r}: use queued, running, succeeded, failed or cancelled")
+    skill = request.query_params.get("skill") or None
+    if skill:
+        skill = skill.strip("/").split("/")[-1]
+    limit = _int_param(request, "limit")
+    return JSONResponse(emu.store.list(status=status, skill=skill, limit=limit))
+
+
+async def get_job(request: Request) -> Response:
+    return JSONResponse(_job_or_404(_emulator(request), request.path_params["job_id"]))
+
+
+async def job_events(request: Request) -> Response:
+    emu = _emulator(request)
+    job_id = request.path_params["job_id"]
+    events = emu.store.events(job_id, _int_param(request, "after", 0) or 0)
+    if events is None:
+        raise ApiError(404, f"job {job_id} not found")
+    return JSONResponse(events)
+
+
+async def job_spans(request: Request) -> Response:
+    job = _job_or_404(_emulator(request), request.path_params["job_id"])
+    span = {
+        "name": f"skill {job['skill_name']}",
+        "job_id": job["id"],
+        "start": job["started_at"],
+        "end": job["finished_at"],
+        "status": job["status"],
+    }
+    return JSONResponse([span] if job["started_at"] else [])
+
+
+async def cancel_job(request: Request) -> Response:
+    emu = _emulator(request)
+    job_id = request.path_params["job_id"]
+    try:
+        job = emu.store.cancel(job_id)
+    except JobStateError as exc:
+        raise ApiError(409, str(exc)) from None
+    if job is None:
+        raise ApiError(404, f"job {job_id} not found")
+    if job["status"] not in TERMINAL:
+        await emu.store.wait(job_id, CANCEL_GRACE_SECONDS)
+        job = emu.store.get(job_id) or job
+    return JSONResponse(job)
+
+
+async def job_feedback(request: Request) -> Response:
+    emu = _emulator(request)
+    job_id = request.path_params["job_id"]
+    _job_or_404(emu, job_id)
+    body = await _read_json(request, emu.max_body_bytes)
+    rating = body.get("rating", 0)
+    if isinstance(rating, bool) or rating not in (-1, 0, 1):
+        raise ApiError(422, "rating must be -1, 0, or +1")
+    comment = body.get("comment")
+    end_user_id = body.get("end_user_id")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(422, "comment must be a string")
+    if end_user_id is not None and not isinstance(end_user_id, str):
+        raise ApiError(422, "end_user_id must be a string")
+    if rating == 0 and not comment:
+        raise ApiError(422, "feedback needs a non-zero rating or a comment")
+    row = emu.store.feedback(job_id, int(rating), comment, end_user_id)
+    if row is None:
+        raise ApiError(404, f"job {job_id} not found")
+    return JSONResponse(row)
+
+
+async def replay_job(request: Request) -> Response:
+    emu = _emulator(request)
+    job_id = request.path_params["job_id"]
+    info = emu.store.entry_info(job_id)
+    if info is None:
+        raise ApiError(404, f"job {job_id} not found")
+    old, skill, _ = info
+    pack = emu.find_pack(old["skillpack_id"])
+    version = _int_param(request, "version", minimum=1) or old["version"]
+    job = await _create(request, emu, pack, skill.name, version, old["inputs"], parent_job_id=job_id)
+    return JSONResponse(job, status_code=201)
+
+
+async def skillpacks(request: Request) -> Response:
+    return JSONResponse([p.describe() for p in _emulator(request).packs])
+
+
+async def get_file(request: Request) -> Response:
+    emu = _emulator(request)
+    drive_path = request.path_params["drive_path"]
+    refusal = emu.signer.check(drive_path, request.query_params.get("exp"), request.query_params.get("sig"))
+    if refusal:
+        raise ApiError(403, refusal)
+    path = emu.store.file_path(drive_path)
+    if path is None or not path.is_file():
+        raise ApiError(404, f"file {drive_path} not found (it may have been evicted)")
+    mime = _MIME_BY_SUFFIX.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def put_faults(request: Request) -> Response:
+    body = await _read_json(request, 64 * 1024, required=False)
+    try:
+        spec = request.app.state.faults.configure(body)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    return JSONResponse(spec.as_dict())
+
+
+async def get_faults(request: Request) -> Response:
+    return JSONResponse(request.app.state.faults.spec.as_dict())
+
+
+async def stats(request: Request) -> Response:
+    out = request.app.state.faults.stats()
+    out["jobs_created"] = _emulator(request).store.jobs_created
+    return JSONResponse(out)
+
+
+async def reset_stats(request: Request) -> Response:
+    request.app.state.faults.reset_stats()
+    _emulator(request).store.jobs_created = 0
+    return JSONResponse({"ok": True})
+
+
+# ── errors and auth ─────────────────────────────────────────────────────────
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    if exc.status_code == 404:
+        detail = f"no route for {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"method {request.method} not allowed on {request.url.path}"
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
+    return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+
+class _Auth:
+    """Bearer-key check for `/v1/*` when a key is required; `/health`, `/files`, `/_emulator` stay open."""
+
+    def __init__(self, app: Any, key: str | None):
+        self.app = app
+        self.expected = f"Bearer {key}".encode() if key else None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.expected and scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            got = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(got, self.expected):
+                detail = "missing API key" if not got else "invalid API key"
+                await JSONResponse({"detail": detail}, status_code=401)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = None) -> FaultInjector:
+    """The ASGI app for one emulator: fault injection around auth around the routes."""
+    emu = emulator or Emulator()
+    routes = [
+        Route("/", health, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/v1/jobs", submit_job, methods=["POST"]),
+        Route("/v1/jobs", list_jobs, methods=["GET"]),
+        Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/v1/jobs/{job_id}/events", job_events, methods=["GET"]),
+        Route("/v1/jobs/{job_id}/spans", job_spans, methods=["GET"]),
+        Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+        Route("/v1/jobs/{job_id}/feedback", job_feedback, methods=["POST"]),
+        Route("/v1/jobs/{job_id}/replay", replay_job, methods=["POST"]),
+        Route("/v1/skillpacks", skillpacks, methods=["GET"]),
+        Route("/files/{drive_path:path}", get_file, methods=["GET", "HEAD"]),
+        Route("/_emulator/faults", put_faults, methods=["PUT"]),
+        Route("/_emulator/faults", get_faults, methods=["GET"]),
+        Route("/_emulator/stats", stats, methods=["GET"]),
+        Route("/_emulator/reset-stats", reset_stats, methods=["POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.state.emulator = emu
+    outer = FaultInjector(_Auth(app, emu.require_key), faults)
+    app.state.faults = outer
+    outer.emulator = emu
+    return outer

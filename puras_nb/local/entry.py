@@ -1,0 +1,58 @@
+"""Command-line entry shared by `python -m puras_nb.local` and `puras-nb serve`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+__all__ = ["add_arguments", "serve"]
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) -> None:
+    """The serve flags: host, port, require-key, data-dir, faults (and the internal parent-watch)."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default_port, help=f"port (default {default_port}; 0 = any free)")
+    parser.add_argument("--require-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on /v1 routes")
+    parser.add_argument("--data-dir", metavar="DIR", help="keep produced files here (default: a temporary dir)")
+    parser.add_argument(
+        "--faults",
+        metavar="SPEC",
+        default=os.environ.get("PURAS_NB_FAULTS") or None,
+        help="fault injection, e.g. 'rate=0.3;seed=7;kinds=500|429|reset' (env PURAS_NB_FAULTS)",
+    )
+    parser.add_argument("--parent-watch", action="store_true", help=argparse.SUPPRESS)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server in the foreground; print the URL first (and the skills unless parent-watched)."""
+    try:
+        from .app import Emulator
+        from .faults import parse_spec
+        from .server import run
+    except ImportError as exc:
+        print(f"puras-nb: the local emulator needs its extra: pip install 'puras-nb[local]' ({exc})")
+        return 2
+    try:
+        parse_spec(args.faults)
+    except ValueError as exc:
+        print(f"puras-nb: bad --faults: {exc}")
+        return 2
+    emu = Emulator(require_key=args.require_key, data_dir=args.data_dir)
+
+    def on_ready(url: str) -> None:
+        print(url, flush=True)
+        if args.parent_watch:
+            return
+        print(f"puras-nb local emulator on {url}  (Ctrl-C to stop)")
+        print("skills:")
+        for path in emu.skill_paths():
+            print(f"  {path}")
+        key = args.require_key or "any key, e.g. puras_live_local"
+        print(f"use: puras.Client(api_key={key!r}, api_base={url!r})", flush=True)
+
+    try:
+        run(emu, args.host, args.port, faults=args.faults, on_ready=on_ready, parent_watch=args.parent_watch)
+    except OSError as exc:
+        print(f"puras-nb: cannot serve on {args.host}:{args.port}: {exc}")
+        return 1
+    return 0

@@ -1,0 +1,328 @@
+"""The emulator's job store: jobs, events, feedback and produced files, in memory and bounded.
+
+Jobs run in a bounded thread pool. Memory is bounded by evicting the oldest *finished* jobs (with their
+events, feedback and files) once more than `max_finished` are held or their files exceed `max_file_bytes`;
+queued and running jobs are never evicted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .signing import Signer
+from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_FINISHED", "TERMINAL", "JobStateError", "JobStore"]
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+DEFAULT_MAX_FINISHED = 1000
+"""Finished jobs kept before the oldest are evicted (with their files)."""
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+"""Bytes of produced files kept before the oldest finished jobs are evicted."""
+LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class JobStateError(Exception):
+    """An action that the job's status does not allow (answered as 409)."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Entry:
+    job: dict
+    skill: Skill
+    run_inputs: dict
+    base_url: str
+    events: list[dict] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)
+    feedback: dict[str, dict] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    waiters: list[Callable[[], None]] = field(default_factory=list)
+
+
+class JobStore:
+    """Thread-safe jobs + events + files; runs skills on a bounded pool and wakes waiters on completion."""
+
+    def __init__(
+        self,
+        files_dir: Path,
+        signer: Signer,
+        *,
+        workers: int = 32,
+        max_finished: int = DEFAULT_MAX_FINISHED,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ):
+        self.files_dir = Path(files_dir)
+        self.signer = signer
+        self.max_finished = max_finished
+        self.max_file_bytes = max_file_bytes
+        self.jobs_created = 0
+        self._lock = threading.RLock()
+        self._jobs: OrderedDict[str, _Entry] = OrderedDict()
+        self._file_bytes = 0
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puras-skill")
+
+    # ── creation and running ────────────────────────────────────────────────
+    def create(
+        self,
+        pack: SkillPack,
+        skill: Skill,
+        version: int,
+        inputs: dict,
+        run_inputs: dict,
+        *,
+        base_url: str,
+        parent_job_id: str | None = None,
+    ) -> dict:
+        """Queue a job for `skill` (already resolved and validated) and return a copy of it."""
+        job_id = str(uuid.uuid4())
+        job = {
+            "id": job_id,
+            "workspace_id": LOCAL_WORKSPACE_ID,
+            "skillpack_id": pack.id,
+            "deployment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pack.id}/v{version}")),
+            "parent_job_id": parent_job_id,
+            "type": "deterministic",
+            "skill_name": skill.name,
+            "status": "queued",
+            "inputs": inputs,
+            "result": None,
+            "error": None,
+            "outputs": None,
+            "cost_micros": 0,
+            "steps": None,
+            "usage": None,
+            "created_at": now_iso(),
+            "started_at": None,
+            "finished_at": None,
+            "version": version,
+            "skillpack": pack.path,
+        }
+        entry = _Entry(job=job, skill=skill, run_inputs=run_inputs, base_url=base_url)
+        with self._lock:
+            self._jobs[job_id] = entry
+            self.jobs_created += 1
+            snapshot = self._snapshot(entry)
+        self._pool.submit(self._run, entry)
+        return snapshot
+
+    def _run(self, entry: _Entry) -> None:
+        job = entry.job
+        with self._lock:
+            if job["status"] != "queued":
+                return
+            job.update(status="running", started_at=now_iso())
+        self._emit(
+            entry, "agent_start", {"message": f"running {job['skillpack']}/{job['skill_name']} v{job['version']}"}
+        )
+        ctx = RunContext(
+            job["id"],
+            job["version"],
+            emit=lambda type_, payload: self._emit(entry, type_, payload),
+            save=lambda name, data, mime: self._save(entry, name, data, mime),
+            cancel_event=entry.cancel,
+        )
+        try:
+            result = entry.skill.fn(ctx, entry.run_inputs)
+        except JobCancelled:
+            self._finish(entry, ctx, "cancelled")
+        except SkillFailed as exc:
+            self._finish(entry, ctx, "failed", error=str(exc))
+        except Exception as exc:
+            self._finish(entry, ctx, "failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            if entry.cancel.is_set():
+                self._finish(entry, ctx, "cancelled")
+            else:
+                self._finish(entry, ctx, "succeeded", result=result)
+
+    def _finish(
+        self, entry: _Entry, ctx: RunContext | None, status: str, *, result: Any = None, error: str = ""
+    ) -> None:
+        if status == "failed":
+            self._emit(entry, "error", {"message": error})
+        elif status == "cancelled":
+            self._emit(entry, "cancelled", {"message": "job cancelled"})
+        with self._lock:
+            fields: dict[str, Any] = {"status": status, "finished_at": now_iso()}
+            if status == "succeeded":
+                fields["result"] = result
+            if status == "failed":
+                fields["error"] = error
+            if ctx is not None:
+                fields.update(cost_micros=ctx.cost_micros, usage=dict(ctx.usage), steps=ctx.steps)
+            entry.job.update(fields)
+            waiters, entry.waiters = entry.waiters, []
+            self._evict()
+        for wake in waiters:
+            wake()
+
+    def _emit(self, entry: _Entry, type_: str, payload: dict) -> None:
+        payload = dict(payload)
+        payload.setdefault("message", type_)
+        with self._lock:
+            entry.events.append(
+                {
+                    "id": len(entry.events) + 1,
+                    "job_id": entry.job["id"],
+                    "ts": now_iso(),
+                    "type": type_,
+                    "payload": payload,
+                }
+            )
+
+    def _save(self, entry: _Entry, name: str, data: bytes, mime: str) -> dict:
+        safe = _SAFE_NAME.sub("-", name).strip(".-") or "file"
+        job_id = entry.job["id"]
+        drive_path = f"jobs/{job_id}/{safe}"
+        target = self.files_dir / "jobs" / job_id / safe
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        with self._lock:
+            entry.files = [f for f in entry.files if f[0] != drive_path] + [(drive_path, len(data))]
+            self._file_bytes += len(data)
+            outputs = entry.job["outputs"] or []
+            outputs = [o for o in outputs if o["drive_path"] != drive_path]
+            outputs.append({"name": safe, "drive_path": drive_path, "size_bytes": len(data), "mime": mime})
+            entry.job["outputs"] = outputs
+        return {
+            "url": self.signer.url(entry.base_url, drive_path),
+            "mime": mime,
+            "drive_path": drive_path,
+            "name": safe,
+            "size_bytes": len(data),
+        }
+
+    def _evict(self) -> None:
+        """Drop the oldest finished jobs past the limits (caller holds the lock)."""
+        finished = [jid for jid, e in self._jobs.items() if e.job["status"] in TERMINAL]
+        while finished and (len(finished) > self.max_finished or self._file_bytes > self.max_file_bytes):
+            entry = self._jobs.pop(finished.pop(0))
+            self._file_bytes -= sum(size for _, size in entry.files)
+            shutil.rmtree(self.files_dir / "jobs" / entry.job["id"], ignore_errors=True)
+
+    # ── reads ───────────────────────────────────────────────────────────────
+    def _snapshot(self, entry: _Entry) -> dict:
+        job = dict(entry.job)
+        if job["outputs"]:
+            job["outputs"] = [{**o, "url": self.signer.url(entry.base_url, o["drive_path"])} for o in job["outputs"]]
+        return job
+
+    def get(self, job_id: str) -> dict | None:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            return self._snapshot(entry) if entry else None
+
+    def entry_info(self, job_id: str) -> tuple[dict, Skill, dict] | None:
+        """`(job, skill, run_inputs)` of a held job, for replay."""
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            return (dict(entry.job), entry.skill, entry.run_inputs) if entry else None
+
+    def list(self, *, status: str | None = None, skill: str | None = None, limit: int | None = None) -> list[dict]:
+        """Jobs newest first, optionally filtered by status and skill name."""
+        out = []
+        with self._lock:
+            for entry in reversed(self._jobs.values()):
+                if status and entry.job["status"] != status:
+                    continue
+                if skill and entry.job["skill_name"] != skill:
+                    continue
+                out.append(self._snapshot(entry))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def events(self, job_id: str, after: int = 0) -> list[dict] | None:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None:
+                return None
+            return [dict(e) for e in entry.events[after if after > 0 else 0 :]]
+
+    def file_path(self, drive_path: str) -> Path | None:
+        """The on-disk path of a held file, or None (unknown, evicted or outside the store)."""
+        parts = drive_path.split("/")
+        if len(parts) != 3 or parts[0] != "jobs":
+            return None
+        with self._lock:
+            entry = self._jobs.get(parts[1])
+            if entry is None or not any(p == drive_path for p, _ in entry.files):
+                return None
+        return self.files_dir / drive_path
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"jobs": len(self._jobs), "file_bytes": self._file_bytes}
+
+    # ── actions ─────────────────────────────────────────────────────────────
+    def cancel(self, job_id: str) -> dict | None:
+        """Ask a job to stop: a queued job is cancelled at once, a running one at its next step."""
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None:
+                return None
+            status = entry.job["status"]
+            if status in TERMINAL:
+                raise JobStateError(f"job {job_id} is already {status}; only queued or running jobs can be cancelled")
+            entry.cancel.set()
+            queued = status == "queued"
+        if queued:
+            self._finish(entry, None, "cancelled")
+        return self.get(job_id)
+
+    def feedback(self, job_id: str, rating: int, comment: str | None, end_user_id: str | None) -> dict | None:
+        """Store feedback, one row per (job, end user); posting again overwrites it in place."""
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None:
+                return None
+            key = end_user_id or ""
+            row = entry.feedback.get(key)
+            if row is None:
+                row = {"id": str(uuid.uuid4()), "job_id": job_id, "created_at": now_iso()}
+                entry.feedback[key] = row
+            row.update(rating=rating, comment=comment, end_user_id=end_user_id, updated_at=now_iso())
+            return dict(row)
+
+    async def wait(self, job_id: str, timeout: float) -> None:
+        """Return once the job is finished or `timeout` seconds pass; woken by completion, not polling."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None or entry.job["status"] in TERMINAL:
+                return
+            entry.waiters.append(wake)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except asyncio.TimeoutError:
+            with self._lock:
+                if wake in entry.waiters:
+                    entry.waiters.remove(wake)
+
+    def shutdown(self) -> None:
+        """Cancel every unfinished job and stop the pool without waiting for stragglers."""
+        with self._lock:
+            for entry in self._jobs.values():
+                entry.cancel.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
