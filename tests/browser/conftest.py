@@ -1,0 +1,302 @@
+"""Browser-test harness: one JupyterLab 4 server with the emulator behind it, driven by Debian's Chromium.
+
+Playwright's Python package drives /usr/bin/chromium (never a downloaded browser). Tests skip, loudly,
+only when that Chromium is missing or cannot be launched. Screenshots go to `$PURAS_NB_ARTIFACTS/browser`
+(default `<repo>/artifacts/browser`), printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+REPO = Path(__file__).resolve().parents[2]
+ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+_SKIP_REASONS: list[str] = []
+
+
+def artifacts_dir() -> Path:
+    """The folder the screenshots go to: `$PURAS_NB_ARTIFACTS/browser`, else `<repo>/artifacts/browser`."""
+    root = Path(os.environ.get("PURAS_NB_ARTIFACTS") or REPO / "artifacts")
+    return root / "browser"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the screenshots are, and repeat why the browser tests skipped, at the very end of the run."""
+    folder = artifacts_dir()
+    if folder.is_dir() and any(folder.glob("*.png")):
+        terminalreporter.write_sep("-", "browser test artifacts")
+        terminalreporter.write_line(f"screenshots and JupyterLab log: {folder}")
+    for reason in _SKIP_REASONS:
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(reason, red=True, bold=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Keep each phase's report on the item, so the `page` fixture can screenshot a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _skip_loudly(reason: str) -> None:
+    message = f"browser tests cannot run: {reason}"
+    _SKIP_REASONS.append(message)
+    warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright; skips loudly when it is missing or does not start."""
+    if not Path(CHROMIUM).exists():
+        _skip_loudly(f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip_loudly(f"the playwright package is not installed ({exc})")
+    manager = sync_playwright()
+    playwright = manager.start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+    except Exception as exc:
+        manager.__exit__(None, None, None)
+        _skip_loudly(f"Playwright cannot launch {CHROMIUM}: {exc}")
+    yield chromium
+    chromium.close()
+    manager.__exit__(None, None, None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _quiet_lab_settings(settings_dir: Path) -> None:
+    """User settings that keep JupyterLab from asking about news or updates (a toast would cover the page)."""
+    target = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+class Lab:
+    """A running JupyterLab server: its URL, token and root folder (where test notebooks are written)."""
+
+    def __init__(self, url: str, token: str, root: Path, env: dict[str, str]) -> None:
+        self.url = url
+        self.token = token
+        self.root = root
+        self.env = env
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Call the Jupyter Server REST API with the token."""
+        headers = {"Authorization": f"token {self.token}"}
+        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        """Write a Python 3 notebook of code cells into the server's root folder."""
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+        path = self.root / name
+        nbformat.write(nb, path)
+        return path
+
+    def read_notebook(self, name: str) -> nbformat.NotebookNode:
+        return nbformat.read(self.root / name, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab for the browser tests; its kernels inherit PURAS_API_BASE / PURAS_API_KEY of the emulator."""
+    base = tmp_path_factory.mktemp("jupyterlab")
+    root, settings, workspaces, home = (base / sub for sub in ("root", "settings", "workspaces", "home"))
+    for folder in (root, settings, workspaces, home):
+        folder.mkdir()
+    _quiet_lab_settings(settings)
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PURAS_API_BASE": emulator.url,
+        "PURAS_API_KEY": emulator.api_key,
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("JUPYTER_TOKEN", None)
+    out = artifacts_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out / "jupyterlab.log").open("w")
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspaces}",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    server = Lab(url, token, root, env)
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            log.close()
+            raise RuntimeError(f"JupyterLab exited with {proc.returncode}; see {out / 'jupyterlab.log'}")
+        try:
+            if server.api("GET", "/api/status").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"JupyterLab did not answer /api/status in 90 s; see {out / 'jupyterlab.log'}")
+        time.sleep(0.25)
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+class NotebookPage:
+    """A Playwright page on JupyterLab plus the steps a user takes: open a notebook, run a cell, screenshot."""
+
+    def __init__(self, page: Any, lab: Lab, name: str) -> None:
+        self.page = page
+        self.lab = lab
+        self.name = name
+        self.dialogs: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("dialog", self._on_dialog)
+        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    @property
+    def panel(self) -> Any:
+        """The visible notebook panel (a restored workspace can keep hidden ones in the DOM)."""
+        return self.page.locator(ACTIVE)
+
+    def cell(self, index: int) -> Any:
+        return self.panel.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    def output(self, index: int) -> Any:
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def open(self, notebook: str, *, kernel: bool = True, timeout: float = 90) -> None:
+        """Open `notebook` in a fresh workspace; with `kernel`, wait until its kernel is idle."""
+        self.page.goto(f"{self.lab.url}/lab/tree/{notebook}?reset&token={self.lab.token}")
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
+        self.panel.locator(".jp-Cell").first.wait_for(timeout=timeout * 1000)
+        if kernel:
+            self.wait_kernel_idle(timeout)
+
+    def js(self, body: str, arg: Any = None) -> Any:
+        """Evaluate `body` (an async JS function of `(panel, arg)`) against the current notebook panel."""
+        script = (
+            "async (arg) => { const panel = window.jupyterapp.shell.currentWidget;"
+            f" const f = async (panel, arg) => {{ {body} }}; return await f(panel, arg); }}"
+        )
+        return self.page.evaluate(script, arg)
+
+    def wait_kernel_idle(self, timeout: float = 90) -> None:
+        self.page.wait_for_function(
+            """() => { const p = window.jupyterapp.shell.currentWidget;
+                       const k = p && p.sessionContext && p.sessionContext.session
+                                 && p.sessionContext.session.kernel;
+                       return !!k && k.status === 'idle' && k.connectionStatus === 'connected'; }""",
+            timeout=timeout * 1000,
+        )
+
+    def prompt(self, index: int) -> str:
+        return self.cell(index).locator(".jp-InputPrompt").inner_text()
+
+    def run_cell(self, index: int, *, wait: bool = True, timeout: float = 60) -> Any:
+        """Click into cell `index` and press Shift+Enter, as a user does; with `wait`, until it has finished."""
+        before = self.prompt(index)
+        self.cell(index).locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        if wait:
+            self.wait_cell_done(index, before, timeout)
+        return self.output(index)
+
+    def wait_cell_done(self, index: int, before: str = "", timeout: float = 60) -> None:
+        """Wait until cell `index` shows a new execution count `[n]:` (not `[*]:`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.prompt(index)
+            if re.search(r"\[\d+\]", text) and text != before:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"cell {index} did not finish in {timeout} s (prompt {self.prompt(index)!r})")
+
+    def save(self) -> None:
+        """Save the notebook (with the widget state JupyterLab keeps in the metadata)."""
+        self.js("await panel.context.save();")
+
+    def shutdown_kernel(self) -> None:
+        """Shut the notebook's kernel down, as Kernel > Shut Down Kernel does."""
+        self.js("await panel.sessionContext.shutdown();")
+
+    def screenshot(self, name: str) -> Path:
+        """A full-page PNG in the artifacts folder."""
+        path = artifacts_dir() / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def notebook_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[NotebookPage]:
+    """A fresh browser context and page for one test; a failed test leaves a `FAILED-<test>.png`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    name = re.sub(r"\W+", "_", request.node.name)
+    nb_page = NotebookPage(page, lab, name)
+    yield nb_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        try:
+            nb_page.screenshot(f"FAILED-{name}")
+        except Exception as exc:
+            warnings.warn(f"could not take the failure screenshot: {exc}", stacklevel=1)
+    context.close()
+    for session in lab.api("GET", "/api/sessions").json():
+        lab.api("DELETE", f"/api/sessions/{session['id']}")
