@@ -1,0 +1,468 @@
+"""What `Client` and `AsyncClient` share: configuration, request building, retries, waits, errors.
+
+The job logic (submit, retry, poll, interrupt) is written once, as generators ("flows") that
+yield I/O steps: a `Request` to send once, or a `Sleep`. `Client` drives a flow with blocking
+httpx and `time.sleep`, `AsyncClient` with `httpx.AsyncClient` and `asyncio.sleep`; a failed
+send is thrown back into the flow, which decides whether to retry. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import httpx
+
+from . import __version__
+from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError
+
+DEFAULT_API_BASE = "https://api.puras.co"
+TERMINAL = ("succeeded", "failed", "cancelled")
+USER_AGENT = f"puras-nb/{__version__}"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+POLL_START = 0.05
+BACKOFF_BASE = 0.2
+BACKOFF_CAP = 10.0
+RETRY_AFTER_CAP = 60.0
+DETAIL_MAX = 200
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# A connect error (or a pool/connect timeout) means the request never left this machine, so
+# even a job submission can be resent without creating a duplicate.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+TRANSIENT = (*NEVER_SENT, httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError,
+             httpx.RemoteProtocolError)
+STOPS = (KeyboardInterrupt, asyncio.CancelledError)
+LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call to make: what to send, how long to wait for it, and whether a resend is safe."""
+
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    json: Any = None
+    timeout: float = 120.0
+    idempotent: bool = True
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """A pause inside a flow (backoff or poll interval), in seconds."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Events a flow hands to the caller of `iter_events`."""
+
+    events: list[dict[str, Any]]
+
+
+Step = Request | Sleep | Emit
+Flow = Generator[Step, Any, T]
+
+
+def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tuple[str, str]:
+    """Split a skill path into `(skillpack_ref, skill_name)` exactly as `puras.Client` does.
+
+    `workspace/skillpack/skill` and `skillpack/skill` carry their own skillpack; a bare name
+    takes `skillpack`, else `default`, else raises the official ValueError."""
+    s = (skill or "").strip().strip("/")
+    parts = [p for p in s.split("/") if p]
+    if len(parts) >= 2:
+        return "/".join(parts[:-1]), parts[-1]
+    sp = skillpack or default
+    if not sp:
+        raise ValueError(
+            'no skillpack — call a fully-qualified skill ("workspace/skillpack/skill"), '
+            "or set skillpack=… here or on Client(...)"
+        )
+    return sp, (parts[0] if parts else s)
+
+
+def mask_key(key: str) -> str:
+    """`puras_live_…abcd`: enough to tell keys apart, never enough to use one."""
+    m = re.match(r"^(puras_[a-z]+_)", key)
+    prefix = m.group(1) if m else ""
+    tail = key[-4:] if len(key) - len(prefix) >= 12 else ""
+    return f"{prefix}…{tail}"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter for retry number `attempt` (0-based): 0.1–0.2 s, 0.2–0.4 s, …"""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + rng() / 2)
+
+
+def poll_delays(poll_interval: float, start: float = POLL_START) -> Iterator[float]:
+    """Waits between status checks: start fast (50 ms), double up to `poll_interval`, then stay there."""
+    delay = min(start, poll_interval)
+    while True:
+        yield delay
+        delay = min(delay * 2, poll_interval)
+
+
+def short_text(text: str, limit: int = DETAIL_MAX) -> str:
+    """The first meaningful bit of a non-JSON body (an HTML proxy page: its title, else its text)."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    if title and title.group(1).strip():
+        text = title.group(1)
+    else:
+        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.I | re.S)
+        text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def detail(response: httpx.Response) -> str:
+    """The error detail of a response: JSON `detail`/`message` as puras does, else a short text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return short_text(response.text) or response.reason_phrase or "no detail"
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("message") or body)
+    return str(body)
+
+
+def host_of(api_base: str) -> str:
+    """The host[:port] of the API, as error messages name it."""
+    url = httpx.URL(api_base)
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
+def connection_error(exc: httpx.RequestError, req: Request, host: str) -> PurasConnectionError:
+    """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job."""
+    if isinstance(exc, httpx.TimeoutException):
+        cause = f"timed out after {req.timeout:g} s ({type(exc).__name__})"
+    else:
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    message = f"{req.method} {req.path}: cannot reach {host}: {cause}"
+    if req.job_id:
+        message += f" (job {req.job_id})"
+    err = PurasConnectionError(message, host=host, job_id=req.job_id)
+    err.__cause__ = exc
+    return err
+
+
+def name_job(err: PurasError, job_id: str) -> PurasError:
+    """Make an error that ends a wait say which job it was about, so the job can be waited on again."""
+    err.job_id = job_id
+    if job_id not in str(err):
+        err.args = (f"{err} (while waiting for job {job_id}; it may still be running)",)
+    return err
+
+
+def is_transient(err: BaseException) -> bool:
+    """Worth another try later: a connection failure, or 429/502/503/504."""
+    if isinstance(err, PurasConnectionError):
+        return True
+    return isinstance(err, PurasAPIError) and err.status in RETRY_STATUSES
+
+
+def advance(flow: Flow[T], value: Any, error: BaseException | None) -> tuple[bool, Any]:
+    """Resume `flow` with the result (or failure) of its last step: `(True, result)` or `(False, next step)`."""
+    try:
+        step = flow.throw(error) if error is not None else flow.send(value)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, step
+
+
+def parse_time(stamp: str | None) -> float | None:
+    """An ISO-8601 timestamp from the API as epoch seconds (None if missing or unreadable)."""
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+class BaseClient:
+    """Configuration and job logic shared by `Client` and `AsyncClient` (they add only the I/O)."""
+
+    #: Longest server-side wait `run()` asks for (the hosted API caps it at 60 s).
+    max_server_wait: float = 60.0
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        skillpack: str | None = None,
+        *,
+        api_base: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        transport: Any = None,
+    ) -> None:
+        key = api_key or os.environ.get("PURAS_API_KEY")
+        if not key:
+            raise ValueError("no API key — pass api_key=… or set PURAS_API_KEY")
+        self._api_key = key
+        self.skillpack = skillpack
+        self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._origin = httpx.URL(self.api_base)
+        self._host = host_of(self.api_base)
+        self._http = self._open(transport)
+
+    def _open(self, transport: Any) -> Any:
+        """The pooled httpx client of a subclass; the base itself does no I/O, so it opens nothing."""
+        return None
+
+    @property
+    def api_key(self) -> str:
+        """The API key (as on `puras.Client`); repr and error messages only ever show it masked."""
+        return self._api_key
+
+    def __repr__(self) -> str:
+        sp = f", skillpack={self.skillpack!r}" if self.skillpack else ""
+        return f"{type(self).__name__}(api_base={self.api_base!r}, api_key={mask_key(self._api_key)!r}{sp})"
+
+    # ── what goes on the wire ────────────────────────────────────────────────
+    def _headers(self, url: httpx.URL) -> dict[str, str]:
+        """The Authorization header, for the API's own origin only."""
+        same = url.scheme == self._origin.scheme and url.host == self._origin.host and url.port == self._origin.port
+        return {"Authorization": f"Bearer {self._api_key}"} if same else {}
+
+    def _strip_foreign_auth(self, request: httpx.Request) -> None:
+        """Event hook: a request (a followed redirect) to any other origin never carries the key."""
+        if not self._headers(request.url):
+            request.headers.pop("Authorization", None)
+
+    def _http_options(self, transport: Any, hook: Callable[[httpx.Request], Any]) -> dict[str, Any]:
+        return {
+            "headers": {"User-Agent": USER_AGENT},
+            "timeout": self.timeout,
+            "follow_redirects": True,
+            "limits": LIMITS,
+            "transport": transport,
+            "event_hooks": {"request": [hook]},
+        }
+
+    def _submit_request(
+        self,
+        skill: str,
+        inputs: dict | None,
+        skillpack: str | None,
+        version: int | None,
+        wait: bool,
+        timeout: int,
+    ) -> Request:
+        ref, name = resolve_target(skill, skillpack, self.skillpack)
+        params = {"skillpack_id" if UUID_RE.match(ref) else "skillpack": ref}
+        if version is not None:
+            params["version"] = str(int(version))
+        if wait:
+            params["wait"] = "true"
+            params["timeout"] = str(int(timeout))
+        return Request(
+            "POST",
+            "/v1/jobs",
+            params=params,
+            json={"skill": name, "inputs": inputs or {}},
+            timeout=(timeout + 30) if wait else self.timeout,
+            idempotent=False,
+        )
+
+    def _get_request(self, job_id: str) -> Request:
+        return Request("GET", f"/v1/jobs/{job_id}", timeout=self.timeout, job_id=job_id)
+
+    def _cancel_request(self, job_id: str) -> Request:
+        return Request("POST", f"/v1/jobs/{job_id}/cancel", timeout=self.timeout, job_id=job_id)
+
+    def _events_request(self, job_id: str, after: int) -> Request:
+        return Request("GET", f"/v1/jobs/{job_id}/events", {"after": str(int(after))}, timeout=self.timeout,
+                       job_id=job_id)
+
+    def _jobs_request(self, status: str | None, skill: str | None, limit: int | None) -> Request:
+        params = {k: str(v) for k, v in (("status", status), ("skill", skill), ("limit", limit)) if v is not None}
+        return Request("GET", "/v1/jobs", params or None, timeout=self.timeout)
+
+    def _feedback_request(self, job_id: str, rating: int, comment: str | None, end_user_id: str | None) -> Request:
+        if rating not in (-1, 0, 1):
+            raise ValueError("rating must be -1, 0, or +1")
+        if rating == 0 and not comment:
+            raise ValueError("feedback needs a non-zero rating or a comment")
+        body: dict[str, Any] = {"rating": rating}
+        if comment is not None:
+            body["comment"] = comment
+        if end_user_id is not None:
+            body["end_user_id"] = end_user_id
+        return Request("POST", f"/v1/jobs/{job_id}/feedback", json=body, timeout=self.timeout, idempotent=False,
+                       job_id=job_id)
+
+    def _replay_request(self, job_id: str, version: int | None) -> Request:
+        params = {"version": str(int(version))} if version is not None else None
+        return Request("POST", f"/v1/jobs/{job_id}/replay", params, timeout=self.timeout, idempotent=False,
+                       job_id=job_id)
+
+    def _skillpacks_request(self) -> Request:
+        return Request("GET", "/v1/skillpacks", timeout=self.timeout)
+
+    # ── flows ────────────────────────────────────────────────────────────────
+    def _call(self, req: Request) -> Flow[Any]:
+        """Send `req`, retrying what is safe to retry, and return its JSON body.
+
+        Idempotent calls retry connection failures, timeouts and 429/502/503/504 with jittered
+        exponential backoff (at least `Retry-After`); the rest only a connect error, which proves the
+        request never reached the server. At most `max_retries` retries."""
+        attempt = 0
+        while True:
+            try:
+                response = yield req
+            except httpx.RequestError as exc:
+                retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT)
+                if not retry or attempt >= self.max_retries:
+                    raise connection_error(exc, req, self._host) from exc
+                delay = backoff(attempt)
+            else:
+                if response.status_code < 400:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise PurasAPIError(response.status_code, f"not JSON: {short_text(response.text)}",
+                                            job_id=req.job_id) from None
+                if not (req.idempotent and response.status_code in RETRY_STATUSES) or attempt >= self.max_retries:
+                    raise PurasAPIError(response.status_code, detail(response), job_id=req.job_id)
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                delay = max(min(wait, RETRY_AFTER_CAP), backoff(attempt)) if wait is not None else backoff(attempt)
+            attempt += 1
+            yield Sleep(delay)
+
+    def _call_waiting(self, req: Request) -> Flow[Any]:
+        """`_call` inside a wait: a call that exhausted its retries on a transient failure is tried again
+        (up to `max_retries` more rounds) so a blip never loses the job; a final failure names the job."""
+        rounds = 0
+        while True:
+            try:
+                return (yield from self._call(req))
+            except PurasError as err:
+                if not is_transient(err) or rounds >= self.max_retries:
+                    raise name_job(err, req.job_id or "?") from err.__cause__
+                rounds += 1
+                yield Sleep(backoff(rounds + self.max_retries))
+
+    def _wait_flow(self, job_id: str, timeout: float, poll_interval: float, cancel_on_interrupt: bool) -> Flow[dict]:
+        """Poll until the job is terminal or `timeout` passes (fast first, then every `poll_interval`)."""
+        deadline = time.monotonic() + timeout
+        try:
+            job = yield from self._call_waiting(self._get_request(job_id))
+            delays = poll_delays(poll_interval)
+            while job.get("status") not in TERMINAL:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                yield Sleep(min(next(delays), remaining))
+                job = yield from self._call_waiting(self._get_request(job_id))
+            return job
+        except STOPS as stop:
+            return (yield from self._interrupted(job_id, stop, cancel_on_interrupt))
+
+    def _run_flow(
+        self,
+        skill: str,
+        inputs: dict | None,
+        skillpack: str | None,
+        version: int | None,
+        timeout: float,
+        poll_interval: float,
+        cancel_on_interrupt: bool,
+    ) -> Flow[dict]:
+        """Submit with a server-side wait (so a short job returns the moment it ends), then poll."""
+        deadline = time.monotonic() + timeout
+        server_wait = int(min(timeout, self.max_server_wait))
+        req = self._submit_request(skill, inputs, skillpack, version, server_wait > 0, server_wait)
+        submitted = time.time()
+        try:
+            job = yield from self._call(req)
+        except STOPS as stop:
+            job_id = yield from self._find_submitted(req, submitted)
+            if job_id is None:
+                raise
+            job = yield from self._interrupted(job_id, stop, cancel_on_interrupt)
+        if job.get("status") not in TERMINAL:
+            job = yield from self._wait_flow(job["id"], deadline - time.monotonic(), poll_interval,
+                                             cancel_on_interrupt)
+        if job.get("status") != "succeeded":
+            raise JobError(job)
+        return job.get("result") or {}
+
+    def _find_submitted(self, req: Request, since: float) -> Flow[str | None]:
+        """After an interrupt during a submission: the id of the job it created, if exactly one matches."""
+        name, inputs = req.json["skill"], req.json["inputs"]
+        try:
+            jobs = yield from self._call(self._jobs_request(None, name, 50))
+        except PurasError:
+            return None
+        found = [
+            j["id"] for j in jobs if isinstance(j, dict) and j.get("skill_name") == name
+            and j.get("inputs") == inputs and (parse_time(j.get("created_at")) or 0) >= since - 5
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def _interrupted(self, job_id: str, stop: BaseException, cancel: bool) -> Flow[dict]:
+        """Stop waiting for `job_id` (cancelling it first if asked) and raise JobInterrupted naming it."""
+        cancelled = False
+        if cancel:
+            try:
+                yield from self._call(self._cancel_request(job_id))
+                cancelled = True
+            except PurasError:
+                cancelled = False
+        if isinstance(stop, asyncio.CancelledError):
+            raise stop
+        raise JobInterrupted(job_id, cancelled=cancelled) from None
+
+    def _events_flow(self, job_id: str, after: int, poll_interval: float, timeout: float | None) -> Flow[None]:
+        """Emit the job's events as they come, until the job is terminal and every event is out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = poll_delays(poll_interval)
+        while True:
+            job = yield from self._call_waiting(self._get_request(job_id))
+            events = yield from self._call_waiting(self._events_request(job_id, after))
+            if events:
+                after = max(after, *(int(e.get("id", after)) for e in events))
+                yield Emit(events)
+                delays = poll_delays(poll_interval)
+            if job.get("status") in TERMINAL or (deadline is not None and time.monotonic() >= deadline):
+                return
+            pause = next(delays)
+            if deadline is not None:
+                pause = min(pause, max(0.0, deadline - time.monotonic()))
+            yield Sleep(pause)

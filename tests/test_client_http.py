@@ -1,0 +1,244 @@
+"""Pure parts of the client core (puras_nb._http): no I/O, so they are checked directly.
+
+Flows are driven by a scripted driver that answers each Request with a canned httpx.Response
+or exception, which pins the retry policy down exactly (which failures, how many tries, how long).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from puras_nb import _http
+from puras_nb._http import BaseClient, Request, Sleep
+from puras_nb.errors import JobError, PurasAPIError, PurasConnectionError
+
+KEY = "puras_live_0123456789abcdefWXYZ"
+UUID = "3f2b8c1e-9a4d-4e7f-8b2a-1c5d6e7f8a9b"
+
+
+@pytest.mark.parametrize(
+    ("skill", "skillpack", "default", "expected"),
+    [
+        ("acme/ugc-ads/ugc-ad", None, "other", ("acme/ugc-ads", "ugc-ad")),
+        ("demo/echo", None, None, ("demo", "echo")),
+        ("/local/demo/echo/", "ignored", None, ("local/demo", "echo")),
+        ("echo", None, "demo", ("demo", "echo")),
+        ("echo", "local/demo", "demo", ("local/demo", "echo")),
+        (" echo ", None, UUID, (UUID, "echo")),
+    ],
+)
+def test_resolve_target(skill: str, skillpack: str | None, default: str | None, expected: tuple[str, str]) -> None:
+    assert _http.resolve_target(skill, skillpack, default) == expected
+
+
+def test_resolve_target_bare_name_without_skillpack_is_the_official_value_error() -> None:
+    with pytest.raises(ValueError, match=r"no skillpack — call a fully-qualified skill"):
+        _http.resolve_target("echo", None, None)
+
+
+def test_submit_request_matches_the_official_query() -> None:
+    client = BaseClient(KEY, UUID)
+    req = client._submit_request("echo", None, None, 2, True, 45)
+    assert req.params == {"skillpack_id": UUID, "version": "2", "wait": "true", "timeout": "45"}
+    assert req.json == {"skill": "echo", "inputs": {}}
+    assert req.timeout == 75 and not req.idempotent
+    plain = client._submit_request("demo/echo", {"a": 1}, None, None, False, 60)
+    assert plain.params == {"skillpack": "demo"} and plain.timeout == 120.0
+
+
+def test_feedback_validation_is_the_official_one() -> None:
+    client = BaseClient(KEY)
+    with pytest.raises(ValueError, match="rating must be -1, 0, or \\+1"):
+        client._feedback_request("j", 2, None, None)
+    with pytest.raises(ValueError, match="needs a non-zero rating or a comment"):
+        client._feedback_request("j", 0, "", None)
+    assert client._feedback_request("j", 0, "meh", "u1").json == {"rating": 0, "comment": "meh", "end_user_id": "u1"}
+
+
+def test_no_key_is_the_official_value_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PURAS_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="no API key — pass api_key=… or set PURAS_API_KEY"):
+        BaseClient()
+
+
+def test_env_key_and_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PURAS_API_KEY", KEY)
+    monkeypatch.setenv("PURAS_API_BASE", "http://example.test:9/")
+    client = BaseClient()
+    assert client.api_key == KEY and client.api_base == "http://example.test:9"
+
+
+def test_repr_masks_the_key() -> None:
+    text = repr(BaseClient(KEY, "demo", api_base="http://h"))
+    assert KEY not in text and "0123456789" not in text
+    assert "puras_live_…WXYZ" in text and "'demo'" in text
+    assert _http.mask_key("short") == "…"
+    assert _http.mask_key("puras_pub_abc") == "puras_pub_…"
+
+
+def test_parse_retry_after_seconds_and_http_date() -> None:
+    assert _http.parse_retry_after("1") == 1.0
+    assert _http.parse_retry_after(" 2.5 ") == 2.5
+    assert _http.parse_retry_after("-3") == 0.0
+    assert _http.parse_retry_after(None) is None
+    assert _http.parse_retry_after("soon") is None
+    now = time.time()
+    stamp = email.utils.formatdate(now + 30, usegmt=True)
+    assert 28 <= _http.parse_retry_after(stamp, now=now) <= 31
+    assert _http.parse_retry_after(email.utils.formatdate(now - 100, usegmt=True), now=now) == 0.0
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    low = [_http.backoff(i, rng=lambda: 0.0) for i in range(8)]
+    high = [_http.backoff(i, rng=lambda: 1.0) for i in range(8)]
+    assert low[:3] == [0.1, 0.2, 0.4] and high[:3] == [0.2, 0.4, 0.8]
+    assert max(high) == _http.BACKOFF_CAP
+
+
+def test_poll_delays_start_fast_and_double_to_the_interval() -> None:
+    delays = _http.poll_delays(2.0)
+    assert [round(next(delays), 3) for _ in range(8)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+    tiny = _http.poll_delays(0.01)
+    assert [next(tiny) for _ in range(3)] == [0.01, 0.01, 0.01]
+
+
+def response(status: int, body: Any = None, *, text: str | None = None, headers: dict | None = None) -> httpx.Response:
+    if text is not None:
+        return httpx.Response(status, text=text, headers=headers)
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def test_detail_from_json_and_from_an_html_proxy_page() -> None:
+    assert _http.detail(response(404, {"detail": "no such job"})) == "no such job"
+    assert _http.detail(response(400, {"message": "bad"})) == "bad"
+    assert _http.detail(response(422, [1, 2])) == "[1, 2]"
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1>" + "x" * 5000 + "</body></html>"
+    assert _http.detail(response(502, text=page)) == "502 Bad Gateway"
+    untitled = "<html><body><h1>Service   Unavailable</h1><p>" + "word " * 200 + "</p></body></html>"
+    short = _http.detail(response(503, text=untitled))
+    assert short.startswith("Service Unavailable word") and len(short) == _http.DETAIL_MAX and short.endswith("…")
+    assert _http.detail(response(500, text="")) == "Internal Server Error"
+
+
+def drive(flow: Any, answers: list[Any]) -> tuple[Any, list[Any]]:
+    """Run a flow against scripted answers (a Response or an exception per Request); record every step."""
+    steps: list[Any] = []
+    value, error = None, None
+    while True:
+        done, step = _http.advance(flow, value, error)
+        if done:
+            return step, steps
+        steps.append(step)
+        value, error = None, None
+        if isinstance(step, Request):
+            answer = answers.pop(0)
+            if isinstance(answer, BaseException):
+                error = answer
+            else:
+                value = answer
+
+
+def sleeps(steps: list[Any]) -> list[float]:
+    return [s.seconds for s in steps if isinstance(s, Sleep)]
+
+
+def test_get_is_retried_on_transient_failures_and_honours_retry_after() -> None:
+    client = BaseClient(KEY)
+    answers = [
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        response(429, {"detail": "slow down"}, headers={"Retry-After": "1"}),
+        response(200, {"id": "j", "status": "running"}),
+    ]
+    job, steps = drive(client._call(client._get_request("j")), answers)
+    assert job["status"] == "running"
+    waits = sleeps(steps)
+    assert len(waits) == 3 and waits[2] >= 1.0
+
+
+def test_retries_are_bounded_by_max_retries() -> None:
+    client = BaseClient(KEY, max_retries=2)
+    answers = [response(503, text="<title>busy</title>")] * 3
+    with pytest.raises(PurasAPIError) as info:
+        drive(client._call(client._get_request("j")), list(answers))
+    assert info.value.status == 503 and info.value.detail == "busy" and info.value.job_id == "j"
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 422, 500])
+def test_other_statuses_are_not_retried(status: int) -> None:
+    client = BaseClient(KEY)
+    with pytest.raises(PurasAPIError) as info:
+        drive(client._call(client._get_request("j")), [response(status, {"detail": "no"})])
+    assert info.value.status == status
+
+
+def test_submit_is_retried_only_when_it_never_left() -> None:
+    client = BaseClient(KEY, "demo")
+    req = client._submit_request("echo", {}, None, None, False, 60)
+    job, steps = drive(client._call(req), [httpx.ConnectError("refused"), response(201, {"id": "j"})])
+    assert job == {"id": "j"} and len(sleeps(steps)) == 1
+    for failure in (response(503, {"detail": "busy"}), response(429, {}, headers={"Retry-After": "0"})):
+        with pytest.raises(PurasAPIError):
+            drive(client._call(req), [failure])
+    for lost in (httpx.ReadTimeout("t"), httpx.RemoteProtocolError("closed")):
+        with pytest.raises(PurasConnectionError):
+            drive(client._call(req), [lost])
+
+
+def test_connection_errors_name_the_host_cause_and_job_but_never_the_key() -> None:
+    client = BaseClient(KEY, api_base="http://api.example.test:8123", max_retries=0)
+    with pytest.raises(PurasConnectionError) as info:
+        drive(client._call(client._get_request("job-1")), [httpx.ConnectError("[Errno 111] Connection refused")])
+    text = str(info.value)
+    assert "api.example.test:8123" in text and "Connection refused" in text and "job-1" in text
+    assert KEY not in text and info.value.host == "api.example.test:8123"
+    assert isinstance(info.value, httpx.TransportError)
+
+
+def test_a_wait_survives_a_blip_longer_than_one_calls_retries() -> None:
+    client = BaseClient(KEY, max_retries=1)
+    flaky = [response(502, text="bad gateway")] * 3
+    answers = [*flaky, response(200, {"id": "j", "status": "succeeded"})]
+    job, _ = drive(client._wait_flow("j", 60, 2.0, False), answers)
+    assert job["status"] == "succeeded"
+
+
+def test_a_wait_that_gives_up_names_the_job() -> None:
+    client = BaseClient(KEY, max_retries=1)
+    with pytest.raises(PurasAPIError) as info:
+        drive(client._wait_flow("job-42", 60, 2.0, False), [response(503, text="down")] * 4)
+    assert info.value.job_id == "job-42" and "job-42" in str(info.value) and info.value.status == 503
+
+
+def test_run_flow_uses_the_server_wait_then_polls_fast() -> None:
+    client = BaseClient(KEY, "demo")
+    answers = [
+        response(201, {"id": "j", "status": "running"}),
+        response(200, {"id": "j", "status": "running"}),
+        response(200, {"id": "j", "status": "succeeded", "result": {"ok": 1}}),
+    ]
+    result, steps = drive(client._run_flow("echo", {}, None, None, 600, 2.0, False), answers)
+    assert result == {"ok": 1}
+    submit = steps[0]
+    assert submit.params["wait"] == "true" and submit.params["timeout"] == "60"
+    assert sleeps(steps) == [0.05]
+
+
+def test_run_flow_timeout_raises_job_error_with_the_running_job() -> None:
+    client = BaseClient(KEY, "demo")
+    answers = [response(201, {"id": "j", "status": "running"}), response(200, {"id": "j", "status": "running"})]
+    with pytest.raises(JobError) as info:
+        drive(client._run_flow("echo", {}, None, None, 0, 2.0, False), answers)
+    assert info.value.job["status"] == "running"
+
+
+def test_run_flow_returns_empty_dict_for_a_null_result() -> None:
+    client = BaseClient(KEY, "demo")
+    result, _ = drive(client._run_flow("echo", {}, None, None, 5, 2.0, False),
+                      [response(201, {"id": "j", "status": "succeeded", "result": None})])
+    assert result == {}
