@@ -1,0 +1,222 @@
+"""`puras_nb.Client` against the emulator over loopback: every method, speed, pooling and interrupts."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from puras_nb import Client, JobError, JobInterrupted, PurasAPIError
+from puras_nb._http import TERMINAL, USER_AGENT, parse_time
+
+
+@pytest.fixture
+def client(emulator) -> Iterator[Client]:
+    with Client(emulator.api_key, "demo", api_base=emulator.url) as c:
+        yield c
+
+
+def stats(url: str) -> dict:
+    return httpx.get(f"{url}/_emulator/stats", timeout=10).json()
+
+
+def demo_uuid(client: Client) -> str:
+    return next(p["id"] for p in client.skillpacks() if p["slug"] == "demo")
+
+
+def test_run_returns_the_result_for_every_way_of_naming_the_skill(client: Client) -> None:
+    assert client.run("echo", {"a": 1}) == {"a": 1}
+    assert client.run("demo/echo", {"b": 2}, skillpack="ignored") == {"b": 2}
+    assert client.run("local/demo/count", {"n": 2, "delay": 0}) == {"count": 2}
+    assert client.run("echo", {"c": 3}, skillpack=demo_uuid(client)) == {"c": 3}
+    assert client.run("echo") == {}
+
+
+def test_run_of_a_short_job_returns_within_milliseconds_of_it_finishing(client: Client, emulator_url: str) -> None:
+    before = stats(emulator_url)["requests"]
+    assert client.run("slow", {"seconds": 0.3}) == {"slept": 0.3}
+    returned = time.time()
+    assert stats(emulator_url)["requests"] - before == 1
+    job = client.jobs(skill="slow", limit=1)[0]
+    assert returned - parse_time(job["finished_at"]) < 0.1
+
+
+def test_run_raises_job_error_for_a_failed_job(client: Client) -> None:
+    with pytest.raises(JobError) as info:
+        client.run("fail", {"after": 1, "message": "no luck"})
+    assert info.value.job["status"] == "failed" and info.value.job["error"] == "no luck"
+    assert str(info.value) == f"job {info.value.job_id} failed: no luck"
+
+
+def test_run_timeout_raises_job_error_with_the_job_still_running(client: Client) -> None:
+    start = time.monotonic()
+    with pytest.raises(JobError) as info:
+        client.run("hang", {"tag": uuid.uuid4().hex}, timeout=1.2, poll_interval=0.1)
+    assert 1.1 < time.monotonic() - start < 2.5
+    assert info.value.job["status"] == "running"
+    client.cancel(info.value.job_id)
+
+
+def test_run_pins_a_version(client: Client) -> None:
+    client.run("echo", {}, version=1)
+    assert client.jobs(skill="echo", limit=1)[0]["version"] == 1
+    with pytest.raises(PurasAPIError) as info:
+        client.run("echo", {}, version=99)
+    assert info.value.status == 404
+
+
+def test_submit_returns_the_job_and_waits_server_side(client: Client) -> None:
+    job = client.submit("count", {"n": 1, "delay": 0})
+    assert job["status"] in ("queued", "running", "succeeded") and job["skill_name"] == "count"
+    waited = client.submit("slow", {"seconds": 0.2}, wait=True, timeout=10)
+    assert waited["status"] == "succeeded" and waited["result"] == {"slept": 0.2}
+    short = client.submit("slow", {"seconds": 5}, wait=True, timeout=1)
+    assert short["status"] == "running"
+    client.cancel(short["id"])
+
+
+def test_get_and_wait(client: Client) -> None:
+    job = client.submit("count", {"n": 3, "delay": 0.05})
+    assert client.get(job["id"])["id"] == job["id"]
+    done = client.wait(job["id"], poll_interval=0.5)
+    assert done["status"] == "succeeded" and done["result"] == {"count": 3}
+    with pytest.raises(PurasAPIError) as info:
+        client.get("no-such-job")
+    assert info.value.status == 404
+
+
+def test_wait_returns_a_running_job_at_timeout(client: Client) -> None:
+    job = client.submit("hang", {"tag": uuid.uuid4().hex})
+    still = client.wait(job["id"], timeout=0.3, poll_interval=0.1)
+    assert still["status"] == "running"
+    assert client.cancel(job["id"])["status"] == "cancelled"
+
+
+def test_cancel_stops_a_job_and_a_finished_job_answers_409(client: Client) -> None:
+    job = client.submit("hang", {"tag": uuid.uuid4().hex})
+    assert client.cancel(job["id"])["status"] == "cancelled"
+    assert client.get(job["id"])["status"] == "cancelled"
+    with pytest.raises(PurasAPIError) as info:
+        client.cancel(job["id"])
+    assert info.value.status == 409 and info.value.job_id == job["id"]
+
+
+def test_events_and_iter_events_follow_a_job_to_its_end(client: Client) -> None:
+    job = client.submit("count", {"n": 4, "delay": 0.05})
+    seen = list(client.iter_events(job["id"], poll_interval=0.2))
+    progress = [e["payload"]["step"] for e in seen if e["type"] == "progress"]
+    assert progress == [1, 2, 3, 4]
+    assert [e["id"] for e in seen] == sorted({e["id"] for e in seen})
+    assert client.get(job["id"])["status"] in TERMINAL
+    assert client.events(job["id"]) == seen
+    assert client.events(job["id"], after=seen[-2]["id"]) == seen[-1:]
+    assert list(client.iter_events(job["id"], after=seen[-1]["id"])) == []
+
+
+def test_iter_events_stops_at_its_timeout(client: Client) -> None:
+    job = client.submit("hang", {"tag": uuid.uuid4().hex})
+    start = time.monotonic()
+    seen = list(client.iter_events(job["id"], poll_interval=0.1, timeout=0.5))
+    assert 0.4 < time.monotonic() - start < 1.5 and seen
+    client.cancel(job["id"])
+
+
+def test_jobs_lists_newest_first_with_filters(client: Client) -> None:
+    tag = uuid.uuid4().hex
+    first = client.submit("echo", {"tag": tag, "i": 1}, wait=True)
+    second = client.submit("echo", {"tag": tag, "i": 2}, wait=True)
+    listed = client.jobs(skill="echo", limit=2)
+    assert [j["id"] for j in listed] == [second["id"], first["id"]]
+    assert all(j["status"] == "failed" for j in client.jobs(status="failed", limit=5))
+    assert len(client.jobs(limit=1)) == 1
+
+
+def test_replay_and_feedback(client: Client) -> None:
+    job = client.submit("count", {"n": 1, "delay": 0}, wait=True)
+    again = client.replay(job["id"], version=1)
+    assert again["parent_job_id"] == job["id"] and again["id"] != job["id"] and again["inputs"] == job["inputs"]
+    stored = client.feedback(job["id"], rating=1, comment="nice", end_user_id="u1")
+    assert (stored["job_id"], stored["rating"], stored["comment"], stored["end_user_id"]) == (
+        job["id"], 1, "nice", "u1")
+    with pytest.raises(ValueError, match="non-zero rating or a comment"):
+        client.feedback(job["id"])
+
+
+def test_skillpacks_describe_the_demo_pack(client: Client) -> None:
+    demo = next(p for p in client.skillpacks() if p["slug"] == "demo")
+    assert demo["path"] == "local/demo" and {"echo", "count", "hang"} <= {s["name"] for s in demo["skills"]}
+
+
+def test_one_pooled_connection_and_our_user_agent(emulator) -> None:
+    seen: list[httpx.Request] = []
+    with Client(emulator.api_key, "demo", api_base=emulator.url) as c:
+        c._http.event_hooks["request"].append(seen.append)
+        for _ in range(5):
+            c.run("echo", {})
+        pool = c._http._transport._pool
+        assert len(pool.connections) == 1
+    assert {r.headers["User-Agent"] for r in seen} == {USER_AGENT}
+    assert all(r.headers["Authorization"] == f"Bearer {emulator.api_key}" for r in seen)
+
+
+def test_repr_and_close(emulator) -> None:
+    c = Client("puras_live_0123456789abcdefSECRET", "demo", api_base=emulator.url)
+    assert "0123456789abcdef" not in repr(c) and "…CRET" in repr(c)
+    c.close()
+    with pytest.raises(RuntimeError):
+        c.get("x")
+
+
+@pytest.fixture
+def sigint_after():
+    """Deliver a real SIGINT to the main thread after a delay (as Ctrl-C or the kernel's stop button)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timers: list[threading.Timer] = []
+
+    def arm(seconds: float) -> None:
+        main = threading.main_thread().ident
+        timer = threading.Timer(seconds, signal.pthread_kill, (main, signal.SIGINT))
+        timers.append(timer)
+        timer.start()
+
+    yield arm
+    for timer in timers:
+        timer.cancel()
+    signal.signal(signal.SIGINT, previous)
+
+
+def find_by_tag(client: Client, tag: str) -> dict:
+    return next(j for j in client.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
+
+
+def test_ctrl_c_during_run_cancels_the_job_when_asked(client: Client, sigint_after) -> None:
+    tag = uuid.uuid4().hex
+    sigint_after(0.5)
+    start = time.monotonic()
+    with pytest.raises(JobInterrupted) as info:
+        client.run("hang", {"tag": tag}, cancel_on_interrupt=True)
+    assert time.monotonic() - start < 1.5
+    job = find_by_tag(client, tag)
+    assert info.value.job_id == job["id"] and info.value.cancelled and job["id"] in str(info.value)
+    assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
+
+
+def test_ctrl_c_while_polling_leaves_the_job_running_by_default(client: Client, sigint_after) -> None:
+    tag = uuid.uuid4().hex
+    client.max_server_wait = 0
+    sigint_after(0.4)
+    with pytest.raises(JobInterrupted) as info:
+        client.run("hang", {"tag": tag}, poll_interval=0.1)
+    job = find_by_tag(client, tag)
+    assert info.value.job_id == job["id"] and not info.value.cancelled
+    assert client.get(job["id"])["status"] == "running"
+    sigint_after(0.3)
+    with pytest.raises(JobInterrupted) as again:
+        client.wait(job["id"], cancel_on_interrupt=True)
+    assert again.value.cancelled
+    assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
