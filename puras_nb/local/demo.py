@@ -5,7 +5,11 @@ Every skill is deterministic for the same inputs and version, so tests and demos
 
 from __future__ import annotations
 
+import hashlib
+import random
+import re
 from typing import Any
+from urllib.parse import urlparse
 
 from .skills import RunContext, SkillFailed, SkillPack
 
@@ -29,7 +33,26 @@ def build_demo_pack() -> SkillPack:
     """A fresh demo skillpack (the registry is per server, so tests can build their own)."""
     pack = SkillPack("demo", description="Offline demo skills: control flow, images, speech, video, a UGC ad.")
     _control_skills(pack)
+    _image_skills(pack)
+    _sound_and_video_skills(pack)
+    _ad_skill(pack)
     return pack
+
+
+def _style(ctx: RunContext) -> str:
+    return "v2" if ctx.version >= 2 else "v1"
+
+
+def _slug(text: str, default: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or default
+
+
+def _image_media(ctx: RunContext, img: Any, name: str) -> dict:
+    from .mediagen import encode_png
+
+    media = ctx.save_file(name, encode_png(img), "image/png")
+    media.update(width=img.width, height=img.height)
+    return media
 
 
 def _control_skills(pack: SkillPack) -> None:
@@ -90,3 +113,246 @@ def _control_skills(pack: SkillPack) -> None:
         ctx.progress(0, 1, "hanging until cancelled")
         while True:
             ctx.sleep(3600)
+
+
+_PROMPT = {"type": "string", "description": "What to draw", "minLength": 1, "maxLength": 2000}
+
+
+def _image_skills(pack: SkillPack) -> None:
+    size_schema = {
+        "properties": {
+            "prompt": _PROMPT,
+            "width": _int("Width in pixels", 512, 16, 1024),
+            "height": _int("Height in pixels", 512, 16, 1024),
+        },
+        "required": ["prompt"],
+    }
+
+    def image(ctx: RunContext, inputs: dict) -> dict:
+        from .mediagen import make_image
+
+        prompt, width, height = inputs["prompt"], inputs["width"], inputs["height"]
+        ctx.progress(1, 2, f"drawing {width}x{height} ({_style(ctx)} style)")
+        img = make_image(prompt, width, height, _style(ctx))
+        ctx.progress(2, 2, "encoding PNG")
+        media = _image_media(ctx, img, f"{_slug(prompt, 'image')}.png")
+        ctx.add_cost(4000 if ctx.version == 1 else 6000, images=1, pixels=width * height)
+        return {"image": media, "prompt": prompt}
+
+    pack.skill("image", version=1, schema=size_schema, description="A PNG illustration of the prompt (flat style).")(
+        image
+    )
+    pack.skill("image", version=2, schema=size_schema, description="A PNG illustration of the prompt (aurora style).")(
+        image
+    )
+
+    gallery_schema = {
+        "properties": {"prompt": _PROMPT, "n": _int("How many images", 4, 1, 12)},
+        "required": ["prompt"],
+    }
+
+    @pack.skill("gallery", version=1, schema=gallery_schema, description="n variations of the prompt as PNGs.")
+    def gallery(ctx: RunContext, inputs: dict) -> dict:
+        from .mediagen import make_image
+
+        prompt, n = inputs["prompt"], inputs["n"]
+        images = []
+        for i in range(n):
+            ctx.progress(i + 1, n, f"drawing variation {i + 1} of {n}")
+            img = make_image(prompt, 384, 384, _style(ctx), variant=i)
+            images.append(_image_media(ctx, img, f"{_slug(prompt, 'gallery')}-{i + 1}.png"))
+        ctx.add_cost(3000 * n, images=n, pixels=384 * 384 * n)
+        return {"images": images, "prompt": prompt}
+
+
+def _sound_and_video_skills(pack: SkillPack) -> None:
+    speech_schema = {
+        "properties": {
+            "text": {"type": "string", "description": "What to say", "minLength": 1, "maxLength": 5000},
+            "seconds": _num("Length in seconds (default: natural pace)", None, 0.1, 300, nullable=True),
+        },
+        "required": ["text"],
+    }
+
+    @pack.skill("speech", version=1, schema=speech_schema, description="A WAV voice reading the text.")
+    def speech(ctx: RunContext, inputs: dict) -> dict:
+        from .mediagen import make_speech
+
+        ctx.progress(1, 2, "synthesizing voice")
+        data, duration = make_speech(inputs["text"], inputs["seconds"], voice=_style(ctx))
+        ctx.progress(2, 2, f"saving {duration:.1f} s of audio")
+        media = ctx.save_file(f"{_slug(inputs['text'], 'speech')}.wav", data, "audio/wav")
+        media["duration"] = duration
+        ctx.add_cost(int(1000 * duration) + 500, audio_seconds=duration, characters=len(inputs["text"]))
+        return {"audio": media, "duration": duration, "text": inputs["text"]}
+
+    video_schema = {
+        "properties": {
+            "prompt": _PROMPT,
+            "seconds": _num("Length in seconds", 3, 0.2, 30),
+            "fps": _int("Frames per second", 24, 1, 60),
+            "width": _int("Width in pixels (rounded to even)", 640, 16, 1280),
+            "height": _int("Height in pixels (rounded to even)", 360, 16, 720),
+        },
+        "required": ["prompt"],
+    }
+
+    @pack.skill("video", version=1, schema=video_schema, description="An animated H.264 MP4 of the prompt + poster.")
+    def video(ctx: RunContext, inputs: dict) -> dict:
+        from .mediagen import animate, encode_png, make_image, make_video
+
+        prompt, fps = inputs["prompt"], inputs["fps"]
+        width, height = inputs["width"] // 2 * 2, inputs["height"] // 2 * 2
+        count = max(1, round(inputs["seconds"] * fps))
+        style = _style(ctx)
+        ctx.progress(1, 4, "painting the scene")
+        base = make_image(prompt, width, height, style)
+        ctx.progress(2, 4, "saving the poster frame")
+        poster = ctx.save_file(f"{_slug(prompt, 'video')}-poster.png", encode_png(base), "image/png")
+        ctx.progress(3, 4, f"rendering {count} frames at {fps} fps")
+
+        def frames() -> Any:
+            for i in range(count):
+                ctx.check_cancelled()
+                yield animate(base, i, count, prompt, style)
+
+        data = make_video(frames(), fps)
+        ctx.progress(4, 4, "saving the MP4")
+        media = ctx.save_file(f"{_slug(prompt, 'video')}.mp4", data, "video/mp4")
+        duration = count / fps
+        media.update(duration=duration, poster=poster["url"], width=width, height=height, fps=fps)
+        ctx.add_cost(int(8000 * duration) + 2000, video_seconds=duration, frames=count)
+        return {"video": media, "prompt": prompt}
+
+
+_HOOKS = {
+    "v1": ["Meet {name}.", "Introducing {name}.", "Say hello to {name}."],
+    "v2": [
+        "Okay, I did not expect {name} to be this good.",
+        "POV: you finally tried {name}.",
+        "Stop scrolling: {name}.",
+    ],
+}
+_BENEFITS = {
+    "v1": [
+        "Designed for every day.",
+        "Built to last, priced to love.",
+        "Quality you can feel from day one.",
+        "Simple, reliable, beautifully made.",
+    ],
+    "v2": [
+        "It fits right into my morning routine.",
+        "Honestly? Worth every cent.",
+        "My friends keep asking where I got it.",
+        "Three weeks in and I use it daily.",
+    ],
+}
+_CTAS = {
+    "v1": ["Order {name} today.", "Find {name} at your favourite store."],
+    "v2": ["Link below. Go get your {name}!", "Try {name} now, thank me later."],
+}
+
+
+def product_name(product: str) -> str:
+    """A readable product name from a product URL or text (`https://shop.example/p/aero-bottle` → Aero Bottle)."""
+    text = product.strip()
+    if re.match(r"^https?://", text):
+        parsed = urlparse(text)
+        segments = [s for s in parsed.path.split("/") if s]
+        raw = re.sub(r"\.[a-z0-9]{2,5}$", "", segments[-1]) if segments else parsed.netloc.split(".")[-2:][0]
+        text = re.sub(r"[-_+]+", " ", raw).strip().title() or "Your Product"
+    return text[:40]
+
+
+def ad_script(product: str, duration: int, style: str) -> list[str]:
+    """The ad's lines: a hook, one or two benefits, a call to action (deterministic per product and style)."""
+    name = product_name(product)
+    rng = random.Random(hashlib.sha256(f"{style}|{product}".encode()).digest())
+    benefits = rng.sample(_BENEFITS[style], 2 if duration >= 5 else 1)
+    return [rng.choice(_HOOKS[style]).format(name=name), *benefits, rng.choice(_CTAS[style]).format(name=name)]
+
+
+def _ad_skill(pack: SkillPack) -> None:
+    schema = {
+        "properties": {
+            "product": {"type": "string", "description": "Product URL or name", "minLength": 1, "maxLength": 2000},
+            "duration": _int("Length of the ad in seconds", 6, 2, 60),
+        },
+        "required": ["product"],
+    }
+    steps = ["Write the script", "Render the frames", "Record the voiceover", "Mux video and audio"]
+
+    def ugc_ad(ctx: RunContext, inputs: dict) -> dict:
+        from .mediagen import ad_frame, encode_png, make_image, make_speech, make_video, pcm_from_wav
+
+        product, duration = inputs["product"], inputs["duration"]
+        style = _style(ctx)
+        name = product_name(product)
+        slug = _slug(name, "ad")
+
+        def checklist(done: int) -> None:
+            ctx.todos(
+                [
+                    (s, "completed" if i < done else "in_progress" if i == done else "pending")
+                    for i, s in enumerate(steps)
+                ]
+            )
+
+        checklist(0)
+        ctx.progress(1, 4, f"writing a {duration} s script for {name}")
+        lines = ad_script(product, duration, style)
+        script = " ".join(lines)
+        checklist(1)
+        ctx.progress(2, 4, f"rendering {len(lines)} scenes")
+        width, height = (640, 360) if style == "v1" else (360, 640)
+        backgrounds = [
+            make_image(f"{name} {i}", width, height, style, variant=i, caption=False) for i in range(len(lines))
+        ]
+        fps = 24
+        count = duration * fps
+        per_scene = count / len(lines)
+
+        def frame(i: int) -> Any:
+            scene = min(len(lines) - 1, int(i / per_scene))
+            t = (i - scene * per_scene) / per_scene
+            return ad_frame(
+                backgrounds[scene],
+                lines[scene],
+                scene=scene,
+                scenes=len(lines),
+                t=t,
+                progress=(i + 1) / count,
+                style=style,
+                product=name,
+            )
+
+        thumb = frame(int(per_scene * 0.6))
+        thumbnail = ctx.save_file(f"{slug}-thumbnail.png", encode_png(thumb), "image/png")
+        checklist(2)
+        ctx.progress(3, 4, "recording the voiceover")
+        wav, spoken = make_speech(script, float(duration), voice=style)
+        voiceover = ctx.save_file(f"{slug}-voiceover.wav", wav, "audio/wav")
+        voiceover["duration"] = spoken
+        checklist(3)
+        ctx.progress(4, 4, f"muxing {count} frames with the voiceover")
+
+        def frames() -> Any:
+            for i in range(count):
+                ctx.check_cancelled()
+                yield frame(i)
+
+        data = make_video(frames(), fps, audio_pcm=pcm_from_wav(wav))
+        video = ctx.save_file(f"{slug}-ad.mp4", data, "video/mp4")
+        video.update(duration=float(duration), poster=thumbnail["url"], width=width, height=height, fps=fps)
+        checklist(4)
+        ctx.add_cost(
+            20000 + 9000 * duration, video_seconds=duration, audio_seconds=spoken, frames=count, scenes=len(lines)
+        )
+        return {"video": video, "thumbnail": thumbnail["url"], "script": script, "voiceover": voiceover}
+
+    pack.skill("ugc-ad", version=1, schema=schema, description="A landscape product ad: script, frames, voiceover.")(
+        ugc_ad
+    )
+    pack.skill("ugc-ad", version=2, schema=schema, description="A vertical UGC-style ad: punchy script, captions.")(
+        ugc_ad
+    )
