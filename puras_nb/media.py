@@ -1,0 +1,363 @@
+"""Find media (images, audio, video) anywhere in a job result, and fetch their bytes under a size cap.
+
+Results are untrusted: only http(s) URLs and `data:` URLs of known media types count as media, and
+the API key is only ever sent to the configured API origin, never to a media host.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Media",
+    "afetch",
+    "fetch",
+    "find_media",
+    "max_bytes_for",
+    "media_kind",
+    "mime_of",
+    "safe_url",
+]
+
+# Inline preview caps, per kind: beyond these the view shows a link instead of the bytes.
+DEFAULT_MAX_BYTES: dict[str, int] = {"image": 5_000_000, "audio": 20_000_000, "video": 40_000_000}
+
+# Media types we render. SVG is left out on purpose: it is a document that can carry script.
+_MIMES: dict[str, str] = {
+    "image/png": "image",
+    "image/jpeg": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "audio/wav": "audio",
+    "audio/x-wav": "audio",
+    "audio/wave": "audio",
+    "audio/mpeg": "audio",
+    "audio/mp3": "audio",
+    "audio/ogg": "audio",
+    "audio/flac": "audio",
+    "audio/aac": "audio",
+    "audio/mp4": "audio",
+    "audio/webm": "audio",
+    "video/mp4": "video",
+    "video/webm": "video",
+    "video/ogg": "video",
+    "video/quicktime": "video",
+}
+_EXTENSIONS: dict[str, str] = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".mov": "video/quicktime",
+}
+_URL_KEYS = ("url", "signed_url", "src", "href")
+_MIME_KEYS = ("mime", "mime_type", "mimetype", "content_type", "contentType", "type")
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
+_MAX_DEPTH = 12
+_MAX_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class Media:
+    """One media item found in a result: where it is (`path`), what it is (`kind`, `mime`) and its URL."""
+
+    url: str
+    kind: str
+    mime: str
+    name: str = ""
+    path: str = ""
+    size: int | None = None
+    poster: str | None = field(default=None, compare=False)
+
+    @property
+    def is_data(self) -> bool:
+        return self.url.startswith("data:")
+
+    def __repr__(self) -> str:
+        shown = self.url if len(self.url) < 80 else self.url[:60] + "…"
+        return f"Media(kind={self.kind!r}, mime={self.mime!r}, path={self.path!r}, url={shown!r})"
+
+
+def media_kind(mime: str | None) -> str | None:
+    """`image` / `audio` / `video` for a media type we render, else None."""
+    if not mime:
+        return None
+    return _MIMES.get(mime.split(";", 1)[0].strip().lower())
+
+
+def mime_of(url: str) -> str | None:
+    """The media type a URL announces: a data: URL's type, else from its path's extension."""
+    m = _DATA_URL.match(url)
+    if m:
+        return m.group(1).lower()
+    path = unquote(urlsplit(url).path).lower()
+    for ext, mime in _EXTENSIONS.items():
+        if path.endswith(ext):
+            return mime
+    return None
+
+
+def safe_url(url: Any) -> bool:
+    """True for an http(s) URL with a host, or a well-formed `data:` URL; nothing else is ever rendered."""
+    if not isinstance(url, str) or len(url) > 50_000_000 or any(c in url for c in "\r\n\t\x00"):
+        return False
+    if url.startswith("data:"):
+        return bool(_DATA_URL.match(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _from_url(url: str, mime: str | None, name: str, path: str, size: Any = None, poster: Any = None) -> Media | None:
+    if not safe_url(url):
+        return None
+    kind = media_kind(mime)
+    if kind is None:
+        mime = mime_of(url)
+        kind = media_kind(mime)
+    if kind is None or mime is None:
+        return None
+    if url.startswith("data:") and media_kind(mime_of(url)) != kind:
+        return None
+    poster_url = poster if isinstance(poster, str) and safe_url(poster) and media_kind(mime_of(poster)) else None
+    return Media(
+        url=url,
+        kind=kind,
+        mime=mime.split(";", 1)[0].strip().lower(),
+        name=name,
+        path=path,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        poster=poster_url,
+    )
+
+
+def _from_dict(d: dict, path: str) -> Media | None:
+    url = next((d[k] for k in _URL_KEYS if isinstance(d.get(k), str)), None)
+    if url is None:
+        return None
+    mime = next((d[k] for k in _MIME_KEYS if isinstance(d.get(k), str) and "/" in d[k]), None)
+    name = d.get("name") if isinstance(d.get("name"), str) else ""
+    if not name and isinstance(d.get("drive_path"), str):
+        name = d["drive_path"].rsplit("/", 1)[-1]
+    return _from_url(url, mime, name, path, d.get("size_bytes", d.get("size")), d.get("poster"))
+
+
+def _key(url: str) -> str:
+    """Identity of a media URL: signed URLs of one file differ only in their query (expiry, signature)."""
+    if url.startswith("data:"):
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _add(media: Media | None, out: list[Media], seen: set[str]) -> None:
+    if media is not None and _key(media.url) not in seen:
+        seen.add(_key(media.url))
+        out.append(media)
+
+
+def _walk(value: Any, path: str, depth: int, out: list[Media], seen: set[str]) -> None:
+    if len(out) >= _MAX_ITEMS or depth > _MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        _add(_from_url(value, None, "", path), out, seen)
+    elif isinstance(value, dict):
+        media = _from_dict(value, path)
+        _add(media, out, seen)
+        for key, item in value.items():
+            if media is not None and key in (*_URL_KEYS, "poster"):
+                continue
+            _walk(item, f"{path}.{key}" if path else str(key), depth + 1, out, seen)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _walk(item, f"{path}[{i}]", depth + 1, out, seen)
+
+
+def find_media(result: Any, outputs: Iterable[dict] | None = None) -> list[Media]:
+    """Every renderable media item in `result` (depth-first, in order), then the job's `outputs` files.
+
+    Recognises http(s) URLs with a media extension, `data:` URLs of media types, and dicts with
+    `url`/`signed_url` plus a mime. Duplicates (the same file, even signed twice) are kept once; a video's
+    `poster` stays on the video (and is listed on its own only where the result names it elsewhere).
+    """
+    found: list[Media] = []
+    seen: set[str] = set()
+    _walk(result, "", 0, found, seen)
+    for i, item in enumerate(outputs or ()):
+        if isinstance(item, dict):
+            _add(_from_dict(item, f"outputs[{i}]"), found, seen)
+    return found
+
+
+def max_bytes_for(kind: str, caps: int | dict[str, int] | None) -> int:
+    """The preview cap for a kind: a single int applies to all kinds, a dict per kind, None the defaults."""
+    if caps is None:
+        return DEFAULT_MAX_BYTES[kind]
+    if isinstance(caps, int):
+        return caps
+    return int(caps.get(kind, DEFAULT_MAX_BYTES[kind]))
+
+
+def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
+    m = _DATA_URL.match(url)
+    if m is None:
+        return None
+    payload = url[m.end() :]
+    if m.group(3):
+        if len(payload) * 3 // 4 > max_bytes + 3:
+            return None
+        try:
+            data = base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        data = unquote(payload).encode("latin-1", "replace")
+    return data if len(data) <= max_bytes else None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _headers_for(url: str, api_base: str | None, api_key: str | None) -> dict[str, str]:
+    """Authorization only for the configured API origin (same scheme, host and port); never for a media host."""
+    if api_key and api_base and _origin(url) == _origin(api_base):
+        return {"Authorization": f"Bearer {api_key}"}
+    return {}
+
+
+_MAX_REDIRECTS = 5
+
+
+_REDIRECT, _READ, _GIVE_UP = "redirect", "read", "give up"
+
+
+def _triage(r: httpx.Response, url: str, cap: int) -> tuple[str, str]:
+    """What to do with a response: follow a redirect (to a safe URL), read the body, or give up."""
+    if r.is_redirect and "location" in r.headers:
+        target = urljoin(url, r.headers["location"])
+        return (_REDIRECT, target) if safe_url(target) and not target.startswith("data:") else (_GIVE_UP, url)
+    if r.status_code != 200 or _too_big(r, cap):
+        return _GIVE_UP, url
+    return _READ, url
+
+
+class _Body:
+    """Collects a streamed body, refusing it once it passes the cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.total, self.chunks = cap, 0, []
+
+    def add(self, chunk: bytes) -> bool:
+        self.total += len(chunk)
+        self.chunks.append(chunk)
+        return self.total <= self.cap
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def fetch(
+    media: Media,
+    max_bytes: int | None = None,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+) -> bytes | None:
+    """The media's bytes, or None when they exceed `max_bytes` (default: the kind's cap) or cannot be fetched.
+
+    Redirects are followed by hand so the Authorization header (only ever for `api_base`'s origin)
+    is re-decided for every hop.
+    """
+    cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
+    if media.is_data:
+        return _decode_data_url(media.url, cap)
+    url = media.url
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+            for _ in range(_MAX_REDIRECTS + 1):
+                with http.stream("GET", url, headers=_headers_for(url, api_base, api_key)) as r:
+                    action, url = _triage(r, url, cap)
+                    if action == _REDIRECT:
+                        continue
+                    if action == _GIVE_UP:
+                        return None
+                    body = _Body(cap)
+                    if all(body.add(chunk) for chunk in r.iter_bytes()):
+                        return body.value()
+                    return None
+    except httpx.HTTPError:
+        return None
+    return None
+
+
+async def afetch(
+    media: Media,
+    max_bytes: int | None = None,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+    http: httpx.AsyncClient | None = None,
+) -> bytes | None:
+    """`fetch` for the event loop: same caps and header rules, on an (optionally shared) AsyncClient."""
+    cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
+    if media.is_data:
+        return _decode_data_url(media.url, cap)
+    client = http or httpx.AsyncClient(timeout=timeout)
+    url = media.url
+    try:
+        for _ in range(_MAX_REDIRECTS + 1):
+            request = client.build_request("GET", url, headers=_headers_for(url, api_base, api_key), timeout=timeout)
+            r = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                action, url = _triage(r, url, cap)
+                if action == _REDIRECT:
+                    continue
+                if action == _GIVE_UP:
+                    return None
+                body = _Body(cap)
+                async for chunk in r.aiter_bytes():
+                    if not body.add(chunk):
+                        return None
+                return body.value()
+            finally:
+                await r.aclose()
+    except httpx.HTTPError:
+        return None
+    finally:
+        if http is None:
+            await client.aclose()
+    return None
+
+
+def _too_big(r: httpx.Response, cap: int) -> bool:
+    try:
+        return int(r.headers.get("content-length", "0")) > cap
+    except ValueError:
+        return False

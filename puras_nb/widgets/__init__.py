@@ -1,0 +1,26 @@
+"""Views of live jobs and results: `JobWidget`, `ResultView`, `show`, and static HTML renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .job import JobWidget
+from .result import ResultView
+
+__all__ = ["JobWidget", "ResultView", "show"]
+
+
+def show(obj: Any, *, max_bytes: int | dict[str, int] | None = None) -> Any:
+    """A widget for a LiveJob (its live view), a job dict (its result and outputs), or any result value.
+
+    Media anywhere in the value render inline (fetched by the kernel within `max_bytes` per item,
+    default a few MB for images, tens of MB for video); everything else as a collapsible JSON tree.
+    """
+    from ..live import LiveJob, settings
+
+    if isinstance(obj, LiveJob):
+        return obj.widget
+    caps = max_bytes if max_bytes is not None else settings().preview_max_bytes
+    if isinstance(obj, dict) and "status" in obj and "result" in obj and "id" in obj:
+        return ResultView(obj.get("result"), outputs=obj.get("outputs"), max_bytes=caps)
+    return ResultView(obj, max_bytes=caps)

@@ -1,0 +1,126 @@
+"""Showing a LiveJob where it runs: a live widget in a kernel, one updating text line on stderr elsewhere.
+
+In a kernel the job is displayed with a display id. When it ends, the widget trees re-send their state,
+the display is updated with the final text/html and text/plain, and a final static summary is displayed
+(hidden by CSS wherever the live widget rendered), so saved and exported notebooks show the end state.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from .html import job_html, job_text
+from .job import send_all
+
+__all__ = ["JobDisplay", "TerminalLine", "display_job"]
+
+
+def _parent_id() -> str | None:
+    """The msg_id of the request (cell) that current output is attributed to."""
+    try:
+        from IPython import get_ipython
+
+        kernel = get_ipython().kernel
+        return kernel.get_parent().get("header", {}).get("msg_id")
+    except Exception:  # no kernel, or an older one without get_parent
+        return None
+
+
+class JobDisplay:
+    """The notebook output of one LiveJob: live widget plus static fallbacks, finalized when the job ends."""
+
+    def __init__(self, job: Any) -> None:
+        from IPython.display import display
+
+        self.job = job
+        self.settled_in: set[str | None] = set()
+        self.handle = display(job, display_id=True)
+        self.origin = _parent_id()
+        job._subscribe(self._changed)
+        if job.done():
+            self._final()
+
+    def _changed(self, job: Any, changed: frozenset) -> None:
+        if "done" in changed:
+            self._final()
+
+    def _final(self) -> None:
+        from IPython.display import display
+
+        job = self.job
+        self.settled_in.add(_parent_id())
+        if job._widget is not None:
+            job._widget.finalize()
+        self.handle.update(job)
+        display(
+            {"text/plain": job_text(job), "text/html": job_html(job, data=job.media_data, final=True)},
+            raw=True,
+        )
+
+    def settle(self) -> None:
+        """From a later cell that waited for the job: re-send widget state and the final views, once per cell."""
+        parent = _parent_id()
+        if parent in self.settled_in or not self.job.done():
+            return
+        self.settled_in.add(parent)
+        if self.job._widget is not None:
+            send_all(self.job._widget)
+        self.handle.update(self.job)
+
+
+class TerminalLine:
+    """Progress as one line rewritten in place on a terminal (`\\r`); in a log, only the final line."""
+
+    def __init__(self, job: Any, stream: TextIO | None = None, hz: float = 10.0) -> None:
+        self.job = job
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = 1.0 / hz
+        self._last = 0.0
+        self._width = 0
+        job._subscribe(self._changed)
+
+    def line(self) -> str:
+        job = self.job
+        parts = [f"[{job.skill or 'job'}]", job.status]
+        frac = job.progress
+        if frac is not None and not job.done():
+            filled = int(frac * 20)
+            parts.append("▕" + "█" * filled + " " * (20 - filled) + "▏")
+        if job.progress_label:
+            parts.append(job.progress_label)
+        parts.append(f"{job.elapsed:.1f}s")
+        if job.done() and job.status != "succeeded":
+            err = job.job.get("error") or (str(job.exception) if job.exception else "")
+            if err:
+                parts.append(f"error: {err}")
+        elif job.message:
+            parts.append(job.message)
+        return " ".join(parts).replace("\n", " ")[:200]
+
+    def _changed(self, job: Any, changed: frozenset) -> None:
+        done = "done" in changed
+        now = time.monotonic()
+        if not done and (not self.tty or now - self._last < self.interval):
+            return
+        self._last = now
+        text = self.line()
+        if self.tty:
+            pad = " " * max(0, self._width - len(text))
+            self._width = len(text)
+            self.stream.write("\r" + text + pad + ("\n" if done else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def display_job(job: Any) -> Any:
+    """Show `job` live: a widget with fallbacks in a kernel, else a progress line on stderr."""
+    from ..live import _in_kernel
+
+    if _in_kernel():
+        job._display = JobDisplay(job)
+        return job._display
+    return TerminalLine(job)

@@ -1,0 +1,244 @@
+"""Static renderers: text/plain and text/html views of jobs and results, for saved and exported notebooks.
+
+Everything that comes from a result or an event is untrusted: every string is `html.escape`d, and the
+only URLs ever put in an attribute are http(s) and `data:` URLs of media types (see `puras_nb.media`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from typing import Any
+
+from ..media import Media, find_media, media_kind, mime_of, safe_url
+
+__all__ = [
+    "STYLE",
+    "badge",
+    "esc",
+    "job_html",
+    "job_text",
+    "json_html",
+    "media_html",
+    "result_html",
+    "summarize",
+]
+
+# Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
+EMBED_MAX_BYTES = 4_000_000
+_STR_MAX = 2_000
+_DATA_PREVIEW = 48
+
+_COLORS = {
+    "queued": "#6b7280",
+    "submitting": "#6b7280",
+    "running": "#2563eb",
+    "succeeded": "#16a34a",
+    "failed": "#dc2626",
+    "cancelled": "#a16207",
+}
+
+# Styles for our own markup only (never built from result data). The `:has` rule hides the static
+# final summary wherever the live widget rendered, so a live notebook does not show the result twice.
+STYLE = (
+    "<style>"
+    ".puras-static{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4}"
+    ".puras-gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px;margin:6px 0}"
+    ".puras-gallery figure{margin:0}.puras-gallery figcaption{font-size:11px;color:#6b7280;word-break:break-all}"
+    ".puras-gallery img,.puras-gallery video{max-width:100%;height:auto}.puras-gallery audio{width:100%}"
+    ".puras-json details{margin-left:1em}.puras-json summary{cursor:pointer}"
+    ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
+    ".puras-indeterminate .progress-bar{background-image:linear-gradient(45deg,rgba(255,255,255,.4) 25%,"
+    "transparent 25%,transparent 50%,rgba(255,255,255,.4) 50%,rgba(255,255,255,.4) 75%,transparent 75%);"
+    "background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
+    "@keyframes puras-stripes{from{background-position:16px 0}to{background-position:0 0}}"
+    ":is(.jp-OutputArea,.output):has(.puras-job) .puras-final{display:none}"
+    "</style>"
+)
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes too), so it is inert both as text and inside an attribute."""
+    return escape(value if isinstance(value, str) else str(value), quote=True)
+
+
+def badge(status: str) -> str:
+    color = _COLORS.get(status, "#6b7280")
+    return (
+        f'<span class="puras-badge puras-badge-{esc(status)}" style="background:{color};color:#fff;'
+        f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600">{esc(status)}</span>'
+    )
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scalar_html(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value
+        if value.startswith("data:") and len(value) > _DATA_PREVIEW:
+            shown = f"{value[:_DATA_PREVIEW]}… ({len(value)} chars)"
+        shown = _short(shown, _STR_MAX)
+        return f'<span class="puras-json-str">{esc(json.dumps(shown, ensure_ascii=False))}</span>'
+    return f'<span class="puras-json-val">{esc(json.dumps(value, default=str))}</span>'
+
+
+def _json_node(value: Any, key: str | None, depth: int, open_depth: int) -> str:
+    label = f'<span class="puras-json-key">{esc(key)}</span>: ' if key is not None else ""
+    if isinstance(value, dict) and value:
+        items = "".join(_json_node(v, str(k), depth + 1, open_depth) for k, v in value.items())
+        opened = " open" if depth < open_depth else ""
+        return f"<details{opened}><summary>{label}{{…}} {len(value)} keys</summary>{items}</details>"
+    if isinstance(value, (list, tuple)) and value:
+        items = "".join(_json_node(v, f"[{i}]", depth + 1, open_depth) for i, v in enumerate(value))
+        opened = " open" if depth < open_depth else ""
+        return f"<details{opened}><summary>{label}[…] {len(value)} items</summary>{items}</details>"
+    if isinstance(value, (dict, list, tuple)):
+        return f"<div>{label}{'{}' if isinstance(value, dict) else '[]'}</div>"
+    return f"<div>{label}{_scalar_html(value)}</div>"
+
+
+def json_html(value: Any, *, open_depth: int = 2) -> str:
+    """A collapsible tree (`<details>`) of a JSON value; every key and string escaped, data: URLs shortened."""
+    return f'<div class="puras-json">{_json_node(value, None, 0, open_depth)}</div>'
+
+
+def media_html(
+    media: Media, data: bytes | None, *, embed_max: int = EMBED_MAX_BYTES, posters: dict | None = None
+) -> str:
+    """One `<img>`/`<audio>`/`<video>` in a `<figure>`: bytes embedded as a data: URL within the cap, else the URL.
+
+    A video's poster is embedded only when its bytes are at hand (in `posters`), never as a remote URL.
+    """
+    kind = media_kind(media.mime)
+    if kind is None or not safe_url(media.url):
+        return ""
+    if data is not None and len(data) <= embed_max:
+        src = f"data:{media.mime};base64,{base64.b64encode(data).decode('ascii')}"
+    elif media.is_data and len(media.url) <= embed_max * 4 // 3 + 100:
+        src = media.url
+    elif media.is_data:
+        note = f"{esc(media.path)}: {esc(media.mime)} too large to embed"
+        return f'<figure class="puras-media"><figcaption>{note}</figcaption></figure>'
+    else:
+        src = media.url
+    caption = esc(media.name or media.path or media.mime)
+    alt = esc(media.name or media.path or kind)
+    if kind == "image":
+        tag = f'<img src="{esc(src)}" alt="{alt}" loading="lazy">'
+    elif kind == "audio":
+        tag = f'<audio controls preload="metadata" src="{esc(src)}"></audio>'
+    else:
+        poster_data = (posters or {}).get(media.poster or "")
+        poster = ""
+        if poster_data is not None and len(poster_data) <= embed_max:
+            encoded = base64.b64encode(poster_data).decode("ascii")
+            poster = f' poster="data:{esc(mime_of(media.poster or "") or "image/png")};base64,{encoded}"'
+        tag = f'<video controls preload="metadata" src="{esc(src)}"{poster}></video>'
+    link = ""
+    if not media.is_data and src == media.url:
+        link = f' · <a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
+    return f'<figure class="puras-media puras-media-{kind}">{tag}<figcaption>{caption}{link}</figcaption></figure>'
+
+
+def result_html(
+    result: Any,
+    *,
+    outputs: list[dict] | None = None,
+    media: list[Media] | None = None,
+    data: dict[str, bytes | None] | None = None,
+) -> str:
+    """A result as static HTML: its media as a gallery, then the whole value as a collapsible JSON tree."""
+    found = media if media is not None else find_media(result, outputs)
+    data = data or {}
+    gallery = "".join(media_html(m, data.get(m.url), posters=data) for m in found)
+    parts = [f'<div class="puras-gallery">{gallery}</div>'] if gallery else []
+    parts.append(json_html(result))
+    return f'<div class="puras-result">{"".join(parts)}</div>'
+
+
+def _dollars(cost_micros: Any) -> str:
+    if not isinstance(cost_micros, (int, float)) or isinstance(cost_micros, bool):
+        return ""
+    return f"${cost_micros / 1_000_000:.4f}"
+
+
+def _event_line(event: dict) -> str:
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    msg = payload.get("message") or payload.get("text") or payload.get("status") or ""
+    return f"{event.get('type', '')}: {msg}" if msg else str(event.get("type", ""))
+
+
+def events_html(events: list[dict], limit: int = 50) -> str:
+    """The last `limit` events as an escaped list, newest last."""
+    rows = "".join(
+        f'<li><span class="puras-event-type">{esc(e.get("type", ""))}</span> {esc(_short(_event_line(e), 500))}</li>'
+        for e in events[-limit:]
+    )
+    return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{rows}</ol>'
+
+
+def job_html(job: Any, *, data: dict[str, bytes | None] | None = None, final: bool = False) -> str:
+    """A LiveJob (or anything with its attributes) as static HTML: header, progress, result or error."""
+    status = job.status
+    head = (
+        f'<div class="puras-header"><b>{esc(job.skill or "job")}</b>'
+        f"{f' · v{esc(job.version)}' if job.version is not None else ''}"
+        f" · <code>{esc(job.short_id)}</code> {badge(status)}</div>"
+    )
+    body = []
+    if not job.done():
+        frac = job.progress
+        label = job.progress_label or "working"
+        if frac is not None:
+            body.append(f'<progress max="1" value="{frac:.3f}"></progress> {esc(label)}')
+        if job.message:
+            body.append(f'<div class="puras-message">{esc(_short(job.message, 500))}</div>')
+    else:
+        facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
+        body.append(f'<div class="puras-summary">{esc(" · ".join(f for f in facts if f))}</div>')
+        if status == "succeeded":
+            body.append(result_html(job.job.get("result"), media=job.media, data=data))
+        else:
+            err = job.job.get("error") or (str(job.exception) if job.exception else "") or status
+            body.append(f'<div class="puras-error" style="color:#b91c1c"><b>{esc(_short(str(err), 2000))}</b></div>')
+            body.append(events_html(job.events, 10))
+    cls = "puras-static puras-final" if final else "puras-static"
+    return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'
+
+
+def _summary_value(value: Any) -> Any:
+    if isinstance(value, str):
+        media = find_media(value)
+        if media:
+            return f"<{media[0].mime}>"
+        return _short(value, 60)
+    if isinstance(value, dict):
+        found = find_media(value)
+        if found and found[0].path == "":
+            return f"<{found[0].mime}>"
+        return {str(k): _summary_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_summary_value(v) for v in value]
+    return value
+
+
+def summarize(result: Any, limit: int = 300) -> str:
+    """A short, stable one-line summary of a result: media replaced by their type, long strings cut."""
+    text = json.dumps(_summary_value(result), ensure_ascii=False, default=str)
+    return _short(text, limit)
+
+
+def job_text(job: Any) -> str:
+    """text/plain for a job: no ids, no timestamps, no URLs (nbval compares it)."""
+    head = f"<LiveJob {job.skill or 'job'} {job.status}>"
+    if job.status == "succeeded":
+        return f"{head}\nresult: {summarize(job.job.get('result'))}"
+    if job.done():
+        err = job.job.get("error") or (str(job.exception) if job.exception else "")
+        return f"{head}\nerror: {_short(str(err), 300)}" if err else head
+    if job.progress is not None and job.progress_label:
+        return f"{head} {job.progress_label}"
+    return head

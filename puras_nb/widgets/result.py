@@ -1,0 +1,107 @@
+"""The result view: media as Image/Audio/Video widgets (a grid gallery when several), the rest as JSON.
+
+Media bytes are fetched by the kernel (so previews work where the browser cannot reach the API host)
+up to a per-kind cap; beyond it, or when a fetch fails, the item is a link. Every string is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from ..media import Media, fetch, find_media, max_bytes_for
+from .html import STYLE, esc, json_html, result_html, summarize
+
+__all__ = ["ResultView", "media_widget"]
+
+_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mpeg",
+    "audio/mp3": "mpeg",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/aac": "aac",
+    "audio/mp4": "mp4",
+    "audio/webm": "webm",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+    "video/ogg": "ogg",
+    "video/quicktime": "quicktime",
+}
+
+
+def _link(media: Media, why: str) -> w.HTML:
+    label = esc(media.name or media.path or media.mime)
+    if media.is_data:
+        return w.HTML(f"<div>{label}: {esc(why)}</div>")
+    link = f'<a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
+    return w.HTML(f"<div>{label}: {esc(why)} · {link}</div>")
+
+
+def media_widget(media: Media, data: bytes | None) -> w.Widget:
+    """An Image/Audio/Video widget holding `data`, captioned; a link when there are no bytes."""
+    if data is None:
+        return _link(media, f"{media.mime} not previewed (too large or unreachable)")
+    fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
+    layout = w.Layout(max_width="100%", height="auto")
+    if media.kind == "image":
+        view: w.Widget = w.Image(value=data, format=fmt, layout=layout)
+    elif media.kind == "audio":
+        view = w.Audio(value=data, format=fmt, autoplay=False, loop=False, controls=True)
+    else:
+        view = w.Video(value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout)
+    view.add_class(f"puras-media-{media.kind}")
+    caption = w.HTML(f'<span style="font-size:11px;color:#6b7280">{esc(media.name or media.path or media.mime)}</span>')
+    box = w.VBox([view, caption])
+    box.add_class("puras-media")
+    return box
+
+
+class ResultView(w.VBox):
+    """A result: media gallery on top, collapsible JSON below. Static text/html and text/plain fallbacks."""
+
+    def __init__(
+        self,
+        result: Any,
+        *,
+        outputs: list[dict] | None = None,
+        media: list[Media] | None = None,
+        data: dict[str, bytes | None] | None = None,
+        max_bytes: int | dict[str, int] | None = None,
+        auth: dict | None = None,
+    ) -> None:
+        self.result = result
+        self.media = media if media is not None else find_media(result, outputs)
+        self.data = dict(data or {})
+        for m in self.media:
+            if m.url not in self.data:
+                self.data[m.url] = fetch(m, max_bytes_for(m.kind, max_bytes), **(auth or {}))
+        children: list[w.Widget] = []
+        views = [media_widget(m, self.data.get(m.url)) for m in self.media]
+        if len(views) == 1:
+            children.append(views[0])
+        elif views:
+            grid = w.GridBox(
+                views,
+                layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px"),
+            )
+            grid.add_class("puras-gallery")
+            children.append(grid)
+        tree = w.HTML(STYLE + json_html(result))
+        tree.add_class("puras-json-view")
+        children.append(tree)
+        super().__init__(children)
+        self.add_class("puras-result-view")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data["text/plain"] = f"<result {summarize(self.result)}>"
+        data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data)
+        return data

@@ -1,0 +1,229 @@
+"""A real ipykernel 7 driven through jupyter_client: live jobs poll in the background of the kernel.
+
+One kernel for the module, pointed at the session emulator through PURAS_API_BASE / PURAS_API_KEY.
+`KernelHarness` is also used by bench/kernel.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from jupyter_client.manager import KernelManager
+
+pytestmark = pytest.mark.kernel
+
+
+class KernelHarness:
+    """Start a kernel with extra env vars; `run(code)` executes a cell; `iopub` keeps every message seen."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(env={**os.environ, **env})
+        self.kc = self.km.blocking_client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.iopub: list[tuple[float, dict]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._idle: dict[str, float] = {}
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.1)
+            except queue.Empty:
+                continue
+            except Exception:  # channels closed at shutdown
+                return
+            now = time.monotonic()
+            with self._lock:
+                self.iopub.append((now, msg))
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    self._idle[msg["parent_header"].get("msg_id", "")] = now
+
+    def run(self, code: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Execute `code`; wait for its reply and idle status. Returns times, reply, outputs and stdout."""
+        sent = time.monotonic()
+        msg_id = self.kc.execute(code)
+        deadline = sent + timeout
+        reply = None
+        while reply is None:
+            msg = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") == msg_id:
+                reply = msg
+        while msg_id not in self._idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no idle status for {code!r}")
+            time.sleep(0.002)
+        with self._lock:
+            mine = [m for _, m in self.iopub if m["parent_header"].get("msg_id") == msg_id]
+        if reply["content"]["status"] != "ok":
+            raise AssertionError(f"cell failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+        return {
+            "msg_id": msg_id,
+            "sent": sent,
+            "idle": self._idle[msg_id],
+            "reply": reply,
+            "outputs": mine,
+            "stdout": "".join(m["content"]["text"] for m in mine if m["msg_type"] == "stream"),
+        }
+
+    def value(self, expr: str) -> str:
+        """The printed value of an expression in the kernel."""
+        return self.run(f"print({expr})")["stdout"].strip()
+
+    def comm_updates(self, comm_ids: set[str], since: float = 0.0, until: float = float("inf")) -> list[dict]:
+        """State updates (`comm_msg` method update) sent to the frontend for these widget models."""
+        with self._lock:
+            return [
+                m
+                for t, m in self.iopub
+                if since <= t <= until
+                and m["msg_type"] == "comm_msg"
+                and m["content"].get("comm_id") in comm_ids
+                and m["content"].get("data", {}).get("method") == "update"
+            ]
+
+    def click(self, comm_id: str) -> None:
+        """What a browser sends when a Button is clicked."""
+        msg = self.kc.session.msg(
+            "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}
+        )
+        self.kc.shell_channel.send(msg)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(emulator: Any) -> Iterator[KernelHarness]:
+    harness = KernelHarness({"PURAS_API_BASE": emulator.url, "PURAS_API_KEY": emulator.api_key})
+    harness.run("import json\nimport puras_nb\nfrom puras_nb.widgets.job import descendants")
+    yield harness
+    harness.close()
+
+
+def _ids(kernel: KernelHarness, expr: str) -> set[str]:
+    """Model ids of every widget in the tree of `expr` (a JobWidget)."""
+    out = kernel.value(f"json.dumps([x.model_id for x in descendants({expr})])")
+    return set(json.loads(out))
+
+
+def test_start_returns_at_once_and_the_widget_updates_with_no_cell_running(kernel: KernelHarness) -> None:
+    cell1 = kernel.run("job = puras_nb.start('demo/count', {'n': 8, 'delay': 0.15})")
+    assert cell1["idle"] - cell1["sent"] < 1.0
+    views = [m for m in cell1["outputs"] if m["msg_type"] == "display_data"]
+    assert views and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
+    assert views[0]["content"]["data"]["text/plain"].startswith("<LiveJob demo/count")
+    cell2 = kernel.run("print(job.status, 6 * 7)")
+    assert cell2["stdout"].split() in (["queued", "42"], ["running", "42"])
+    ids = _ids(kernel, "job.widget")
+    idle = kernel.run("pass")["idle"]
+    time.sleep(1.8)
+    background = kernel.comm_updates(ids, since=idle)
+    assert len(background) >= 3, "the widget stopped updating while no cell ran"
+    states = [m["content"]["data"]["state"] for m in background]
+    assert any("succeeded" in str(s.get("value", "")) for s in states)
+    assert kernel.value("job.status, job.result(), job.progress") == "succeeded {'count': 8} 1.0"
+
+
+def test_fifty_concurrent_live_jobs_all_finish(kernel: KernelHarness) -> None:
+    kernel.run("jobs = [puras_nb.start('demo/count', {'n': 3, 'delay': 0.1, 'i': i}) for i in range(50)]")
+    out = kernel.value("sorted({json.dumps(j.result(timeout=40)) for j in jobs}), sum(j.done() for j in jobs)")
+    assert out == """['{"count": 3}'] 50"""
+
+
+def test_blocking_result_lets_other_live_jobs_update(kernel: KernelHarness) -> None:
+    kernel.run("others = [puras_nb.start('demo/count', {'n': 12, 'delay': 0.2}) for _ in range(3)]")
+    ids: set[str] = set()
+    for i in range(3):
+        ids |= _ids(kernel, f"others[{i}].widget")
+    cell = kernel.run("blocker = puras_nb.start('demo/slow', {'seconds': 1.5}, display=False); print(blocker.result())")
+    assert cell["stdout"].strip() == "{'slept': 1.5}"
+    during = kernel.comm_updates(ids, since=cell["sent"] + 0.2, until=cell["idle"] - 0.05)
+    assert len(during) >= 3, f"only {len(during)} widget updates while result() blocked"
+    assert kernel.value("[o.result(timeout=10) for o in others]") == str([{"count": 12}] * 3)
+
+
+def test_cancel_click_cancels_the_job_on_the_server(kernel: KernelHarness, emulator: Any) -> None:
+    kernel.run("hung = puras_nb.start('demo/hang', {})")
+    button = kernel.value("hung.widget.cancel_button.model_id")
+    job_id = kernel.value("hung.id")
+    time.sleep(0.3)
+    kernel.click(button)
+    deadline = time.monotonic() + 5
+    status = ""
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    while time.monotonic() < deadline and status != "cancelled":
+        status = httpx.get(f"{emulator.url}/v1/jobs/{job_id}", headers=headers, timeout=5).json()["status"]
+        time.sleep(0.1)
+    assert status == "cancelled"
+    assert kernel.value("hung.wait(5)['status'], hung.status") == "cancelled cancelled"
+
+
+XSS = {
+    "script": "<script>alert(1)</script>",
+    "img": "<img src=x onerror=alert(2)>",
+    "link": "javascript:alert(3)",
+    "media": {"url": "javascript:alert(4)//x.png", "mime": "image/png"},
+    "<b onmouseover=alert(5)>key</b>": "value",
+}
+
+
+def _unsafe(html: str) -> list[str]:
+    lowered = html.lower()
+    markers = ("<script>alert", "<img src=x", "onerror=alert(2)>", '="javascript:', "<b onmouseover")
+    return [bad for bad in markers if bad in lowered]
+
+
+def test_xss_payload_in_a_result_renders_as_inert_text(kernel: KernelHarness) -> None:
+    cell = kernel.run(f"xss = puras_nb.start('demo/echo', {XSS!r}); xss_result = xss.result()")
+    htmls = [m["content"]["data"].get("text/html", "") for m in cell["outputs"] if "data" in m["content"]]
+    assert htmls and all(not _unsafe(h) for h in htmls)
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in h for h in htmls)
+    values = json.loads(
+        kernel.value(
+            "json.dumps([x.value for x in descendants(xss.widget) if isinstance(getattr(x, 'value', None), str)])"
+        )
+    )
+    joined = "\n".join(values)
+    assert "&lt;img src=x onerror=alert(2)&gt;" in joined
+    assert not _unsafe(joined)
+    ids = _ids(kernel, "xss.widget")
+    for update in kernel.comm_updates(ids):
+        assert not _unsafe(json.dumps(update["content"]["data"]["state"]))
+
+
+def test_executed_and_exported_notebook_shows_final_state_and_media(emulator: Any, monkeypatch: Any) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    monkeypatch.setenv("PURAS_API_BASE", emulator.url)
+    monkeypatch.setenv("PURAS_API_KEY", emulator.api_key)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import puras_nb"),
+        nbformat.v4.new_code_cell("ad = puras_nb.run('demo/ugc-ad', {'product': 'a red mug', 'duration': 2})"),
+    ]
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = nb.cells[1].outputs
+    plain = [o["data"]["text/plain"] for o in outputs if "data" in o]
+    assert plain[0].startswith("<LiveJob demo/ugc-ad succeeded>")
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert "succeeded" in html
+    for tag, mime in (("img", "image/png"), ("video", "video/mp4"), ("audio", "audio/wav")):
+        assert re.search(f'<{tag} [^>]*src="data:{mime};base64,', html), tag
