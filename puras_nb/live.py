@@ -711,17 +711,17 @@ class LiveJob:
         if self._display is not None:
             self._display.settle()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+    def _static_bundle(self, final: bool = False) -> dict[str, str]:
+        """text/plain (no ids, timestamps or URLs) and text/html (status, result, embedded media)."""
         from .widgets.html import job_html, job_text
 
-        data = {}
-        if _in_kernel():
-            data.update(self.widget._repr_mimebundle_() or {})
         if self.done() and self.status == "succeeded":
             self._fetch_media()
-        data["text/plain"] = job_text(self)
-        data["text/html"] = job_html(self, data=self.media_data)
-        return data
+        return {"text/plain": job_text(self), "text/html": job_html(self, data=self.media_data, final=final)}
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        data = (self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
+        return {**data, **self._static_bundle()}
 
     def __repr__(self) -> str:
         from .widgets.html import job_text

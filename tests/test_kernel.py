@@ -127,7 +127,7 @@ def test_start_returns_at_once_and_the_widget_updates_with_no_cell_running(kerne
     assert cell1["idle"] - cell1["sent"] < 1.0
     views = [m for m in cell1["outputs"] if m["msg_type"] == "display_data"]
     assert views and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
-    assert views[0]["content"]["data"]["text/plain"].startswith("<LiveJob demo/count")
+    assert views[0]["content"]["data"]["text/plain"] == "<LiveJob demo/count in progress>"
     cell2 = kernel.run("print(job.status, 6 * 7)")
     assert cell2["stdout"].split() in (["queued", "42"], ["running", "42"])
     ids = _ids(kernel, "job.widget")
@@ -227,3 +227,17 @@ def test_executed_and_exported_notebook_shows_final_state_and_media(emulator: An
     assert "succeeded" in html
     for tag, mime in (("img", "image/png"), ("video", "video/mp4"), ("audio", "audio/wav")):
         assert re.search(f'<{tag} [^>]*src="data:{mime};base64,', html), tag
+
+
+def test_compare_fills_a_grid_of_inputs_by_versions(kernel: KernelHarness) -> None:
+    cell = kernel.run(
+        "cmp = puras_nb.compare('demo/image', [{'prompt': 'a cat'}, {'prompt': 'a dog'}], versions=[1, 2])\n"
+        "rows = cmp.results()"
+    )
+    data = [m["content"]["data"] for m in cell["outputs"] if m["msg_type"] == "display_data"]
+    assert "application/vnd.jupyter.widget-view+json" in data[0]
+    assert data[0]["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; in progress>"
+    final = data[-1]
+    assert final["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
+    assert final["text/html"].count('<img src="data:image/png;base64,') == 4
+    assert kernel.value("[[r['image']['mime'] for r in row] for row in rows]") == str([["image/png"] * 2] * 2)

@@ -11,7 +11,6 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .html import job_html, job_text
 from .job import send_all
 
 __all__ = ["JobDisplay", "TerminalLine", "display_job"]
@@ -29,7 +28,10 @@ def _parent_id() -> str | None:
 
 
 class JobDisplay:
-    """The notebook output of one LiveJob: live widget plus static fallbacks, finalized when the job ends."""
+    """The notebook output of a LiveJob (or a Comparison): live widget plus static fallbacks, finalized at the end.
+
+    The shown object provides `done()`, `_subscribe(observer)`, `_widget` and `_static_bundle(final)`.
+    """
 
     def __init__(self, job: Any) -> None:
         from IPython.display import display
@@ -54,10 +56,7 @@ class JobDisplay:
         if job._widget is not None:
             job._widget.finalize()
         self.handle.update(job)
-        display(
-            {"text/plain": job_text(job), "text/html": job_html(job, data=job.media_data, final=True)},
-            raw=True,
-        )
+        display(job._static_bundle(final=True), raw=True)
 
     def settle(self) -> None:
         """From a later cell that waited for the job: re-send widget state and the final views, once per cell."""
@@ -117,10 +116,10 @@ class TerminalLine:
 
 
 def display_job(job: Any) -> Any:
-    """Show `job` live: a widget with fallbacks in a kernel, else a progress line on stderr."""
+    """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line."""
     from ..live import _in_kernel
 
     if _in_kernel():
         job._display = JobDisplay(job)
         return job._display
-    return TerminalLine(job)
+    return TerminalLine(job) if hasattr(job, "progress_label") else None

@@ -232,13 +232,15 @@ def summarize(result: Any, limit: int = 300) -> str:
 
 
 def job_text(job: Any) -> str:
-    """text/plain for a job: no ids, no timestamps, no URLs (nbval compares it)."""
+    """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
+
+    A job still in flight reads `in progress` (queued vs running depends on timing); a finished one
+    its status plus a short result summary or the error.
+    """
+    if not job.done():
+        return f"<LiveJob {job.skill or 'job'} in progress>"
     head = f"<LiveJob {job.skill or 'job'} {job.status}>"
     if job.status == "succeeded":
         return f"{head}\nresult: {summarize(job.job.get('result'))}"
-    if job.done():
-        err = job.job.get("error") or (str(job.exception) if job.exception else "")
-        return f"{head}\nerror: {_short(str(err), 300)}" if err else head
-    if job.progress is not None and job.progress_label:
-        return f"{head} {job.progress_label}"
-    return head
+    err = job.job.get("error") or (str(job.exception) if job.exception else "")
+    return f"{head}\nerror: {_short(str(err), 300)}" if err else head

@@ -1,0 +1,125 @@
+"""The comparison grid: inputs as rows, versions as columns, each cell a compact live view of one job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from .html import STYLE, badge, esc, result_html
+from .job import MAX_HZ, Throttle, _classed, _set, send_all
+from .result import ResultView
+
+__all__ = ["CellView", "ComparisonWidget", "comparison_html"]
+
+
+def _facts(job: Any) -> str:
+    parts = []
+    if job.duration is not None:
+        parts.append(f"{job.duration:.1f} s")
+    cost = job.job.get("cost_micros")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        parts.append(f"${cost / 1_000_000:.4f}")
+    return " · ".join(parts)
+
+
+class CellView(w.VBox):
+    """One job in the grid: badge and progress while it runs, then its result (or error)."""
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+        self.line = _classed(w.HTML(), "puras-status")
+        self.bar = _classed(w.FloatProgress(value=0.0, min=0.0, max=1.0), "puras-progress")
+        self.body = _classed(w.VBox(), "puras-result")
+        super().__init__([self.line, self.bar, self.body])
+        self.add_class("puras-cell")
+        session = getattr(job, "_session", None)
+        self._throttle = Throttle(self._render, 1.0 / MAX_HZ, session.loop if session else None)
+        self._unsubscribe = job._subscribe(self._changed)
+        self._ended = False
+        self._render()
+
+    def _changed(self, job: Any, changed: frozenset) -> None:
+        if "done" in changed:
+            self._render()
+            self._unsubscribe()
+            send_all(self)
+        else:
+            self._throttle()
+
+    def _render(self) -> None:
+        job = self.job
+        label = job.progress_label if not job.done() else _facts(job)
+        _set(self.line, value=f"{badge(job.status)} <small>{esc(label)}</small>")
+        frac = job.progress
+        style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "info")
+        _set(self.bar, value=frac if frac is not None else (1.0 if job.done() else 0.0), bar_style=style)
+        if job.done() and not self._ended:
+            self._ended = True
+            self.bar.layout.display = "none"
+            if job.status == "succeeded":
+                data = job._fetch_media()
+                self.body.children = [ResultView(job.job.get("result"), media=job.media, data=data)]
+            else:
+                err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
+                self.body.children = [_classed(w.HTML(f'<span style="color:#b91c1c">{esc(err)}</span>'), "puras-error")]
+
+
+class ComparisonWidget(w.VBox):
+    """The live grid of a Comparison."""
+
+    def __init__(self, comparison: Any) -> None:
+        self.comparison = comparison
+        versions = comparison.versions
+        heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{_version_label(v)}</b>") for v in versions]
+        cells: list[w.Widget] = list(heads)
+        for i, inputs in enumerate(comparison.inputs):
+            cells.append(_classed(w.HTML(f"<code>{esc(_short(inputs))}</code>"), "puras-input"))
+            cells.extend(CellView(comparison.job(i, v)) for v in versions)
+        columns = f"minmax(120px, 0.6fr) repeat({len(versions)}, minmax(220px, 1fr))"
+        grid = w.GridBox(cells, layout=w.Layout(grid_template_columns=columns, grid_gap="8px"))
+        grid.add_class("puras-grid")
+        title = w.HTML(f"{STYLE}<b>{esc(comparison.skill)}</b>: {len(comparison.inputs)} inputs × {len(versions)}")
+        super().__init__([title, grid])
+        self.add_class("puras-comparison")
+
+    def finalize(self) -> None:
+        send_all(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        return {**data, **self.comparison._static_bundle()}
+
+
+def _version_label(v: int | None) -> str:
+    return f"v{v}" if v is not None else "active version"
+
+
+def _short(inputs: Any, limit: int = 80) -> str:
+    import json
+
+    text = json.dumps(inputs, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def comparison_html(comparison: Any, *, final: bool = False) -> str:
+    """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded)."""
+    head = "".join(f"<th>{esc(_version_label(v))}</th>" for v in comparison.versions)
+    rows = []
+    for i, inputs in enumerate(comparison.inputs):
+        cells = []
+        for v in comparison.versions:
+            job = comparison.job(i, v)
+            inner = f"{badge(job.status)} <small>{esc(_facts(job))}</small>"
+            if job.status == "succeeded":
+                inner += result_html(job.job.get("result"), media=job.media, data=job.media_data)
+            elif job.done():
+                err = job.job.get("error") or (str(job.exception) if job.exception else "")
+                inner += f'<div class="puras-error" style="color:#b91c1c">{esc(err)}</div>'
+            cells.append(f'<td style="vertical-align:top">{inner}</td>')
+        rows.append(f'<tr><td style="vertical-align:top"><code>{esc(_short(inputs))}</code></td>{"".join(cells)}</tr>')
+    cls = "puras-static puras-final" if final else "puras-static"
+    return (
+        f'{STYLE}<div class="{cls}"><b>{esc(comparison.skill)}</b>'
+        f'<table class="puras-grid"><tr><th>input</th>{head}</tr>{"".join(rows)}</table></div>'
+    )
