@@ -1,0 +1,150 @@
+"""The kernel's connection to a Puras server: a client on it, the skills it offers, the local emulator, a key.
+
+Backs `%puras skills`, `%puras local`, `%puras login` and `%puras config`, and works the same from Python.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
+
+_servers: list[Any] = []
+_servers_lock = threading.Lock()
+
+
+def client() -> Any:
+    """A sync `Client` on the kernel-wide connection that live jobs use (the embedded emulator if none is set)."""
+    from .client import Client
+    from .live import _connection, settings
+
+    current = settings()
+    api_base, api_key = _connection(current)
+    return Client(api_key=api_key, skillpack=current.skillpack, api_base=api_base, timeout=10.0, max_retries=1)
+
+
+class SkillList(list):
+    """One dict per skill: `path` ("demo/echo"), `name`, `skillpack`, `description`, `versions`, `inputs`."""
+
+    def names(self, skillpack: str | None = None) -> list[str]:
+        """Paths to complete: "pack/skill" for all, plus bare names of the default `skillpack`."""
+        out = [s["path"] for s in self]
+        if skillpack:
+            out += [s["name"] for s in self if skillpack in (s["skillpack"], s["full_pack"])]
+        return out
+
+    def text(self) -> str:
+        width = max((len(s["path"]) for s in self), default=0)
+        lines = [f"<{len(self)} skills>"]
+        for s in self:
+            args = " ".join(f"{k}=…" if k in s["required"] else f"[{k}]" for k in s["inputs"])
+            versions = ",".join(str(v) for v in s["versions"])
+            lines.append(f"  {s['path']:<{width}}  v{versions}  {args}".rstrip())
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        from .widgets.html import STYLE, esc
+
+        rows = "".join(
+            f"<tr><td><code>{esc(s['path'])}</code></td><td>{esc(', '.join(map(str, s['versions'])))}</td>"
+            f"<td>{esc(', '.join(k + ('*' if k in s['required'] else '') for k in s['inputs']))}</td>"
+            f"<td>{esc(s['description'])}</td></tr>"
+            for s in self
+        )
+        return (
+            f'{STYLE}<div class="puras-static"><table class="puras-skills"><thead><tr><th>skill</th>'
+            f"<th>versions</th><th>inputs (* required)</th><th>description</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return {"text/plain": self.text(), "text/html": self.html()}
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def skills(api: Any = None) -> SkillList:
+    """Every skill of every skillpack the server lists, with its inputs; `api` is a `Client` (default: `client()`)."""
+    owned = api is None
+    api = api or client()
+    try:
+        packs = api.skillpacks()
+    finally:
+        if owned:
+            api.close()
+    out = SkillList()
+    for pack in packs:
+        slug = pack.get("slug") or pack.get("path") or pack.get("id")
+        for skill in pack.get("skills") or []:
+            schema = skill.get("input_schema") or {}
+            out.append(
+                {
+                    "path": f"{slug}/{skill.get('name')}",
+                    "name": skill.get("name"),
+                    "skillpack": slug,
+                    "full_pack": pack.get("path") or slug,
+                    "description": skill.get("description") or "",
+                    "versions": skill.get("versions") or pack.get("versions") or [],
+                    "inputs": list((schema.get("properties") or {}).keys()),
+                    "required": list(schema.get("required") or []),
+                }
+            )
+    return out
+
+
+def use_local(port: int = 0) -> Any:
+    """Start the local emulator (a child process) and point this kernel's live jobs at it; returns its handle."""
+    from . import local
+    from .live import configure
+
+    server = local.start(port=port)
+    with _servers_lock:
+        _servers.append(server)
+    configure(api_key=server.api_key, api_base=server.url, local=False)
+    return server
+
+
+def mask(key: str | None) -> str:
+    """`puras_live_…abcd`: enough of a key to recognise it, never the whole secret."""
+    if not key:
+        return "(none)"
+    prefix = key[: key.rfind("_") + 1] if "_" in key[:-4] else ""
+    return f"{prefix}…{key[-4:]}" if len(key) > 8 else "…"
+
+
+def login(api_key: str | None = None) -> str:
+    """Set the API key for this kernel (asked with getpass when not given); kept in memory only. Returns it masked."""
+    import getpass
+
+    from .live import configure
+
+    key = api_key if api_key is not None else getpass.getpass("Puras API key: ")
+    key = key.strip()
+    if not key:
+        raise ValueError("no API key given")
+    configure(api_key=key, local=False)
+    return mask(key)
+
+
+def describe() -> dict[str, Any]:
+    """The current connection and live-job settings, the key masked (what `%puras config` prints)."""
+    import os
+
+    from .live import settings
+
+    current = settings()
+    key = current.api_key or os.environ.get("PURAS_API_KEY")
+    base = current.api_base or os.environ.get("PURAS_API_BASE")
+    if current.local or (current.local is None and not (key or base)):
+        base = "(the embedded local emulator, started on first use)"
+    return {
+        "api_base": base or "https://api.puras.co",
+        "api_key": mask(key),
+        "skillpack": current.skillpack,
+        "poll_interval": current.poll_interval,
+        "timeout": current.timeout,
+        "cancel_on_interrupt": current.cancel_on_interrupt,
+        "preview_max_bytes": current.preview_max_bytes,
+    }

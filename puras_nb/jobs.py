@@ -1,0 +1,259 @@
+"""Many jobs at once: this kernel's jobs, a live table with one combined progress bar, and event logs.
+
+`table(jobs)` is the view behind `%puras jobs` and behind a fan-out over inputs: one progress bar for
+the whole batch and a row per job (status, progress, duration, cost, result or error) that updates as
+the jobs do. `follow(job_id)` prints a job's events as they arrive (`%puras logs`).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from .live import LiveJob, attach
+
+__all__ = ["JobsTable", "follow", "kernel_jobs", "table", "track"]
+
+_tracked: list[LiveJob] = []
+_tracked_lock = threading.Lock()
+_HZ = 4.0
+
+
+def track(job: LiveJob) -> LiveJob:
+    """Remember `job` for `kernel_jobs()` (and keep it alive) even if nothing else holds it."""
+    with _tracked_lock:
+        if all(j is not job for j in _tracked):
+            _tracked.append(job)
+    return job
+
+
+def kernel_jobs() -> list[LiveJob]:
+    """Every LiveJob this kernel started or attached to and still knows of, oldest first."""
+    from . import live
+
+    with _tracked_lock:
+        known = {id(j): j for j in _tracked}
+    for job in list(live._live):
+        known.setdefault(id(job), job)
+    return sorted(known.values(), key=lambda j: j.started)
+
+
+def _dollars(cost: Any) -> str:
+    return f"${cost / 1_000_000:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
+
+
+def _outcome(job: LiveJob, limit: int = 80) -> str:
+    from .widgets.html import summarize
+
+    if job.status == "succeeded":
+        return summarize(job.job.get("result"), limit)
+    if job.done():
+        err = job.job.get("error") or (str(job.exception) if job.exception else "")
+        return str(err)[:limit]
+    return job.message[:limit]
+
+
+class JobsTable:
+    """A live table of jobs with one combined progress bar; displays as a widget with text and HTML fallbacks.
+
+    `.wait()` blocks until every job ended (other jobs and widgets keep updating meanwhile);
+    `.rows()` gives one dict per job for further analysis.
+    """
+
+    def __init__(self, jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> None:
+        self.jobs: list[LiveJob] = list(kernel_jobs() if jobs is None else jobs)
+        self.title = title
+        self._widget: Any = None
+        self._throttle: Any = None
+        self._unsubscribe: list[Any] = []
+
+    # -- model ----------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are in each status."""
+        out: dict[str, int] = {}
+        for job in self.jobs:
+            out[job.status] = out.get(job.status, 0) + 1
+        return out
+
+    def progress(self) -> float:
+        """Combined progress 0..1: ended jobs count fully, running ones by their own progress."""
+        if not self.jobs:
+            return 1.0
+        total = sum(1.0 if j.done() else (j.progress or 0.0) for j in self.jobs)
+        return total / len(self.jobs)
+
+    def done(self) -> bool:
+        return all(j.done() for j in self.jobs)
+
+    def wait(self, timeout: float | None = None) -> JobsTable:
+        """Block until every job ended (or `timeout` seconds passed in total); returns the table."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self.jobs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            job.wait(left)
+        self._render()
+        return self
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per job: skill, version, inputs, status, duration, cost_micros, result, error, id."""
+        return [
+            {
+                "skill": j.skill,
+                "version": j.version,
+                "inputs": j.job.get("inputs"),
+                "status": j.status,
+                "duration": j.duration,
+                "cost_micros": j.job.get("cost_micros"),
+                "result": j.job.get("result"),
+                "error": j.job.get("error"),
+                "id": j.id,
+            }
+            for j in self.jobs
+        ]
+
+    def summary(self) -> str:
+        counts = self.counts()
+        ended = sum(1 for j in self.jobs if j.done())
+        parts = [f"{ended}/{len(self.jobs)} done"]
+        parts += [f"{n} {status}" for status, n in sorted(counts.items())]
+        cost = sum(c for j in self.jobs if isinstance(c := j.job.get("cost_micros"), (int, float)))
+        if cost:
+            parts.append(f"cost {_dollars(cost)}")
+        return " · ".join(parts)
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """text/plain: stable (no ids, timestamps or durations), one line per job."""
+        lines = [f"<JobsTable {self.title}: {self.summary()}>"]
+        for i, job in enumerate(self.jobs, 1):
+            version = f" v{job.version}" if job.version is not None else ""
+            cost = _dollars(job.job.get("cost_micros"))
+            lines.append(f"{i:>3}  {job.skill}{version}  {job.status}  {cost}  {_outcome(job)}".rstrip())
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        """A static HTML table (escaped), used for saved and exported notebooks."""
+        from .widgets.html import STYLE, badge, esc
+
+        head = "".join(
+            f"<th>{h}</th>" for h in ("#", "skill", "inputs", "status", "progress", "duration", "cost", "outcome")
+        )
+        body = []
+        for i, job in enumerate(self.jobs, 1):
+            version = f" · v{job.version}" if job.version is not None else ""
+            frac = job.progress
+            progress = "" if frac is None else f"{frac:.0%}"
+            duration = f"{job.elapsed:.1f} s"
+            inputs = esc(_short_json(job.job.get("inputs")))
+            body.append(
+                f"<tr><td>{i}</td><td>{esc(job.skill)}{esc(version)}</td><td><code>{inputs}</code></td>"
+                f"<td>{badge(job.status)}</td><td>{progress}</td><td>{duration}</td>"
+                f"<td>{_dollars(job.job.get('cost_micros'))}</td><td>{esc(_outcome(job, 200))}</td></tr>"
+            )
+        bar = f'<progress max="1" value="{self.progress():.3f}"></progress>'
+        return (
+            f'{STYLE}<div class="puras-static puras-jobs"><div><b>{esc(self.title)}</b> {bar} '
+            f"{esc(self.summary())}</div>"
+            f'<table class="puras-jobs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            "</div>"
+        )
+
+    @property
+    def widget(self) -> Any:
+        """The live widget: a progress bar and the table, re-rendered at most a few times a second."""
+        if self._widget is None:
+            import asyncio
+
+            import ipywidgets as w
+
+            from .widgets.job import Throttle
+
+            self._bar = w.FloatProgress(value=self.progress(), min=0.0, max=1.0, description=self.title)
+            self._html = w.HTML(self.html())
+            self._widget = w.VBox([self._bar, self._html])
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            self._throttle = Throttle(self._render, 1.0 / _HZ, loop)
+            for job in self.jobs:
+                self._unsubscribe.append(job._subscribe(self._changed))
+        return self._widget
+
+    def _changed(self, job: LiveJob, changed: frozenset) -> None:
+        if "done" in changed and self.done():
+            self._render()
+        elif self._throttle is not None:
+            self._throttle()
+
+    def _render(self) -> None:
+        if self._widget is None:
+            return
+        with self._widget.hold_sync():
+            self._bar.value = self.progress()
+            self._bar.bar_style = "danger" if any(j.status in ("failed", "cancelled") for j in self.jobs) else (
+                "success" if self.done() else ""
+            )
+            self._html.value = self.html()
+        if self.done():
+            for unsubscribe in self._unsubscribe:
+                unsubscribe()
+            self._unsubscribe.clear()
+            self._bar.send_state()
+            self._html.send_state()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        from .live import _in_kernel
+
+        data = dict(self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
+        data["text/plain"] = self.text()
+        data["text/html"] = self.html()
+        return data
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def _short_json(value: Any, limit: int = 80) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> JobsTable:
+    """A live table of `jobs` (default: every job of this kernel) with one combined progress bar."""
+    return JobsTable(jobs, title=title)
+
+
+def _event_line(event: dict) -> str:
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    message = payload.get("message") or payload.get("text") or payload.get("status") or ""
+    return f"[{event.get('id')}] {event.get('type', '')}: {message}".rstrip(": ")
+
+
+def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:
+    """Print a job's events (all so far, then new ones as they arrive) until it ends; returns the LiveJob.
+
+    Interrupting stops following; the job itself keeps running.
+    """
+    live = job if isinstance(job, LiveJob) else attach(job, display=False)
+    out = file or sys.stdout
+    last = 0
+    while True:
+        ended = live.done()
+        for event in list(live.events):
+            if int(event.get("id") or 0) > last:
+                print(_event_line(event), file=out, flush=True)
+                last = int(event.get("id") or 0)
+        if ended:
+            break
+        live.wait(interval)
+    print(f"job {live.id} {live.status}", file=out, flush=True)
+    return live

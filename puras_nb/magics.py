@@ -1,0 +1,464 @@
+"""`%puras` and `%%puras`: run a skill from a cell, and manage this kernel's jobs.
+
+Each subcommand is a thin layer over a public function (`puras_nb.start`, `puras_nb.attach`,
+`puras_nb.inputs.build_inputs`, `puras_nb.jobs.table`, `puras_nb.connection.skills`, ...). Errors raise,
+so a failed job stops "Run All": usage errors as a one-line `UsageError`, job failures as `JobError` with
+a one-line message (no traceback through our internals). Settings live on the `Puras` configurable
+(`%config Puras.timeout = 60`), whose defaults come from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Bool, Float, Int, Unicode, default, observe
+from traitlets.config import Configurable
+
+from .errors import JobError, JobInterrupted, PurasError
+from .inputs import InputError, build_inputs
+
+__all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+RUN_OPTIONS = (
+    "[--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
+    "[--cancel-on-interrupt | --no-cancel-on-interrupt]"
+)
+USAGE = {
+    "run": "%puras run SKILL [key=value ...] " + RUN_OPTIONS,
+    "cell": "%%puras SKILL [key=value ...] [options]   (the cell body: inputs as a JSON object or YAML mapping)",
+    "jobs": "%puras jobs",
+    "attach": "%puras attach ID [-o VAR]",
+    "cancel": "%puras cancel ID",
+    "logs": "%puras logs ID",
+    "get": "%puras get ID",
+    "skills": "%puras skills",
+    "local": "%puras local [--port N]",
+    "config": "%puras config",
+    "login": "%puras login",
+    "help": "%puras help",
+}
+HELP = {
+    "run": "run a skill; blocks with a live view, the result is the cell's value (--bg: return the job at once)",
+    "cell": "the same, with the inputs in the cell body; $name values are notebook variables",
+    "jobs": "this kernel's jobs as a live table",
+    "attach": "a live view of a job started elsewhere",
+    "cancel": "cancel a job",
+    "logs": "print a job's events as they arrive",
+    "get": "the job object, as the API returns it",
+    "skills": "the skills the server offers",
+    "local": "start the local emulator and use it in this kernel",
+    "config": "the current settings (key masked); change them with %config Puras.<name> = ...",
+    "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
+    "help": "this help",
+}
+RUN_FLAGS = (
+    "--json",
+    "--version",
+    "--skillpack",
+    "--bg",
+    "--out",
+    "--timeout",
+    "--no-display",
+    "--cancel-on-interrupt",
+    "--no-cancel-on-interrupt",
+)
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+class Puras(Configurable):
+    """Settings of the `%puras` magics and of this kernel's live jobs; each change goes to `puras_nb.configure`."""
+
+    api_base = Unicode(None, allow_none=True, help="API base URL (default: $PURAS_API_BASE, else hosted).").tag(
+        config=True
+    )
+    skillpack = Unicode(None, allow_none=True, help="Default skillpack for bare skill names ($PURAS_SKILLPACK).").tag(
+        config=True
+    )
+    poll_interval = Float(None, allow_none=True, help="Longest wait between polls, seconds.").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Give up waiting (and cancel) after this many seconds.").tag(
+        config=True
+    )
+    cancel_on_interrupt = Bool(True, help="Interrupting a blocking %puras cancels its job.").tag(config=True)
+    preview_max_bytes = Int(None, allow_none=True, help="Largest media preview fetched into the kernel.").tag(
+        config=True
+    )
+
+    @default("api_base")
+    def _default_api_base(self) -> str | None:
+        return os.environ.get("PURAS_API_BASE") or None
+
+    @default("skillpack")
+    def _default_skillpack(self) -> str | None:
+        return os.environ.get("PURAS_SKILLPACK") or None
+
+    @default("poll_interval")
+    def _default_poll_interval(self) -> float | None:
+        return _env_float("PURAS_NB_POLL_INTERVAL")
+
+    @default("timeout")
+    def _default_timeout(self) -> float | None:
+        return _env_float("PURAS_NB_TIMEOUT")
+
+    @default("cancel_on_interrupt")
+    def _default_cancel_on_interrupt(self) -> bool:
+        return os.environ.get("PURAS_NB_CANCEL_ON_INTERRUPT", "1").lower() not in ("0", "false", "no")
+
+    def values(self) -> dict[str, Any]:
+        """The settings that `puras_nb.configure` takes, where set."""
+        names = ("api_base", "skillpack", "poll_interval", "timeout", "preview_max_bytes")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def apply(self) -> None:
+        """Push every set value to the kernel-wide live-job settings."""
+        from .live import configure
+
+        configure(**self.values())
+
+    @observe("api_base", "skillpack", "poll_interval", "timeout", "preview_max_bytes")
+    def _changed(self, change: dict) -> None:
+        from .live import configure
+
+        if change["new"] is not None:
+            configure(**{change["name"]: change["new"]})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a one-line UsageError (message plus usage) instead of exiting."""
+
+    def __init__(self, usage_key: str, **kwargs: Any) -> None:
+        super().__init__(prog="%puras", usage=USAGE[usage_key], add_help=False, allow_abbrev=False, **kwargs)
+        self.usage_key = usage_key
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}. usage: {USAGE[self.usage_key]}")
+
+
+def _run_parser(cell: bool) -> _Parser:
+    p = _Parser("cell" if cell else "run")
+    p.add_argument("skill", metavar="SKILL")
+    p.add_argument("inputs", nargs="*", metavar="key=value")
+    p.add_argument("--json", dest="json_text", metavar="JSON")
+    p.add_argument("--version", type=int, metavar="N")
+    p.add_argument("--skillpack", metavar="SP")
+    p.add_argument("--bg", action="store_true")
+    p.add_argument("-o", "--out", metavar="VAR")
+    p.add_argument("--timeout", type=float, metavar="S")
+    p.add_argument("--no-display", dest="display", action="store_false")
+    p.add_argument("--cancel-on-interrupt", action=argparse.BooleanOptionalAction, default=None)
+    return p
+
+
+def _id_parser(name: str, out: bool = False) -> _Parser:
+    p = _Parser(name)
+    p.add_argument("job_id", metavar="ID")
+    if out:
+        p.add_argument("-o", "--out", metavar="VAR")
+    return p
+
+
+def _short(exc: BaseException) -> BaseException:
+    """Make IPython show `exc` as one line (its type and message), not a traceback through this package."""
+    line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {exc}"
+    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
+    return exc
+
+
+def failure_message(job: Any, error: BaseException | None = None) -> str:
+    """One line about a job that did not succeed: skill, status, error, last event, job id."""
+    detail = job.job.get("error") or (str(error) if error is not None else "") or job.status
+    parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
+    if job.events:
+        last = job.events[-1]
+        payload = last.get("payload") if isinstance(last.get("payload"), dict) else {}
+        message = payload.get("message") or payload.get("text") or ""
+        parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
+    parts.append(f"job {job.id}")
+    return " · ".join(parts)
+
+
+def _check_var(name: str | None) -> None:
+    if name is not None and not name.isidentifier():
+        raise UsageError(f"-o/--out needs a variable name, got {name!r}")
+
+
+@magics_class
+class PurasMagics(Magics):
+    """The `%puras` line magic (subcommands) and the `%%puras SKILL` cell magic."""
+
+    def __init__(self, shell: Any, settings: Puras) -> None:
+        super().__init__(shell)
+        self.settings = settings
+        self._skill_names: dict[str, list[str]] = {}
+
+    @no_var_expand
+    @line_cell_magic
+    def puras(self, line: str, cell: str | None = None) -> Any:
+        """Run Puras skills and manage jobs; `%puras help` lists the subcommands."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"cannot parse the line: {exc}") from None
+        if cell is not None:
+            if argv[:1] == ["run"]:
+                argv = argv[1:]
+            return self.run(argv, body=cell)
+        if not argv:
+            raise UsageError("what to do? " + self.help_text(short=True))
+        command, rest = argv[0], argv[1:]
+        handler = getattr(self, f"cmd_{command}", None)
+        if command == "run":
+            return self.run(rest)
+        if handler is None:
+            raise UsageError(f"unknown subcommand {command!r}; one of: run, {', '.join(self.commands())}")
+        return handler(rest)
+
+    @staticmethod
+    def commands() -> list[str]:
+        return [k for k in USAGE if k not in ("run", "cell")]
+
+    def _store(self, name: str | None, value: Any) -> None:
+        if name:
+            self.shell.user_ns[name] = value
+
+    # -- run --------------------------------------------------------------------------------------
+
+    def run(self, argv: list[str], body: str | None = None) -> Any:
+        """`%puras run` / `%%puras`: start the job, then block for its result unless `--bg`."""
+        from .jobs import track
+        from .live import start
+
+        args = _run_parser(body is not None).parse_intermixed_args(argv)
+        _check_var(args.out)
+        try:
+            inputs = build_inputs(
+                args.inputs, json_text=args.json_text, body=body, namespace=self.shell.user_ns, first_line=2
+            )
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        cancel = self.settings.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
+        try:
+            job = start(
+                args.skill,
+                inputs,
+                skillpack=args.skillpack,
+                version=args.version,
+                display=args.display and not args.bg,
+                cancel_on_interrupt=cancel,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except PurasError as exc:
+            raise _short(exc) from None
+        track(job)
+        if args.bg:
+            self._store(args.out, job)
+            return job if args.display or not args.out else None
+        return self._block(job, args.out, args.timeout if args.timeout is not None else self.settings.timeout, cancel)
+
+    def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool) -> Any:
+        try:
+            result = job.result(timeout)
+        except TimeoutError:
+            if cancel:
+                job.cancel()
+            self._store(out, job)
+            what = "cancelled it" if cancel else "it keeps running"
+            error = JobError(job.job)
+            error.args = (f"{job.skill} still {job.status} after {timeout} s; {what} · job {job.id}",)
+            raise _short(error) from None
+        except JobError as exc:
+            self._store(out, job)
+            exc.args = (failure_message(job, exc),)
+            raise _short(exc) from None
+        except (PurasError, JobInterrupted) as exc:
+            self._store(out, job)
+            raise _short(exc) from None
+        self._store(out, result)
+        return result
+
+    # -- subcommands ------------------------------------------------------------------------------
+
+    def cmd_jobs(self, argv: list[str]) -> Any:
+        from .jobs import table
+
+        _Parser("jobs").parse_args(argv)
+        return table()
+
+    def cmd_attach(self, argv: list[str]) -> Any:
+        from .jobs import track
+        from .live import attach
+
+        args = _id_parser("attach", out=True).parse_args(argv)
+        _check_var(args.out)
+        try:
+            job = track(attach(args.job_id, display=False))
+        except PurasError as exc:
+            raise _short(exc) from None
+        self._store(args.out, job)
+        return job
+
+    def cmd_cancel(self, argv: list[str]) -> None:
+        from .live import attach
+
+        args = _id_parser("cancel").parse_args(argv)
+        try:
+            job = attach(args.job_id, display=False).cancel()
+        except PurasError as exc:
+            raise _short(exc) from None
+        print(f"job {job.get('id')} {job.get('status')}")
+
+    def cmd_logs(self, argv: list[str]) -> None:
+        from .jobs import follow
+
+        args = _id_parser("logs").parse_args(argv)
+        try:
+            follow(args.job_id)
+        except PurasError as exc:
+            raise _short(exc) from None
+
+    def cmd_get(self, argv: list[str]) -> dict:
+        from .connection import client
+
+        args = _id_parser("get").parse_args(argv)
+        with client() as api:
+            try:
+                return api.get(args.job_id)
+            except PurasError as exc:
+                raise _short(exc) from None
+
+    def cmd_skills(self, argv: list[str]) -> Any:
+        from .connection import skills
+
+        _Parser("skills").parse_args(argv)
+        try:
+            found = skills()
+        except PurasError as exc:
+            raise _short(exc) from None
+        self._skill_names.clear()
+        return found
+
+    def cmd_local(self, argv: list[str]) -> None:
+        from .connection import skills, use_local
+
+        p = _Parser("local")
+        p.add_argument("--port", type=int, default=0)
+        args = p.parse_args(argv)
+        server = use_local(args.port)
+        self._skill_names.clear()
+        names = ", ".join(skills().names())
+        print(f"local Puras emulator at {server.url}; this kernel's jobs now run there")
+        print(f"skills: {names}")
+
+    def cmd_config(self, argv: list[str]) -> None:
+        from .connection import describe
+
+        _Parser("config").parse_args(argv)
+        for name, value in describe().items():
+            print(f"{name:<20} {value}")
+        print(f"{'magics cancel on interrupt':<20} {self.settings.cancel_on_interrupt}")
+
+    def cmd_login(self, argv: list[str]) -> None:
+        from .connection import login
+
+        _Parser("login").parse_args(argv)
+        try:
+            masked = login()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        self._skill_names.clear()
+        print(f"API key set for this kernel (in memory only): {masked}")
+
+    def cmd_help(self, argv: list[str]) -> None:
+        print(self.help_text())
+
+    @staticmethod
+    def help_text(short: bool = False) -> str:
+        if short:
+            return "usage: " + " | ".join(USAGE[k] for k in ("run", "jobs", "help"))
+        width = max(len(u) for k, u in USAGE.items() if k not in ("run", "cell"))
+        lines = [USAGE["run"], f"    {HELP['run']}", USAGE["cell"], f"    {HELP['cell']}"]
+        lines += [f"{USAGE[k]:<{width}}  {HELP[k]}" for k in USAGE if k not in ("run", "cell")]
+        lines.append("settings: %config Puras.api_base / .skillpack / .poll_interval / .timeout / "
+                     ".cancel_on_interrupt / .preview_max_bytes")
+        return "\n".join(lines)
+
+    # -- completion -------------------------------------------------------------------------------
+
+    def skill_names(self) -> list[str]:
+        """Skill paths for tab completion, fetched once per connection (empty when the server lists none)."""
+        from .connection import describe, skills
+
+        key = str(describe()["api_base"])
+        if key not in self._skill_names:
+            try:
+                self._skill_names[key] = skills().names(self.settings.skillpack)
+            except Exception:  # completion must never raise; an unreachable server just completes nothing
+                self._skill_names[key] = []
+        return self._skill_names[key]
+
+    def complete(self, event: Any) -> list[str]:
+        """IPython `complete_command` hook for `%puras` and `%%puras`."""
+        words = event.text_until_cursor.split()
+        if event.text_until_cursor.endswith((" ", "\t")):
+            words.append("")
+        cell = words[0].startswith("%%") if words else False
+        args = words[1:]
+        if not args:
+            return []
+        if not cell and len(args) == 1:
+            return ["run", *self.commands()]
+        if cell and args[0] == "run":
+            args = args[1:]
+        if not cell:
+            if args[0] != "run":
+                return []
+            args = args[1:]
+        if args and args[-1].startswith("-"):
+            return list(RUN_FLAGS)
+        if len(args) == 1:
+            return self.skill_names()
+        return list(RUN_FLAGS)
+
+
+_state: dict[str, Any] = {}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register `%puras` / `%%puras`, the `Puras` configurable and tab completion on `ipython`."""
+    settings = Puras(parent=ipython)
+    settings.apply()
+    magics = PurasMagics(ipython, settings)
+    ipython.register_magics(magics)
+    ipython.configurables.append(settings)
+    def hook(_shell: Any, event: Any) -> list[str]:
+        return magics.complete(event)
+
+    ipython.set_hook("complete_command", hook, str_key="%puras")
+    ipython.set_hook("complete_command", hook, str_key="%%puras")
+    _state.update(magics=magics, settings=settings)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics and the configurable again."""
+    magics = _state.pop("magics", None)
+    settings = _state.pop("settings", None)
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("puras", None)
+    if settings in ipython.configurables:
+        ipython.configurables.remove(settings)
+    dispatcher = ipython.strdispatchers.get("complete_command")
+    if dispatcher is not None and magics is not None:
+        for key in ("%puras", "%%puras"):
+            dispatcher.strs.pop(key, None)

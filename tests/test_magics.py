@@ -1,0 +1,325 @@
+"""The %puras / %%puras magics in a real ipykernel, against the session emulator.
+
+One kernel for the module (PURAS_API_BASE / PURAS_API_KEY point at the emulator). Every cell's reply
+status, error name and message and outputs are checked as a notebook user would see them.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+pytestmark = pytest.mark.kernel
+
+
+@dataclass
+class Cell:
+    """What one executed cell produced."""
+
+    status: str
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    result: dict = field(default_factory=dict)
+    displays: list[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.result.get("text/plain", "")
+
+
+class Kernel:
+    """A kernel driven through jupyter_client, one cell at a time."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(env={**os.environ, **env})
+        self.kc = self.km.blocking_client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, *, stdin: str | None = None, interrupt_after: float | None = None) -> Cell:
+        msg_id = self.kc.execute(code, allow_stdin=stdin is not None)
+        timer = threading.Timer(interrupt_after, self.km.interrupt_kernel) if interrupt_after else None
+        if timer:
+            timer.start()
+        cell = Cell(status="")
+        deadline = time.monotonic() + 45
+        idle = False
+        while not idle:
+            assert time.monotonic() < deadline, f"cell did not finish: {code!r}"
+            if stdin is not None:
+                try:
+                    self.kc.get_stdin_msg(timeout=0.01)
+                    self.kc.input(stdin)
+                    stdin = None
+                except queue.Empty:
+                    pass
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                setattr(cell, content["name"], getattr(cell, content["name"]) + content["text"])
+            elif kind == "execute_result":
+                cell.result = content["data"]
+            elif kind == "display_data":
+                cell.displays.append(content["data"])
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True
+        if timer:
+            timer.cancel()
+        reply = self.kc.get_shell_msg(timeout=10)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=10)
+        content = reply["content"]
+        cell.status = content["status"]
+        cell.ename, cell.evalue = content.get("ename", ""), content.get("evalue", "")
+        cell.traceback = content.get("traceback", [])
+        return cell
+
+    def ok(self, code: str, **kwargs: Any) -> Cell:
+        cell = self.run(code, **kwargs)
+        assert cell.status == "ok", f"{code!r} failed: {cell.ename}: {cell.evalue}\n{cell.stderr}"
+        return cell
+
+    def value(self, expr: str) -> str:
+        return self.ok(expr).text
+
+    def complete(self, code: str) -> list[str]:
+        self.kc.complete(code, len(code))
+        reply = self.kc.get_shell_msg(timeout=20)
+        return reply["content"]["matches"]
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(emulator: Any) -> Iterator[Kernel]:
+    k = Kernel({"PURAS_API_BASE": emulator.url, "PURAS_API_KEY": emulator.api_key})
+    k.ok("%load_ext puras_nb")
+    yield k
+    k.close()
+
+
+def usage_error(cell: Cell, *fragments: str) -> None:
+    """The cell failed with a one-line UsageError that contains every fragment."""
+    assert cell.status == "error", cell
+    assert cell.ename == "UsageError", (cell.ename, cell.evalue)
+    assert "\n" not in cell.evalue
+    for fragment in fragments:
+        assert fragment in cell.evalue, (fragment, cell.evalue)
+
+
+def short_error(cell: Cell, ename: str, *fragments: str) -> None:
+    """The cell failed with `ename`, shown as one line (no traceback through puras_nb)."""
+    assert cell.status == "error", cell
+    assert cell.ename == ename, (cell.ename, cell.evalue)
+    assert len(cell.traceback) == 1 and "puras_nb" not in cell.traceback[0], cell.traceback
+    for fragment in fragments:
+        assert fragment in cell.evalue, (fragment, cell.evalue)
+
+
+# -- running skills ----------------------------------------------------------------------------
+
+
+def test_run_blocks_and_the_result_is_the_cells_value(kernel: Kernel) -> None:
+    kernel.ok("data = {'k': [1, '{x}']}")
+    cell = kernel.ok('%puras run demo/echo n=3 s="a {b} c" t=true obj=$data -o r')
+    assert cell.text == "{'n': 3, 's': 'a {b} c', 't': True, 'obj': {'k': [1, '{x}']}}"
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in cell.displays)
+    assert kernel.value("r == _") == "True"
+
+
+def test_cell_magic_with_a_yaml_body_and_variables(kernel: Kernel) -> None:
+    kernel.ok("who = 'Ada'")
+    cell = kernel.ok("%%puras demo/echo --no-display\ngreeting: Hello {name}\nname: $who\nn: 2\nliteral: $$who\n")
+    assert cell.text == "{'greeting': 'Hello {name}', 'name': 'Ada', 'n': 2, 'literal': '$who'}"
+    assert cell.displays == []
+
+
+def test_cell_magic_with_a_json_body_options_and_pairs(kernel: Kernel) -> None:
+    cell = kernel.ok('%%puras run demo/echo -o out extra=1 --no-display\n{"a": {"b": [1, 2]}, "c": $who}\n')
+    assert cell.text == "{'a': {'b': [1, 2]}, 'c': 'Ada', 'extra': 1}"
+    assert kernel.value("out['extra']") == "1"
+
+
+def test_json_option_version_and_skillpack(kernel: Kernel) -> None:
+    cell = kernel.ok("""%puras run echo --skillpack demo --json '{"x": [1, 2]}' y=2 --no-display""")
+    assert cell.text == "{'x': [1, 2], 'y': 2}"
+    kernel.ok("%puras run demo/slow seconds=0 --version 1 --bg -o old")
+    assert kernel.value("old.wait()['version'], old.status") == "(1, 'succeeded')"
+
+
+def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
+    started = time.monotonic()
+    cell = kernel.ok("%puras run demo/count n=4 delay=0.25 --bg -o job")
+    assert time.monotonic() - started < 0.9
+    assert cell.text.startswith("<LiveJob demo/count ")
+    assert "application/vnd.jupyter.widget-view+json" in cell.result
+    assert kernel.value("job.result()") == "{'count': 4}"
+    assert kernel.ok("%puras run demo/echo --bg --no-display -o quiet").result == {}
+    assert kernel.value("quiet.result()") == "{}"
+
+
+def test_failure_raises_a_short_job_error_and_out_keeps_the_job(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run demo/fail after=1 message=kaput -o failed")
+    short_error(cell, "JobError", "demo/fail failed: kaput", "last event: error", "job ")
+    assert kernel.value("type(failed).__name__, failed.status, failed.job['error']") == (
+        "('LiveJob', 'failed', 'kaput')"
+    )
+    job_id = kernel.value("failed.id").strip("'")
+    assert job_id in cell.evalue
+
+
+def test_run_all_stops_at_a_failed_magic(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run demo/fail after=0 --no-display\nreached = True")
+    assert cell.status == "error"
+    assert kernel.run("reached").ename == "NameError"
+
+
+def test_timeout_cancels_the_job(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run demo/hang --timeout 0.3 --no-display -o hung")
+    short_error(cell, "JobError", "still", "after 0.3 s; cancelled it")
+    assert kernel.value("hung.wait(10)['status']") == "'cancelled'"
+
+
+def test_interrupt_cancels_by_default(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run demo/hang -o stuck", interrupt_after=0.8)
+    short_error(cell, "JobInterrupted", "cancelled the job")
+    assert kernel.value("stuck.wait(10)['status']") == "'cancelled'"
+
+
+def test_interrupt_can_leave_the_job_running_then_cancel_it(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run demo/hang --no-cancel-on-interrupt --no-display -o kept", interrupt_after=0.8)
+    short_error(cell, "JobInterrupted", "the job keeps running")
+    assert kernel.value("kept.status") == "'running'"
+    job_id = kernel.value("kept.id").strip("'")
+    out = kernel.ok(f"%puras cancel {job_id}").stdout
+    assert out.startswith(f"job {job_id} ")
+    assert kernel.value("kept.wait(10)['status']") == "'cancelled'"
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_unknown_option(kernel: Kernel) -> None:
+    usage_error(kernel.run("%puras run demo/echo --bogus 1"), "unrecognized arguments: --bogus", "usage: %puras run")
+
+
+def test_missing_skill(kernel: Kernel) -> None:
+    usage_error(kernel.run("%puras run"), "required: SKILL", "usage: %puras run SKILL")
+    usage_error(kernel.run("%%puras\na: 1\n"), "required: SKILL", "usage: %%puras SKILL")
+
+
+def test_unknown_skill(kernel: Kernel) -> None:
+    short_error(kernel.run("%puras run demo/nope"), "PurasAPIError", "404", "nope")
+
+
+def test_bad_json_and_yaml_bodies_name_the_line(kernel: Kernel) -> None:
+    usage_error(kernel.run('%%puras demo/echo\n{"a": 1,\n "b": 2\n "c": 3}\n'), "bad JSON at line 4")
+    usage_error(kernel.run("%%puras demo/echo\na: 1\nb: 2: 3\n"), "bad YAML at line 3", "'b: 2: 3'")
+    usage_error(kernel.run("%%puras demo/echo\nx: $ghost\n"), "line 2: $ghost: no variable named 'ghost'")
+    usage_error(kernel.run("%puras run demo/echo --json '[1]'"), "--json must be a JSON object")
+    usage_error(kernel.run("%puras run demo/echo oops"), "expected key=value, got 'oops'")
+    usage_error(kernel.run("%puras run demo/echo -o 1x"), "-o/--out needs a variable name")
+
+
+def test_bad_subcommands(kernel: Kernel) -> None:
+    usage_error(kernel.run("%puras frobnicate"), "unknown subcommand 'frobnicate'", "run, jobs, attach")
+    usage_error(kernel.run("%puras"), "usage: %puras run")
+    usage_error(kernel.run("%puras attach"), "required: ID", "usage: %puras attach ID")
+    usage_error(kernel.run("%puras run demo/echo s='unclosed"), "cannot parse the line")
+
+
+# -- subcommands -------------------------------------------------------------------------------
+
+
+def test_attach_get_and_logs(kernel: Kernel) -> None:
+    kernel.ok("%puras run demo/count n=3 delay=0.2 --bg --no-display -o counting")
+    job_id = kernel.value("counting.id").strip("'")
+    logs = kernel.ok(f"%puras logs {job_id}").stdout.splitlines()
+    assert logs[-1] == f"job {job_id} succeeded"
+    assert sum("progress" in line for line in logs) == 3
+    attached = kernel.ok(f"%puras attach {job_id} -o again")
+    assert attached.text.startswith("<LiveJob local/demo/count succeeded>")
+    assert kernel.value("again.result()") == "{'count': 3}"
+    got = kernel.ok(f"%puras get {job_id}")
+    assert f"'id': '{job_id}'" in got.text and "'status': 'succeeded'" in got.text
+    short_error(kernel.run("%puras get 00000000-0000-0000-0000-000000000000"), "PurasAPIError", "404")
+
+
+def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
+    kernel.ok("%puras run demo/echo tag=listed --no-display")
+    cell = kernel.ok("%puras jobs")
+    lines = cell.text.splitlines()
+    assert lines[0].startswith("<JobsTable jobs: ") and " done" in lines[0]
+    assert any("demo/echo v2  succeeded" in line and "listed" in line for line in lines)
+    assert any("demo/fail" in line and "failed" in line for line in lines)
+    assert "application/vnd.jupyter.widget-view+json" in cell.result
+    assert "<table" in cell.result["text/html"]
+
+
+def test_skills_and_completion(kernel: Kernel) -> None:
+    text = kernel.ok("%puras skills").text
+    assert "demo/ugc-ad" in text and "product=…" in text
+    assert "demo/echo" in kernel.complete("%puras run demo/ec")
+    assert "demo/ugc-ad" in kernel.complete("%%puras demo/ugc")
+    assert {"run", "jobs", "attach", "skills"} <= set(kernel.complete("%puras "))
+    assert "--no-display" in kernel.complete("%puras run demo/echo --no-d")
+
+
+def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:
+    kernel.ok("%config Puras.poll_interval = 0.5")
+    kernel.ok("%config Puras.skillpack = 'demo'")
+    assert kernel.value("import puras_nb.live as L; L.settings().poll_interval, L.settings().skillpack") == (
+        "(0.5, 'demo')"
+    )
+    assert kernel.ok("%puras run echo short=name --no-display").text == "{'short': 'name'}"
+    kernel.ok("%config Puras.timeout = 0.3")
+    short_error(kernel.run("%puras run demo/hang --no-display"), "JobError", "after 0.3 s")
+    kernel.ok("%config Puras.timeout = 60.0")
+    out = kernel.ok("%puras config").stdout
+    assert "skillpack" in out and "demo" in out and "0.5" in out
+
+
+def test_login_keeps_the_key_masked(kernel: Kernel) -> None:
+    cell = kernel.ok("%puras login", stdin="puras_live_secretsecret9876")
+    assert "puras_live_…9876" in cell.stdout
+    out = kernel.ok("%puras config").stdout
+    assert "…9876" in out and "secretsecret" not in out
+    assert kernel.ok("%puras run demo/echo ok=1 --no-display").text == "{'ok': 1}"
+
+
+def test_local_starts_an_emulator_for_this_kernel(kernel: Kernel, emulator: Any) -> None:
+    cell = kernel.ok("%puras local")
+    assert cell.stdout.startswith("local Puras emulator at http://127.0.0.1:")
+    assert "demo/ugc-ad" in cell.stdout
+    assert emulator.url not in cell.stdout
+    assert kernel.ok("%puras run demo/echo here=1 --no-display").text == "{'here': 1}"
+    assert kernel.value("import puras_nb.live as L; L.settings().api_base") != repr(emulator.url)
+
+
+def test_help_and_unload(kernel: Kernel) -> None:
+    out = kernel.ok("%puras help").stdout
+    for sub in ("run SKILL", "%%puras SKILL", "jobs", "attach ID", "cancel ID", "logs ID", "get ID", "skills",
+                "local", "config", "login", "help", "%config Puras."):
+        assert sub in out
+    kernel.ok("%unload_ext puras_nb")
+    assert kernel.run("%puras help").ename == "UsageError"
+    kernel.ok("%load_ext puras_nb")
