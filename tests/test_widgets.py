@@ -1,0 +1,259 @@
+"""The views alone, driven by a hand-fed LiveJob model (no kernel, no HTTP): what they show and send."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import itertools
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+from puras_nb.live import LiveJob
+from puras_nb.media import find_media
+from puras_nb.widgets import JobWidget, ResultView, show
+from puras_nb.widgets.display import TerminalLine
+from puras_nb.widgets.html import job_html, job_text, json_html, media_html, result_html, summarize
+from puras_nb.widgets.job import Throttle, descendants
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+PNG_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+WAV_URL = "data:audio/wav;base64," + base64.b64encode(b"RIFF0000WAVEfmt ").decode()
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def _job(status: str = "running", **extra: Any) -> dict:
+    return {
+        "id": "0123456789abcdef",
+        "status": status,
+        "skill_name": "count",
+        "skillpack": "local/demo",
+        "version": 2,
+        "created_at": "2026-01-01T00:00:00Z",
+        **extra,
+    }
+
+
+def _progress(i: int, step: int, total: int, message: str = "") -> dict:
+    return {
+        "id": i,
+        "type": "progress",
+        "payload": {"step": step, "total": total, "message": message or f"step {step}"},
+    }
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[w.Widget, dict]]]:
+    """Every comm message widgets would send to a frontend."""
+    log: list[tuple[w.Widget, dict]] = []
+    monkeypatch.setattr(w.Widget, "_send", lambda self, msg, buffers=None: log.append((self, msg)))
+    yield log
+
+
+def _values(widget: w.Widget) -> str:
+    return "\n".join(
+        str(getattr(x, "value", "")) for x in descendants(widget) if isinstance(getattr(x, "value", None), str)
+    )
+
+
+def test_header_progress_and_message_follow_the_model() -> None:
+    job = LiveJob(_job("queued"), skill="demo/count")
+    view = JobWidget(job)
+    assert "demo/count" in view.header.value and "v2" in view.header.value and "01234567" in view.header.value
+    assert "puras-badge-queued" in view.status.value
+    assert view.bar.bar_style == "info" and "puras-indeterminate" in view.bar._dom_classes
+    job._apply(_job("running"), [_progress(1, 1, 4), _progress(2, 3, 4, "counted 3")])
+    assert "puras-badge-running" in view.status.value
+    assert view.bar.value == 0.75 and "puras-indeterminate" not in view.bar._dom_classes
+    assert view.bar_label.value.startswith("3/4")
+    assert "counted 3" in view.message.value
+    assert {"puras-job"} <= set(view._dom_classes)
+    assert "puras-cancel" in view.cancel_button._dom_classes
+
+
+def test_todo_checklist_drives_the_bar() -> None:
+    job = LiveJob(_job(), skill="demo/ugc-ad")
+    view = JobWidget(job)
+    todos = [{"content": "script", "status": "completed"}, {"content": "frames", "status": "in_progress"}]
+    job._apply(events=[{"id": 1, "type": "tool_result", "payload": {"message": "planned", "todos": todos}}])
+    assert view.bar.value == 0.5 and view.bar_label.value.startswith("1/2 tasks")
+
+
+def test_log_shows_the_last_50_events_only_when_opened() -> None:
+    job = LiveJob(_job(), skill="demo/count")
+    view = JobWidget(job)
+    job._apply(events=[_progress(i, i, 80) for i in range(1, 81)])
+    assert view.log_html.value == ""
+    assert view.log_box.titles == ("Log (80 events)",)
+    view.log_box.selected_index = 0
+    assert view.log_html.value.count("<li>") == 50 and "step 80" in view.log_html.value
+    assert "step 30" not in view.log_html.value
+
+
+def test_nothing_is_sent_when_nothing_changed(sent: list) -> None:
+    job = LiveJob(_job(), skill="demo/count")
+    view = JobWidget(job)
+    job._apply(_job(), [_progress(1, 1, 4)])
+    sent.clear()
+    view._render()
+    job._apply(_job(), [_progress(1, 1, 4)])
+    assert sent == []
+    job._apply(events=[_progress(2, 2, 4)])
+    changed = {id(widget) for widget, _ in sent}
+    assert len(sent) == len(changed), "one message per changed widget (hold_sync)"
+    assert {id(view.bar), id(view.message)} <= changed
+
+
+def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
+    job = LiveJob(_job(), skill="demo/image")
+    view = JobWidget(job)
+    done = _job(
+        "succeeded",
+        finished_at="2026-01-01T00:00:02.5Z",
+        cost_micros=4000,
+        result={"image": {"url": PNG_URL, "mime": "image/png"}, "prompt": XSS},
+    )
+    job._apply(done)
+    job._finish()
+    assert view.summary.value == "2.5 s · $0.0040"
+    assert view.cancel_button.layout.display == "none" and view.feedback_box.layout.display == "flex"
+    (result,) = view.result_box.children
+    assert isinstance(result, ResultView)
+    images = [x for x in descendants(result) if isinstance(x, w.Image)]
+    assert [i.value for i in images] == [PNG] and images[0].format == "png"
+    assert "&lt;script&gt;" in _values(view) and "<script>" not in _values(view)
+    assert view.sent_final and {id(x) for x in descendants(view)} <= {id(x) for x, _ in sent}
+
+
+def test_failure_shows_the_error_and_last_events_escaped() -> None:
+    job = LiveJob(_job(), skill="demo/fail")
+    view = JobWidget(job)
+    job._apply(_job("failed", error=XSS), [{"id": 1, "type": "error", "payload": {"message": XSS}}])
+    job._finish()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view.error.value
+    assert "<script>" not in view.error.value and "<img src=x" not in view.error.value
+    assert view.result_box.children == ()
+    with pytest.raises(Exception, match="alert"):
+        job.result(timeout=0)
+
+
+def test_cancel_button_asks_once() -> None:
+    job = LiveJob(_job(), skill="demo/hang")
+    view = JobWidget(job)
+    view.cancel_button.click()
+    assert view.cancel_button.disabled and view.cancel_button.description == "Cancelling…"
+
+
+def test_throttle_coalesces_bursts_to_the_rate() -> None:
+    calls: list[float] = []
+
+    async def burst() -> None:
+        throttle = Throttle(lambda: calls.append(time.monotonic()), 0.1, asyncio.get_running_loop())
+        end = time.monotonic() + 0.55
+        while time.monotonic() < end:
+            throttle()
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.15)
+
+    asyncio.run(burst())
+    assert 5 <= len(calls) <= 7
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= 0.095
+
+
+def test_result_view_gallery_links_and_json() -> None:
+    result = {
+        "images": [
+            {"url": PNG_URL, "mime": "image/png"},
+            {"url": PNG_URL.replace("AAAA", "AAAB", 1), "mime": "image/png"},
+        ],
+        "voice": {"url": WAV_URL, "mime": "audio/wav"},
+        "far": {"url": "https://unreachable.invalid/v.mp4", "mime": "video/mp4"},
+        "<b>key</b>": XSS,
+    }
+    media = find_media(result)
+    view = ResultView(result, data={media[3].url: None})
+    (grid, tree) = view.children
+    assert isinstance(grid, w.GridBox) and "puras-gallery" in grid._dom_classes
+    kinds = [type(x).__name__ for x in descendants(grid) if isinstance(x, (w.Image, w.Audio, w.Video))]
+    assert sorted(kinds) == ["Audio", "Image", "Image"]
+    assert 'href="https://unreachable.invalid/v.mp4"' in _values(grid)
+    assert "&lt;b&gt;key&lt;/b&gt;" in tree.value and "<b>key" not in tree.value and "<script>" not in tree.value
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("<result {")
+    assert bundle["text/html"].count("<img ") == 2 and "<audio " in bundle["text/html"]
+
+
+def test_show_accepts_results_job_dicts_and_live_jobs() -> None:
+    assert isinstance(show({"x": 1}), ResultView)
+    job_dict = _job("succeeded", result={"a": 1}, outputs=[{"name": "p.png", "mime": "image/png", "url": PNG_URL}])
+    view = show(job_dict)
+    assert [type(x).__name__ for x in descendants(view) if isinstance(x, w.Image)] == ["Image"]
+    live = LiveJob(_job(), skill="demo/count")
+    assert show(live) is live.widget
+
+
+def test_text_plain_has_no_ids_timestamps_or_urls() -> None:
+    job = LiveJob(_job(), skill="demo/ugc-ad")
+    assert job_text(job) == "<LiveJob demo/ugc-ad in progress>"
+    result = {
+        "video": {"url": "http://h/files/v.mp4?sig=1", "mime": "video/mp4"},
+        "thumb": "http://h/t.png?s=2",
+        "n": 3,
+    }
+    job._apply(_job("succeeded", result=result))
+    job._finish()
+    text = job_text(job)
+    assert text == '<LiveJob demo/ugc-ad succeeded>\nresult: {"video": "<video/mp4>", "thumb": "<image/png>", "n": 3}'
+    assert repr(job) == text
+    assert summarize("x" * 500) == '"' + "x" * 59 + '…"'
+    assert len(summarize(list(range(500)))) == 300
+
+
+def test_static_html_escapes_everything_and_renders_only_safe_media() -> None:
+    job = LiveJob(_job(), skill=XSS)
+    job._apply(_job("succeeded", result={"img": {"url": PNG_URL, "mime": "image/png"}, XSS: XSS}))
+    job._finish()
+    html = job_html(job, data={PNG_URL: PNG}, final=True)
+    assert "<script>" not in html and "<img src=x" not in html
+    assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
+    assert media_html(dataclasses.replace(find_media(PNG_URL)[0], url="javascript:alert(1)"), None) == ""
+    assert "javascript" not in result_html({"a": "javascript:alert(1)"}).split("puras-json")[0]
+    assert "&lt;script&gt;" in json_html({"k": XSS})
+
+
+def test_json_view_shortens_data_urls() -> None:
+    html = json_html({"inline": PNG_URL * 10})
+    assert f"({len(PNG_URL) * 10} chars)" in html
+
+
+def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    job = LiveJob(_job(), skill="demo/count")
+    out = Tty()
+    line = TerminalLine(job, stream=out, hz=1000)
+    job._apply(events=[_progress(1, 1, 2, "half")])
+    time.sleep(0.002)
+    job._apply(_job("succeeded", result={"count": 2}), [_progress(2, 2, 2, "all")])
+    job._finish()
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n") and text.startswith("\r[demo/count] running")
+    assert "[demo/count] succeeded 2/2" in text.split("\r")[-1]
+    assert line.tty
+    log = io.StringIO()
+    job2 = LiveJob(_job(), skill="demo/fail")
+    TerminalLine(job2, stream=log)
+    job2._apply(_job("failed", error="boom"))
+    job2._finish()
+    assert log.getvalue().endswith("error: boom\n") and log.getvalue().count("\n") == 1
