@@ -1,0 +1,200 @@
+"""LiveJob against the emulator outside a kernel: the poller on a private loop thread, and under asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from puras_nb import live
+from puras_nb.errors import JobError, PurasAPIError
+from puras_nb.widgets.display import TerminalLine
+
+
+@pytest.fixture(autouse=True)
+def configured(emulator: Any) -> Iterator[None]:
+    """Point live jobs at the session emulator, fast polling; restore the defaults afterwards."""
+    before = live.settings()
+    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.5, local=False)
+    yield
+    live._settings = before
+    for session in live._sessions.values():
+        session.retire()
+    live._sessions.clear()
+
+
+def test_start_returns_at_once_and_result_blocks_until_done() -> None:
+    began = time.monotonic()
+    job = live.start("demo/count", {"n": 4, "delay": 0.1}, display=False)
+    assert time.monotonic() - began < 0.5 and job.id and not job.done()
+    assert job.result(timeout=10) == {"count": 4}
+    assert job.status == "succeeded" and job.progress == 1.0 and job.progress_label == "4/4"
+    ids = [e["id"] for e in job.events]
+    assert ids == sorted(set(ids)) and ids[-1] >= 4, "events fetched incrementally, none twice"
+    assert job.requests <= 20 and job.skill == "demo/count" and job.duration is not None
+
+
+def test_failed_job_raises_job_error_with_the_job() -> None:
+    job = live.start("demo/fail", {"after": 1, "message": "kaput"}, display=False)
+    with pytest.raises(JobError, match="kaput") as info:
+        job.result(timeout=10)
+    assert info.value.job_id == job.id and job.status == "failed"
+    assert job.wait()["error"] == "kaput"
+
+
+def test_submit_errors_raise_at_the_call_site() -> None:
+    with pytest.raises(PurasAPIError) as info:
+        live.start("demo/no-such-skill", {}, display=False)
+    assert info.value.status == 404
+    with pytest.raises(TypeError, match="unknown option"):
+        live.start("demo/echo", {}, display=False, bogus=1)
+
+
+def test_result_timeout_leaves_the_job_running() -> None:
+    job = live.start("demo/slow", {"seconds": 0.8}, display=False)
+    with pytest.raises(TimeoutError):
+        job.result(timeout=0.1)
+    assert job.wait(timeout=0.05)["status"] in ("queued", "running")
+    assert job.result(timeout=10) == {"slept": 0.8}
+
+
+def test_cancel_stops_the_job_on_the_server(emulator: Any) -> None:
+    job = live.start("demo/hang", {}, display=False)
+    answered = job.cancel()
+    assert answered["id"] == job.id
+    assert job.wait(timeout=5)["status"] == "cancelled"
+    with pytest.raises(JobError):
+        job.result()
+    server = httpx.get(f"{emulator.url}/v1/jobs/{job.id}", headers={"Authorization": f"Bearer {emulator.api_key}"})
+    assert server.json()["status"] == "cancelled"
+    assert job.cancel()["status"] == "cancelled"
+
+
+def test_done_callbacks_run_once_and_late_ones_at_once() -> None:
+    job = live.start("demo/slow", {"seconds": 0.2}, display=False)
+    seen: list[str] = []
+    fired = threading.Event()
+    job.add_done_callback(lambda j: (seen.append(j.status), fired.set()))
+    assert fired.wait(10)
+    job.add_done_callback(lambda j: seen.append("late"))
+    assert seen == ["succeeded", "late"]
+
+
+def test_attach_replays_a_finished_job_and_follows_a_running_one() -> None:
+    first = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    first.result(timeout=10)
+    again = live.attach(first.id, display=False)
+    assert again.done() and again.result() == {"count": 3}
+    assert [e["id"] for e in again.events] == [e["id"] for e in first.events]
+    running = live.start("demo/count", {"n": 5, "delay": 0.1}, display=False)
+    follower = live.attach(running.id, display=False)
+    assert follower.result(timeout=10) == {"count": 5} and follower.skill == "local/demo/count"
+    with pytest.raises(PurasAPIError):
+        live.attach("00000000-0000-0000-0000-000000000000", display=False)
+
+
+def test_await_on_the_callers_loop() -> None:
+    async def main() -> tuple[Any, Any]:
+        job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
+        assert live._on_loop_thread(job._session.loop)
+        failing = live.start("demo/fail", {"after": 0}, display=False)
+        with pytest.raises(JobError):
+            await failing
+        return await job, job.result()
+
+    assert asyncio.run(main()) == ({"count": 2}, {"count": 2})
+
+
+def test_many_jobs_share_one_client_within_the_request_budget() -> None:
+    live.configure(max_rps=200)
+    jobs = [live.start("demo/count", {"n": 3, "delay": 0.1}, display=False) for _ in range(30)]
+    assert all(j.result(timeout=30) == {"count": 3} for j in jobs)
+    session = live._session()
+    assert {id(j._session) for j in jobs} == {id(session)}
+    per_job = sum(j.requests for j in jobs) / len(jobs)
+    assert per_job <= 12, per_job
+
+
+def test_pacer_holds_the_rate() -> None:
+    async def burst() -> float:
+        pacer = live._Pacer(rate=200, burst=10)
+        began = time.monotonic()
+        await asyncio.gather(*(pacer.wait() for _ in range(60)))
+        return time.monotonic() - began
+
+    assert asyncio.run(burst()) >= (60 - 10) / 200 * 0.9
+
+
+def test_polling_survives_a_flaky_server(faults: Any) -> None:
+    job = live.start("demo/count", {"n": 4, "delay": 0.1}, display=False)
+    faults({"rate": 0.4, "seed": 3, "kinds": "503|reset", "methods": "GET", "paths": "/v1/jobs"})
+    assert job.result(timeout=30) == {"count": 4}
+
+
+def test_feedback_button_and_call(emulator: Any) -> None:
+    job = live.start("demo/echo", {"a": 1}, display=False)
+    job.result(timeout=10)
+    stored = job.feedback(1, comment="nice")
+    assert stored["rating"] == 1 and stored["job_id"] == job.id
+    view = job.widget
+    view.down.click()
+    deadline = time.monotonic() + 5
+    while "recorded" not in view.feedback_note.value and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert view.feedback_note.value == "thanks, feedback recorded" and view.down.button_style == "danger"
+
+
+def test_media_is_fetched_once_for_views() -> None:
+    job = live.start("demo/gallery", {"prompt": "boats", "n": 3}, display=False)
+    view = job.widget
+    job.result(timeout=20)
+    deadline = time.monotonic() + 5
+    while not view.result_box.children and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(job.media or []) == 3 and all(v and v.startswith(b"\x89PNG") for v in job.media_data.values())
+    bundle = job._static_bundle(final=True)
+    assert bundle["text/html"].count('<img src="data:image/png;base64,') == 3
+
+
+def test_small_preview_cap_gives_links() -> None:
+    job = live.start("demo/image", {"prompt": "x"}, display=False, preview_max_bytes=100)
+    job.result(timeout=10)
+    assert list(job._fetch_media().values()) == [None]
+    html = job._static_bundle()["text/html"]
+    assert '<img src="http' in html and "open</a>" in html
+
+
+def test_terminal_progress_line_for_scripts() -> None:
+    job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
+    out = io.StringIO()
+    TerminalLine(job, stream=out)
+    job.result(timeout=10)
+    assert out.getvalue().startswith("[demo/count] succeeded 2/2")
+
+
+def test_configure_masks_the_key_and_keeps_unset_values() -> None:
+    s = live.configure(api_key="puras_live_abcdef123456", poll_interval=0.7)
+    assert s.poll_interval == 0.7 and "abcdef123456" not in repr(s) and "…3456" in repr(s)
+    assert live.configure().poll_interval == 0.7
+
+
+def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    monkeypatch.delenv("PURAS_API_KEY", raising=False)
+    monkeypatch.delenv("PURAS_API_BASE", raising=False)
+    monkeypatch.setattr(live, "_settings", live.Settings())
+    monkeypatch.setattr(live, "_sessions", {})
+    monkeypatch.setattr(live, "_emulator", None)
+    try:
+        assert live.start("demo/echo", {"hi": 1}, display=False).result(timeout=20) == {"hi": 1}
+        assert live.start("demo/echo", {"hi": 2}, display=False).result(timeout=20) == {"hi": 2}
+        said = capsys.readouterr().err
+        assert said.count("local emulator") == 1 and said.count("\n") == 1
+    finally:
+        if live._emulator is not None:
+            live._emulator.stop()
