@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -127,6 +126,11 @@ def ratio(ours: float, theirs: float, higher_is_better: bool = False) -> str:
     return f"{theirs / ours:.1f}× better" if ours > 0 else "n/a"
 
 
+def step(what: str) -> None:
+    """Progress on stderr, so that stdout is only the table."""
+    print(f"bench: {what}…", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
@@ -138,14 +142,12 @@ def main() -> None:
         bench = Bench(server, args.quick)
         bench.ours.run("echo", {})
         bench.official.run("echo", {}, poll_interval=0.05)
-        step: Callable[[str], None] = lambda what: print(f"bench: {what}…", file=sys.stderr, flush=True)  # noqa: E731
-
         for seconds in (0.1, 0.5, 3.0):
             step(f"detection delay, {seconds:g} s jobs")
             ours, ours_req = bench.detection(bench.ours, seconds, runs_ours)
             theirs, their_req = bench.detection(bench.official, seconds, runs_official)
-            rows.append((f"1. finished_at → run() returns, {seconds:g} s job (median; {runs_ours} vs {runs_official} runs)",
-                         ms(ours), ms(theirs), ratio(ours, theirs)))
+            what = f"1. finished_at → run() returns, {seconds:g} s job (median of {runs_ours} vs {runs_official})"
+            rows.append((what, ms(ours), ms(theirs), ratio(ours, theirs)))
             per_job.append((f"{seconds:g} s job", ours_req, their_req))
 
         step("100 sequential tiny run() calls")
