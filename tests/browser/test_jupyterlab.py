@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -59,3 +61,197 @@ def test_background_task_updates_reach_the_page_with_no_other_cell_run(notebook_
     assert notebook_page.prompt(0) == prompt, "no other execution may happen"
     assert _bar_percent(output) == pytest.approx(100, abs=1)
     notebook_page.screenshot("0-background-task-ticker")
+
+
+# -- puras-nb in the browser ---------------------------------------------------------------------
+
+LOAD = "%load_ext puras_nb"
+JOB = ".puras-job"
+
+
+def _job(output: Any) -> Any:
+    """The live job widget in a cell's output."""
+    return output.locator(JOB).first
+
+
+def _status(output: Any) -> str:
+    return _job(output).locator(".puras-status").inner_text().strip()
+
+
+def _progress(output: Any) -> float:
+    """The job widget's bar, in percent of its track."""
+    return _bar_percent(_job(output).locator(".puras-progress"))
+
+
+def _watch(nb: Any, output: Any, until: str, timeout: float) -> list[tuple[str, float]]:
+    """Sample (status, bar %) of the job widget every 0.1 s until the status reads `until`; all samples."""
+    _job(output).locator(".puras-status").wait_for(timeout=timeout * 1000)
+    samples: list[tuple[str, float]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples.append((_status(output), _progress(output)))
+        if samples[-1][0] == until:
+            return samples
+        nb.page.wait_for_timeout(100)
+    raise AssertionError(f"the status never read {until!r} in {timeout} s; samples (status, %): {samples[-20:]}")
+
+
+def _shows(nb: Any, locator: Any, timeout: float) -> bool:
+    """Whether `locator` becomes visible within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not locator.is_visible():
+        if time.monotonic() > deadline:
+            return False
+        nb.page.wait_for_timeout(100)
+    return True
+
+
+def _advanced(samples: list[tuple[str, float]]) -> list[float]:
+    """The distinct bar widths strictly between empty and full that the page showed."""
+    return sorted({round(pct, 1) for _status, pct in samples if 1 < pct < 99})
+
+
+def test_blocking_run_reaches_100_percent_and_succeeded(notebook_page: Any) -> None:
+    """Scenario 1: `%puras run demo/count` blocking; the bar advances to 100 % and the status reads succeeded."""
+    nb = notebook_page
+    nb.lab.write_notebook("blocking.ipynb", [LOAD, "%puras run demo/count n=8 delay=0.4"])
+    nb.open("blocking.ipynb")
+    nb.run_cell(0)
+    output = nb.run_cell(1, wait=False)
+    samples = _watch(nb, output, "succeeded", timeout=60)
+    nb.wait_cell_done(1)
+    assert _advanced(samples), f"the bar never showed a partial width while the job ran: {samples}"
+    assert _progress(output) == pytest.approx(100, abs=1)
+    assert _status(output) == "succeeded"
+    assert "count" in _job(output).locator(".puras-result").inner_text()
+    nb.screenshot("1-blocking-run-succeeded")
+
+
+def test_background_job_advances_with_no_other_cell_run(notebook_page: Any) -> None:
+    """Scenario 2: a `--bg` job; the cell returns at once and the bar still advances, then the result appears."""
+    nb = notebook_page
+    nb.lab.write_notebook("background.ipynb", [LOAD, "%puras run demo/count n=10 delay=0.4 --bg"])
+    nb.open("background.ipynb")
+    nb.run_cell(0)
+    output = nb.run_cell(1, timeout=15)
+    prompt = nb.prompt(1)
+    samples = _watch(nb, output, "succeeded", timeout=60)
+    assert nb.prompt(1) == prompt, "no other execution may happen"
+    assert samples[0][0] != "succeeded", "the cell returned only after the job had ended: not a background job"
+    assert _advanced(samples), f"the bar never showed a partial width while the job ran: {samples}"
+    assert _progress(output) == pytest.approx(100, abs=1)
+    result = _job(output).locator(".puras-result")
+    result.get_by_text("count").first.wait_for(timeout=10_000)
+    assert "10" in result.inner_text()
+    nb.screenshot("2-background-job-succeeded")
+
+
+MEDIA_READY = """(el, [ready, event]) => new Promise((ok, fail) => {
+    const check = () => { if (el.readyState >= ready && el.duration > 0) ok(); };
+    el.addEventListener(event, check);
+    el.addEventListener('error', () => fail(el.tagName + ' error: ' + (el.error && el.error.message)));
+    check();
+    setTimeout(() => fail(el.tagName + ': readyState ' + el.readyState + ', duration ' + el.duration), 20000);
+})"""
+
+
+def test_ugc_ad_media_play_in_the_browser(notebook_page: Any) -> None:
+    """Scenario 3: demo/ugc-ad; the video has a duration and a frame, the thumbnail decodes, the audio loads."""
+    nb = notebook_page
+    nb.lab.write_notebook("ugc.ipynb", [LOAD, '%puras run demo/ugc-ad product="solar lantern" duration=3'])
+    nb.open("ugc.ipynb")
+    nb.run_cell(0)
+    output = nb.run_cell(1, timeout=120)
+    job = _job(output)
+    assert _status(output) == "succeeded"
+    video, image, audio = (job.locator(f"{tag}").first for tag in ("video", "img", "audio"))
+    video.wait_for(timeout=10_000)
+    video.scroll_into_view_if_needed()
+    video.evaluate(MEDIA_READY, [2, "loadeddata"])
+    state = video.evaluate("v => ({ready: v.readyState, duration: v.duration, w: v.videoWidth, h: v.videoHeight})")
+    assert state["ready"] >= 2 and state["duration"] > 0 and state["w"] > 0, state
+    image.evaluate("i => i.complete || new Promise(ok => { i.onload = ok; i.onerror = ok; })")
+    assert image.evaluate("i => i.naturalWidth") > 0, image.evaluate("i => i.outerHTML.slice(0, 200)")
+    audio.evaluate(MEDIA_READY, [1, "loadedmetadata"])
+    job.scroll_into_view_if_needed()
+    nb.screenshot("3-ugc-ad-media")
+
+
+def _emulator_job(lab: Any, skill: str, short_id: str) -> dict:
+    """The emulator's own record of the job whose id starts with `short_id` (as the widget header shows it)."""
+    headers = {"Authorization": f"Bearer {lab.env['PURAS_API_KEY']}"}
+    base = lab.env["PURAS_API_BASE"]
+    jobs = httpx.get(f"{base}/v1/jobs", params={"skill": skill}, headers=headers, timeout=10).json()
+    ids = [job["id"] for job in jobs if job["id"].startswith(short_id)]
+    assert len(ids) == 1, f"no single {skill} job with id {short_id}…: {[job['id'] for job in jobs]}"
+    return httpx.get(f"{base}/v1/jobs/{ids[0]}", headers=headers, timeout=10).json()
+
+
+def test_cancel_button_cancels_the_remote_job(notebook_page: Any) -> None:
+    """Scenario 4: clicking Cancel on a running job; the widget reads cancelled and so does the emulator."""
+    nb = notebook_page
+    nb.lab.write_notebook("cancel.ipynb", [LOAD, "%puras run demo/hang --bg"])
+    nb.open("cancel.ipynb")
+    nb.run_cell(0)
+    output = nb.run_cell(1, timeout=15)
+    _watch(nb, output, "running", timeout=30)
+    short_id = _job(output).locator(".puras-header code").inner_text().strip()
+    _job(output).locator("button.puras-cancel").click()
+    _watch(nb, output, "cancelled", timeout=30)
+    remote = _emulator_job(nb.lab, "hang", short_id)
+    assert remote["status"] == "cancelled", remote
+    nb.screenshot("4-cancelled")
+
+
+XSS = {
+    "script": "<script>alert('script')</script>",
+    "img": "<img src=x onerror=alert('img')>",
+    "link": "javascript:alert('link')",
+    "image": {"url": "javascript:alert('media')", "mime": "image/png"},
+}
+
+
+def test_result_with_xss_payload_is_shown_as_text(notebook_page: Any) -> None:
+    """Scenario 5: a result carrying HTML and `javascript:` payloads; no dialog fires and the text is visible."""
+    nb = notebook_page
+    nb.lab.write_notebook("xss.ipynb", [LOAD, "%%puras demo/echo\n" + json.dumps(XSS, indent=1)])
+    nb.open("xss.ipynb")
+    nb.run_cell(0)
+    output = nb.run_cell(1, timeout=30)
+    job = _job(output)
+    assert _status(output) == "succeeded"
+    result = job.locator(".puras-result")
+    for text in ("<script>alert('script')</script>", "<img src=x onerror=alert('img')>", "javascript:alert('link')"):
+        result.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=10_000)
+    nb.page.wait_for_timeout(1500)
+    assert nb.dialogs == [], f"a payload ran: {nb.dialogs}"
+    for selector in ("script", "img[src='x']", "[href^='javascript' i]", "[src^='javascript' i]", "[onerror]"):
+        assert output.locator(selector).count() == 0, f"{selector} made it into the page"
+    nb.screenshot("5-xss-escaped")
+
+
+def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> None:
+    """Scenario 6: run, save, shut the kernel down and reopen; the static fallback shows how the jobs ended."""
+    nb = notebook_page
+    cells = [LOAD, "%puras run demo/count n=4 delay=0.1", "%puras run demo/count n=6 delay=0.2 --bg"]
+    nb.lab.write_notebook("saved.ipynb", cells)
+    nb.open("saved.ipynb")
+    nb.run_cell(0)
+    first = nb.run_cell(1, timeout=30)
+    second = nb.run_cell(2, timeout=15)
+    _watch(nb, first, "succeeded", timeout=30)
+    _watch(nb, second, "succeeded", timeout=30)
+    nb.save()
+    nb.shutdown_kernel()
+    nb.page.reload()
+    nb.open("saved.ipynb", kernel=False)
+    nb.shutdown_kernel()
+    saved = nb.lab.read_notebook("saved.ipynb")
+    for index, count in ((1, "4"), (2, "6")):
+        final = nb.output(index).locator(".puras-static").last
+        kept = [(o.output_type, sorted(o.get("data", {}))) for o in saved.cells[index].outputs]
+        assert _shows(nb, final, 15), f"cell {index} shows no static view; the saved outputs: {kept}"
+        text = final.inner_text()
+        assert "succeeded" in text and count in text, f"cell {index} fallback: {text!r}"
+        assert "count" in text, f"cell {index} fallback lacks the result: {text!r}"
+    nb.screenshot("6-reopened-without-kernel")
