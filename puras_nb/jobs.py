@@ -12,9 +12,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .live import LiveJob, attach
+from .live import LiveJob, _in_kernel, attach
 
-__all__ = ["JobsTable", "follow", "kernel_jobs", "table", "track"]
+__all__ = ["JobsTable", "fan_out", "follow", "kernel_jobs", "table", "track"]
 
 _tracked: list[LiveJob] = []
 _tracked_lock = threading.Lock()
@@ -65,6 +65,8 @@ class JobsTable:
     def __init__(self, jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> None:
         self.jobs: list[LiveJob] = list(kernel_jobs() if jobs is None else jobs)
         self.title = title
+        self.launch: dict[int, dict[str, Any]] = {}
+        self._handle: Any = None
         self._widget: Any = None
         self._throttle: Any = None
         self._unsubscribe: list[Any] = []
@@ -97,6 +99,15 @@ class JobsTable:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             job.wait(left)
         self._render()
+        if self._handle is not None and self.done():
+            self._handle.update(self)
+        return self
+
+    def display(self) -> JobsTable:
+        """Show the table live now; `wait()` later refreshes this output's static views to the end state."""
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
         return self
 
     def rows(self) -> list[dict[str, Any]]:
@@ -115,6 +126,23 @@ class JobsTable:
             }
             for j in self.jobs
         ]
+
+    def rerun(self, index: int, inputs: dict | None = None, **changes: Any) -> LiveJob:
+        """Start row `index` again (1-based, as shown), with `inputs` or its old inputs updated by `changes`.
+
+        The new job replaces the row, so the table and its progress bar follow the rerun.
+        """
+        old = self.jobs[index - 1]
+        launch = dict(self.launch.get(index - 1) or {"skill": old.skill, "version": old.version})
+        skill = launch.pop("skill")
+        new_inputs = {**(inputs if inputs is not None else old.job.get("inputs") or {}), **changes}
+        job = _start_or_reject(skill, new_inputs, **launch)
+        self.launch[index - 1] = {"skill": skill, **launch}
+        self.jobs[index - 1] = job
+        if self._widget is not None:
+            self._unsubscribe.append(job._subscribe(self._changed))
+            self._render()
+        return job
 
     def summary(self) -> str:
         counts = self.counts()
@@ -209,8 +237,6 @@ class JobsTable:
             self._html.send_state()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        from .live import _in_kernel
-
         data = dict(self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
         data["text/plain"] = self.text()
         data["text/html"] = self.html()
@@ -230,6 +256,40 @@ def _short_json(value: Any, limit: int = 80) -> str:
 def table(jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> JobsTable:
     """A live table of `jobs` (default: every job of this kernel) with one combined progress bar."""
     return JobsTable(jobs, title=title)
+
+
+def _start_or_reject(skill: str, inputs: dict, **launch: Any) -> LiveJob:
+    """Start a job; a submission the server rejects (bad inputs, unknown skill) becomes a failed LiveJob."""
+    from .errors import PurasAPIError
+    from .live import start
+
+    try:
+        return track(start(skill, inputs, display=False, **launch))
+    except PurasAPIError as exc:
+        rejected = {"status": "failed", "error": f"rejected: {exc}", "inputs": inputs, "skill_name": skill}
+        return LiveJob(rejected, skill=skill, version=launch.get("version"))
+
+
+def fan_out(
+    skill: str,
+    inputs_list: Iterable[dict],
+    *,
+    skillpack: str | None = None,
+    version: int | None = None,
+    title: str | None = None,
+    display: bool = True,
+    **opts: Any,
+) -> JobsTable:
+    """Start `skill` once per inputs, all at once; show and return their live table (one combined progress bar).
+
+    A rejected submission (say a 422 for a bad input) becomes a failed row instead of stopping the batch;
+    fix it with `table.rerun(i, ...)`. Options go to each `puras_nb.start` (e.g. `poll_interval`).
+    """
+    launch = {"skillpack": skillpack, "version": version, **opts}
+    jobs = [_start_or_reject(skill, dict(inputs), **launch) for inputs in inputs_list]
+    batch = JobsTable(jobs, title=title or skill)
+    batch.launch = {i: {"skill": skill, **launch} for i in range(len(jobs))}
+    return batch.display() if display and _in_kernel() else batch
 
 
 def _event_line(event: dict) -> str:

@@ -14,13 +14,13 @@ import os
 import shlex
 from typing import Any
 
-from IPython.core.error import UsageError
+from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, Unicode, default, observe
 from traitlets.config import Configurable
 
 from .errors import JobError, JobInterrupted, PurasError
-from .inputs import InputError, build_inputs
+from .inputs import InputError, build_inputs, parse_value
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -32,10 +32,10 @@ USAGE = {
     "run": "%puras run SKILL [key=value ...] " + RUN_OPTIONS,
     "cell": "%%puras SKILL [key=value ...] [options]   (the cell body: inputs as a JSON object or YAML mapping)",
     "jobs": "%puras jobs",
-    "attach": "%puras attach ID [-o VAR]",
-    "cancel": "%puras cancel ID",
-    "logs": "%puras logs ID",
-    "get": "%puras get ID",
+    "attach": "%puras attach ID|$var [-o VAR]",
+    "cancel": "%puras cancel ID|$var",
+    "logs": "%puras logs ID|$var",
+    "get": "%puras get ID|$var",
     "skills": "%puras skills",
     "local": "%puras local [--port N]",
     "config": "%puras config",
@@ -56,6 +56,7 @@ HELP = {
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
     "help": "this help",
 }
+CANCEL_WAIT = 10.0
 RUN_FLAGS = (
     "--json",
     "--version",
@@ -160,6 +161,22 @@ def _run_parser(cell: bool) -> _Parser:
     return p
 
 
+def job_id(value: str, namespace: dict) -> str:
+    """A job id from a subcommand argument: the id itself, or `$name` naming a LiveJob, job dict or id string."""
+    if not value.startswith("$"):
+        return value
+    try:
+        found = parse_value(value, namespace)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    if isinstance(found, dict):
+        found = found.get("id")
+    found = getattr(found, "id", found)
+    if not isinstance(found, str) or not found:
+        raise UsageError(f"{value} is not a job, a job dict or a job id")
+    return found
+
+
 def _id_parser(name: str, out: bool = False) -> _Parser:
     p = _Parser(name)
     p.add_argument("job_id", metavar="ID")
@@ -235,7 +252,11 @@ class PurasMagics(Magics):
     # -- run --------------------------------------------------------------------------------------
 
     def run(self, argv: list[str], body: str | None = None) -> Any:
-        """`%puras run` / `%%puras`: start the job, then block for its result unless `--bg`."""
+        """`%puras run` / `%%puras`: start the job, then block for its result unless `--bg`.
+
+        The result is the cell's value, or with `-o VAR` goes into VAR instead (the live view already
+        shows it). `--bg` returns the LiveJob at once (also stored with `-o`).
+        """
         from .jobs import track
         from .live import start
 
@@ -285,7 +306,9 @@ class PurasMagics(Magics):
         except (PurasError, JobInterrupted) as exc:
             self._store(out, job)
             raise _short(exc) from None
-        self._store(out, result)
+        if out:
+            self._store(out, result)
+            return None
         return result
 
     # -- subcommands ------------------------------------------------------------------------------
@@ -303,7 +326,7 @@ class PurasMagics(Magics):
         args = _id_parser("attach", out=True).parse_args(argv)
         _check_var(args.out)
         try:
-            job = track(attach(args.job_id, display=False))
+            job = track(attach(job_id(args.job_id, self.shell.user_ns), display=False))
         except PurasError as exc:
             raise _short(exc) from None
         self._store(args.out, job)
@@ -314,17 +337,19 @@ class PurasMagics(Magics):
 
         args = _id_parser("cancel").parse_args(argv)
         try:
-            job = attach(args.job_id, display=False).cancel()
+            job = attach(job_id(args.job_id, self.shell.user_ns), display=False)
+            job.cancel()
+            job.wait(CANCEL_WAIT)
         except PurasError as exc:
             raise _short(exc) from None
-        print(f"job {job.get('id')} {job.get('status')}")
+        print(f"job {job.id} {job.status}")
 
     def cmd_logs(self, argv: list[str]) -> None:
         from .jobs import follow
 
         args = _id_parser("logs").parse_args(argv)
         try:
-            follow(args.job_id)
+            follow(job_id(args.job_id, self.shell.user_ns))
         except PurasError as exc:
             raise _short(exc) from None
 
@@ -334,7 +359,7 @@ class PurasMagics(Magics):
         args = _id_parser("get").parse_args(argv)
         with client() as api:
             try:
-                return api.get(args.job_id)
+                return api.get(job_id(args.job_id, self.shell.user_ns))
             except PurasError as exc:
                 raise _short(exc) from None
 
@@ -375,6 +400,10 @@ class PurasMagics(Magics):
         _Parser("login").parse_args(argv)
         try:
             masked = login()
+        except StdinNotImplementedError:
+            raise UsageError(
+                "this frontend cannot prompt for a key; use puras_nb.connection.login(key) or puras_nb.configure"
+            ) from None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         self._skill_names.clear()
