@@ -378,12 +378,15 @@ class BaseClient:
                 rounds += 1
                 yield Sleep(backoff(rounds + self.max_retries))
 
-    def _wait_flow(self, job_id: str, timeout: float, poll_interval: float, cancel_on_interrupt: bool) -> Flow[dict]:
-        """Poll until the job is terminal or `timeout` passes (fast first, then every `poll_interval`)."""
+    def _wait_flow(
+        self, job_id: str, timeout: float, poll_interval: float, cancel_on_interrupt: bool, fast: bool = True
+    ) -> Flow[dict]:
+        """Poll until the job is terminal or `timeout` passes: fast first (unless `fast` is off, for a job
+        already known to be long), then every `poll_interval`."""
         deadline = time.monotonic() + timeout
         try:
             job = yield from self._call_waiting(self._get_request(job_id))
-            delays = poll_delays(poll_interval)
+            delays = poll_delays(poll_interval, POLL_START if fast else poll_interval)
             while job.get("status") not in TERMINAL:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -408,7 +411,7 @@ class BaseClient:
         deadline = time.monotonic() + timeout
         server_wait = int(min(timeout, self.max_server_wait))
         req = self._submit_request(skill, inputs, skillpack, version, server_wait > 0, server_wait)
-        submitted = time.time()
+        submitted, started = time.time(), time.monotonic()
         try:
             job = yield from self._call(req)
         except STOPS as stop:
@@ -417,8 +420,10 @@ class BaseClient:
                 raise
             job = yield from self._interrupted(job_id, stop, cancel_on_interrupt)
         if job.get("status") not in TERMINAL:
+            # A server that held the request for its whole wait has a long job: no need to start polling fast.
+            held = time.monotonic() - started >= server_wait * 0.9 > 0
             job = yield from self._wait_flow(job["id"], deadline - time.monotonic(), poll_interval,
-                                             cancel_on_interrupt)
+                                             cancel_on_interrupt, fast=not held)
         if job.get("status") != "succeeded":
             raise JobError(job)
         return job.get("result") or {}

@@ -43,7 +43,7 @@ def test_run_of_a_short_job_returns_within_milliseconds_of_it_finishing(client: 
     returned = time.time()
     assert stats(emulator_url)["requests"] - before == 1
     job = client.jobs(skill="slow", limit=1)[0]
-    assert returned - parse_time(job["finished_at"]) < 0.1
+    assert returned - parse_time(job["finished_at"]) < 0.25
 
 
 def test_run_raises_job_error_for_a_failed_job(client: Client) -> None:

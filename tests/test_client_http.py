@@ -7,6 +7,7 @@ or exception, which pins the retry policy down exactly (which failures, how many
 from __future__ import annotations
 
 import email.utils
+import itertools
 import time
 from typing import Any
 
@@ -225,8 +226,22 @@ def test_run_flow_uses_the_server_wait_then_polls_fast() -> None:
     result, steps = drive(client._run_flow("echo", {}, None, None, 600, 2.0, False), answers)
     assert result == {"ok": 1}
     submit = steps[0]
+    assert submit.json == {"skill": "echo", "inputs": {}}
     assert submit.params["wait"] == "true" and submit.params["timeout"] == "60"
     assert sleeps(steps) == [0.05]
+
+
+def test_after_a_full_server_wait_polling_starts_at_the_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = itertools.chain([0.0, 0.0], itertools.repeat(60.0))
+    monkeypatch.setattr(_http.time, "monotonic", lambda: next(clock))
+    client = BaseClient(KEY, "demo")
+    answers = [
+        response(201, {"id": "j", "status": "running"}),
+        response(200, {"id": "j", "status": "running"}),
+        response(200, {"id": "j", "status": "succeeded", "result": {"ok": 1}}),
+    ]
+    result, steps = drive(client._run_flow("slow", {}, None, None, 600, 2.0, False), answers)
+    assert result == {"ok": 1} and sleeps(steps) == [2.0]
 
 
 def test_run_flow_timeout_raises_job_error_with_the_running_job() -> None:
