@@ -69,6 +69,13 @@ LOAD = "%load_ext puras_nb"
 JOB = ".puras-job"
 
 
+def _open_with_magics(nb: Any, name: str, *cells: str) -> None:
+    """Write a notebook of `%load_ext puras_nb` then `cells`, open it and run the first cell."""
+    nb.lab.write_notebook(name, [LOAD, *cells])
+    nb.open(name)
+    nb.run_cell(0)
+
+
 def _job(output: Any) -> Any:
     """The live job widget in a cell's output."""
     return output.locator(JOB).first
@@ -114,9 +121,7 @@ def _advanced(samples: list[tuple[str, float]]) -> list[float]:
 def test_blocking_run_reaches_100_percent_and_succeeded(notebook_page: Any) -> None:
     """Scenario 1: `%puras run demo/count` blocking; the bar advances to 100 % and the status reads succeeded."""
     nb = notebook_page
-    nb.lab.write_notebook("blocking.ipynb", [LOAD, "%puras run demo/count n=8 delay=0.4"])
-    nb.open("blocking.ipynb")
-    nb.run_cell(0)
+    _open_with_magics(nb, "blocking.ipynb", "%puras run demo/count n=8 delay=0.4")
     output = nb.run_cell(1, wait=False)
     samples = _watch(nb, output, "succeeded", timeout=60)
     nb.wait_cell_done(1)
@@ -130,9 +135,7 @@ def test_blocking_run_reaches_100_percent_and_succeeded(notebook_page: Any) -> N
 def test_background_job_advances_with_no_other_cell_run(notebook_page: Any) -> None:
     """Scenario 2: a `--bg` job; the cell returns at once and the bar still advances, then the result appears."""
     nb = notebook_page
-    nb.lab.write_notebook("background.ipynb", [LOAD, "%puras run demo/count n=10 delay=0.4 --bg"])
-    nb.open("background.ipynb")
-    nb.run_cell(0)
+    _open_with_magics(nb, "background.ipynb", "%puras run demo/count n=10 delay=0.4 --bg")
     output = nb.run_cell(1, timeout=15)
     prompt = nb.prompt(1)
     samples = _watch(nb, output, "succeeded", timeout=60)
@@ -158,9 +161,7 @@ MEDIA_READY = """(el, [ready, event]) => new Promise((ok, fail) => {
 def test_ugc_ad_media_play_in_the_browser(notebook_page: Any) -> None:
     """Scenario 3: demo/ugc-ad; the video has a duration and a frame, the thumbnail decodes, the audio loads."""
     nb = notebook_page
-    nb.lab.write_notebook("ugc.ipynb", [LOAD, '%puras run demo/ugc-ad product="solar lantern" duration=3'])
-    nb.open("ugc.ipynb")
-    nb.run_cell(0)
+    _open_with_magics(nb, "ugc.ipynb", '%puras run demo/ugc-ad product="solar lantern" duration=3')
     output = nb.run_cell(1, timeout=120)
     job = _job(output)
     assert _status(output) == "succeeded"
@@ -173,6 +174,8 @@ def test_ugc_ad_media_play_in_the_browser(notebook_page: Any) -> None:
     image.evaluate("i => i.complete || new Promise(ok => { i.onload = ok; i.onerror = ok; })")
     assert image.evaluate("i => i.naturalWidth") > 0, image.evaluate("i => i.outerHTML.slice(0, 200)")
     audio.evaluate(MEDIA_READY, [1, "loadedmetadata"])
+    video.evaluate("v => new Promise(ok => { v.addEventListener('seeked', ok, {once: true}); v.currentTime = 1; })")
+    assert video.evaluate("v => v.readyState") >= 2
     job.scroll_into_view_if_needed()
     nb.screenshot("3-ugc-ad-media")
 
@@ -190,9 +193,7 @@ def _emulator_job(lab: Any, skill: str, short_id: str) -> dict:
 def test_cancel_button_cancels_the_remote_job(notebook_page: Any) -> None:
     """Scenario 4: clicking Cancel on a running job; the widget reads cancelled and so does the emulator."""
     nb = notebook_page
-    nb.lab.write_notebook("cancel.ipynb", [LOAD, "%puras run demo/hang --bg"])
-    nb.open("cancel.ipynb")
-    nb.run_cell(0)
+    _open_with_magics(nb, "cancel.ipynb", "%puras run demo/hang --bg")
     output = nb.run_cell(1, timeout=15)
     _watch(nb, output, "running", timeout=30)
     short_id = _job(output).locator(".puras-header code").inner_text().strip()
@@ -214,9 +215,7 @@ XSS = {
 def test_result_with_xss_payload_is_shown_as_text(notebook_page: Any) -> None:
     """Scenario 5: a result carrying HTML and `javascript:` payloads; no dialog fires and the text is visible."""
     nb = notebook_page
-    nb.lab.write_notebook("xss.ipynb", [LOAD, "%%puras demo/echo\n" + json.dumps(XSS, indent=1)])
-    nb.open("xss.ipynb")
-    nb.run_cell(0)
+    _open_with_magics(nb, "xss.ipynb", "%%puras demo/echo\n" + json.dumps(XSS, indent=1))
     output = nb.run_cell(1, timeout=30)
     job = _job(output)
     assert _status(output) == "succeeded"
@@ -233,10 +232,8 @@ def test_result_with_xss_payload_is_shown_as_text(notebook_page: Any) -> None:
 def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> None:
     """Scenario 6: run, save, shut the kernel down and reopen; the static fallback shows how the jobs ended."""
     nb = notebook_page
-    cells = [LOAD, "%puras run demo/count n=4 delay=0.1", "%puras run demo/count n=6 delay=0.2 --bg"]
-    nb.lab.write_notebook("saved.ipynb", cells)
-    nb.open("saved.ipynb")
-    nb.run_cell(0)
+    cells = ["%puras run demo/count n=4 delay=0.1", "%puras run demo/count n=6 delay=0.2 --bg"]
+    _open_with_magics(nb, "saved.ipynb", *cells)
     first = nb.run_cell(1, timeout=30)
     second = nb.run_cell(2, timeout=15)
     _watch(nb, first, "succeeded", timeout=30)
