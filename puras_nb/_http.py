@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -92,6 +93,12 @@ def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tu
             "or set skillpack=… here or on Client(...)"
         )
     return sp, (parts[0] if parts else s)
+
+
+def job_path(job_id: str, action: str = "") -> str:
+    """`/v1/jobs/{id}[/action]`, the id escaped so that no id can point at another route."""
+    path = f"/v1/jobs/{quote(str(job_id), safe='')}"
+    return f"{path}/{action}" if action else path
 
 
 def mask_key(key: str) -> str:
@@ -232,7 +239,7 @@ class BaseClient:
         key = api_key or os.environ.get("PURAS_API_KEY")
         if not key:
             raise ValueError("no API key — pass api_key=… or set PURAS_API_KEY")
-        self._api_key = key
+        self.api_key = key
         self.skillpack = skillpack
         self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         self.timeout = timeout
@@ -245,20 +252,15 @@ class BaseClient:
         """The pooled httpx client of a subclass; the base itself does no I/O, so it opens nothing."""
         return None
 
-    @property
-    def api_key(self) -> str:
-        """The API key (as on `puras.Client`); repr and error messages only ever show it masked."""
-        return self._api_key
-
     def __repr__(self) -> str:
         sp = f", skillpack={self.skillpack!r}" if self.skillpack else ""
-        return f"{type(self).__name__}(api_base={self.api_base!r}, api_key={mask_key(self._api_key)!r}{sp})"
+        return f"{type(self).__name__}(api_base={self.api_base!r}, api_key={mask_key(self.api_key)!r}{sp})"
 
     # ── what goes on the wire ────────────────────────────────────────────────
     def _headers(self, url: httpx.URL) -> dict[str, str]:
         """The Authorization header, for the API's own origin only."""
         same = url.scheme == self._origin.scheme and url.host == self._origin.host and url.port == self._origin.port
-        return {"Authorization": f"Bearer {self._api_key}"} if same else {}
+        return {"Authorization": f"Bearer {self.api_key}"} if same else {}
 
     def _strip_foreign_auth(self, request: httpx.Request) -> None:
         """Event hook: a request (a followed redirect) to any other origin never carries the key."""
@@ -301,13 +303,13 @@ class BaseClient:
         )
 
     def _get_request(self, job_id: str) -> Request:
-        return Request("GET", f"/v1/jobs/{job_id}", timeout=self.timeout, job_id=job_id)
+        return Request("GET", job_path(job_id), timeout=self.timeout, job_id=job_id)
 
     def _cancel_request(self, job_id: str) -> Request:
-        return Request("POST", f"/v1/jobs/{job_id}/cancel", timeout=self.timeout, job_id=job_id)
+        return Request("POST", job_path(job_id, "cancel"), timeout=self.timeout, job_id=job_id)
 
     def _events_request(self, job_id: str, after: int) -> Request:
-        return Request("GET", f"/v1/jobs/{job_id}/events", {"after": str(int(after))}, timeout=self.timeout,
+        return Request("GET", job_path(job_id, "events"), {"after": str(int(after))}, timeout=self.timeout,
                        job_id=job_id)
 
     def _jobs_request(self, status: str | None, skill: str | None, limit: int | None) -> Request:
@@ -324,12 +326,12 @@ class BaseClient:
             body["comment"] = comment
         if end_user_id is not None:
             body["end_user_id"] = end_user_id
-        return Request("POST", f"/v1/jobs/{job_id}/feedback", json=body, timeout=self.timeout, idempotent=False,
+        return Request("POST", job_path(job_id, "feedback"), json=body, timeout=self.timeout, idempotent=False,
                        job_id=job_id)
 
     def _replay_request(self, job_id: str, version: int | None) -> Request:
         params = {"version": str(int(version))} if version is not None else None
-        return Request("POST", f"/v1/jobs/{job_id}/replay", params, timeout=self.timeout, idempotent=False,
+        return Request("POST", job_path(job_id, "replay"), params, timeout=self.timeout, idempotent=False,
                        job_id=job_id)
 
     def _skillpacks_request(self) -> Request:

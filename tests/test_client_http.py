@@ -52,6 +52,12 @@ def test_submit_request_matches_the_official_query() -> None:
     assert plain.params == {"skillpack": "demo"} and plain.timeout == 120.0
 
 
+def test_job_ids_cannot_escape_their_route() -> None:
+    assert _http.job_path("abc") == "/v1/jobs/abc"
+    assert _http.job_path("../skillpacks", "cancel") == "/v1/jobs/..%2Fskillpacks/cancel"
+    assert BaseClient(KEY)._get_request("a b?c").path == "/v1/jobs/a%20b%3Fc"
+
+
 def test_feedback_validation_is_the_official_one() -> None:
     client = BaseClient(KEY)
     with pytest.raises(ValueError, match="rating must be -1, 0, or \\+1"):
