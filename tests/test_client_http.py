@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import itertools
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 
 from puras_nb import _http
 from puras_nb._http import BaseClient, Request, Sleep
-from puras_nb.errors import JobError, PurasAPIError, PurasConnectionError
+from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError
 
 KEY = "puras_live_0123456789abcdefWXYZ"
 UUID = "3f2b8c1e-9a4d-4e7f-8b2a-1c5d6e7f8a9b"
@@ -263,3 +264,39 @@ def test_run_flow_returns_empty_dict_for_a_null_result() -> None:
     result, _ = drive(client._run_flow("echo", {}, None, None, 5, 2.0, False),
                       [response(201, {"id": "j", "status": "succeeded", "result": None})])
     assert result == {}
+
+
+def listed(job_id: str, inputs: dict, age: float = 0.0) -> dict:
+    created = datetime.fromtimestamp(time.time() - age, timezone.utc).isoformat()
+    return {"id": job_id, "skill_name": "hang", "inputs": inputs, "created_at": created, "status": "running"}
+
+
+def test_a_submission_interrupted_in_flight_is_found_and_cancelled() -> None:
+    client = BaseClient(KEY, "demo")
+    jobs = [listed("other", {"t": 2}), listed("mine", {"t": 1}), listed("old", {"t": 1}, age=3600)]
+    answers = [KeyboardInterrupt(), response(200, jobs), response(200, {"id": "mine", "status": "cancelled"})]
+    with pytest.raises(JobInterrupted) as info:
+        drive(client._run_flow("hang", {"t": 1}, None, None, 600, 2.0, True), answers)
+    assert info.value.job_id == "mine" and info.value.cancelled and "mine" in str(info.value)
+    assert answers == []
+
+
+def test_an_interrupted_submission_that_cannot_be_told_apart_stays_a_plain_interrupt() -> None:
+    client = BaseClient(KEY, "demo")
+    twins = [listed("a", {"t": 1}), listed("b", {"t": 1})]
+    answers = [KeyboardInterrupt(), response(200, twins)]
+    with pytest.raises(KeyboardInterrupt) as info:
+        drive(client._run_flow("hang", {"t": 1}, None, None, 600, 2.0, True), answers)
+    assert not isinstance(info.value, JobInterrupted)
+
+
+def test_an_interrupted_wait_cancels_only_when_asked() -> None:
+    client = BaseClient(KEY)
+    running = response(200, {"id": "j", "status": "running"})
+    with pytest.raises(JobInterrupted) as kept:
+        drive(client._wait_flow("j", 60, 2.0, False), [running, KeyboardInterrupt()])
+    assert kept.value.job_id == "j" and not kept.value.cancelled
+    answers = [running, KeyboardInterrupt(), response(409, {"detail": "already finished"})]
+    with pytest.raises(JobInterrupted) as late:
+        drive(client._wait_flow("j", 60, 2.0, True), answers)
+    assert not late.value.cancelled and answers == []
