@@ -73,7 +73,7 @@ def _skip_loudly(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium under Playwright; skips loudly when it is missing or does not start."""
     if not Path(CHROMIUM).exists():
@@ -135,9 +135,9 @@ class Lab:
         return nbformat.read(self.root / name, as_version=4)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One JupyterLab for the browser tests; its kernels inherit PURAS_API_BASE / PURAS_API_KEY of the emulator."""
+    """One JupyterLab per test module, stopped after it; its kernels inherit the emulator's PURAS_API_BASE and key."""
     base = tmp_path_factory.mktemp("jupyterlab")
     root, settings, workspaces, home = (base / sub for sub in ("root", "settings", "workspaces", "home"))
     for folder in (root, settings, workspaces, home):
@@ -156,6 +156,8 @@ def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
     env.pop("JUPYTER_TOKEN", None)
     out = artifacts_dir()
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("FAILED-*"):
+        stale.unlink()
     log = (out / "jupyterlab.log").open("w")
     cmd = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
@@ -284,7 +286,7 @@ class NotebookPage:
 
 @pytest.fixture
 def notebook_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[NotebookPage]:
-    """A fresh browser context and page for one test; a failed test leaves a `FAILED-<test>.png`."""
+    """A fresh browser context and page per test; a failed test leaves `FAILED-<test>.png` and its console log."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -293,6 +295,7 @@ def notebook_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Ite
     yield nb_page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
+        (artifacts_dir() / f"FAILED-{name}.console.txt").write_text("\n".join(nb_page.console_errors) + "\n")
         try:
             nb_page.screenshot(f"FAILED-{name}")
         except Exception as exc:

@@ -90,17 +90,18 @@ def _progress(output: Any) -> float:
     return _bar_percent(_job(output).locator(".puras-progress"))
 
 
-def _watch(nb: Any, output: Any, until: str, timeout: float) -> list[tuple[str, float]]:
-    """Sample (status, bar %) of the job widget every 0.1 s until the status reads `until`; all samples."""
+def _watch(nb: Any, index: int, until: str, timeout: float) -> list[tuple[str, float, str]]:
+    """Sample (status, bar %, cell prompt) of cell `index`'s job widget every 0.1 s until the status reads `until`."""
+    output = nb.output(index)
     _job(output).locator(".puras-status").wait_for(timeout=timeout * 1000)
-    samples: list[tuple[str, float]] = []
+    samples: list[tuple[str, float, str]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        samples.append((_status(output), _progress(output)))
+        samples.append((_status(output), _progress(output), nb.prompt(index)))
         if samples[-1][0] == until:
             return samples
         nb.page.wait_for_timeout(100)
-    raise AssertionError(f"the status never read {until!r} in {timeout} s; samples (status, %): {samples[-20:]}")
+    raise AssertionError(f"the status never read {until!r} in {timeout} s; samples: {samples[-20:]}")
 
 
 def _shows(nb: Any, locator: Any, timeout: float) -> bool:
@@ -113,9 +114,9 @@ def _shows(nb: Any, locator: Any, timeout: float) -> bool:
     return True
 
 
-def _advanced(samples: list[tuple[str, float]]) -> list[float]:
-    """The distinct bar widths strictly between empty and full that the page showed."""
-    return sorted({round(pct, 1) for _status, pct in samples if 1 < pct < 99})
+def _partial(samples: list[tuple[str, float, str]]) -> list[tuple[str, float, str]]:
+    """The samples where the page showed the bar strictly between empty and full."""
+    return [sample for sample in samples if 1 < sample[1] < 99]
 
 
 def test_blocking_run_reaches_100_percent_and_succeeded(notebook_page: Any) -> None:
@@ -123,9 +124,11 @@ def test_blocking_run_reaches_100_percent_and_succeeded(notebook_page: Any) -> N
     nb = notebook_page
     _open_with_magics(nb, "blocking.ipynb", "%puras run demo/count n=8 delay=0.4")
     output = nb.run_cell(1, wait=False)
-    samples = _watch(nb, output, "succeeded", timeout=60)
+    samples = _watch(nb, 1, "succeeded", timeout=60)
     nb.wait_cell_done(1)
-    assert _advanced(samples), f"the bar never showed a partial width while the job ran: {samples}"
+    partial = _partial(samples)
+    assert len({pct for _s, pct, _p in partial}) >= 2, f"the bar did not advance step by step: {samples}"
+    assert all("*" in prompt for _s, _pct, prompt in partial), f"the cell was not blocking: {samples}"
     assert _progress(output) == pytest.approx(100, abs=1)
     assert _status(output) == "succeeded"
     assert "count" in _job(output).locator(".puras-result").inner_text()
@@ -138,10 +141,11 @@ def test_background_job_advances_with_no_other_cell_run(notebook_page: Any) -> N
     _open_with_magics(nb, "background.ipynb", "%puras run demo/count n=10 delay=0.4 --bg")
     output = nb.run_cell(1, timeout=15)
     prompt = nb.prompt(1)
-    samples = _watch(nb, output, "succeeded", timeout=60)
-    assert nb.prompt(1) == prompt, "no other execution may happen"
+    samples = _watch(nb, 1, "succeeded", timeout=60)
     assert samples[0][0] != "succeeded", "the cell returned only after the job had ended: not a background job"
-    assert _advanced(samples), f"the bar never showed a partial width while the job ran: {samples}"
+    assert {p for _s, _pct, p in samples} == {prompt}, f"no other execution may happen: {samples}"
+    partial = _partial(samples)
+    assert len({pct for _s, pct, _p in partial}) >= 2, f"the bar did not advance step by step: {samples}"
     assert _progress(output) == pytest.approx(100, abs=1)
     result = _job(output).locator(".puras-result")
     result.get_by_text("count").first.wait_for(timeout=10_000)
@@ -195,10 +199,10 @@ def test_cancel_button_cancels_the_remote_job(notebook_page: Any) -> None:
     nb = notebook_page
     _open_with_magics(nb, "cancel.ipynb", "%puras run demo/hang --bg")
     output = nb.run_cell(1, timeout=15)
-    _watch(nb, output, "running", timeout=30)
+    _watch(nb, 1, "running", timeout=30)
     short_id = _job(output).locator(".puras-header code").inner_text().strip()
     _job(output).locator("button.puras-cancel").click()
-    _watch(nb, output, "cancelled", timeout=30)
+    _watch(nb, 1, "cancelled", timeout=30)
     remote = _emulator_job(nb.lab, "hang", short_id)
     assert remote["status"] == "cancelled", remote
     nb.screenshot("4-cancelled")
@@ -234,10 +238,10 @@ def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> 
     nb = notebook_page
     cells = ["%puras run demo/count n=4 delay=0.1", "%puras run demo/count n=6 delay=0.2 --bg"]
     _open_with_magics(nb, "saved.ipynb", *cells)
-    first = nb.run_cell(1, timeout=30)
-    second = nb.run_cell(2, timeout=15)
-    _watch(nb, first, "succeeded", timeout=30)
-    _watch(nb, second, "succeeded", timeout=30)
+    nb.run_cell(1, timeout=30)
+    nb.run_cell(2, timeout=15)
+    _watch(nb, 1, "succeeded", timeout=30)
+    _watch(nb, 2, "succeeded", timeout=30)
     nb.save()
     nb.shutdown_kernel()
     nb.page.reload()
