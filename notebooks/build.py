@@ -1,0 +1,356 @@
+"""Write the demo notebooks from the cell sources below, then execute each once to store its outputs.
+
+nbval (tests/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
+after changing a notebook or anything its outputs show:
+
+    python notebooks/build.py                 # all of them
+    python notebooks/build.py quickstart      # one
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+IGNORE = "# NBVAL_IGNORE_OUTPUT"
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(text.strip())
+
+
+def code(source: str, *tags: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+QUICKSTART = [
+    md("""
+# puras-nb quick start
+
+From `%load_ext` to a first result in three cells. Everything here runs offline against the local
+Puras emulator (`%puras local`); for the hosted API set `PURAS_API_KEY` instead and skip that cell.
+"""),
+    code("%load_ext puras_nb"),
+    code("%puras local"),
+    code("""
+%%puras demo/image
+prompt: a lighthouse at dawn, watercolor
+width: 384
+height: 256
+"""),
+    md("""
+The job showed live while it ran, its image is previewed inline, and the result is the cell's value.
+
+## The Python API
+
+`puras_nb.start` submits a job and returns a `LiveJob` at once; it polls in the background and shows a
+live view. `.result()` blocks for the result, while other jobs keep updating.
+"""),
+    code("""
+import puras_nb
+
+job = puras_nb.start("demo/count", {"n": 5, "delay": 0.1})
+job.result()
+"""),
+    md("""
+## Background jobs
+
+Start several jobs without showing them, keep working, and `await` them when you need the results.
+"""),
+    code("""
+prompts = ["a red kite", "a blue boat", "a green hill"]
+jobs = [puras_nb.start("demo/image", {"prompt": p, "width": 128, "height": 128}, display=False) for p in prompts]
+results = [await j for j in jobs]
+[(r["prompt"], r["image"]["width"]) for r in results]
+"""),
+    md("## Cancel\n\nA job that would run forever, cancelled from the notebook (the widget's Cancel button does the same)."),
+    code("""
+forever = puras_nb.start("demo/hang", display=False)
+forever.cancel()
+forever.wait(10)["status"]
+"""),
+    md("## Attach\n\nA live view of a job started elsewhere: another kernel, a script, or before a kernel restart."),
+    code("""
+again = puras_nb.attach(job.id)
+again.result()
+"""),
+    md("## Events\n\nEvery job keeps its event log; progress events drive the progress bar."),
+    code("""[(e["type"], e["payload"]["message"]) for e in job.events]"""),
+    md("## Feedback"),
+    code("""
+feedback = job.feedback(1, "counts nicely")
+feedback["rating"], feedback["comment"]
+"""),
+    md("""
+## The plain client, for scripts and CI
+
+`puras_nb.Client` is a drop-in for `puras.Client` (same methods and defaults) with pooled connections,
+retries, cancel, events and job listing.
+"""),
+    code("""
+from puras_nb.live import settings
+
+with puras_nb.Client(api_key=settings().api_key, api_base=settings().api_base, skillpack="demo") as client:
+    print(client.run("echo", {"hello": "world"}))
+"""),
+]
+
+MAGICS = [
+    md("""
+# Every `%puras` magic
+
+`%load_ext puras_nb` registers `%puras` (a line magic with subcommands) and `%%puras` (a cell magic
+whose body holds the inputs). Every magic is a thin layer over a Python function you can call too.
+"""),
+    code("%load_ext puras_nb"),
+    code("%puras help"),
+    md("## Where jobs run: `%puras local`, `%puras skills`, `%puras config`"),
+    code("%puras local"),
+    code("%puras skills"),
+    code("%puras config"),
+    md("""
+## `%puras run SKILL key=value ...`
+
+Values are parsed like the official CLI's `-i key=value`: JSON if it parses, else a string. `$name`
+passes a notebook variable's value as it is, and braces are never formatted. The magic blocks with a
+live view; the result is the cell's value.
+"""),
+    code("%puras run demo/count n=4 delay=0.1"),
+    code("""
+product = {"name": "Aero bottle", "tags": ["steel", "1 l"]}
+%puras run demo/echo title="{braces} stay as typed" n=3 ok=true item=$product --no-display
+"""),
+    md("""
+## `%%puras SKILL`: the inputs in the cell body
+
+A YAML mapping or a JSON object; `$name` values are notebook variables. `-o VAR` stores the result
+instead of making it the cell's value.
+"""),
+    code("""
+%%puras demo/image -o drawing
+prompt: a paper boat on a pond, {origami} style
+width: 320
+height: 200
+"""),
+    code("""drawing["prompt"], drawing["image"]["mime"]"""),
+    code("""
+%%puras demo/echo --no-display
+{"product": $product, "note": "JSON bodies work too"}
+"""),
+    md("## Options: `--version`, `--skillpack`, `--json`, `--timeout`"),
+    code("""%puras run image --skillpack demo --version 1 --json '{"prompt": "a fox", "width": 96, "height": 96}' -o fox"""),
+    code("fox['image']['width'], fox['prompt']"),
+    md("""
+## `--bg`: return at once with a `LiveJob`
+
+The cell ends immediately; the live view keeps updating. `-o` keeps the job in a variable.
+"""),
+    code("%puras run demo/count n=5 delay=0.2 --bg -o counter", IGNORE),
+    code("counter.result()"),
+    md("## `%puras logs`, `attach`, `get`, `cancel`\n\nThey take a job id, or `$var` naming a LiveJob, a job dict or an id."),
+    code("%puras logs $counter"),
+    code("%puras attach $counter -o same"),
+    code("""
+job_dict = %puras get $counter
+job_dict["status"], job_dict["result"], job_dict["cost_micros"]
+"""),
+    code("""
+%puras run demo/hang --bg --no-display -o forever
+%puras cancel $forever
+"""),
+    md("""
+## When a job fails
+
+The magic raises `JobError` with one line (status, error, last event, job id), so "Run All" stops
+here; `-o` still keeps the failed job for inspection.
+"""),
+    code("%puras run demo/fail message='out of credits' -o failed", "raises-exception"),
+    code("failed.status, failed.job['error']"),
+    md("A usage error is one line too, with the usage:"),
+    code("%puras run demo/echo --colour blue", "raises-exception"),
+    md("## `%puras jobs`: this kernel's jobs as a live table"),
+    code("%puras jobs"),
+    md("""
+## Settings
+
+`%config Puras.<name>` sets `api_base`, `skillpack`, `poll_interval`, `timeout`, `cancel_on_interrupt`
+and `preview_max_bytes` for this kernel (the environment gives the defaults). `%puras login` asks for
+a key with getpass and keeps it in memory only; a headless run like this one has no prompt, so it says so.
+"""),
+    code("""
+%config Puras.poll_interval = 0.5
+%config Puras.timeout = 300.0
+%puras config
+"""),
+    code("%puras login", "raises-exception"),
+]
+
+STAKEHOLDER = [
+    md("""
+# From a product page to a UGC video ad
+
+`demo/ugc-ad` turns a product page into a short user-generated-content style ad: a script, a
+voiceover, a vertical video and a thumbnail, in one call. This notebook shows one ad end to end,
+compares the two versions of the skill side by side, and sums up what it cost.
+
+*Runs against the local Puras emulator, so it works offline; point `PURAS_API_KEY` at the hosted
+API to run the real skills.*
+"""),
+    code("""
+import puras_nb
+
+%load_ext puras_nb
+%puras local
+"""),
+    md("""
+## 1. A product goes in
+
+One cell: the product page in, the ad out. The checklist and progress update live while the skill
+works; the script, video, thumbnail and voiceover are previewed inline when it is done.
+"""),
+    code("""
+%%puras demo/ugc-ad -o ad
+product: https://shop.example/p/aurora-trail-shoes
+duration: 6
+"""),
+    md("The script the voiceover reads:"),
+    code("""
+from IPython.display import Markdown
+
+Markdown("> " + ad["script"])
+"""),
+    md("""
+## 2. Version 1 against version 2
+
+The same products through both deployed versions of the skill, side by side. `puras_nb.compare`
+starts every job at once and fills the grid in as results arrive.
+"""),
+    code("""
+products = [
+    {"product": "https://shop.example/p/aurora-trail-shoes", "duration": 4},
+    {"product": "https://shop.example/p/aero-steel-bottle", "duration": 4},
+]
+grid = puras_nb.compare("demo/ugc-ad", products, versions=[1, 2]).wait()
+"""),
+    md("## 3. What it cost"),
+    code("""
+from IPython.display import HTML
+
+rows = grid.rows()
+summary = {}
+for row in rows:
+    s = summary.setdefault(row["version"], {"jobs": 0, "cost": 0.0, "seconds": 0.0})
+    s["jobs"] += 1
+    s["cost"] += row["cost_usd"] or 0.0
+    s["seconds"] += row["duration"] or 0.0
+for version, s in sorted(summary.items()):
+    print(f"v{version}: {s['jobs']} ads, ${s['cost']:.4f} in total, ${s['cost'] / s['jobs']:.4f} per ad")
+HTML(
+    "<table><tr><th>version</th><th>ads</th><th>total cost</th><th>cost per ad</th><th>mean time</th></tr>"
+    + "".join(
+        f"<tr><td>v{v}</td><td>{s['jobs']}</td><td>${s['cost']:.4f}</td>"
+        f"<td>${s['cost'] / s['jobs']:.4f}</td><td>{s['seconds'] / s['jobs']:.1f} s</td></tr>"
+        for v, s in sorted(summary.items())
+    )
+    + "</table>"
+)
+"""),
+    md("""
+Every job's inputs, status, duration and cost, one row each (the same view as `%puras jobs`):
+"""),
+    code("""
+from puras_nb.jobs import table
+
+table(grid.jobs.values(), title="v1 vs v2")
+"""),
+]
+
+EXPLORATION = [
+    md("""
+# Exploring prompts: fan out, compare, fix, rerun
+
+Iterating on a prompt means trying many variants at once. `fan_out` starts one job per input, shows
+a single combined progress view, and keeps going when one input is rejected, so the failed case can
+be fixed and rerun alone.
+"""),
+    code("""
+import puras_nb
+from puras_nb.jobs import fan_out
+
+%load_ext puras_nb
+%puras local
+"""),
+    md("Five phrasings of the same product shot. One of them carries a typo: 2048 px is wider than the skill allows."),
+    code("""
+base = "a steel water bottle on a mossy rock"
+variants = ["", ", morning light", ", studio lighting", ", top-down view", ", extreme close-up"]
+cases = [{"prompt": base + v, "width": 256, "height": 256} for v in variants]
+cases[3]["width"] = 2048
+
+batch = fan_out("demo/image", cases, title="prompt sweep").wait()
+"""),
+    md("## The results, as a table"),
+    code("""
+for i, row in enumerate(batch.rows(), 1):
+    outcome = row["result"]["image"]["mime"] if row["result"] else row["error"]
+    print(f"{i}  {row['status']:<9}  {row['inputs']['prompt'][len(base):] or '(base)':<20}  {outcome}")
+"""),
+    md("The images, side by side:"),
+    code("""
+puras_nb.show([row["result"]["image"] for row in batch.rows() if row["status"] == "succeeded"])
+"""),
+    md("## Rerun the failed case\n\nFix the input and rerun only that row; the table follows the new job."),
+    code("""
+failed = [i for i, row in enumerate(batch.rows(), 1) if row["status"] == "failed"]
+for i in failed:
+    batch.rerun(i, width=256)
+batch.wait()
+[row["status"] for row in batch.rows()]
+"""),
+    md("Costs of the sweep, from the same rows:"),
+    code("""
+total = sum(row["cost_micros"] or 0 for row in batch.rows())
+f"{len(batch.rows())} images, ${total / 1_000_000:.4f}"
+"""),
+]
+
+NOTEBOOKS = {
+    "quickstart": QUICKSTART,
+    "magics": MAGICS,
+    "stakeholder-demo": STAKEHOLDER,
+    "exploration": EXPLORATION,
+}
+
+
+def build(name: str, *, execute: bool = True, timeout: int = 120) -> Path:
+    """Write notebooks/<name>.ipynb and (by default) execute it in place with a fresh kernel."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.from_dict(dict(cell)) for cell in NOTEBOOKS[name]]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{name}-{i}"
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    path = HERE / f"{name}.ipynb"
+    if execute:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{name}-{i}"
+    nbformat.write(nb, path)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    for name in argv or list(NOTEBOOKS):
+        print(build(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,65 @@
+"""The demo notebooks run top to bottom, offline against the emulator, and match their stored outputs (nbval).
+
+Each notebook runs in `pytest --nbval` in a subprocess (its own kernel), with the sanitizers in
+notebooks/nbval-sanitize.cfg for what is random by nature (ids, ports, signatures, timestamps).
+After changing a notebook, regenerate its stored outputs with `python notebooks/build.py NAME`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ["quickstart", "magics", "stakeholder-demo", "exploration"]
+
+pytestmark = pytest.mark.kernel
+
+
+def _offline_env() -> dict[str, str]:
+    """The environment without any Puras connection settings: the notebooks must bring their own emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_matches_its_stored_outputs(name: str) -> None:
+    path = NOTEBOOKS / f"{name}.ipynb"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", str(path),
+            "--nbval-sanitize-with", str(NOTEBOOKS / "nbval-sanitize.cfg"), "--nbval-cell-timeout", "120",
+        ],
+        cwd=ROOT,
+        env=_offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    tail = (proc.stdout + proc.stderr)[-4000:]
+    assert proc.returncode == 0, tail
+    cells = sum(1 for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert f"{cells} passed" in proc.stdout, tail
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_outputs_are_stored_and_clean(name: str) -> None:
+    """Every code cell was executed and stored; no error outside cells tagged raises-exception."""
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        assert cell["execution_count"] is not None, cell["source"]
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        if "raises-exception" in cell["metadata"].get("tags", []):
+            assert errors or any(o.get("name") == "stderr" for o in cell["outputs"]), cell["source"]
+        else:
+            assert not errors, cell["source"]
+            assert not any("Traceback" in "".join(o.get("text", "")) for o in cell["outputs"]), cell["source"]
