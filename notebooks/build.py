@@ -70,7 +70,10 @@ jobs = [puras_nb.start("demo/image", {"prompt": p, "width": 128, "height": 128},
 results = [await j for j in jobs]
 [(r["prompt"], r["image"]["width"]) for r in results]
 """),
-    md("## Cancel\n\nA job that would run forever, cancelled from the notebook (the widget's Cancel button does the same)."),
+    md(
+        "## Cancel\n\nA job that would run forever, cancelled from the notebook"
+        " (the widget's Cancel button does the same)."
+    ),
     code("""
 forever = puras_nb.start("demo/hang", display=False)
 forever.cancel()
@@ -145,7 +148,10 @@ height: 200
 {"product": $product, "note": "JSON bodies work too"}
 """),
     md("## Options: `--version`, `--skillpack`, `--json`, `--timeout`"),
-    code("""%puras run image --skillpack demo --version 1 --json '{"prompt": "a fox", "width": 96, "height": 96}' -o fox"""),
+    code(
+        "%puras run image --skillpack demo --version 1"
+        """ --json '{"prompt": "a fox", "width": 96, "height": 96}' -o fox"""
+    ),
     code("fox['image']['width'], fox['prompt']"),
     md("""
 ## `--bg`: return at once with a `LiveJob`
@@ -154,7 +160,10 @@ The cell ends immediately; the live view keeps updating. `-o` keeps the job in a
 """),
     code("%puras run demo/count n=5 delay=0.2 --bg -o counter", IGNORE),
     code("counter.result()"),
-    md("## `%puras logs`, `attach`, `get`, `cancel`\n\nThey take a job id, or `$var` naming a LiveJob, a job dict or an id."),
+    md(
+        "## `%puras logs`, `attach`, `get`, `cancel`\n\n"
+        "They take a job id, or `$var` naming a LiveJob, a job dict or an id."
+    ),
     code("%puras logs $counter"),
     code("%puras attach $counter -o same"),
     code("""
@@ -333,13 +342,12 @@ def build(name: str, *, execute: bool = True, timeout: int = 120) -> Path:
     """Write notebooks/<name>.ipynb and (by default) execute it in place with a fresh kernel."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.from_dict(dict(cell)) for cell in NOTEBOOKS[name]]
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"{name}-{i}"
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     path = HERE / f"{name}.ipynb"
     if execute:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
+        client.execute()
     for i, cell in enumerate(nb.cells):
         cell.id = f"{name}-{i}"
     nbformat.write(nb, path)
