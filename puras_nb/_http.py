@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -34,6 +34,7 @@ BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
 RETRY_AFTER_CAP = 60.0
 DETAIL_MAX = 200
+STOP_TIMEOUT = 5.0  # the most an interrupted wait spends on finding or cancelling its job
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A connect error (or a pool/connect timeout) means the request never left this machine, so
 # even a job submission can be resent without creating a duplicate.
@@ -338,19 +339,20 @@ class BaseClient:
         return Request("GET", "/v1/skillpacks", timeout=self.timeout)
 
     # ── flows ────────────────────────────────────────────────────────────────
-    def _call(self, req: Request) -> Flow[Any]:
+    def _call(self, req: Request, retries: int | None = None) -> Flow[Any]:
         """Send `req`, retrying what is safe to retry, and return its JSON body.
 
         Idempotent calls retry connection failures, timeouts and 429/502/503/504 with jittered
         exponential backoff (at least `Retry-After`); the rest only a connect error, which proves the
-        request never reached the server. At most `max_retries` retries."""
+        request never reached the server. At most `retries` (default `max_retries`) retries."""
+        retries = self.max_retries if retries is None else retries
         attempt = 0
         while True:
             try:
                 response = yield req
             except httpx.RequestError as exc:
                 retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT)
-                if not retry or attempt >= self.max_retries:
+                if not retry or attempt >= retries:
                     raise connection_error(exc, req, self._host) from exc
                 delay = backoff(attempt)
             else:
@@ -360,7 +362,7 @@ class BaseClient:
                     except ValueError:
                         raise PurasAPIError(response.status_code, f"not JSON: {short_text(response.text)}",
                                             job_id=req.job_id) from None
-                if not (req.idempotent and response.status_code in RETRY_STATUSES) or attempt >= self.max_retries:
+                if not (req.idempotent and response.status_code in RETRY_STATUSES) or attempt >= retries:
                     raise PurasAPIError(response.status_code, detail(response), job_id=req.job_id)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 delay = max(min(wait, RETRY_AFTER_CAP), backoff(attempt)) if wait is not None else backoff(attempt)
@@ -397,7 +399,7 @@ class BaseClient:
                 job = yield from self._call_waiting(self._get_request(job_id))
             return job
         except STOPS as stop:
-            return (yield from self._interrupted(job_id, stop, cancel_on_interrupt))
+            raise (yield from self._interrupted(job_id, stop, cancel_on_interrupt)) from None
 
     def _run_flow(
         self,
@@ -420,7 +422,7 @@ class BaseClient:
             job_id = yield from self._find_submitted(req, submitted)
             if job_id is None:
                 raise
-            job = yield from self._interrupted(job_id, stop, cancel_on_interrupt)
+            raise (yield from self._interrupted(job_id, stop, cancel_on_interrupt)) from None
         if job.get("status") not in TERMINAL:
             # A server that held the request for its whole wait has a long job: no need to start polling fast.
             held = time.monotonic() - started >= server_wait * 0.9 > 0
@@ -434,7 +436,7 @@ class BaseClient:
         """After an interrupt during a submission: the id of the job it created, if exactly one matches."""
         name, inputs = req.json["skill"], req.json["inputs"]
         try:
-            jobs = yield from self._call(self._jobs_request(None, name, 50))
+            jobs = yield from self._call(replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT), 0)
         except PurasError:
             return None
         found = [
@@ -443,18 +445,17 @@ class BaseClient:
         ]
         return found[0] if len(found) == 1 else None
 
-    def _interrupted(self, job_id: str, stop: BaseException, cancel: bool) -> Flow[dict]:
-        """Stop waiting for `job_id` (cancelling it first if asked) and raise JobInterrupted naming it."""
+    def _interrupted(self, job_id: str, stop: BaseException, cancel: bool) -> Flow[BaseException]:
+        """Stop waiting for `job_id`, cancelling it first if asked (briefly); return what to raise: JobInterrupted
+        naming the job, or the task's own CancelledError under asyncio."""
         cancelled = False
         if cancel:
             try:
-                yield from self._call(self._cancel_request(job_id))
+                yield from self._call(replace(self._cancel_request(job_id), timeout=STOP_TIMEOUT), 1)
                 cancelled = True
             except PurasError:
                 cancelled = False
-        if isinstance(stop, asyncio.CancelledError):
-            raise stop
-        raise JobInterrupted(job_id, cancelled=cancelled) from None
+        return stop if isinstance(stop, asyncio.CancelledError) else JobInterrupted(job_id, cancelled=cancelled)
 
     def _events_flow(self, job_id: str, after: int, poll_interval: float, timeout: float | None) -> Flow[None]:
         """Emit the job's events as they come, until the job is terminal and every event is out."""
