@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 __all__ = ["add_arguments", "serve"]
 
@@ -30,12 +31,12 @@ def serve(args: argparse.Namespace) -> int:
         from .faults import parse_spec
         from .server import run
     except ImportError as exc:
-        print(f"puras-nb: the local emulator needs its extra: pip install 'puras-nb[local]' ({exc})")
+        print(f"puras-nb: the local emulator needs its extra: pip install 'puras-nb[local]' ({exc})", file=sys.stderr)
         return 2
     try:
         parse_spec(args.faults)
     except ValueError as exc:
-        print(f"puras-nb: bad --faults: {exc}")
+        print(f"puras-nb: bad --faults: {exc}", file=sys.stderr)
         return 2
     emu = Emulator(require_key=args.require_key, data_dir=args.data_dir)
 
@@ -53,6 +54,6 @@ def serve(args: argparse.Namespace) -> int:
     try:
         run(emu, args.host, args.port, faults=args.faults, on_ready=on_ready, parent_watch=args.parent_watch)
     except OSError as exc:
-        print(f"puras-nb: cannot serve on {args.host}:{args.port}: {exc}")
+        print(f"puras-nb: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
