@@ -1,5 +1,7 @@
 """Write the demo notebooks from the cell sources below, then execute each once to store its outputs.
 
+They execute without any PURAS_* variables, so on the local emulator, exactly as the tests run them.
+
 nbval (tests/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
 after changing a notebook or anything its outputs show:
 
@@ -9,6 +11,7 @@ after changing a notebook or anything its outputs show:
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -209,14 +212,14 @@ STAKEHOLDER = [
 voiceover, a vertical video and a thumbnail, in one call. This notebook shows one ad end to end,
 compares the two versions of the skill side by side, and sums up what it cost.
 
-*Runs against the local Puras emulator, so it works offline; point `PURAS_API_KEY` at the hosted
-API to run the real skills.*
+*Runs offline on the local Puras emulator: `puras-nb demo` starts one for it, and with no
+`PURAS_API_KEY` set puras-nb starts its own on the first job. Set `PURAS_API_KEY` to run the hosted
+skills instead.*
 """),
     code("""
 import puras_nb
 
 %load_ext puras_nb
-%puras local
 """),
     md("""
 ## 1. A product goes in
@@ -347,7 +350,7 @@ def build(name: str, *, execute: bool = True, timeout: int = 120) -> Path:
     path = HERE / f"{name}.ipynb"
     if execute:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
-        client.execute()
+        client.execute(env={k: v for k, v in os.environ.items() if not k.startswith("PURAS_")})
     for i, cell in enumerate(nb.cells):
         cell.id = f"{name}-{i}"
     nbformat.write(nb, path)

@@ -14,6 +14,19 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    """`puras-nb demo [--lab] [--out DIR]`: the stakeholder demo as one HTML file, or JupyterLab on the notebooks."""
+    from .demo import add_arguments, main
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the stakeholder demo notebook on the emulator and write it as HTML (--lab: open JupyterLab)",
+        description="Run the stakeholder demo notebook on the local emulator and write a self-contained HTML file.",
+    )
+    add_arguments(demo)
+    demo.set_defaults(func=main)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each subcommand registers its flags and sets `func`."""
     from .local.entry import add_arguments
@@ -25,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(serve)
     serve.set_defaults(func=_serve)
+    _add_demo(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,31 @@ def test_notebook_outputs_are_stored_and_clean(name: str) -> None:
         else:
             assert not errors, cell["source"]
             assert not any("Traceback" in "".join(o.get("text", "")) for o in cell["outputs"]), cell["source"]
+
+
+def test_demo_command_writes_a_self_contained_html_with_the_ad_and_the_grid(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "puras_nb.cli", "demo", "--out", str(tmp_path)],
+        cwd=tmp_path,
+        env=_offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    assert path == tmp_path / "stakeholder-demo.html"
+    html = path.read_text()
+    # the ugc-ad result: video, thumbnail image and voiceover audio, embedded
+    assert re.search(r'<video[^>]+src="data:video/mp4;base64,', html)
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', html)
+    assert re.search(r'<audio[^>]+src="data:audio/wav;base64,', html)
+    # the comparison grid: 2 products x v1, v2, each cell with its own video
+    grid = html[html.index('class="puras-grid"') :]
+    grid = grid[: grid.index("</table>")]
+    assert grid.count("data:video/mp4;base64,") == 4
+    assert ">v1<" in grid and ">v2<" in grid
+    # self-contained: no scripts, nothing fetched from elsewhere, no live widgets left
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="https?://', html)
+    assert "widget-view+json" not in html
