@@ -5,7 +5,8 @@ running while jobs progress; in a script the poller runs on a private loop in a 
 All LiveJobs of a process share one AsyncClient (one connection pool) per loop and a request budget:
 
 - at most `max_concurrency` (default 8) API requests in flight, kernel-wide;
-- at most `max_rps` (default 40) API requests per second, kernel-wide (a pacer: bursts of 20);
+- background polls at most `max_rps` (default 40) requests per second, kernel-wide (a pacer with
+  bursts of 20); a user's own calls (submit, cancel, feedback) skip the pacer queue;
 - each poll costs 2 requests (GET the job, then GET its events `after=` the last seen id);
 - a job polls 0.1 s after start, every 0.25 s while events flow, backing off ×1.6 to `poll_interval`
   (default 1 s) when nothing changes. So a 3 s job costs about 20-30 requests, and 200 live jobs
@@ -207,10 +208,15 @@ class _Session:
         self.requests = 0
         self._media_http: Any = None
 
-    async def call(self, method: str, *args: Any, client: Any = None, **kwargs: Any) -> Any:
-        """One API call under the kernel-wide budget (concurrency cap, then pacing), on `client` if given."""
-        async with self.semaphore:
+    async def call(self, method: str, *args: Any, client: Any = None, paced: bool = False, **kwargs: Any) -> Any:
+        """One API call under the kernel-wide concurrency cap, on `client` if given.
+
+        Background polls are `paced` (they queue for the kernel-wide rate); a user's own calls (submit,
+        cancel, feedback) are not, so they never wait behind hundreds of polls.
+        """
+        if paced:
             await self.pacer.wait()
+        async with self.semaphore:
             self.requests += 1
             return await getattr(client or self.client, method)(*args, **kwargs)
 
@@ -639,8 +645,8 @@ class LiveJob:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 self._wake.clear()
                 try:
-                    job = await session.call("get", self.id, client=self._client)
-                    events = await session.call("events", self.id, after=self._cursor, client=self._client)
+                    job = await session.call("get", self.id, client=self._client, paced=True)
+                    events = await session.call("events", self.id, after=self._cursor, client=self._client, paced=True)
                     self.requests += 2
                 except PurasAPIError as exc:
                     if exc.status in (401, 403, 404):

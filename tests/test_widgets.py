@@ -65,14 +65,14 @@ def _values(widget: w.Widget) -> str:
 def test_header_progress_and_message_follow_the_model() -> None:
     job = LiveJob(_job("queued"), skill="demo/count")
     view = JobWidget(job)
-    assert "demo/count" in view.header.value and "v2" in view.header.value and "01234567" in view.header.value
-    assert "puras-badge-queued" in view.status.value
-    assert view.bar.bar_style == "info" and "puras-indeterminate" in view.bar._dom_classes
+    assert "demo/count" in view.head.value and "v2" in view.head.value and "01234567" in view.head.value
+    assert '<span class="puras-status"><span class="puras-badge puras-badge-queued"' in view.head.value
+    assert view.bar.bar_style == "info" and view.bar.value == 1.0
     job._apply(_job("running"), [_progress(1, 1, 4), _progress(2, 3, 4, "counted 3")])
-    assert "puras-badge-running" in view.status.value
-    assert view.bar.value == 0.75 and "puras-indeterminate" not in view.bar._dom_classes
-    assert view.bar_label.value.startswith("3/4")
-    assert "counted 3" in view.message.value
+    assert "puras-badge-running" in view.head.value
+    assert view.bar.value == 0.75 and view.bar.bar_style == ""
+    assert '<span class="puras-progress-label">3/4 · ' in view.head.value
+    assert '<div class="puras-message"><i>counted 3</i></div>' in view.head.value
     assert {"puras-job"} <= set(view._dom_classes)
     assert "puras-cancel" in view.cancel_button._dom_classes
 
@@ -82,7 +82,7 @@ def test_todo_checklist_drives_the_bar() -> None:
     view = JobWidget(job)
     todos = [{"content": "script", "status": "completed"}, {"content": "frames", "status": "in_progress"}]
     job._apply(events=[{"id": 1, "type": "tool_result", "payload": {"message": "planned", "todos": todos}}])
-    assert view.bar.value == 0.5 and view.bar_label.value.startswith("1/2 tasks")
+    assert view.bar.value == 0.5 and '<span class="puras-progress-label">1/2 tasks · ' in view.head.value
 
 
 def test_log_shows_the_last_50_events_only_when_opened() -> None:
@@ -90,7 +90,7 @@ def test_log_shows_the_last_50_events_only_when_opened() -> None:
     view = JobWidget(job)
     job._apply(events=[_progress(i, i, 80) for i in range(1, 81)])
     assert view.log_html.value == ""
-    assert view.log_box.titles == ("Log (80 events)",)
+    assert view.log_box.titles == ("Log (last 50 events)",)
     view.log_box.selected_index = 0
     assert view.log_html.value.count("<li>") == 50 and "step 80" in view.log_html.value
     assert "step 30" not in view.log_html.value
@@ -107,7 +107,7 @@ def test_nothing_is_sent_when_nothing_changed(sent: list) -> None:
     job._apply(events=[_progress(2, 2, 4)])
     changed = {id(widget) for widget, _ in sent}
     assert len(sent) == len(changed), "one message per changed widget (hold_sync)"
-    assert {id(view.bar), id(view.message)} <= changed
+    assert changed == {id(view.bar), id(view.head)}
 
 
 def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
@@ -121,14 +121,15 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
     )
     job._apply(done)
     job._finish()
-    assert view.summary.value == "2.5 s · $0.0040"
-    assert view.cancel_button.layout.display == "none" and view.feedback_box.layout.display == "flex"
+    assert '<span class="puras-summary">2.5 s · $0.0040</span>' in view.head.value
+    assert view.actions.children == (view.up, view.down, view.feedback_note)
+    assert "puras-feedback-up" in view.up._dom_classes
     (result,) = view.result_box.children
     assert isinstance(result, ResultView)
     images = [x for x in descendants(result) if isinstance(x, w.Image)]
     assert [i.value for i in images] == [PNG] and images[0].format == "png"
     assert "&lt;script&gt;" in _values(view) and "<script>" not in _values(view)
-    assert view.sent_final and {id(x) for x in descendants(view)} <= {id(x) for x, _ in sent}
+    assert view.sent_final
 
 
 def test_failure_shows_the_error_and_last_events_escaped() -> None:
@@ -136,8 +137,9 @@ def test_failure_shows_the_error_and_last_events_escaped() -> None:
     view = JobWidget(job)
     job._apply(_job("failed", error=XSS), [{"id": 1, "type": "error", "payload": {"message": XSS}}])
     job._finish()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view.error.value
-    assert "<script>" not in view.error.value and "<img src=x" not in view.error.value
+    assert '<div class="puras-error"' in view.head.value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view.head.value
+    assert "<script>" not in view.head.value and "<img src=x" not in view.head.value
     assert view.result_box.children == ()
     with pytest.raises(Exception, match="alert"):
         job.result(timeout=0)

@@ -39,7 +39,6 @@ class JobDisplay:
         self.job = job
         self.settled_in: set[str | None] = set()
         self.handle = display(job, display_id=True)
-        self.origin = _parent_id()
         job._subscribe(self._changed)
         if job.done():
             self._final()
@@ -53,8 +52,9 @@ class JobDisplay:
 
         job = self.job
         self.settled_in.add(_parent_id())
-        if job._widget is not None:
-            job._widget.finalize()
+        finalize = getattr(job._widget, "finalize", None)
+        if finalize is not None:
+            finalize()
         self.handle.update(job)
         display(job._static_bundle(final=True), raw=True)
 

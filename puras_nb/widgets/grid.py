@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from .html import STYLE, badge, esc, result_html
-from .job import MAX_HZ, Throttle, _classed, _set, send_all
+from .job import MAX_HZ, Throttle, _set
 from .result import ResultView
 
 __all__ = ["CellView", "ComparisonWidget", "comparison_html"]
@@ -28,11 +28,10 @@ class CellView(w.VBox):
 
     def __init__(self, job: Any) -> None:
         self.job = job
-        self.line = _classed(w.HTML(), "puras-status")
-        self.bar = _classed(w.FloatProgress(value=0.0, min=0.0, max=1.0), "puras-progress")
-        self.body = _classed(w.VBox(), "puras-result")
-        super().__init__([self.line, self.bar, self.body])
-        self.add_class("puras-cell")
+        self.line = w.HTML(_dom_classes=("puras-status",))
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, _dom_classes=("puras-progress",))
+        self.body = w.VBox(_dom_classes=("puras-result",))
+        super().__init__([self.line, self.bar, self.body], _dom_classes=("puras-cell",))
         session = getattr(job, "_session", None)
         self._throttle = Throttle(self._render, 1.0 / MAX_HZ, session.loop if session else None)
         self._unsubscribe = job._subscribe(self._changed)
@@ -43,7 +42,6 @@ class CellView(w.VBox):
         if "done" in changed:
             self._render()
             self._unsubscribe()
-            send_all(self)
         else:
             self._throttle()
 
@@ -62,7 +60,9 @@ class CellView(w.VBox):
                 self.body.children = [ResultView(job.job.get("result"), media=job.media, data=data)]
             else:
                 err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
-                self.body.children = [_classed(w.HTML(f'<span style="color:#b91c1c">{esc(err)}</span>'), "puras-error")]
+                self.body.children = [
+                    w.HTML(f'<span style="color:#b91c1c">{esc(err)}</span>', _dom_classes=("puras-error",))
+                ]
 
 
 class ComparisonWidget(w.VBox):
@@ -74,17 +74,13 @@ class ComparisonWidget(w.VBox):
         heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{_version_label(v)}</b>") for v in versions]
         cells: list[w.Widget] = list(heads)
         for i, inputs in enumerate(comparison.inputs):
-            cells.append(_classed(w.HTML(f"<code>{esc(_short(inputs))}</code>"), "puras-input"))
+            cells.append(w.HTML(f"<code>{esc(_short(inputs))}</code>", _dom_classes=("puras-input",)))
             cells.extend(CellView(comparison.job(i, v)) for v in versions)
         columns = f"minmax(120px, 0.6fr) repeat({len(versions)}, minmax(220px, 1fr))"
-        grid = w.GridBox(cells, layout=w.Layout(grid_template_columns=columns, grid_gap="8px"))
-        grid.add_class("puras-grid")
+        layout = w.Layout(grid_template_columns=columns, grid_gap="8px")
+        grid = w.GridBox(cells, layout=layout, _dom_classes=("puras-grid",))
         title = w.HTML(f"{STYLE}<b>{esc(comparison.skill)}</b>: {len(comparison.inputs)} inputs × {len(versions)}")
-        super().__init__([title, grid])
-        self.add_class("puras-comparison")
-
-    def finalize(self) -> None:
-        send_all(self)
+        super().__init__([title, grid], _dom_classes=("puras-comparison",))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = super()._repr_mimebundle_(**kwargs) or {}

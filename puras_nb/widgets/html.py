@@ -49,7 +49,7 @@ STYLE = (
     ".puras-gallery img,.puras-gallery video{max-width:100%;height:auto}.puras-gallery audio{width:100%}"
     ".puras-json details{margin-left:1em}.puras-json summary{cursor:pointer}"
     ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
-    ".puras-indeterminate .progress-bar{background-image:linear-gradient(45deg,rgba(255,255,255,.4) 25%,"
+    ".puras-progress .progress-bar-info{background-image:linear-gradient(45deg,rgba(255,255,255,.4) 25%,"
     "transparent 25%,transparent 50%,rgba(255,255,255,.4) 50%,rgba(255,255,255,.4) 75%,transparent 75%);"
     "background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
     "@keyframes puras-stripes{from{background-position:16px 0}to{background-position:0 0}}"

@@ -1,8 +1,10 @@
 """JobWidget: the live view of a LiveJob (header, progress, latest message, log, cancel, result, feedback).
 
-It subscribes to the model and re-renders at most `MAX_HZ` times a second, setting only the traits that
-changed (traitlets sends nothing for an equal value; `hold_sync` batches the rest into one message per
-widget). When the job ends it renders once more and re-sends every model's full state.
+It subscribes to the model and re-renders at most `MAX_HZ` (4) times a second, setting only the traits
+that changed (traitlets sends nothing for an equal value; `hold_sync` batches the rest into one message
+per widget): a render touches at most the head and the bar (and the log while it is open), so a widget
+stays under 10 messages a second. A cell that waits for the job re-sends every model's full state
+(`send_all`), because nbclient on ipykernel 7 records only messages tagged with the running cell.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +22,7 @@ from .html import STYLE, badge, esc, events_html
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle"]
 
-MAX_HZ = 10.0
+MAX_HZ = 4.0
 TICK = 1.0
 
 
@@ -86,61 +89,43 @@ def _dollars(cost: Any) -> str:
     return f"${cost / 1_000_000:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
 
 
-def _classed(widget: w.Widget, *classes: str) -> w.Widget:
-    """Add stable CSS classes (for styling and browser tests) before the widget is ever sent."""
-    widget._dom_classes = (*widget._dom_classes, *classes)
-    return widget
-
-
 class JobWidget(w.VBox):
-    """The live view of one LiveJob; knows the model only through its attributes and `_subscribe`."""
+    """The live view of one LiveJob; knows the model only through its attributes and `_subscribe`.
+
+    Few models on purpose (a head HTML, the bar, the log, the buttons, the result box), so that a
+    notebook with hundreds of jobs opens few comms and each render sends at most a couple of messages.
+    The head's parts carry stable CSS classes: `puras-status`, `puras-progress-label`, `puras-message`,
+    `puras-summary`, `puras-error`.
+    """
 
     def __init__(self, job: Any, *, hz: float = MAX_HZ) -> None:
         self.job = job
         self.sent_final = False
-        self.header = _classed(w.HTML(), "puras-header")
-        self.status = _classed(w.HTML(), "puras-status")
-        bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="60%"))
-        self.bar = _classed(bar, "puras-progress")
-        self.bar_label = _classed(w.HTML(), "puras-progress-label")
-        self.message = _classed(w.HTML(), "puras-message")
-        self.log_html = _classed(w.HTML(), "puras-log-body")
-        self.log_box = _classed(w.Accordion(children=[self.log_html], selected_index=None), "puras-log")
-        cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
-        self.cancel_button = _classed(cancel, "puras-cancel")
-        self.summary = _classed(w.HTML(), "puras-summary")
-        self.error = _classed(w.HTML(), "puras-error")
-        self.result_box = _classed(w.VBox(), "puras-result")
-        thumb = w.Layout(width="48px")
-        self.up = _classed(w.Button(description="👍", tooltip="good result", layout=thumb), "puras-feedback-up")
-        self.down = _classed(w.Button(description="👎", tooltip="bad result", layout=thumb), "puras-feedback-down")
-        self.feedback_note = _classed(w.HTML(), "puras-feedback-note")
-        self.feedback_box = _classed(w.HBox([self.up, self.down, self.feedback_note]), "puras-feedback")
-        self.feedback_box.layout.display = "none"
+        self.head = w.HTML(_dom_classes=("puras-header",))
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, _dom_classes=("puras-progress",))
+        self.log_html = w.HTML(_dom_classes=("puras-log-body",))
+        self.log_box = w.Accordion(
+            children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",), _dom_classes=("puras-log",)
+        )
+        self.cancel_button = w.Button(
+            description="Cancel", icon="stop", button_style="warning", _dom_classes=("puras-cancel",)
+        )
+        self.actions = w.HBox([self.cancel_button], _dom_classes=("puras-actions",))
+        self.result_box = w.VBox(_dom_classes=("puras-result",))
+        self.up: w.Button | None = None
+        self.down: w.Button | None = None
+        self.feedback_note: w.HTML | None = None
         self._rendered_result = False
         self._log_count = -1
         self.cancel_button.on_click(lambda _b: self._on_cancel())
-        self.up.on_click(lambda _b: self._on_feedback(1))
-        self.down.on_click(lambda _b: self._on_feedback(-1))
         self.log_box.observe(lambda _c: self._render(), names="selected_index")
-        super().__init__(
-            [
-                w.HBox([self.header, self.status]),
-                w.HBox([self.bar, self.bar_label]),
-                self.message,
-                self.summary,
-                self.error,
-                self.result_box,
-                self.feedback_box,
-                w.HBox([self.cancel_button]),
-                self.log_box,
-            ]
-        )
-        self.add_class("puras-job")
+        children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
+        super().__init__(children, _dom_classes=("puras-job",))
         session = getattr(job, "_session", None)
         self._loop = session.loop if session is not None else None
         self._throttle = Throttle(self._render, 1.0 / hz, self._loop)
         self._unsubscribe = job._subscribe(self._changed)
+        _live_views.add(self)
         self._render()
         self._tick()
 
@@ -154,31 +139,50 @@ class JobWidget(w.VBox):
             self._throttle()
 
     def _tick(self) -> None:
-        """While running, refresh the elapsed time once a second (the only change with no event behind it)."""
+        """While running, refresh the elapsed time (the only change with no event behind it).
+
+        Once a second, slower when many jobs are live, so ticks alone stay under ~50 messages a second.
+        """
         if self.job.done() or self._loop is None or self._loop.is_closed():
             return
         self._throttle()
+        every = max(TICK, len(_live_views) / 50)
         if _in_thread_of(self._loop):
-            self._loop.call_later(TICK, self._tick)
+            self._loop.call_later(every, self._tick)
         else:
-            self._loop.call_soon_threadsafe(self._loop.call_later, TICK, self._tick)
+            self._loop.call_soon_threadsafe(self._loop.call_later, every, self._tick)
+
+    def _head_html(self) -> str:
+        job = self.job
+        version = f" · v{esc(job.version)}" if job.version is not None else ""
+        parts = [
+            f"{STYLE}<b>{esc(job.skill or 'job')}</b>{version} · <code>{esc(job.short_id)}</code> ",
+            f'<span class="puras-status">{badge(job.status)}</span>',
+        ]
+        if not job.done():
+            label = " · ".join(x for x in (job.progress_label, f"{job.elapsed:.0f} s") if x)
+            parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
+            message = job.message
+            if getattr(job, "last_error", None):
+                message = f"connection trouble, retrying: {job.last_error}"
+            if message:
+                parts.append(f'<div class="puras-message"><i>{esc(message[:500])}</i></div>')
+            return "".join(parts)
+        facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
+        parts.append(f' <span class="puras-summary">{esc(" · ".join(f for f in facts if f))}</span>')
+        if job.status != "succeeded":
+            err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
+            parts.append(
+                f'<div class="puras-error" style="color:#b91c1c"><b>{esc(str(err)[:2000])}</b>'
+                f"{events_html(job.events, 10)}</div>"
+            )
+        return "".join(parts)
 
     def _render(self) -> None:
         job = self.job
-        status = job.status
-        version = f" · v{esc(job.version)}" if job.version is not None else ""
-        _set(
-            self.header,
-            value=f"{STYLE}<b>{esc(job.skill or 'job')}</b>{version} · <code>{esc(job.short_id)}</code>",
-        )
-        _set(self.status, value=badge(status))
+        _set(self.head, value=self._head_html())
         self._render_progress()
-        message = job.message if not job.done() else ""
-        if getattr(job, "last_error", None) and not job.done():
-            message = f"connection trouble, retrying: {job.last_error}"
-        _set(self.message, value=f"<i>{esc(message[:500])}</i>" if message else "")
         n = len(job.events)
-        _set(self.log_box, titles=(f"Log ({n} events)",))
         if self.log_box.selected_index == 0 and n != self._log_count:
             self._log_count = n
             _set(self.log_html, value=events_html(job.events))
@@ -188,46 +192,42 @@ class JobWidget(w.VBox):
     def _render_progress(self) -> None:
         job = self.job
         frac = job.progress
-        elapsed = f"{job.elapsed:.1f} s" if not job.done() else ""
-        label = " · ".join(x for x in (job.progress_label, elapsed) if x)
         if job.done():
             style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "")
             _set(self.bar, value=1.0 if frac is None else frac, bar_style=style)
-            self.bar.remove_class("puras-indeterminate")
         elif frac is None:
             _set(self.bar, value=1.0, bar_style="info")
-            self.bar.add_class("puras-indeterminate")
         else:
             _set(self.bar, value=frac, bar_style="")
-            self.bar.remove_class("puras-indeterminate")
-        _set(self.bar_label, value=esc(label))
 
     def _render_end(self) -> None:
         job = self.job
-        self.cancel_button.layout.display = "none"
-        facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
-        _set(self.summary, value=esc(" · ".join(f for f in facts if f)))
-        self.feedback_box.layout.display = "flex" if job.id else "none"
+        if self.up is None and job.id:
+            thumb = w.Layout(width="48px")
+            self.up = w.Button(
+                description="👍", tooltip="good result", layout=thumb, _dom_classes=("puras-feedback-up",)
+            )
+            self.down = w.Button(
+                description="👎", tooltip="bad result", layout=thumb, _dom_classes=("puras-feedback-down",)
+            )
+            self.feedback_note = w.HTML(_dom_classes=("puras-feedback-note",))
+            self.up.on_click(lambda _b: self._on_feedback(1))
+            self.down.on_click(lambda _b: self._on_feedback(-1))
+            self.actions.children = [self.up, self.down, self.feedback_note]
         if job.status == "succeeded" and not self._rendered_result:
             self._rendered_result = True
             from .result import ResultView
 
             data = job._fetch_media()
             self.result_box.children = [ResultView(job.job.get("result"), media=job.media, data=data)]
-        elif job.status != "succeeded":
-            err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
-            _set(
-                self.error,
-                value=f'<div style="color:#b91c1c"><b>{esc(str(err)[:2000])}</b></div>{events_html(job.events, 10)}',
-            )
 
     def finalize(self) -> None:
-        """Send every model's full state once the job ended, so saved notebooks keep the end state."""
+        """Stop following the model once the job ended (every change was already sent as it happened)."""
         if self.sent_final:
             return
         self.sent_final = True
         self._unsubscribe()
-        send_all(self)
+        _live_views.discard(self)
 
     # -- view -> model ------------------------------------------------------------------------
 
@@ -262,6 +262,9 @@ class JobWidget(w.VBox):
         data["text/plain"] = job_text(self.job)
         data["text/html"] = job_html(self.job, data=self.job.media_data)
         return data
+
+
+_live_views: weakref.WeakSet[JobWidget] = weakref.WeakSet()
 
 
 def descendants(widget: w.Widget) -> list[w.Widget]:

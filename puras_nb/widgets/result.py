@@ -51,17 +51,17 @@ def media_widget(media: Media, data: bytes | None) -> w.Widget:
         return _link(media, f"{media.mime} not previewed (too large or unreachable)")
     fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
     layout = w.Layout(max_width="100%", height="auto")
+    classes = (f"puras-media-{media.kind}",)
     if media.kind == "image":
-        view: w.Widget = w.Image(value=data, format=fmt, layout=layout)
+        view: w.Widget = w.Image(value=data, format=fmt, layout=layout, _dom_classes=classes)
     elif media.kind == "audio":
-        view = w.Audio(value=data, format=fmt, autoplay=False, loop=False, controls=True)
+        view = w.Audio(value=data, format=fmt, autoplay=False, loop=False, controls=True, _dom_classes=classes)
     else:
-        view = w.Video(value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout)
-    view.add_class(f"puras-media-{media.kind}")
+        view = w.Video(
+            value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout, _dom_classes=classes
+        )
     caption = w.HTML(f'<span style="font-size:11px;color:#6b7280">{esc(media.name or media.path or media.mime)}</span>')
-    box = w.VBox([view, caption])
-    box.add_class("puras-media")
-    return box
+    return w.VBox([view, caption], _dom_classes=("puras-media",))
 
 
 class ResultView(w.VBox):
@@ -88,17 +88,10 @@ class ResultView(w.VBox):
         if len(views) == 1:
             children.append(views[0])
         elif views:
-            grid = w.GridBox(
-                views,
-                layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px"),
-            )
-            grid.add_class("puras-gallery")
-            children.append(grid)
-        tree = w.HTML(STYLE + json_html(result))
-        tree.add_class("puras-json-view")
-        children.append(tree)
-        super().__init__(children)
-        self.add_class("puras-result-view")
+            layout = w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px")
+            children.append(w.GridBox(views, layout=layout, _dom_classes=("puras-gallery",)))
+        children.append(w.HTML(STYLE + json_html(result), _dom_classes=("puras-json-view",)))
+        super().__init__(children, _dom_classes=("puras-result-view",))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = super()._repr_mimebundle_(**kwargs) or {}

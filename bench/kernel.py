@@ -1,0 +1,104 @@
+"""Benchmark live jobs in a real kernel against the emulator.
+
+Prints: p50/p95 round-trip of a trivial cell while 0, 50 and 200 LiveJobs run (each displayed as a
+widget); comm messages per second per widget over a 3 s job; HTTP requests per job.
+Targets: p95 < 50 ms with 200 live jobs; <= 10 messages per second per widget.
+
+    /work/venv/bin/python bench/kernel.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from test_kernel import KernelHarness
+
+from puras_nb import local
+
+CELLS = 60
+LONG = "{'n': 200, 'delay': 0.1}"
+
+
+def round_trips(kernel: KernelHarness, n: int = CELLS) -> tuple[float, float]:
+    """p50 and p95 (ms) of execute -> idle for a trivial cell."""
+    times = []
+    for _ in range(n):
+        cell = kernel.run("1 + 1")
+        times.append((cell["idle"] - cell["sent"]) * 1000)
+        time.sleep(0.05)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def live_load(kernel: KernelHarness, n: int) -> dict:
+    if n:
+        kernel.run(f"load = [puras_nb.start('demo/count', {LONG}) for _ in range({n})]", timeout=120)
+        time.sleep(2.0)
+    p50, p95 = round_trips(kernel)
+    live = int(kernel.value("sum(not j.done() for j in load)")) if n else 0
+    if n:
+        kernel.run("for j in load: j._request_cancel()\nfor j in load: j.wait(30)", timeout=120)
+    return {"jobs": n, "still_live": live, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+
+
+def widget_rate(kernel: KernelHarness) -> dict:
+    """Comm messages per second to one JobWidget's models over a 3 s job (15 steps x 0.2 s)."""
+    kernel.run("probe = puras_nb.start('demo/count', {'n': 15, 'delay': 0.2})")
+    ids = set(json.loads(kernel.value("json.dumps([x.model_id for x in descendants(probe.widget)])")))
+    began = time.monotonic()
+    while kernel.value("probe.done()") != "True":  # no cell waits on it: a purely background job
+        time.sleep(0.5)
+    time.sleep(0.3)
+    duration = float(kernel.value("probe.duration"))
+    updates = kernel.comm_updates(ids, since=began - 0.5)
+    per_model: dict[str, int] = {}
+    for m in updates:
+        per_model[m["content"]["comm_id"]] = per_model.get(m["content"]["comm_id"], 0) + 1
+    return {
+        "job_seconds": round(duration, 2),
+        "messages": len(updates),
+        "per_widget_per_s": round(len(updates) / duration, 1),
+        "busiest_model_per_s": round(max(per_model.values()) / duration, 1),
+        "requests": int(kernel.value("probe.requests")),
+    }
+
+
+def main() -> None:
+    with local.start() as server:
+        kernel = KernelHarness({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key})
+        try:
+            kernel.run("import json\nimport puras_nb\nfrom puras_nb.widgets.job import descendants\nload = []")
+            kernel.run("puras_nb.start('demo/echo', {}).result()")
+            loads = [live_load(kernel, n) for n in (0, 50, 200)]
+            rate = widget_rate(kernel)
+            kernel.run("few = [puras_nb.start('demo/count', {'n': 10, 'delay': 0.2}) for _ in range(20)]")
+            kernel.run("for j in few: j.wait(30)")
+            few = json.loads(kernel.value("json.dumps([j.requests for j in few])"))
+        finally:
+            kernel.close()
+    print("| live jobs | still live during timing | cell p50 (ms) | cell p95 (ms) |")
+    print("| ---: | ---: | ---: | ---: |")
+    for row in loads:
+        print(f"| {row['jobs']} | {row['still_live']} | {row['p50_ms']} | {row['p95_ms']} |")
+    print()
+    print(
+        f"3 s job ({rate['job_seconds']} s): {rate['messages']} comm messages to its widget = "
+        f"{rate['per_widget_per_s']} msg/s per JobWidget (busiest single model {rate['busiest_model_per_s']} msg/s); "
+        f"{rate['requests']} HTTP requests"
+    )
+    print(
+        f"HTTP requests per 2 s job, 20 at once: mean {statistics.mean(few):.1f}, max {max(few)} "
+        "(2 per poll: GET job + GET events?after=)"
+    )
+    ok = loads[-1]["p95_ms"] < 50 and rate["per_widget_per_s"] <= 10
+    print("targets met" if ok else "TARGETS MISSED")
+
+
+if __name__ == "__main__":
+    main()
