@@ -56,7 +56,7 @@ def test_echo_job_has_every_field_and_succeeds(http: httpx.Client) -> None:
     assert job["inputs"] == {"text": "hi", "n": [1, 2]}
     assert job["skill_name"] == "echo" and job["skillpack"] == "local/demo" and job["version"] == 2
     assert job["skillpack_id"] == DEMO_ID and job["parent_job_id"] is None
-    assert job["created_at"].endswith("Z") and job["started_at"] and job["finished_at"]
+    assert job["created_at"].endswith("+00:00") and job["started_at"] and job["finished_at"]
     assert job["created_at"] <= job["started_at"] <= job["finished_at"]
     assert http.get(f"/v1/jobs/{job['id']}").json() == job
 

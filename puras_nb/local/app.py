@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -56,6 +57,7 @@ class Emulator:
     max_body_bytes: int = MAX_BODY_BYTES
     max_finished: int = DEFAULT_MAX_FINISHED
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    workers: int = 32
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
     store: JobStore = field(init=False)
     signer: Signer = field(init=False)
@@ -70,7 +72,11 @@ class Emulator:
             files_dir = Path(self._tmp.name)
         self.signer = Signer()
         self.store = JobStore(
-            files_dir, self.signer, max_finished=self.max_finished, max_file_bytes=self.max_file_bytes
+            files_dir,
+            self.signer,
+            workers=self.workers,
+            max_finished=self.max_finished,
+            max_file_bytes=self.max_file_bytes,
         )
 
     def skill_paths(self) -> list[str]:
@@ -374,7 +380,7 @@ class _Auth:
 
 
 def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = None) -> FaultInjector:
-    """The ASGI app for one emulator: fault injection around auth around the routes."""
+    """The ASGI app for one emulator: fault injection, then CORS (browser front-ends), then auth, then routes."""
     emu = emulator or Emulator()
     routes = [
         Route("/", health, methods=["GET"]),
@@ -399,7 +405,14 @@ def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = 
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.emulator = emu
-    outer = FaultInjector(_Auth(app, emu.require_key), faults)
+    cors = CORSMiddleware(
+        _Auth(app, emu.require_key),
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Range"],
+        expose_headers=["Content-Range", "Accept-Ranges", "Retry-After"],
+    )
+    outer = FaultInjector(cors, faults)
     app.state.faults = outer
     outer.emulator = emu
     return outer

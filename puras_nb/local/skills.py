@@ -182,10 +182,11 @@ class SkillPack:
         skills = []
         for name, by_version in self._skills.items():
             latest = by_version[max(by_version)]
+            described = [by_version[v].description for v in sorted(by_version, reverse=True)]
             skills.append(
                 {
                     "name": name,
-                    "description": latest.description,
+                    "description": next((d for d in described if d), ""),
                     "versions": [v for v in self.versions if v >= min(by_version)],
                     "input_schema": latest.schema,
                 }

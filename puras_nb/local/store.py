@@ -39,7 +39,8 @@ class JobStateError(Exception):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    """Now as ISO-8601 UTC with an explicit offset (`...+00:00`, as the official server; parseable on 3.10)."""
+    return datetime.now(timezone.utc).isoformat()
 
 
 @dataclass

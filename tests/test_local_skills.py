@@ -1,0 +1,155 @@
+"""The skill registry as a skill author uses it: decorator, schemas, versions, run context, over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from puras_nb.local.app import Emulator
+from puras_nb.local.server import ServerThread
+from puras_nb.local.skills import RunContext, SchemaError, SkillPack, validate_inputs
+
+SCHEMA = {
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "times": {"type": "integer", "default": 2, "minimum": 1, "maximum": 5},
+        "ratio": {"type": ["number", "null"], "default": None},
+        "mode": {"type": "string", "enum": ["a", "b"], "default": "a"},
+    },
+    "required": ["name"],
+}
+
+
+def test_validate_inputs_fills_defaults_and_names_fields() -> None:
+    assert validate_inputs(SCHEMA, {"name": "x"}) == {"name": "x", "times": 2, "ratio": None, "mode": "a"}
+    assert validate_inputs(SCHEMA, {"name": "x", "times": 3.0, "extra": 1})["times"] == 3
+    cases = [
+        ({}, "inputs.name is required"),
+        ({"name": None}, "inputs.name is required"),
+        ({"name": ""}, "inputs.name must not be empty"),
+        ({"name": "x", "times": "2"}, "inputs.times must be an integer, got str"),
+        ({"name": "x", "times": 9}, "inputs.times must be <= 5"),
+        ({"name": "x", "times": 0}, "inputs.times must be >= 1"),
+        ({"name": "x", "ratio": "high"}, "inputs.ratio must be a number or a null, got str"),
+        ({"name": "x", "mode": "c"}, "inputs.mode must be one of"),
+    ]
+    for inputs, message in cases:
+        with pytest.raises(SchemaError, match=message.replace("(", r"\(")):
+            validate_inputs(SCHEMA, inputs)
+
+
+def build_pack(gate: threading.Event) -> SkillPack:
+    pack = SkillPack("tools", workspace="acme")
+
+    @pack.skill("greet", version=1, schema=SCHEMA)
+    def greet_v1(ctx: RunContext, inputs: dict) -> dict:
+        """Greets someone."""
+        return {"text": f"hello {inputs['name']}", "times": inputs["times"]}
+
+    @pack.skill("greet", version=3, schema=SCHEMA)
+    def greet_v3(ctx: RunContext, inputs: dict) -> dict:
+        return {"text": f"HELLO {inputs['name'].upper()}!", "times": inputs["times"]}
+
+    @pack.skill("crash", version=1)
+    def crash(ctx: RunContext, inputs: dict) -> dict:
+        raise ValueError("bad thing")
+
+    @pack.skill("report", version=1)
+    def report(ctx: RunContext, inputs: dict) -> dict:
+        ctx.todos([("plan", "completed"), ("do", "in_progress")])
+        ctx.event("model_response", {"text": "thinking"})
+        ctx.add_cost(1500, tokens=10)
+        ctx.add_cost(500, tokens=5)
+        gate.wait(5)
+        return {"ok": True}
+
+    @pack.skill("late", version=3, description="Only in version 3.")
+    def late(ctx: RunContext, inputs: dict) -> dict:
+        return {"version": ctx.version}
+
+    return pack
+
+
+@pytest.fixture
+def acme() -> Iterator[tuple[httpx.Client, threading.Event]]:
+    gate = threading.Event()
+    thread = ServerThread(Emulator(packs=[build_pack(gate)], workers=1), "127.0.0.1", 0)
+    thread.start()
+    try:
+        with httpx.Client(base_url=thread.url, headers={"Authorization": "Bearer k"}, timeout=30) as client:
+            yield client, gate
+    finally:
+        gate.set()
+        thread.stop()
+
+
+def run(client: httpx.Client, skill: str, inputs: dict | None = None, **params: str) -> httpx.Response:
+    query = {"skillpack": "acme/tools", "wait": "true", **params}
+    return client.post("/v1/jobs", params=query, json={"skill": skill, "inputs": inputs or {}})
+
+
+def test_versions_inherit_and_pin(acme: tuple[httpx.Client, threading.Event]) -> None:
+    client, _ = acme
+    pack = client.get("/v1/skillpacks").json()[0]
+    assert pack["path"] == "acme/tools" and pack["versions"] == [1, 3] and pack["active_version"] == 3
+    skills = {s["name"]: s for s in pack["skills"]}
+    assert skills["greet"]["description"] == "Greets someone." and skills["greet"]["versions"] == [1, 3]
+    assert skills["late"]["versions"] == [3] and skills["crash"]["versions"] == [1, 3]
+    assert run(client, "greet", {"name": "ada"}).json()["result"]["text"] == "HELLO ADA!"
+    assert run(client, "greet", {"name": "ada"}, version="1").json()["result"] == {"text": "hello ada", "times": 2}
+    crash_v3 = run(client, "crash", version="3").json()
+    assert crash_v3["version"] == 3 and crash_v3["status"] == "failed"
+    missing = run(client, "late", version="1")
+    assert missing.status_code == 404 and "version 1" in missing.json()["detail"]
+    assert run(client, "greet", {"name": "x"}, version="2").status_code == 404
+    assert run(client, "greet", {}).status_code == 422
+
+
+def test_exception_fails_job_with_message(acme: tuple[httpx.Client, threading.Event]) -> None:
+    client, _ = acme
+    job = run(client, "crash").json()
+    assert job["status"] == "failed" and job["error"] == "ValueError: bad thing"
+    events = client.get(f"/v1/jobs/{job['id']}/events").json()
+    assert events[-1]["type"] == "error" and events[-1]["payload"]["message"] == "ValueError: bad thing"
+
+
+def test_context_events_cost_and_queued_cancel(acme: tuple[httpx.Client, threading.Event]) -> None:
+    client, gate = acme
+    job = run(client, "report", timeout="0").json()
+    queued = run(client, "greet", {"name": "q"}, timeout="0").json()
+    assert queued["status"] == "queued" and queued["started_at"] is None
+    cancelled = client.post(f"/v1/jobs/{queued['id']}/cancel").json()
+    assert cancelled["status"] == "cancelled" and cancelled["started_at"] is None and cancelled["finished_at"]
+    assert [e["type"] for e in client.get(f"/v1/jobs/{queued['id']}/events").json()] == ["cancelled"]
+    events = client.get(f"/v1/jobs/{job['id']}/events").json()
+    while len(events) < 3:
+        events = client.get(f"/v1/jobs/{job['id']}/events").json()
+    todo = next(e for e in events if e["type"] == "tool_result")
+    assert todo["payload"]["todos"] == [
+        {"content": "plan", "status": "completed"},
+        {"content": "do", "status": "in_progress"},
+    ]
+    assert todo["payload"]["message"] == "checklist: 1/2 done"
+    response = next(e for e in events if e["type"] == "model_response")
+    assert response["payload"] == {"text": "thinking", "message": "model response"}
+    gate.set()
+    done = run(client, "report").json()
+    assert done["status"] == "succeeded" and done["cost_micros"] == 2000 and done["usage"] == {"tokens": 15}
+    after = client.get(f"/v1/jobs/{queued['id']}").json()
+    assert after["status"] == "cancelled" and after["started_at"] is None and after["result"] is None
+
+
+def test_cors_preflight_needs_no_key(acme: tuple[httpx.Client, threading.Event]) -> None:
+    client, _ = acme
+    r = httpx.options(
+        str(client.base_url).rstrip("/") + "/v1/jobs",
+        headers={
+            "Origin": "http://localhost:8888",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
