@@ -253,30 +253,12 @@ grid = puras_nb.compare("demo/ugc-ad", products, versions=[1, 2]).wait()
 """),
     md("## 3. What it cost"),
     code("""
-from IPython.display import HTML
-
-rows = grid.rows()
-summary = {}
-for row in rows:
-    s = summary.setdefault(row["version"], {"jobs": 0, "cost": 0.0, "seconds": 0.0})
-    s["jobs"] += 1
-    s["cost"] += row["cost_usd"] or 0.0
-    s["seconds"] += row["duration"] or 0.0
-for version, s in sorted(summary.items()):
-    print(f"v{version}: {s['jobs']} ads, ${s['cost']:.4f} in total, ${s['cost'] / s['jobs']:.4f} per ad")
-HTML(
-    "<table><tr><th>version</th><th>ads</th><th>total cost</th><th>cost per ad</th><th>mean time</th></tr>"
-    + "".join(
-        f"<tr><td>v{v}</td><td>{s['jobs']}</td><td>${s['cost']:.4f}</td>"
-        f"<td>${s['cost'] / s['jobs']:.4f}</td><td>{s['seconds'] / s['jobs']:.1f} s</td></tr>"
-        for v, s in sorted(summary.items())
-    )
-    + "</table>"
-)
+for version in grid.versions:
+    jobs = [grid.job(i, version) for i in range(len(products))]
+    total = sum(job.job["cost_micros"] for job in jobs) / 1_000_000
+    print(f"v{version}: {len(jobs)} ads, ${total:.4f} in total, ${total / len(jobs):.4f} per ad")
 """),
-    md("""
-Every job's inputs, status, duration and cost, one row each (the same view as `%puras jobs`):
-"""),
+    md("Every job with its inputs, status, time and cost (the same view as `%puras jobs`):"),
     code("""
 from puras_nb.jobs import table
 

@@ -24,6 +24,14 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FINAL = 'class="puras-static puras-final"'
 # nbconvert's page loads require.js, MathJax and mermaid from CDNs; the demo needs none of them.
 _SCRIPT = re.compile(r"<script\b.*?</script>\s*", re.S)
+# Reading order for a static page: cells top-aligned and left-aligned (nbconvert right-aligns table cells),
+# media at a readable size, and the raw JSON trees of the grid left out (the media and the table say it).
+EXPORT_CSS = (
+    "<style>.jp-RenderedHTMLCommon .puras-static td,.jp-RenderedHTMLCommon .puras-static th"
+    "{text-align:left;vertical-align:top}"
+    ".puras-static video,.puras-static img{max-height:360px;width:auto;max-width:100%}"
+    ".puras-grid .puras-json{display:none}</style>"
+)
 
 
 def _html(output: Any) -> str:
@@ -88,7 +96,7 @@ def render(out_dir: str | Path = ".", *, notebooks: Path = NOTEBOOKS, timeout: i
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(static_outputs(nb), resources={"metadata": {"name": "Puras demo"}})
-    body = _SCRIPT.sub("", body)
+    body = _SCRIPT.sub("", body).replace("</head>", EXPORT_CSS + "</head>", 1)
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     path = out / (source.stem + ".html")

@@ -19,6 +19,11 @@ __all__ = ["JobsTable", "fan_out", "follow", "kernel_jobs", "table", "track"]
 _tracked: list[LiveJob] = []
 _tracked_lock = threading.Lock()
 _HZ = 4.0
+# Frontends right-align rendered table cells; a jobs table reads better left-aligned and top-aligned.
+_TABLE_STYLE = (
+    "<style>.puras-jobs-table td,.puras-jobs-table th,.jp-RenderedHTMLCommon .puras-jobs-table td,"
+    ".jp-RenderedHTMLCommon .puras-jobs-table th{text-align:left;vertical-align:top}</style>"
+)
 
 
 def track(job: LiveJob) -> LiveJob:
@@ -186,7 +191,8 @@ class JobsTable:
             )
         bar = f'<progress max="1" value="{self.progress():.3f}"></progress>'
         return (
-            f'{STYLE}<div class="puras-static puras-jobs"><div><b>{esc(self.title)}</b> {bar} '
+            f"{STYLE}{_TABLE_STYLE}"
+            f'<div class="puras-static puras-jobs"><div><b>{esc(self.title)}</b> {bar} '
             f"{esc(self.summary())}</div>"
             f'<table class="puras-jobs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
             "</div>"
