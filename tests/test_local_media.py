@@ -67,7 +67,8 @@ def test_image_png_decodes_at_requested_size(http: httpx.Client, emulator: local
             "url": job["outputs"][0]["url"],
         }
     ]
-    assert fetch(job["outputs"][0]["url"]).content == r.content
+    assert job["outputs"][0]["url"] == image["url"]
+    assert http.get(f"/v1/jobs/{job['id']}").json() == job, "polling a finished job gives the same object"
 
 
 def test_speech_wav_has_requested_length(http: httpx.Client) -> None:

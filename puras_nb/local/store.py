@@ -23,13 +23,15 @@ from typing import Any
 from .signing import Signer
 from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_FINISHED", "TERMINAL", "JobStateError", "JobStore"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_FINISHED", "DEFAULT_WORKERS", "TERMINAL", "JobStateError", "JobStore"]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 DEFAULT_MAX_FINISHED = 1000
 """Finished jobs kept before the oldest are evicted (with their files)."""
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 """Bytes of produced files kept before the oldest finished jobs are evicted."""
+DEFAULT_WORKERS = 256
+"""Skill threads: most demo skills sleep (count, slow, hang), so many concurrent jobs need many threads."""
 LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -64,7 +66,7 @@ class JobStore:
         files_dir: Path,
         signer: Signer,
         *,
-        workers: int = 32,
+        workers: int = DEFAULT_WORKERS,
         max_finished: int = DEFAULT_MAX_FINISHED,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ):
@@ -194,20 +196,15 @@ class JobStore:
         target = self.files_dir / "jobs" / job_id / safe
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        url = self.signer.url(entry.base_url, drive_path)
+        output = {"name": safe, "drive_path": drive_path, "size_bytes": len(data), "mime": mime, "url": url}
         with self._lock:
+            replaced = sum(size for path, size in entry.files if path == drive_path)
             entry.files = [f for f in entry.files if f[0] != drive_path] + [(drive_path, len(data))]
-            self._file_bytes += len(data)
-            outputs = entry.job["outputs"] or []
-            outputs = [o for o in outputs if o["drive_path"] != drive_path]
-            outputs.append({"name": safe, "drive_path": drive_path, "size_bytes": len(data), "mime": mime})
-            entry.job["outputs"] = outputs
-        return {
-            "url": self.signer.url(entry.base_url, drive_path),
-            "mime": mime,
-            "drive_path": drive_path,
-            "name": safe,
-            "size_bytes": len(data),
-        }
+            self._file_bytes += len(data) - replaced
+            outputs = [o for o in entry.job["outputs"] or [] if o["drive_path"] != drive_path]
+            entry.job["outputs"] = [*outputs, output]
+        return {"url": url, "mime": mime, "drive_path": drive_path, "name": safe, "size_bytes": len(data)}
 
     def _evict(self) -> None:
         """Drop the oldest finished jobs past the limits (caller holds the lock)."""
@@ -221,7 +218,7 @@ class JobStore:
     def _snapshot(self, entry: _Entry) -> dict:
         job = dict(entry.job)
         if job["outputs"]:
-            job["outputs"] = [{**o, "url": self.signer.url(entry.base_url, o["drive_path"])} for o in job["outputs"]]
+            job["outputs"] = [dict(o) for o in job["outputs"]]
         return job
 
     def get(self, job_id: str) -> dict | None:
