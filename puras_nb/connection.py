@@ -132,13 +132,15 @@ def describe() -> dict[str, Any]:
     """The current connection and live-job settings, the key masked (what `%puras config` prints)."""
     import os
 
-    from .live import settings
+    from . import live
 
-    current = settings()
+    current = live.settings()
     key = current.api_key or os.environ.get("PURAS_API_KEY")
     base = current.api_base or os.environ.get("PURAS_API_BASE")
     if current.local or (current.local is None and not (key or base)):
-        base = "(the embedded local emulator, started on first use)"
+        embedded = live._emulator
+        base = embedded.url if embedded is not None else "(the local emulator, started on the first job)"
+        key = embedded.api_key if embedded is not None else None
     return {
         "api_base": base or "https://api.puras.co",
         "api_key": mask(key),

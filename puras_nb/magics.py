@@ -122,10 +122,13 @@ class Puras(Configurable):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def apply(self) -> None:
-        """Push every set value to the kernel-wide live-job settings."""
+        """Push every set value to the kernel-wide live-job settings (an api_base from the env is read there anyway)."""
         from .live import configure
 
-        configure(**self.values())
+        values = self.values()
+        if values.get("api_base") == os.environ.get("PURAS_API_BASE"):
+            values.pop("api_base", None)
+        configure(**values)
 
     @observe("api_base", "skillpack", "poll_interval", "timeout", "preview_max_bytes")
     def _changed(self, change: dict) -> None:
@@ -277,6 +280,7 @@ class PurasMagics(Magics):
                 version=args.version,
                 display=args.display and not args.bg,
                 cancel_on_interrupt=cancel,
+                **({"timeout": args.timeout} if args.timeout is not None else {}),
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None

@@ -176,6 +176,9 @@ def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
     assert kernel.value("job.result()") == "{'count': 4}"
     assert kernel.ok("%puras run demo/echo --bg --no-display -o quiet").result == {}
     assert kernel.value("quiet.result()") == "{}"
+    kernel.ok("%puras run demo/hang --bg --timeout 0.2 --no-display -o limited")
+    assert kernel.run("limited.result()").ename == "TimeoutError"
+    assert kernel.ok("%puras cancel $limited").stdout.endswith(" cancelled\n")
 
 
 def test_failure_raises_a_short_job_error_and_out_keeps_the_job(kernel: Kernel) -> None:

@@ -1,0 +1,219 @@
+"""The public helpers behind the magics, without a kernel: argument parsing, messages, completion,
+settings, the jobs table and fan-out, event following, the skills list and the connection helpers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+
+from puras_nb import connection, live
+from puras_nb.jobs import JobsTable, fan_out, follow, table
+from puras_nb.magics import USAGE, Puras, PurasMagics, _run_parser, failure_message, job_id
+
+
+@pytest.fixture
+def configured(emulator: Any) -> Iterator[None]:
+    """Point live jobs at the session emulator with fast polling; restore the settings afterwards."""
+    before = live.settings()
+    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
+    yield
+    live._settings = before
+    for session in live._sessions.values():
+        session.retire()
+    live._sessions.clear()
+
+
+# -- argument parsing and messages ------------------------------------------------------------
+
+
+def test_options_mix_with_key_value_pairs() -> None:
+    args = _run_parser(False).parse_intermixed_args(
+        ["demo/echo", "a=1", "--bg", "b=x y", "-o", "v", "--version", "2", "--no-cancel-on-interrupt"]
+    )
+    assert (args.skill, args.inputs, args.bg, args.out, args.version) == ("demo/echo", ["a=1", "b=x y"], True, "v", 2)
+    assert args.cancel_on_interrupt is False and args.display is True
+    assert _run_parser(False).parse_intermixed_args(["s"]).cancel_on_interrupt is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["demo/echo", "--nope"], "unrecognized arguments: --nope"),
+        ([], "required: SKILL"),
+        (["demo/echo", "--version", "two"], "argument --version: invalid int value: 'two'"),
+        (["demo/echo", "--ver", "2"], "unrecognized arguments: --ver"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_usage(argv: list[str], fragment: str) -> None:
+    with pytest.raises(UsageError) as info:
+        _run_parser(False).parse_intermixed_args(argv)
+    message = str(info.value)
+    assert fragment in message and message.endswith("usage: " + USAGE["run"]) and "\n" not in message
+
+
+def test_failure_message_names_status_error_last_event_and_id() -> None:
+    job = SimpleNamespace(
+        skill="demo/fail",
+        status="failed",
+        id="j-1",
+        job={"error": "kaput"},
+        events=[{"type": "progress", "payload": {"message": "step 1"}}, {"type": "error", "payload": {"message": "x"}}],
+    )
+    assert failure_message(job) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
+    job.events, job.job = [], {}
+    assert failure_message(job, RuntimeError("lost")) == "demo/fail failed: lost · job j-1"
+
+
+def test_job_ids_from_variables() -> None:
+    ns = {"s": "abc", "d": {"id": "from-dict"}, "j": SimpleNamespace(id="from-job"), "n": 3}
+    assert job_id("plain-id", ns) == "plain-id"
+    assert job_id("$s", ns) == "abc"
+    assert job_id("$d", ns) == "from-dict"
+    assert job_id("$j", ns) == "from-job"
+    with pytest.raises(UsageError, match=r"\$n is not a job"):
+        job_id("$n", ns)
+    with pytest.raises(UsageError, match="no variable named 'zz'"):
+        job_id("$zz", ns)
+
+
+def test_completion_of_subcommands_skills_and_flags() -> None:
+    magics = SimpleNamespace(skill_names=lambda: ["demo/echo", "demo/ugc-ad"], commands=PurasMagics.commands)
+
+    def complete(text: str) -> list[str]:
+        return PurasMagics.complete(magics, SimpleNamespace(text_until_cursor=text))
+
+    assert complete("%puras ")[:3] == ["run", "jobs", "attach"]
+    assert complete("%puras run demo/") == ["demo/echo", "demo/ugc-ad"]
+    assert complete("%%puras demo") == ["demo/echo", "demo/ugc-ad"]
+    assert complete("%%puras run ") == ["demo/echo", "demo/ugc-ad"]
+    assert "--bg" in complete("%puras run demo/echo --b")
+    assert "--json" in complete("%%puras demo/echo ")
+    assert complete("%puras logs ") == []
+
+
+def test_help_lists_every_subcommand() -> None:
+    text = PurasMagics.help_text()
+    for usage in USAGE.values():
+        assert usage in text
+
+
+def test_settings_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PURAS_SKILLPACK", "demo")
+    monkeypatch.setenv("PURAS_NB_TIMEOUT", "30")
+    monkeypatch.setenv("PURAS_NB_CANCEL_ON_INTERRUPT", "false")
+    monkeypatch.delenv("PURAS_API_BASE", raising=False)
+    settings = Puras()
+    assert settings.values() == {"skillpack": "demo", "timeout": 30.0}
+    assert settings.cancel_on_interrupt is False
+    monkeypatch.setenv("PURAS_NB_TIMEOUT", "soon")
+    assert Puras().timeout is None
+
+
+def test_setting_a_trait_configures_live_jobs() -> None:
+    before = live.settings()
+    try:
+        settings = Puras()
+        settings.poll_interval = 0.25
+        settings.preview_max_bytes = 1234
+        assert (live.settings().poll_interval, live.settings().preview_max_bytes) == (0.25, 1234)
+    finally:
+        live._settings = before
+
+
+# -- connection helpers -------------------------------------------------------------------------
+
+
+def test_mask_never_shows_the_whole_key() -> None:
+    assert connection.mask("puras_live_abcdefgh1234") == "puras_live_…1234"
+    assert connection.mask("shortkey") == "…"
+    assert connection.mask(None) == "(none)"
+
+
+def test_skills_list_from_skillpacks() -> None:
+    packs = [
+        {
+            "slug": "demo",
+            "path": "local/demo",
+            "versions": [1, 2],
+            "skills": [
+                {"name": "image", "description": "draw", "versions": [1, 2], "input_schema": {
+                    "properties": {"prompt": {}, "width": {}}, "required": ["prompt"]}},
+                {"name": "echo", "description": "", "input_schema": {}},
+            ],
+        }
+    ]
+    found = connection.skills(SimpleNamespace(skillpacks=lambda: packs))
+    assert found.names() == ["demo/image", "demo/echo"]
+    assert found.names("local/demo") == ["demo/image", "demo/echo", "image", "echo"]
+    assert found.text().splitlines() == ["<2 skills>", "  demo/image  v1,2  prompt=… [width]", "  demo/echo   v1,2"]
+    assert "<td><code>demo/image</code></td>" in found.html()
+
+
+def test_login_and_describe_mask_the_key() -> None:
+    before = live.settings()
+    try:
+        assert connection.login("  puras_live_secretsecret9876 ") == "puras_live_…9876"
+        assert live.settings().api_key == "puras_live_secretsecret9876"
+        assert connection.describe()["api_key"] == "puras_live_…9876"
+        with pytest.raises(ValueError, match="no API key"):
+            connection.login("  ")
+    finally:
+        live._settings = before
+
+
+def test_skills_from_the_emulator(configured: None) -> None:
+    assert "demo/ugc-ad" in connection.skills().names()
+
+
+# -- jobs table, fan-out, follow ----------------------------------------------------------------
+
+
+def _job(status: str, **extra: Any) -> live.LiveJob:
+    return live.LiveJob({"id": f"id-{status}", "status": status, "cost_micros": 1500, **extra}, skill="demo/x")
+
+
+def test_table_of_finished_jobs() -> None:
+    jobs = [_job("succeeded", result={"n": 1}, inputs={"a": "<b>"}), _job("failed", error="nope")]
+    view = table(jobs, title="t")
+    assert view.counts() == {"succeeded": 1, "failed": 1}
+    assert view.done() and view.progress() == 1.0
+    assert view.text().splitlines() == [
+        "<JobsTable t: 2/2 done · 1 failed · 1 succeeded · cost $0.0030>",
+        '  1  demo/x  succeeded  $0.0015  {"n": 1}',
+        "  2  demo/x  failed  $0.0015  nope",
+    ]
+    html = view.html()
+    assert "&lt;b&gt;" in html and "<b>" not in html.replace("<b>t</b>", "")
+    assert [r["status"] for r in view.rows()] == ["succeeded", "failed"]
+    assert JobsTable([]).progress() == 1.0
+
+
+def test_fan_out_keeps_going_past_a_rejected_input_and_reruns_it(configured: None) -> None:
+    batch = fan_out("demo/count", [{"n": 2, "delay": 0.05}, {"n": -1}, {"n": 1, "delay": 0.05}], display=False)
+    rejected = batch.jobs[1]
+    assert rejected.status == "failed" and rejected.job["error"].startswith("rejected: 422")
+    batch.wait(30)
+    assert [r["status"] for r in batch.rows()] == ["succeeded", "failed", "succeeded"]
+    assert batch.rows()[0]["result"] == {"count": 2}
+    rerun = batch.rerun(2, n=3, delay=0.01)
+    assert batch.jobs[1] is rerun
+    batch.wait(30)
+    assert batch.rows()[1]["result"] == {"count": 3} and batch.rows()[1]["inputs"] == {"n": 3, "delay": 0.01}
+    assert batch.text().startswith("<JobsTable demo/count: 3/3 done · 3 succeeded")
+
+
+def test_follow_prints_every_event_then_the_end(configured: None) -> None:
+    job = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    out = io.StringIO()
+    assert follow(job.id, file=out).status == "succeeded"
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[1] ")
+    assert [line for line in lines if "progress" in line] == [
+        f"[{i + 2}] progress: counted {i + 1} of 3" for i in range(3)
+    ]
+    assert lines[-1] == f"job {job.id} succeeded"
