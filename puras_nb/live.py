@@ -184,7 +184,7 @@ def _connection(s: Settings) -> tuple[str | None, str | None]:
             print(
                 f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
                 " (configure(api_key=...) for the hosted API)",
-                file=sys.stderr,
+                file=sys.stdout if _in_kernel() else sys.stderr,
             )
     return _emulator.url, _emulator.api_key
 
@@ -216,9 +216,12 @@ class _Session:
         """
         if paced:
             await self.pacer.wait()
+        fn = getattr(client or self.client, method)
         async with self.semaphore:
             self.requests += 1
-            return await getattr(client or self.client, method)(*args, **kwargs)
+            if asyncio.iscoroutinefunction(fn):
+                return await fn(*args, **kwargs)
+            return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def fetch_media(self, media: Media, cap: int) -> bytes | None:
         import httpx
@@ -780,7 +783,8 @@ def start(
 ) -> LiveJob:
     """Submit a job and return its LiveJob at once; it polls in the background (and shows a live widget).
 
-    `client`: an `AsyncClient` to submit and poll with instead of the kernel-wide one.
+    `client`: an `AsyncClient` (or a sync `Client`, called from worker threads) to submit and poll with
+    instead of the kernel-wide one.
     Options: `poll_interval`, `timeout` (default for `.result()`), `cancel_on_interrupt`, `preview_max_bytes`.
     """
     session = _session()

@@ -198,3 +198,17 @@ def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.Mo
     finally:
         if live._emulator is not None:
             live._emulator.stop()
+
+
+def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
+    from puras_nb import AsyncClient, Client
+
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        job = live.start("demo/count", {"n": 2, "delay": 0.05}, client=client, display=False)
+        assert job.result(timeout=10) == {"count": 2} and job._client is client
+
+    async def main() -> Any:
+        async with AsyncClient(api_key=emulator.api_key, api_base=emulator.url) as aclient:
+            return await live.start("demo/echo", {"via": "async"}, client=aclient, display=False)
+
+    assert asyncio.run(main()) == {"via": "async"}
