@@ -117,6 +117,18 @@ def test_eviction_by_file_bytes() -> None:
         thread.stop()
 
 
+def test_eviction_by_json_bytes() -> None:
+    thread = ServerThread(Emulator(max_json_bytes=50_000), "127.0.0.1", 0)
+    thread.start()
+    try:
+        for i in range(5):
+            assert submit(thread.url, "echo", {"blob": str(i) * 10_000}).json()["status"] == "succeeded"
+        health = httpx.get(f"{thread.url}/health").json()
+        assert 0 < health["json_bytes"] <= 50_000 and health["jobs"] == 2
+    finally:
+        thread.stop()
+
+
 def test_start_reports_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     real = local.importlib.util.find_spec
     monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "av" else real(name))
@@ -171,7 +183,7 @@ def test_serve_cli_answers_health_quickly_and_exits_cleanly(sig: signal.Signals)
         assert time.monotonic() - started < 3
         assert health.json()["ok"] is True
         lines = [proc.stdout.readline().strip() for _ in range(3)]
-        assert lines[1] == "skills:" and lines[2] == "demo/echo"
+        assert "local/demo" in lines[0] and lines[1] == "skills:" and lines[2].startswith("demo/echo ")
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err

@@ -26,7 +26,15 @@ from .demo import build_demo_pack
 from .faults import FaultInjector
 from .signing import Signer
 from .skills import SchemaError, SkillLookupError, SkillPack, validate_inputs
-from .store import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FINISHED, DEFAULT_WORKERS, TERMINAL, JobStateError, JobStore
+from .store import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_FINISHED,
+    DEFAULT_MAX_JSON_BYTES,
+    DEFAULT_WORKERS,
+    TERMINAL,
+    JobStateError,
+    JobStore,
+)
 
 __all__ = ["MAX_BODY_BYTES", "MAX_WAIT_SECONDS", "Emulator", "create_app"]
 
@@ -57,6 +65,7 @@ class Emulator:
     max_body_bytes: int = MAX_BODY_BYTES
     max_finished: int = DEFAULT_MAX_FINISHED
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     workers: int = DEFAULT_WORKERS
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
     store: JobStore = field(init=False)
@@ -77,6 +86,7 @@ class Emulator:
             workers=self.workers,
             max_finished=self.max_finished,
             max_file_bytes=self.max_file_bytes,
+            max_json_bytes=self.max_json_bytes,
         )
 
     def skill_paths(self) -> list[str]:

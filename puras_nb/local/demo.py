@@ -139,12 +139,9 @@ def _image_skills(pack: SkillPack) -> None:
         ctx.add_cost(4000 if ctx.version == 1 else 6000, images=1, pixels=width * height)
         return {"image": media, "prompt": prompt}
 
-    pack.skill("image", version=1, schema=size_schema, description="A PNG illustration of the prompt (flat style).")(
-        image
-    )
-    pack.skill("image", version=2, schema=size_schema, description="A PNG illustration of the prompt (aurora style).")(
-        image
-    )
+    for version, style in ((1, "flat"), (2, "aurora")):
+        about = f"A PNG illustration of the prompt (v{version}: {style} style)."
+        pack.skill("image", version=version, schema=size_schema, description=about)(image)
 
     gallery_schema = {
         "properties": {"prompt": _PROMPT, "n": _int("How many images", 4, 1, 12)},
@@ -350,9 +347,6 @@ def _ad_skill(pack: SkillPack) -> None:
         )
         return {"video": video, "thumbnail": thumbnail["url"], "script": script, "voiceover": voiceover}
 
-    pack.skill("ugc-ad", version=1, schema=schema, description="A landscape product ad: script, frames, voiceover.")(
-        ugc_ad
-    )
-    pack.skill("ugc-ad", version=2, schema=schema, description="A vertical UGC-style ad: punchy script, captions.")(
-        ugc_ad
-    )
+    for version, kind in ((1, "landscape, classic"), (2, "vertical, UGC-style")):
+        about = f"A product ad video with script, scenes and voiceover (v{version}: {kind})."
+        pack.skill("ugc-ad", version=version, schema=schema, description=about)(ugc_ad)

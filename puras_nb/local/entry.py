@@ -44,12 +44,17 @@ def serve(args: argparse.Namespace) -> int:
         print(url, flush=True)
         if args.parent_watch:
             return
-        print(f"puras-nb local emulator on {url}  (Ctrl-C to stop)")
+        for pack in emu.packs:
+            versions = ", ".join(map(str, pack.versions))
+            print(f"puras-nb local emulator serving {pack.path} (versions {versions}; active {pack.active_version})")
         print("skills:")
-        for path in emu.skill_paths():
-            print(f"  {path}")
-        key = args.require_key or "any key, e.g. puras_live_local"
-        print(f"use: puras.Client(api_key={key!r}, api_base={url!r})", flush=True)
+        rows = [(f"{p.slug}/{s['name']}", s["description"]) for p in emu.packs for s in p.describe()["skills"]]
+        width = max(len(path) for path, _ in rows)
+        for path, description in rows:
+            print(f"  {path:<{width}}  {description}")
+        key = args.require_key or "puras_live_local"
+        print(f'try: puras.Client(api_key="{key}", api_base="{url}").run("demo/echo", {{"hi": 1}})')
+        print("Ctrl-C to stop.", flush=True)
 
     try:
         run(emu, args.host, args.port, faults=args.faults, on_ready=on_ready, parent_watch=args.parent_watch)

@@ -153,8 +153,7 @@ class SkillPack:
         """Register `fn(ctx, inputs)` as `name` at `version`; a version without its own entry inherits the last."""
 
         def register(fn: Callable) -> Callable:
-            doc = description or (fn.__doc__ or "").strip().splitlines()[0:1]
-            text = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            text = description or next(iter((fn.__doc__ or "").strip().splitlines()), "")
             full = {"type": "object", "properties": {}, "required": [], **(schema or {})}
             self._skills.setdefault(name, {})[version] = Skill(name, version, fn, full, text)
             return fn

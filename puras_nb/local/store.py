@@ -1,13 +1,14 @@
 """The emulator's job store: jobs, events, feedback and produced files, in memory and bounded.
 
 Jobs run in a bounded thread pool. Memory is bounded by evicting the oldest *finished* jobs (with their
-events, feedback and files) once more than `max_finished` are held or their files exceed `max_file_bytes`;
-queued and running jobs are never evicted.
+events, feedback and files) once more than `max_finished` are held, their files exceed `max_file_bytes`, or
+their inputs and results (as JSON) exceed `max_json_bytes`; queued and running jobs are never evicted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import threading
@@ -23,17 +24,35 @@ from typing import Any
 from .signing import Signer
 from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_FINISHED", "DEFAULT_WORKERS", "TERMINAL", "JobStateError", "JobStore"]
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_MAX_FINISHED",
+    "DEFAULT_MAX_JSON_BYTES",
+    "DEFAULT_WORKERS",
+    "TERMINAL",
+    "JobStateError",
+    "JobStore",
+]
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 DEFAULT_MAX_FINISHED = 1000
 """Finished jobs kept before the oldest are evicted (with their files)."""
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 """Bytes of produced files kept before the oldest finished jobs are evicted."""
+DEFAULT_MAX_JSON_BYTES = 256 * 1024 * 1024
+"""Bytes of job inputs + results (JSON) kept before the oldest finished jobs are evicted."""
 DEFAULT_WORKERS = 256
 """Skill threads: most demo skills sleep (count, slow, hang), so many concurrent jobs need many threads."""
 LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _json_size(value: Any) -> int:
+    """Approximate memory weight of a JSON-able value (its compact JSON length)."""
+    try:
+        return len(json.dumps(value, separators=(",", ":"), default=str))
+    except (TypeError, ValueError):
+        return 0
 
 
 class JobStateError(Exception):
@@ -53,6 +72,7 @@ class _Entry:
     base_url: str
     events: list[dict] = field(default_factory=list)
     files: list[tuple[str, int]] = field(default_factory=list)
+    json_bytes: int = 0
     feedback: dict[str, dict] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     waiters: list[Callable[[], None]] = field(default_factory=list)
@@ -69,11 +89,14 @@ class JobStore:
         workers: int = DEFAULT_WORKERS,
         max_finished: int = DEFAULT_MAX_FINISHED,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
     ):
         self.files_dir = Path(files_dir)
         self.signer = signer
         self.max_finished = max_finished
         self.max_file_bytes = max_file_bytes
+        self.max_json_bytes = max_json_bytes
+        self._json_bytes = 0
         self.jobs_created = 0
         self._lock = threading.RLock()
         self._jobs: OrderedDict[str, _Entry] = OrderedDict()
@@ -116,8 +139,9 @@ class JobStore:
             "version": version,
             "skillpack": pack.path,
         }
-        entry = _Entry(job=job, skill=skill, run_inputs=run_inputs, base_url=base_url)
+        entry = _Entry(job=job, skill=skill, run_inputs=run_inputs, base_url=base_url, json_bytes=_json_size(inputs))
         with self._lock:
+            self._json_bytes += entry.json_bytes
             self._jobs[job_id] = entry
             self.jobs_created += 1
             snapshot = self._snapshot(entry)
@@ -161,10 +185,13 @@ class JobStore:
             self._emit(entry, "error", {"message": error})
         elif status == "cancelled":
             self._emit(entry, "cancelled", {"message": "job cancelled"})
+        result_size = _json_size(result) if status == "succeeded" else 0
         with self._lock:
             fields: dict[str, Any] = {"status": status, "finished_at": now_iso()}
             if status == "succeeded":
                 fields["result"] = result
+                entry.json_bytes += result_size
+                self._json_bytes += result_size
             if status == "failed":
                 fields["error"] = error
             if ctx is not None:
@@ -209,9 +236,14 @@ class JobStore:
     def _evict(self) -> None:
         """Drop the oldest finished jobs past the limits (caller holds the lock)."""
         finished = [jid for jid, e in self._jobs.items() if e.job["status"] in TERMINAL]
-        while finished and (len(finished) > self.max_finished or self._file_bytes > self.max_file_bytes):
+        while finished and (
+            len(finished) > self.max_finished
+            or self._file_bytes > self.max_file_bytes
+            or self._json_bytes > self.max_json_bytes
+        ):
             entry = self._jobs.pop(finished.pop(0))
             self._file_bytes -= sum(size for _, size in entry.files)
+            self._json_bytes -= entry.json_bytes
             shutil.rmtree(self.files_dir / "jobs" / entry.job["id"], ignore_errors=True)
 
     # ── reads ───────────────────────────────────────────────────────────────
@@ -266,7 +298,7 @@ class JobStore:
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {"jobs": len(self._jobs), "file_bytes": self._file_bytes}
+            return {"jobs": len(self._jobs), "file_bytes": self._file_bytes, "json_bytes": self._json_bytes}
 
     # ── actions ─────────────────────────────────────────────────────────────
     def cancel(self, job_id: str) -> dict | None:
