@@ -563,9 +563,10 @@ class LiveJob:
         `TimeoutError` if still running after `timeout` (the job keeps running); Ctrl-C raises
         `JobInterrupted`, cancelling the job first when `cancel_on_interrupt` is set.
         """
-        self.wait(timeout if timeout is not None else self.timeout)
+        limit = timeout if timeout is not None else self.timeout
+        self.wait(limit)
         if not self.done():
-            raise TimeoutError(f"job {self.id} still {self.status} after {timeout} s (it keeps running)")
+            raise TimeoutError(f"job {self.id} still {self.status} after {limit} s (it keeps running)")
         return self._outcome()
 
     def _block(self, timeout: float | None) -> None:

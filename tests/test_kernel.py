@@ -174,6 +174,17 @@ def test_cancel_click_cancels_the_job_on_the_server(kernel: KernelHarness, emula
     assert kernel.value("hung.wait(5)['status'], hung.status") == "cancelled cancelled"
 
 
+def test_cancel_click_while_a_cell_awaits_the_job(kernel: KernelHarness) -> None:
+    kernel.run("awaited = puras_nb.start('demo/hang', {})")
+    button = kernel.value("awaited.widget.cancel_button.model_id")
+    timer = threading.Timer(0.5, kernel.click, (button,))
+    timer.start()
+    cell = kernel.run("await awaited", allow_error=True, timeout=20)
+    timer.join()
+    assert cell["reply"]["content"]["ename"] == "JobError"
+    assert cell["idle"] - cell["sent"] < 3 and kernel.value("awaited.status") == "cancelled"
+
+
 XSS = {
     "script": "<script>alert(1)</script>",
     "img": "<img src=x onerror=alert(2)>",
@@ -233,6 +244,7 @@ def test_executed_and_exported_notebook_shows_final_state_and_media(emulator: An
     assert "puras-badge-succeeded" in state[head.removeprefix("IPY_MODEL_")]["state"]["value"]
     html, _ = HTMLExporter().from_notebook_node(nb)
     assert "succeeded" in html
+    assert emulator.api_key not in html and emulator.api_key not in nbformat.writes(nb)
     for tag, mime in (("img", "image/png"), ("video", "video/mp4"), ("audio", "audio/wav")):
         assert re.search(f'<{tag} [^>]*src="data:{mime};base64,', html), tag
 
