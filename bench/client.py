@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,37 +26,6 @@ import puras
 import puras_nb
 from puras_nb import local
 from puras_nb._http import parse_time
-
-# Two workarounds until the emulator offers them (the bench's server only; both help both clients alike):
-# - it runs skills on a 32-thread pool, and 200 concurrent jobs need more;
-# - its listening socket is made with proto 0, so asyncio never sets TCP_NODELAY on accepted connections and
-#   every response stalls ~40 ms (Nagle + delayed ACK), which no real API server does.
-SERVER = """
-import socket
-from puras_nb.local import server, store
-store.JobStore.__init__.__kwdefaults__["workers"] = 256
-plain_bind = server.bind
-def bind(host, port):
-    sock = plain_bind(host, port)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-server.bind = bind
-from puras_nb.local.__main__ import main
-raise SystemExit(main())
-"""
-
-
-def start_emulator() -> local.LocalServer:
-    """The emulator as a child process (exits when our end of its stdin closes)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, "--port", "0", "--parent-watch"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    url = proc.stdout.readline().decode().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit("bench: the emulator did not start")
-    return local.LocalServer(url, local.DEFAULT_API_KEY, process=proc)
 
 
 class Bench:
@@ -139,7 +107,7 @@ def main() -> None:
     runs_ours, runs_official = (2, 1) if args.quick else (5, 3)
     rows: list[tuple[str, str, str, str]] = []
     per_job: list[tuple[str, float, float]] = []
-    with start_emulator() as server:
+    with local.start() as server:
         bench = Bench(server, args.quick)
         bench.ours.run("echo", {})
         bench.official.run("echo", {}, poll_interval=0.05)
@@ -173,9 +141,8 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    print(f"\nOne emulator on loopback, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"httpx {httpx.__version__}; its skill pool raised to 256 threads "
-          "and TCP_NODELAY set on its socket (see SERVER in bench/client.py).")
+    print(f"\nOne emulator (`puras_nb.local.start()`) on loopback, {os.cpu_count()} CPUs, "
+          f"Python {sys.version.split()[0]}, httpx {httpx.__version__}.")
 
 
 if __name__ == "__main__":
