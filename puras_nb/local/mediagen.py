@@ -151,25 +151,7 @@ def make_image(
             r = k * scale * 0.07
             rings.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(*pal.ink, 90), width=max(1, scale // 170))
     else:
-        for _ in range(9):
-            w, h = rng.uniform(0.1, 0.35) * scale, rng.uniform(0.1, 0.35) * scale
-            x, y = rng.uniform(-0.1, 0.9) * width, rng.uniform(-0.1, 0.7) * height
-            color = (*rng.choice(pal.accents), 200)
-            if rng.random() < 0.5:
-                draw.ellipse((x, y, x + w, y + w), fill=color)
-            else:
-                draw.rounded_rectangle((x, y, x + w, y + h), radius=w / 6, fill=color)
-        sun_r = scale * 0.11
-        sx, sy = width * rng.uniform(0.6, 0.85), height * rng.uniform(0.12, 0.3)
-        draw.ellipse((sx - sun_r, sy - sun_r, sx + sun_r, sy + sun_r), fill=(255, 236, 170, 235))
-        for layer_idx, (base, amp) in enumerate(((0.66, 0.07), (0.74, 0.05))):
-            hills = [(0, height)]
-            phase = rng.random() * 6
-            for i in range(17):
-                wave_y = math.sin(i * 0.8 + phase) + 0.5 * math.sin(i * 1.9 + phase)
-                hills.append((width * i / 16, height * (base + amp * wave_y)))
-            hills.append((width, height))
-            draw.polygon(hills, fill=(*pal.accents[layer_idx], 235))
+        _landscape(draw, rng, pal, width, height)
     img = Image.alpha_composite(img.convert("RGBA"), layer)
     if not caption:
         return img.convert("RGB")
@@ -186,6 +168,47 @@ def make_image(
         max_lines=2,
     )
     return img
+
+
+def _landscape(draw: ImageDraw.ImageDraw, rng: random.Random, pal: Palette, width: int, height: int) -> None:
+    """The v1 scene: a glowing sun, soft clouds, three rolling hill layers and a row of trees in front."""
+    scale = min(width, height)
+    sun_r = scale * 0.09
+    sx, sy = width * rng.uniform(0.55, 0.85), height * rng.uniform(0.14, 0.3)
+    for k, alpha in ((2.2, 40), (1.6, 70), (1.0, 240)):
+        r = sun_r * k
+        draw.ellipse((sx - r, sy - r, sx + r, sy + r), fill=(255, 240, 190, alpha))
+    for _ in range(rng.randint(2, 4)):
+        cx, cy, size = rng.uniform(0, width), height * rng.uniform(0.08, 0.4), scale * rng.uniform(0.05, 0.09)
+        for dx, dy, k in ((-1.1, 0.25, 0.8), (0, 0, 1.0), (1.1, 0.2, 0.85), (0.5, 0.35, 0.9)):
+            r = size * k
+            x, y = cx + dx * size, cy + dy * size
+            draw.ellipse((x - r * 1.3, y - r, x + r * 1.3, y + r), fill=(255, 255, 255, 190))
+    layers = ((0.56, 0.06, 0.75), (0.66, 0.05, 0.55), (0.76, 0.04, 0.35))
+    front: list[tuple[float, float]] = []
+    for idx, (base, amp, light) in enumerate(layers):
+        hue, _, sat = colorsys.rgb_to_hls(*(c / 255 for c in pal.accents[idx % len(pal.accents)]))
+        color = _hls(hue, light * 0.9, min(1.0, sat * 0.8))
+        phase, freq = rng.uniform(0, 6.28), rng.uniform(2.0, 3.5)
+        points = [
+            (
+                width * i / 64,
+                height * (base + amp * (math.sin(i / 64 * freq * math.pi + phase) + 0.4 * math.sin(i / 9))),
+            )
+            for i in range(65)
+        ]
+        draw.polygon([(0, height), *points, (width, height)], fill=(*color, 255))
+        front = points
+    trunk = _hls(0.07, 0.25, 0.4)
+    leaves = _hls(colorsys.rgb_to_hls(*(c / 255 for c in pal.accents[0]))[0] + 0.3, 0.3, 0.45)
+    for _ in range(rng.randint(3, 7)):
+        x, ground = rng.choice(front[4:-4])
+        h = scale * rng.uniform(0.08, 0.14)
+        draw.rectangle((x - h * 0.05, ground - h * 0.4, x + h * 0.05, ground + 2), fill=(*trunk, 255))
+        draw.polygon(
+            [(x - h * 0.3, ground - h * 0.3), (x, ground - h * 1.1), (x + h * 0.3, ground - h * 0.3)],
+            fill=(*leaves, 255),
+        )
 
 
 def encode_png(img: Image.Image) -> bytes:
