@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,10 @@ def render(out_dir: str | Path = ".", *, notebooks: Path = NOTEBOOKS, timeout: i
     return path
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def open_lab(*, notebooks: Path = NOTEBOOKS, port: int | None = None) -> int:
     """Run JupyterLab on the notebooks with a local emulator for its kernels, until Lab exits."""
     from . import local
@@ -114,9 +120,16 @@ def open_lab(*, notebooks: Path = NOTEBOOKS, port: int | None = None) -> int:
         cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebooks}"]
         if port:
             cmd.append(f"--port={port}")
+        if getattr(os, "geteuid", lambda: 1)() == 0:  # containers often run as root, which Lab refuses by default
+            cmd.append("--allow-root")
+        lab = subprocess.Popen(cmd, env=_kernel_env(server))
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)  # stop Lab and the emulator on a plain `kill` too
         try:
-            return subprocess.call(cmd, env=_kernel_env(server))
+            return lab.wait()
         except KeyboardInterrupt:
+            lab.terminate()
+            lab.wait(timeout=30)
             return 0
 
 
