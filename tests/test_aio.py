@@ -99,7 +99,7 @@ def test_concurrent_runs_share_the_loop(arun) -> None:
         assert results == [{"slept": 0.5}] * 20
         return time.monotonic() - start
 
-    assert arun(scenario) < 2.0
+    assert arun(scenario) < 3.0  # one after another they would take 10 s
 
 
 def test_cancelling_the_task_cancels_the_job_when_asked(arun) -> None:

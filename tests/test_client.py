@@ -57,7 +57,7 @@ def test_run_timeout_raises_job_error_with_the_job_still_running(client: Client)
     start = time.monotonic()
     with pytest.raises(JobError) as info:
         client.run("hang", {"tag": uuid.uuid4().hex}, timeout=1.2, poll_interval=0.1)
-    assert 1.1 < time.monotonic() - start < 2.5
+    assert 1.1 < time.monotonic() - start < 3.0
     assert info.value.job["status"] == "running"
     client.cancel(info.value.job_id)
 
@@ -122,7 +122,7 @@ def test_iter_events_stops_at_its_timeout(client: Client) -> None:
     job = client.submit("hang", {"tag": uuid.uuid4().hex})
     start = time.monotonic()
     seen = list(client.iter_events(job["id"], poll_interval=0.1, timeout=0.5))
-    assert 0.4 < time.monotonic() - start < 1.5 and seen
+    assert 0.4 < time.monotonic() - start < 2.5 and seen
     client.cancel(job["id"])
 
 
@@ -200,7 +200,7 @@ def test_ctrl_c_during_run_cancels_the_job_when_asked(client: Client, sigint_aft
     start = time.monotonic()
     with pytest.raises(JobInterrupted) as info:
         client.run("hang", {"tag": tag}, cancel_on_interrupt=True)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 2.5  # the server-side wait alone would hold it 60 s
     job = find_by_tag(client, tag)
     assert info.value.job_id == job["id"] and info.value.cancelled and job["id"] in str(info.value)
     assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
