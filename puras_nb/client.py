@@ -56,6 +56,9 @@ class Client(BaseClient):
     ) -> dict:
         """Submit, wait and return the job's `result`; JobError if it failed, was cancelled or outlived `timeout`.
 
+        The server holds the submission until the job ends (up to 60 s), so a short job returns the moment
+        it finishes; a longer one is then polled every `poll_interval` s.
+
         Ctrl-C raises JobInterrupted naming the job (cancelled first with `cancel_on_interrupt=True`)."""
         return self._drive(
             self._run_flow(skill, inputs, skillpack, version, timeout, poll_interval, cancel_on_interrupt)
