@@ -35,14 +35,9 @@ def track(job: LiveJob) -> LiveJob:
 
 
 def kernel_jobs() -> list[LiveJob]:
-    """Every LiveJob this kernel started or attached to and still knows of, oldest first."""
-    from . import live
-
+    """The jobs this kernel started or attached to through the magics, `fan_out` or `track`, oldest first."""
     with _tracked_lock:
-        known = {id(j): j for j in _tracked}
-    for job in list(live._live):
-        known.setdefault(id(job), job)
-    return sorted(known.values(), key=lambda j: j.started)
+        return sorted(_tracked, key=lambda j: j.started)
 
 
 def _dollars(cost: Any) -> str:
