@@ -107,6 +107,7 @@ def test_events_after_cursor(http: httpx.Client) -> None:
     later = http.get(f"/v1/jobs/{job['id']}/events", params={"after": 2}).json()
     assert later == events[2:]
     assert http.get(f"/v1/jobs/{job['id']}/events", params={"after": 999}).json() == []
+    assert http.get(f"/v1/jobs/{job['id']}/events", params={"after": -3}).json() == events
     assert http.get(f"/v1/jobs/{job['id']}/events", params={"after": "x"}).status_code == 400
 
 
@@ -314,6 +315,8 @@ def test_unknown_ids_and_routes(http: httpx.Client) -> None:
         (b'"text"', 400, "object"),
         (b"", 400, "empty"),
         (b"\xff\xfe", 400, "JSON"),
+        (b'{"skill": "echo", "inputs": {"x": NaN}}', 400, "NaN"),
+        (b'{"skill": "echo", "inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested"),
     ],
 )
 def test_malformed_bodies(http: httpx.Client, body: bytes, status: int, needle: str) -> None:

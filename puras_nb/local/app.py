@@ -122,12 +122,18 @@ async def _read_json(request: Request, limit: int, *, required: bool = True) -> 
             raise ApiError(400, "request body is empty: send a JSON object")
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"request body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
 
 
 def _int_param(request: Request, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
@@ -241,7 +247,7 @@ async def get_job(request: Request) -> Response:
 async def job_events(request: Request) -> Response:
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
-    events = emu.store.events(job_id, _int_param(request, "after", 0) or 0)
+    events = emu.store.events(job_id, _int_param(request, "after", 0, minimum=-(2**63)) or 0)
     if events is None:
         raise ApiError(404, f"job {job_id} not found")
     return JSONResponse(events)
