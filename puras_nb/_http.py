@@ -458,17 +458,29 @@ class BaseClient:
         return stop if isinstance(stop, asyncio.CancelledError) else JobInterrupted(job_id, cancelled=cancelled)
 
     def _events_flow(self, job_id: str, after: int, poll_interval: float, timeout: float | None) -> Flow[None]:
-        """Emit the job's events as they come, until the job is terminal and every event is out."""
+        """Emit the job's events as they come, until the job is terminal and every event is out.
+
+        One request per round while events flow; the job's status is checked only in a quiet round."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = poll_delays(poll_interval)
+        ended = False
         while True:
-            job = yield from self._call_waiting(self._get_request(job_id))
             events = yield from self._call_waiting(self._events_request(job_id, after))
             if events:
                 after = max(after, *(int(e.get("id", after)) for e in events))
                 yield Emit(events)
                 delays = poll_delays(poll_interval)
-            if job.get("status") in TERMINAL or (deadline is not None and time.monotonic() >= deadline):
+            if ended:
+                if not events:
+                    return
+                continue
+            if not events:
+                job = yield from self._call_waiting(self._get_request(job_id))
+                # Terminal: every event exists now, so draining what is left ends the stream.
+                ended = job.get("status") in TERMINAL
+                if ended:
+                    continue
+            if deadline is not None and time.monotonic() >= deadline:
                 return
             pause = next(delays)
             if deadline is not None:

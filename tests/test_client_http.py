@@ -300,3 +300,21 @@ def test_an_interrupted_wait_cancels_only_when_asked() -> None:
     with pytest.raises(JobInterrupted) as late:
         drive(client._wait_flow("j", 60, 2.0, True), answers)
     assert not late.value.cancelled and answers == []
+
+
+def test_iter_events_asks_for_the_status_only_in_quiet_rounds() -> None:
+    client = BaseClient(KEY)
+
+    def ev(i: int) -> dict:
+        return {"id": i, "type": "progress"}
+
+    answers = [
+        response(200, [ev(1)]), response(200, []), response(200, {"id": "j", "status": "running"}),
+        response(200, [ev(2), ev(3)]), response(200, []), response(200, {"id": "j", "status": "succeeded"}),
+        response(200, [ev(4)]), response(200, []),
+    ]
+    _, steps = drive(client._events_flow("j", 0, 2.0, None), answers)
+    requests = [s for s in steps if isinstance(s, Request)]
+    assert [r.params["after"] if r.params else "job" for r in requests] == ["0", "1", "job", "1", "3", "job", "3", "4"]
+    emitted = [e["id"] for s in steps if isinstance(s, _http.Emit) for e in s.events]
+    assert emitted == [1, 2, 3, 4] and answers == []
