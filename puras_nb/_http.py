@@ -460,7 +460,8 @@ class BaseClient:
     def _events_flow(self, job_id: str, after: int, poll_interval: float, timeout: float | None) -> Flow[None]:
         """Emit the job's events as they come, until the job is terminal and every event is out.
 
-        One request per round while events flow; the job's status is checked only in a quiet round."""
+        Rounds start 50 ms apart and back off to `poll_interval` (a chatty job does not speed them up again);
+        one request per round while events flow, the job's status is checked only in a quiet round."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = poll_delays(poll_interval)
         ended = False
@@ -469,7 +470,6 @@ class BaseClient:
             if events:
                 after = max(after, *(int(e.get("id", after)) for e in events))
                 yield Emit(events)
-                delays = poll_delays(poll_interval)
             if ended:
                 if not events:
                     return
