@@ -186,3 +186,21 @@ def test_expired_and_missing_files(tmp_path: object) -> None:
         exp = int(time.time()) + 60
         r = httpx.get(f"{server.url}/files/{gone}", params={"exp": exp, "sig": emu.signer.signature(gone, exp)})
         assert r.status_code == 404 and r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("skill", "inputs"),
+    [
+        ("video", {"prompt": "long", "seconds": 30, "fps": 30}),
+        ("speech", {"text": "a long long reading. " * 100, "seconds": 300}),
+    ],
+)
+def test_media_jobs_cancel_promptly(http: httpx.Client, skill: str, inputs: dict) -> None:
+    job = http.post("/v1/jobs", params={"skillpack": "demo"}, json={"skill": skill, "inputs": inputs}).json()
+    deadline = time.monotonic() + 10
+    while not http.get(f"/v1/jobs/{job['id']}/events").json()[1:] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.perf_counter()
+    cancelled = http.post(f"/v1/jobs/{job['id']}/cancel").json()
+    assert cancelled["status"] == "cancelled" and time.perf_counter() - started < 1.5
+    assert http.get(f"/v1/jobs/{job['id']}/events").json()[-1]["type"] == "cancelled"

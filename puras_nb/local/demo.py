@@ -176,7 +176,7 @@ def _sound_and_video_skills(pack: SkillPack) -> None:
         from .mediagen import make_speech
 
         ctx.progress(1, 2, "synthesizing voice")
-        data, duration = make_speech(inputs["text"], inputs["seconds"], voice=_style(ctx))
+        data, duration = make_speech(inputs["text"], inputs["seconds"], voice=_style(ctx), check=ctx.check_cancelled)
         ctx.progress(2, 2, f"saving {duration:.1f} s of audio")
         media = ctx.save_file(f"{_slug(inputs['text'], 'speech')}.wav", data, "audio/wav")
         media["duration"] = duration
@@ -327,7 +327,7 @@ def _ad_skill(pack: SkillPack) -> None:
         thumbnail = ctx.save_file(f"{slug}-thumbnail.png", encode_png(thumb), "image/png")
         checklist(2)
         ctx.progress(3, 4, "recording the voiceover")
-        wav, spoken = make_speech(script, float(duration), voice=style)
+        wav, spoken = make_speech(script, float(duration), voice=style, check=ctx.check_cancelled)
         voiceover = ctx.save_file(f"{slug}-voiceover.wav", wav, "audio/wav")
         voiceover["duration"] = spoken
         checklist(3)

@@ -336,10 +336,13 @@ def _cycle(f0: float, vowel: str, voice: str) -> list[float]:
     return [sum(w * math.sin(2 * math.pi * (h + 1) * i / n) for h, w in enumerate(weights)) / norm for i in range(n)]
 
 
-def make_speech(text: str, seconds: float | None = None, voice: str = "v2") -> tuple[bytes, float]:
+def make_speech(
+    text: str, seconds: float | None = None, voice: str = "v2", *, check: Callable[[], None] | None = None
+) -> tuple[bytes, float]:
     """A mono 16-bit WAV 'reading' `text` (syllable-timed tones with vowel formants); returns (bytes, duration).
 
-    With `seconds`, the reading is stretched or squeezed to exactly that length.
+    With `seconds`, the reading is stretched or squeezed to exactly that length. `check` runs before each
+    syllable (a skill passes `ctx.check_cancelled` so a long reading stops promptly).
     """
     natural = speech_seconds(text)
     duration = natural if seconds is None else float(seconds)
@@ -352,6 +355,8 @@ def make_speech(text: str, seconds: float | None = None, voice: str = "v2") -> t
     syllables = _syllables(text)
     rng = _rng("speech", voice, text)
     for idx, (vowel, pause) in enumerate(syllables):
+        if check is not None:
+            check()
         decline = 1.0 - 0.18 * (idx % 7) / 7
         f0 = round(base_f0 * decline * rng.uniform(0.94, 1.08))
         cycle = cycles.setdefault((f0, vowel), _cycle(f0, vowel, voice))
