@@ -23,7 +23,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -751,8 +750,6 @@ def _in_kernel() -> bool:
 # ----------------------------------------------------------------------------------------------
 # Public entry points.
 
-_live: weakref.WeakSet[LiveJob] = weakref.WeakSet()
-
 
 def _opts(opts: dict) -> dict:
     allowed = {"poll_interval", "preview_max_bytes", "cancel_on_interrupt", "timeout"}
@@ -764,7 +761,6 @@ def _opts(opts: dict) -> dict:
 
 def _launch(job: LiveJob, session: _Session, display: bool) -> LiveJob:
     job._start_polling(session)
-    _live.add(job)
     if display:
         from .widgets.display import display_job
 
@@ -819,13 +815,3 @@ def run(skill: str, inputs: dict | None = None, **opts: Any) -> Any:
 def _skill_path(skill: str, skillpack: str | None) -> str:
     s = skill.strip().strip("/")
     return s if "/" in s or not skillpack else f"{skillpack}/{s}"
-
-
-def stats() -> dict[str, int]:
-    """Request and task counters of the current loop's session (for benchmarks and tests)."""
-    session = _sessions.get(_target_loop()[0])
-    return {
-        "requests": session.requests if session else 0,
-        "tasks": len(session.tasks) if session else 0,
-        "live": sum(1 for j in list(_live) if not j.done()),
-    }

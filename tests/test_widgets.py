@@ -83,6 +83,7 @@ def test_todo_checklist_drives_the_bar() -> None:
     todos = [{"content": "script", "status": "completed"}, {"content": "frames", "status": "in_progress"}]
     job._apply(events=[{"id": 1, "type": "tool_result", "payload": {"message": "planned", "todos": todos}}])
     assert view.bar.value == 0.5 and '<span class="puras-progress-label">1/2 tasks · ' in view.head.value
+    assert "<li>✓ script</li><li>▶ frames</li>" in view.head.value
 
 
 def test_log_shows_the_last_50_events_only_when_opened() -> None:

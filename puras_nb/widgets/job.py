@@ -85,6 +85,17 @@ def _set(widget: w.Widget, **traits: Any) -> None:
                 setattr(widget, k, v)
 
 
+_MARKS = {"completed": "✓", "in_progress": "▶"}
+
+
+def _checklist(todos: list[dict]) -> str:
+    """The skill's live todo list, one escaped line per item, marked done / in progress / pending."""
+    items = "".join(
+        f"<li>{_MARKS.get(str(t.get('status')), '○')} {esc(str(t.get('content', ''))[:200])}</li>" for t in todos[:20]
+    )
+    return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
+
+
 def _dollars(cost: Any) -> str:
     return f"${cost / 1_000_000:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
 
@@ -162,6 +173,9 @@ class JobWidget(w.VBox):
         if not job.done():
             label = " · ".join(x for x in (job.progress_label, f"{job.elapsed:.0f} s") if x)
             parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
+            todos = job.todos
+            if todos:
+                parts.append(_checklist(todos))
             message = job.message
             if getattr(job, "last_error", None):
                 message = f"connection trouble, retrying: {job.last_error}"
