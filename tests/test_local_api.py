@@ -352,3 +352,12 @@ def test_emulator_stats_count_jobs(emulator: local.LocalServer, http: httpx.Clie
     http.get("/v1/jobs")
     stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
     assert stats["jobs_created"] == 1 and stats["requests"] == 2 and stats["faults"] == {}
+
+
+def test_keep_alive_requests_do_not_stall(http: httpx.Client) -> None:
+    """Each answer goes out at once (TCP_NODELAY): ~40 ms per request would mean Nagle + delayed ACK."""
+    http.get("/health")
+    started = time.perf_counter()
+    for _ in range(20):
+        run(http, "slow", {"seconds": 0})
+    assert (time.perf_counter() - started) / 20 < 0.02

@@ -47,7 +47,10 @@ def _rng(*parts: object) -> random.Random:
 def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Pillow's bundled scalable font at `size` px (cached)."""
     if size not in _FONT_CACHE:
-        _FONT_CACHE[size] = ImageFont.load_default(size=size)
+        try:
+            _FONT_CACHE[size] = ImageFont.load_default(size=size)
+        except (TypeError, ImportError, OSError):  # Pillow < 10.1 or without FreeType: the small bitmap font
+            _FONT_CACHE[size] = ImageFont.load_default()
     return _FONT_CACHE[size]
 
 
@@ -272,11 +275,12 @@ def ad_frame(
         size = max(12, scale // 14)
     draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*pal.accents[0], 255))
     tag = f"{product[:28]} · {scene + 1}/{scenes}"
-    tag_font = font(max(10, scale // 26))
+    tag_size = max(10, scale // 26)
+    tag_font = font(tag_size)
     pad = scale * 0.015
     x, y = scale * 0.04, scale * 0.04
     draw.rounded_rectangle(
-        (x - pad, y - pad, x + tag_font.getlength(tag) + pad, y + tag_font.size + pad * 1.5),
+        (x - pad, y - pad, x + tag_font.getlength(tag) + pad, y + tag_size + pad * 1.5),
         radius=pad * 2,
         fill=(0, 0, 0, 120),
     )
