@@ -231,9 +231,16 @@ def test_static_html_escapes_everything_and_renders_only_safe_media() -> None:
     assert "&lt;script&gt;" in json_html({"k": XSS})
 
 
-def test_json_view_shortens_data_urls() -> None:
+def test_json_view_shortens_data_urls_and_bounds_size() -> None:
     html = json_html({"inline": PNG_URL * 10})
     assert f"({len(PNG_URL) * 10} chars)" in html
+    big = json_html({"rows": list(range(5000))})
+    assert "… 4800 more" in big and len(big) < 40_000
+    deep: Any = 1
+    for _ in range(100):
+        deep = {"d": deep}
+    assert "nested too deep" in json_html(deep)
+    assert summarize(deep).startswith('{"d": {"d": ')
 
 
 def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
@@ -257,6 +264,6 @@ def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
     log = io.StringIO()
     job2 = LiveJob(_job(), skill="demo/fail")
     TerminalLine(job2, stream=log)
-    job2._apply(_job("failed", error="boom"))
+    job2._apply(_job("failed", error="boom\x1b[2J\rgone"))
     job2._finish()
-    assert log.getvalue().endswith("error: boom\n") and log.getvalue().count("\n") == 1
+    assert log.getvalue().endswith("error: boom [2J gone\n") and log.getvalue().count("\n") == 1

@@ -7,6 +7,7 @@ the display is updated with the final text/html and text/plain, and a final stat
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -14,6 +15,9 @@ from typing import Any, TextIO
 from .job import send_all
 
 __all__ = ["JobDisplay", "TerminalLine", "display_job"]
+
+# Untrusted event text must not drive the terminal (escape sequences, carriage returns, bells).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _parent_id() -> str | None:
@@ -97,7 +101,7 @@ class TerminalLine:
                 parts.append(f"error: {err}")
         elif job.message:
             parts.append(job.message)
-        return " ".join(parts).replace("\n", " ")[:200]
+        return _CONTROL.sub(" ", " ".join(parts))[:200]
 
     def _changed(self, job: Any, changed: frozenset) -> None:
         done = "done" in changed

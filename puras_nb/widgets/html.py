@@ -53,7 +53,7 @@ STYLE = (
     "transparent 25%,transparent 50%,rgba(255,255,255,.4) 50%,rgba(255,255,255,.4) 75%,transparent 75%);"
     "background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
     "@keyframes puras-stripes{from{background-position:16px 0}to{background-position:0 0}}"
-    ":is(.jp-OutputArea,.output):has(.puras-job) .puras-final{display:none}"
+    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison) .puras-final{display:none}"
     "</style>"
 )
 
@@ -85,16 +85,22 @@ def _scalar_html(value: Any) -> str:
     return f'<span class="puras-json-val">{esc(json.dumps(value, default=str))}</span>'
 
 
+_JSON_ITEMS = 200
+_JSON_DEPTH = 20
+
+
 def _json_node(value: Any, key: str | None, depth: int, open_depth: int) -> str:
     label = f'<span class="puras-json-key">{esc(key)}</span>: ' if key is not None else ""
-    if isinstance(value, dict) and value:
-        items = "".join(_json_node(v, str(k), depth + 1, open_depth) for k, v in value.items())
+    if isinstance(value, (dict, list, tuple)) and value and depth >= _JSON_DEPTH:
+        return f"<div>{label}<i>… nested too deep to show</i></div>"
+    if isinstance(value, (dict, list, tuple)) and value:
+        pairs = list(value.items()) if isinstance(value, dict) else [(f"[{i}]", v) for i, v in enumerate(value)]
+        items = "".join(_json_node(v, str(k), depth + 1, open_depth) for k, v in pairs[:_JSON_ITEMS])
+        if len(pairs) > _JSON_ITEMS:
+            items += f"<div><i>… {len(pairs) - _JSON_ITEMS} more</i></div>"
         opened = " open" if depth < open_depth else ""
-        return f"<details{opened}><summary>{label}{{…}} {len(value)} keys</summary>{items}</details>"
-    if isinstance(value, (list, tuple)) and value:
-        items = "".join(_json_node(v, f"[{i}]", depth + 1, open_depth) for i, v in enumerate(value))
-        opened = " open" if depth < open_depth else ""
-        return f"<details{opened}><summary>{label}[…] {len(value)} items</summary>{items}</details>"
+        shape = f"{{…}} {len(value)} keys" if isinstance(value, dict) else f"[…] {len(value)} items"
+        return f"<details{opened}><summary>{label}{shape}</summary>{items}</details>"
     if isinstance(value, (dict, list, tuple)):
         return f"<div>{label}{'{}' if isinstance(value, dict) else '[]'}</div>"
     return f"<div>{label}{_scalar_html(value)}</div>"
@@ -209,7 +215,9 @@ def job_html(job: Any, *, data: dict[str, bytes | None] | None = None, final: bo
     return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'
 
 
-def _summary_value(value: Any) -> Any:
+def _summary_value(value: Any, depth: int = 0) -> Any:
+    if depth > _JSON_DEPTH:
+        return "…"
     if isinstance(value, str):
         media = find_media(value)
         if media:
@@ -219,9 +227,9 @@ def _summary_value(value: Any) -> Any:
         found = find_media(value)
         if found and found[0].path == "":
             return f"<{found[0].mime}>"
-        return {str(k): _summary_value(v) for k, v in value.items()}
+        return {str(k): _summary_value(v, depth + 1) for k, v in list(value.items())[:_JSON_ITEMS]}
     if isinstance(value, (list, tuple)):
-        return [_summary_value(v) for v in value]
+        return [_summary_value(v, depth + 1) for v in value[:_JSON_ITEMS]]
     return value
 
 
