@@ -455,6 +455,10 @@ class PurasMagics(Magics):
         if cell and args[0] == "run":
             args = args[1:]
         if not cell:
+            if args[0] in ("attach", "cancel", "logs", "get") and len(args) == 2:
+                from .jobs import kernel_jobs
+
+                return [j.id for j in reversed(kernel_jobs()) if j.id]
             if args[0] != "run":
                 return []
             args = args[1:]
