@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -104,10 +105,10 @@ def _watch(nb: Any, index: int, until: str, timeout: float) -> list[tuple[str, f
     raise AssertionError(f"the status never read {until!r} in {timeout} s; samples: {samples[-20:]}")
 
 
-def _shows(nb: Any, locator: Any, timeout: float) -> bool:
-    """Whether `locator` becomes visible within `timeout` seconds."""
+def _until(nb: Any, predicate: Callable[[], bool], timeout: float) -> bool:
+    """Whether `predicate()` becomes true within `timeout` seconds (checked every 0.1 s)."""
     deadline = time.monotonic() + timeout
-    while not locator.is_visible():
+    while not predicate():
         if time.monotonic() > deadline:
             return False
         nb.page.wait_for_timeout(100)
@@ -141,8 +142,9 @@ def test_background_job_advances_with_no_other_cell_run(notebook_page: Any) -> N
     _open_with_magics(nb, "background.ipynb", "%puras run demo/count n=10 delay=0.4 --bg")
     output = nb.run_cell(1, timeout=15)
     prompt = nb.prompt(1)
+    assert _until(nb, lambda: 20 < _progress(output) < 80, 30), "the bar never reached the middle"
+    nb.screenshot("2-background-job-running")
     samples = _watch(nb, 1, "succeeded", timeout=60)
-    assert samples[0][0] != "succeeded", "the cell returned only after the job had ended: not a background job"
     assert {p for _s, _pct, p in samples} == {prompt}, f"no other execution may happen: {samples}"
     partial = _partial(samples)
     assert len({pct for _s, pct, _p in partial}) >= 2, f"the bar did not advance step by step: {samples}"
@@ -251,7 +253,7 @@ def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> 
     for index, count in ((1, "4"), (2, "6")):
         final = nb.output(index).locator(".puras-static").last
         kept = [(o.output_type, sorted(o.get("data", {}))) for o in saved.cells[index].outputs]
-        assert _shows(nb, final, 15), f"cell {index} shows no static view; the saved outputs: {kept}"
+        assert _until(nb, final.is_visible, 15), f"cell {index} shows no static view; the saved outputs: {kept}"
         text = final.inner_text()
         assert "succeeded" in text and count in text, f"cell {index} fallback: {text!r}"
         assert "count" in text, f"cell {index} fallback lacks the result: {text!r}"
