@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import puras
 import pytest
 
+from puras_nb import local
 from puras_nb.local.app import Emulator
 from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SchemaError, SkillPack, validate_inputs
@@ -153,3 +157,50 @@ def test_cors_preflight_needs_no_key(acme: tuple[httpx.Client, threading.Event])
         },
     )
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
+MY_SKILLS = """
+from puras_nb.local import SkillPack
+
+pack = SkillPack("tools", workspace="acme")
+
+
+@pack.skill("greet", version=1, schema={"properties": {"name": {"type": "string"}}, "required": ["name"]})
+def greet(ctx, inputs):
+    ctx.progress(1, 1, "greeting")
+    return {"text": "hello " + inputs["name"]}
+
+
+def make():
+    return pack
+
+
+not_a_pack = 42
+"""
+
+
+@pytest.fixture
+def my_skills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "my_skills_mod.py").write_text(MY_SKILLS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    return "my_skills_mod"
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_serving_your_own_skillpack(my_skills: str, in_process: bool) -> None:
+    with local.start(skillpacks=[f"{my_skills}:pack"], in_process=in_process) as server:
+        client = puras.Client(api_key=server.api_key, api_base=server.url)
+        assert client.run("acme/tools/greet", {"name": "ada"}, poll_interval=0.05) == {"text": "hello ada"}
+        assert client.run("demo/echo", {"a": 1}, poll_interval=0.05) == {"a": 1}
+        paths = [p["path"] for p in httpx.get(f"{server.url}/v1/skillpacks").json()]
+        assert paths == ["acme/tools", "local/demo"]
+
+
+def test_bad_skillpack_refs(my_skills: str) -> None:
+    with local.start(skillpacks=[f"{my_skills}:make"], in_process=True) as server:
+        assert "tools/greet" in httpx.get(f"{server.url}/health").json()["skills"]
+    with pytest.raises(TypeError, match=r"is a int, not a puras_nb\.local\.SkillPack"):
+        local.start(skillpacks=[f"{my_skills}:not_a_pack"], in_process=True)
+    with pytest.raises(RuntimeError, match=r"bad --skillpack: 'nowhere': expected 'module:attribute'"):
+        local.start(skillpacks=["nowhere"])

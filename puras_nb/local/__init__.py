@@ -6,6 +6,16 @@
         client.run("demo/echo", {"hi": 1})
 
 Also `puras-nb serve` and `python -m puras_nb.local`. Needs the extra: `pip install 'puras-nb[local]'`.
+
+Your own skills, served beside the demo (`start(skillpacks=["my_skills:pack"])` or
+`puras-nb serve --skillpack my_skills:pack`), are plain functions on a `SkillPack`:
+
+    pack = SkillPack("tools", workspace="acme")                     # then "acme/tools/greet"
+
+    @pack.skill("greet", version=1, schema={"properties": {"name": {"type": "string"}}, "required": ["name"]})
+    def greet(ctx: RunContext, inputs: dict) -> dict:
+        ctx.progress(1, 1, "greeting")                               # events; stops here if cancelled
+        return {"text": f"hello {inputs['name']}"}
 """
 
 from __future__ import annotations
@@ -20,7 +30,9 @@ import tempfile
 import threading
 from typing import IO, Any
 
-__all__ = ["DEFAULT_API_KEY", "LocalServer", "start"]
+from .skills import JobCancelled, RunContext, SkillFailed, SkillPack
+
+__all__ = ["DEFAULT_API_KEY", "JobCancelled", "LocalServer", "RunContext", "SkillFailed", "SkillPack", "start"]
 
 DEFAULT_API_KEY = "puras_live_local"
 START_TIMEOUT = 30.0
@@ -114,20 +126,26 @@ def start(
     data_dir: str | None = None,
     faults: str | dict | None = None,
     in_process: bool = False,
+    skillpacks: list[str] | None = None,
 ) -> LocalServer:
     """Start an emulator and return once it answers; by default a child process that dies with this one.
 
     `port=0` picks a free port. `require_key` demands `Authorization: Bearer <key>` on `/v1/*`.
     `data_dir` keeps produced files there (default: a temporary directory). `faults` is a fault spec
     (see `puras_nb.local.faults`). `in_process=True` serves from a daemon thread of this process.
+    `skillpacks` adds your own packs by reference (`["my_skills:pack"]`, a `SkillPack` or a factory),
+    served beside the built-in `local/demo`.
     """
     _require_extra()
     api_key = require_key or DEFAULT_API_KEY
     if in_process:
         from .app import Emulator
+        from .demo import build_demo_pack
+        from .registry import load_skillpacks
         from .server import ServerThread
 
-        thread = ServerThread(Emulator(require_key=require_key, data_dir=data_dir), host, port, faults)
+        packs = [*load_skillpacks(list(skillpacks or [])), build_demo_pack()]
+        thread = ServerThread(Emulator(require_key=require_key, data_dir=data_dir, packs=packs), host, port, faults)
         thread.start()
         return LocalServer(thread.url, api_key, thread=thread)
 
@@ -136,6 +154,8 @@ def start(
         cmd += ["--require-key", require_key]
     if data_dir:
         cmd += ["--data-dir", str(data_dir)]
+    for ref in skillpacks or []:
+        cmd += ["--skillpack", ref]
     spec = _faults_arg(faults)
     if spec:
         cmd += ["--faults", spec]

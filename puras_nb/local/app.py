@@ -94,7 +94,10 @@ class Emulator:
 
     def find_pack(self, ref: str) -> SkillPack:
         for pack in self.packs:
-            if ref in (pack.id, pack.slug, pack.path) or ref.lower() == pack.id:
+            if ref in (pack.path, pack.id) or ref.lower() == pack.id:
+                return pack
+        for pack in self.packs:
+            if ref == pack.slug:
                 return pack
         known = ", ".join(p.path for p in self.packs)
         raise ApiError(404, f"skillpack {ref!r} not found (this emulator serves: {known})")

@@ -10,7 +10,7 @@ __all__ = ["add_arguments", "serve"]
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) -> None:
-    """The serve flags: host, port, require-key, data-dir, faults (and the internal parent-watch)."""
+    """The serve flags: host, port, require-key, data-dir, faults, skillpack (and the internal parent-watch)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=default_port, help=f"port (default {default_port}; 0 = any free)")
     parser.add_argument("--require-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on /v1 routes")
@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
         default=os.environ.get("PURAS_NB_FAULTS") or None,
         help="fault injection, e.g. 'rate=0.3;seed=7;kinds=500|429|reset' (env PURAS_NB_FAULTS)",
     )
+    parser.add_argument(
+        "--skillpack",
+        metavar="MODULE:NAME",
+        action="append",
+        default=[],
+        help="also serve your own SkillPack (importable 'module:attribute'; repeatable)",
+    )
     parser.add_argument("--parent-watch", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -28,7 +35,9 @@ def serve(args: argparse.Namespace) -> int:
     """Run the server in the foreground; print the URL first (and the skills unless parent-watched)."""
     try:
         from .app import Emulator
+        from .demo import build_demo_pack
         from .faults import parse_spec
+        from .registry import load_skillpacks
         from .server import run
     except ImportError as exc:
         print(f"puras-nb: the local emulator needs its extra: pip install 'puras-nb[local]' ({exc})", file=sys.stderr)
@@ -38,7 +47,12 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"puras-nb: bad --faults: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(require_key=args.require_key, data_dir=args.data_dir)
+    try:
+        packs = [*load_skillpacks(args.skillpack), build_demo_pack()]
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        print(f"puras-nb: bad --skillpack: {exc}", file=sys.stderr)
+        return 2
+    emu = Emulator(require_key=args.require_key, data_dir=args.data_dir, packs=packs)
 
     def on_ready(url: str) -> None:
         print(url, flush=True)
