@@ -268,10 +268,11 @@ def ad_frame(
         box = (width * 0.06, height * 0.58, width * 0.94, height * 0.86)
         draw.rounded_rectangle(box, radius=scale * 0.05, fill=(*pal.top, int(alpha * 0.8)))
         text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        size = max(12, scale // 13)
+        size = max(12, scale // 15)
     else:
-        draw.rectangle((0, height * 0.62, width, height * 0.9), fill=(255, 255, 255, int(alpha * 0.85)))
-        text_center = (width / 2, height * 0.76)
+        box = (width * 0.08, height * 0.63, width * 0.92, height * 0.89)
+        draw.rounded_rectangle(box, radius=scale * 0.04, fill=(255, 255, 255, int(alpha * 0.88)))
+        text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
         size = max(12, scale // 14)
     draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*pal.accents[0], 255))
     tag = f"{product[:28]} · {scene + 1}/{scenes}"
@@ -294,8 +295,8 @@ def ad_frame(
             center=text_center,
             size=size,
             fill=ink,
-            max_width=int(width * 0.82),
-            max_lines=3,
+            max_width=int(width * 0.8),
+            max_lines=4,
             shadow=style == "v2",
         )
     return frame
