@@ -346,12 +346,16 @@ def test_spans(http: httpx.Client) -> None:
     assert spans[0]["job_id"] == job["id"] and spans[0]["status"] == "succeeded"
 
 
-def test_emulator_stats_count_jobs(emulator: local.LocalServer, http: httpx.Client) -> None:
-    httpx.post(f"{emulator.url}/_emulator/reset-stats").raise_for_status()
-    run(http, "echo")
-    http.get("/v1/jobs")
-    stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
-    assert stats["jobs_created"] == 1 and stats["requests"] == 2 and stats["faults"] == {}
+def test_emulator_stats_count_jobs() -> None:
+    with local.start(in_process=True) as server, httpx.Client(base_url=server.url) as http:
+        run(http, "echo")
+        run(http, "echo")
+        http.get("/v1/jobs")
+        http.get("/health")
+        stats = http.get("/_emulator/stats").json()
+        assert stats == {"requests": 4, "faults": {}, "jobs_created": 2}
+        assert http.post("/_emulator/reset-stats").json() == {"ok": True}
+        assert http.get("/_emulator/stats").json() == {"requests": 0, "faults": {}, "jobs_created": 0}
 
 
 def test_keep_alive_requests_do_not_stall(http: httpx.Client) -> None:

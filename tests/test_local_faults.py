@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -24,22 +24,32 @@ def outcomes(url: str, n: int, path: str = "/v1/skillpacks", method: str = "GET"
     return out
 
 
-def test_rate_and_seed_reproducible(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
+@pytest.fixture(scope="module")
+def private() -> Iterator[local.LocalServer]:
+    """An emulator of this module alone, so no other test's requests move its counters or seeded sequence."""
+    with local.start() as server:
+        yield server
+
+
+def test_rate_and_seed_reproducible(private: local.LocalServer) -> None:
+    def faults(spec: dict) -> None:
+        httpx.put(f"{private.url}/_emulator/faults", json=spec).raise_for_status()
+
     spec = {"rate": 0.3, "seed": 7, "kinds": "500|502|503|429", "paths": "/v1/skillpacks"}
-    httpx.post(f"{emulator.url}/_emulator/reset-stats").raise_for_status()
+    httpx.post(f"{private.url}/_emulator/reset-stats").raise_for_status()
     faults(spec)
-    first = outcomes(emulator.url, 200)
+    first = outcomes(private.url, 200)
     failed = [o for o in first if o != "200"]
     assert 0.2 <= len(failed) / 200 <= 0.4
     assert set(failed) == {"500", "502", "503", "429"}
-    stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
+    stats = httpx.get(f"{private.url}/_emulator/stats").json()
     assert stats["requests"] == 200
     assert sum(stats["faults"].values()) == len(failed)
     assert stats["faults"]["429"] == failed.count("429")
     faults(spec)
-    assert outcomes(emulator.url, 200) == first
+    assert outcomes(private.url, 200) == first
     faults({**spec, "seed": 8})
-    assert outcomes(emulator.url, 200) != first
+    assert outcomes(private.url, 200) != first
 
 
 def test_429_carries_retry_after_and_detail(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
