@@ -70,6 +70,15 @@ def build_pack(gate: threading.Event) -> SkillPack:
         gate.wait(5)
         return {"ok": True}
 
+    @pack.skill("bad-result", version=1)
+    def bad_result(ctx: RunContext, inputs: dict) -> dict:
+        return {"tags": {"a", "b"}}
+
+    @pack.skill("bad-event", version=1)
+    def bad_event(ctx: RunContext, inputs: dict) -> dict:
+        ctx.event("model_response", {"raw": object()})
+        return {}
+
     @pack.skill("late", version=3, description="Only in version 3.")
     def late(ctx: RunContext, inputs: dict) -> dict:
         return {"version": ctx.version}
@@ -118,6 +127,16 @@ def test_exception_fails_job_with_message(acme: tuple[httpx.Client, threading.Ev
     assert job["status"] == "failed" and job["error"] == "ValueError: bad thing"
     events = client.get(f"/v1/jobs/{job['id']}/events").json()
     assert events[-1]["type"] == "error" and events[-1]["payload"]["message"] == "ValueError: bad thing"
+
+
+def test_non_json_results_and_events_fail_the_job(acme: tuple[httpx.Client, threading.Event]) -> None:
+    client, _ = acme
+    job = run(client, "bad-result").json()
+    assert job["status"] == "failed" and "not JSON" in job["error"] and job["result"] is None
+    job = run(client, "bad-event").json()
+    assert job["status"] == "failed" and job["error"].startswith("TypeError: ")
+    assert client.get(f"/v1/jobs/{job['id']}/events").status_code == 200
+    assert client.get("/v1/jobs").status_code == 200
 
 
 def test_context_events_cost_and_queued_cancel(acme: tuple[httpx.Client, threading.Event]) -> None:

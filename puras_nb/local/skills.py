@@ -6,6 +6,7 @@ of them in a worker thread with a `RunContext` that records progress, events and
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -250,6 +251,7 @@ class RunContext:
         """Record an event of any type; the payload gets a `message` if it has none."""
         payload = dict(payload or {})
         payload.setdefault("message", type.replace("_", " "))
+        json.dumps(payload, allow_nan=False)  # a TypeError here fails the skill, not every later events request
         self._emit(type, payload)
 
     def todos(self, items: list[tuple[str, str]] | list[dict]) -> None:

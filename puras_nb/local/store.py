@@ -151,7 +151,7 @@ class JobStore:
     def _run(self, entry: _Entry) -> None:
         job = entry.job
         with self._lock:
-            if job["status"] != "queued":
+            if job["status"] != "queued" or entry.cancel.is_set():
                 return
             job.update(status="running", started_at=now_iso())
         self._emit(
@@ -173,20 +173,24 @@ class JobStore:
         except Exception as exc:
             self._finish(entry, ctx, "failed", error=f"{type(exc).__name__}: {exc}")
         else:
-            if entry.cancel.is_set():
-                self._finish(entry, ctx, "cancelled")
-            else:
-                self._finish(entry, ctx, "succeeded", result=result)
+            try:
+                json.dumps(result, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                self._finish(entry, ctx, "failed", error=f"the skill returned a result that is not JSON: {exc}")
+                return
+            self._finish(entry, ctx, "cancelled" if entry.cancel.is_set() else "succeeded", result=result)
 
     def _finish(
         self, entry: _Entry, ctx: RunContext | None, status: str, *, result: Any = None, error: str = ""
     ) -> None:
-        if status == "failed":
-            self._emit(entry, "error", {"message": error})
-        elif status == "cancelled":
-            self._emit(entry, "cancelled", {"message": "job cancelled"})
         result_size = _json_size(result) if status == "succeeded" else 0
         with self._lock:
+            if entry.job["status"] in TERMINAL:
+                return
+            if status == "failed":
+                self._emit(entry, "error", {"message": error})
+            elif status == "cancelled":
+                self._emit(entry, "cancelled", {"message": "job cancelled"})
             fields: dict[str, Any] = {"status": status, "finished_at": now_iso()}
             if status == "succeeded":
                 fields["result"] = result
