@@ -222,13 +222,12 @@ class NotebookPage:
     def output(self, index: int) -> Any:
         return self.cell(index).locator(".jp-OutputArea")
 
-    def open(self, notebook: str, *, kernel: bool = True, timeout: float = 90) -> None:
-        """Open `notebook` in a fresh workspace; with `kernel`, wait until its kernel is idle."""
+    def open(self, notebook: str, *, timeout: float = 90) -> None:
+        """Open `notebook` in a fresh workspace (`?reset`) and wait until its kernel is idle."""
         self.page.goto(f"{self.lab.url}/lab/tree/{notebook}?reset&token={self.lab.token}")
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
         self.panel.locator(".jp-Cell").first.wait_for(timeout=timeout * 1000)
-        if kernel:
-            self.wait_kernel_idle(timeout)
+        self.wait_kernel_idle(timeout)
 
     def js(self, body: str, arg: Any = None) -> Any:
         """Evaluate `body` (an async JS function of `(panel, arg)`) against the current notebook panel."""

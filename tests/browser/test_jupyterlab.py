@@ -246,15 +246,15 @@ def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> 
     _watch(nb, 2, "succeeded", timeout=30)
     nb.save()
     nb.shutdown_kernel()
-    nb.page.reload()
-    nb.open("saved.ipynb", kernel=False)
+    nb.open("saved.ipynb")
     nb.shutdown_kernel()
+    nb.panel.locator(".jp-Toolbar-kernelName").get_by_text("No Kernel").wait_for()
     saved = nb.lab.read_notebook("saved.ipynb")
     for index, count in ((1, "4"), (2, "6")):
         final = nb.output(index).locator(".puras-static").last
         kept = [(o.output_type, sorted(o.get("data", {}))) for o in saved.cells[index].outputs]
         assert _until(nb, final.is_visible, 15), f"cell {index} shows no static view; the saved outputs: {kept}"
         text = final.inner_text()
-        assert "succeeded" in text and count in text, f"cell {index} fallback: {text!r}"
-        assert "count" in text, f"cell {index} fallback lacks the result: {text!r}"
+        assert "succeeded" in text, f"cell {index} fallback: {text!r}"
+        assert re.search(rf"count\W+{count}\b", text), f"cell {index} fallback lacks the result: {text!r}"
     nb.screenshot("6-reopened-without-kernel")
