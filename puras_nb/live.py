@@ -40,7 +40,6 @@ Observer = Callable[["LiveJob", frozenset], None]
 FAST_WAIT = 0.25
 FIRST_WAIT = 0.1
 BACKOFF = 1.6
-LOG_EVENTS = 50
 _MAX_EVENTS = 5_000
 
 
@@ -135,17 +134,17 @@ class _LoopThread:
 _loop_thread: _LoopThread | None = None
 
 
-def _target_loop() -> tuple[asyncio.AbstractEventLoop, bool]:
-    """The loop to poll on and whether it runs in this thread (a kernel cell, or async code)."""
+def _target_loop() -> asyncio.AbstractEventLoop:
+    """The loop to poll on: the running one (a kernel cell, async code), else the private loop thread."""
     global _loop_thread
     try:
-        return asyncio.get_running_loop(), True
+        return asyncio.get_running_loop()
     except RuntimeError:
         pass
     with _lock:
         if _loop_thread is None or not _loop_thread.thread.is_alive():
             _loop_thread = _LoopThread()
-        return _loop_thread.loop, False
+        return _loop_thread.loop
 
 
 class _Pacer:
@@ -264,8 +263,10 @@ _sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
 
 
 def _session() -> _Session:
-    loop, _ = _target_loop()
+    loop = _target_loop()
     with _lock:
+        for gone in [old for old in _sessions if old.is_closed()]:
+            del _sessions[gone]
         session = _sessions.get(loop)
         if session is None:
             session = _sessions[loop] = _Session(loop, _settings)
