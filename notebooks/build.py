@@ -157,6 +157,12 @@ height: 200
     ),
     code("fox['image']['width'], fox['prompt']"),
     md("""
+`--timeout S` stops waiting after S seconds and cancels the job (keep it running with
+`--no-cancel-on-interrupt`, which also decides what interrupting the kernel does to a blocking magic):
+"""),
+    code("%puras run demo/hang --timeout 1 --no-display -o stopped", "raises-exception"),
+    code("stopped.wait(10)['status']"),
+    md("""
 ## `--bg`: return at once with a `LiveJob`
 
 The cell ends immediately; the live view keeps updating. `-o` keeps the job in a variable.

@@ -296,12 +296,13 @@ class PurasMagics(Magics):
         try:
             result = job.result(timeout)
         except TimeoutError:
+            status = job.status
             if cancel:
                 job.cancel()
             self._store(out, job)
             what = "cancelled it" if cancel else "it keeps running"
             error = JobError(job.job)
-            error.args = (f"{job.skill} still {job.status} after {timeout} s; {what} · job {job.id}",)
+            error.args = (f"{job.skill} still {status} after {timeout} s; {what} · job {job.id}",)
             raise _short(error) from None
         except JobError as exc:
             self._store(out, job)
@@ -394,9 +395,12 @@ class PurasMagics(Magics):
         from .connection import describe
 
         _Parser("config").parse_args(argv)
-        for name, value in describe().items():
+        shown = describe()
+        shown["cancel_on_interrupt"] = (
+            f"{self.settings.cancel_on_interrupt} (%puras) / {shown['cancel_on_interrupt']} (puras_nb.start)"
+        )
+        for name, value in shown.items():
             print(f"{name:<20} {value}")
-        print(f"{'magics cancel on interrupt':<20} {self.settings.cancel_on_interrupt}")
 
     def cmd_login(self, argv: list[str]) -> None:
         from .connection import login
