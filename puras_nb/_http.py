@@ -212,8 +212,10 @@ def parse_time(stamp: str | None) -> float | None:
     """An ISO-8601 timestamp from the API as epoch seconds (None if missing or unreadable)."""
     if not stamp:
         return None
+    # Python 3.10's fromisoformat wants "+00:00" for "Z" and exactly 3 or 6 fractional digits.
+    stamp = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], stamp.replace("Z", "+00:00"))
     try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(stamp)
     except ValueError:
         return None
     if when.tzinfo is None:

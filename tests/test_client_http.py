@@ -101,6 +101,16 @@ def test_parse_retry_after_seconds_and_http_date() -> None:
     assert _http.parse_retry_after(email.utils.formatdate(now - 100, usegmt=True), now=now) == 0.0
 
 
+def test_parse_time_reads_the_stamps_servers_send() -> None:
+    base = datetime(2026, 11, 29, 0, 34, 44, tzinfo=timezone.utc).timestamp()
+    assert _http.parse_time("2026-11-29T00:34:44Z") == base
+    assert _http.parse_time("2026-11-29T00:34:44.107762+00:00") == pytest.approx(base + 0.107762)
+    assert _http.parse_time("2026-11-29T00:34:44.1Z") == pytest.approx(base + 0.1)
+    assert _http.parse_time("2026-11-29T00:34:44.123456789Z") == pytest.approx(base + 0.123456)
+    assert _http.parse_time("2026-11-29T00:34:44") == base
+    assert _http.parse_time("yesterday") is None and _http.parse_time(None) is None
+
+
 def test_backoff_grows_with_jitter_and_is_capped() -> None:
     low = [_http.backoff(i, rng=lambda: 0.0) for i in range(8)]
     high = [_http.backoff(i, rng=lambda: 1.0) for i in range(8)]
