@@ -104,6 +104,8 @@ def test_parse_spec_string_form() -> None:
     assert parse_spec('{"rate": 0.5}').rate == 0.5
     with pytest.raises(ValueError, match="key=value"):
         parse_spec("rate")
+    with pytest.raises(ValueError, match="rate must be between 0 and 1"):
+        local.start(faults="rate=3")
 
 
 def test_start_with_faults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,6 +137,9 @@ def start(
     served beside the built-in `local/demo`.
     """
     _require_extra()
+    from .faults import parse_spec
+
+    parse_spec(faults)  # a bad spec raises ValueError here, not as a child's exit status
     api_key = require_key or DEFAULT_API_KEY
     if in_process:
         from .app import Emulator
