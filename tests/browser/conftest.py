@@ -78,20 +78,17 @@ def browser() -> Iterator[Any]:
     """Debian's headless Chromium under Playwright; skips loudly when it is missing or does not start."""
     if not Path(CHROMIUM).exists():
         _skip_loudly(f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _skip_loudly(f"the playwright package is not installed ({exc})")
-    manager = sync_playwright()
-    playwright = manager.start()
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
     except Exception as exc:
-        manager.__exit__(None, None, None)
-        _skip_loudly(f"Playwright cannot launch {CHROMIUM}: {exc}")
+        playwright.stop()
+        _skip_loudly(f"Playwright cannot launch {CHROMIUM}: {str(exc).strip().splitlines()[0]}")
     yield chromium
     chromium.close()
-    manager.__exit__(None, None, None)
+    playwright.stop()
 
 
 def _free_port() -> int:
