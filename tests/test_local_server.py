@@ -17,7 +17,7 @@ from puras_nb import local
 from puras_nb.local.app import Emulator
 from puras_nb.local.server import ServerThread
 
-PUNCH = Path(sys.executable).with_name("puras-nb")
+CONSOLE_SCRIPT = Path(sys.executable).with_name("puras-nb")
 
 
 def submit(url: str, skill: str, inputs: dict | None = None, key: str = "k", **params: str) -> httpx.Response:
@@ -174,7 +174,7 @@ def test_child_dies_with_its_parent() -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_cli_answers_health_quickly_and_exits_cleanly(sig: signal.Signals) -> None:
-    cmd = [str(PUNCH)] if PUNCH.exists() else [sys.executable, "-m", "puras_nb.cli"]
+    cmd = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "puras_nb.cli"]
     started = time.monotonic()
     proc = subprocess.Popen([*cmd, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

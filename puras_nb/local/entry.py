@@ -53,6 +53,11 @@ def serve(args: argparse.Namespace) -> int:
         print(f"puras-nb: bad --skillpack: {exc}", file=sys.stderr)
         return 2
     emu = Emulator(require_key=args.require_key, data_dir=args.data_dir, packs=packs)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.require_key:
+        print(
+            f"puras-nb: warning: serving on {args.host} without --require-key: anyone who can reach it can run jobs",
+            file=sys.stderr,
+        )
 
     def on_ready(url: str) -> None:
         print(url, flush=True)
