@@ -25,6 +25,7 @@ PATH = "/v1/jobs?skillpack=demo&wait=true&timeout=30"
 
 
 def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank percentile of `values`."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
@@ -78,6 +79,7 @@ def run_level(url: str, key: str, concurrency: int, jobs: int) -> tuple[float, l
 
 
 def main() -> None:
+    """Start an emulator, run every concurrency level, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="jobs per concurrency level (default 1000)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50], help="client counts (default 1 50)")

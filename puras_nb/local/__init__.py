@@ -81,6 +81,7 @@ class LocalServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server process or thread is still alive."""
         if self._process is not None:
             return self._process.poll() is None
         return self._thread is not None and self._thread._thread.is_alive()

@@ -9,6 +9,7 @@ from .entry import add_arguments, serve
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the serve flags and serve until interrupted; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m puras_nb.local", description="Serve the local Puras emulator.")
     add_arguments(parser)
     return serve(parser.parse_args(argv))

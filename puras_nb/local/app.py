@@ -90,9 +90,11 @@ class Emulator:
         )
 
     def skill_paths(self) -> list[str]:
+        """`slug/skill` for every served skill, as `/health` lists them."""
         return [f"{p.slug}/{name}" for p in self.packs for name in p.names()]
 
     def find_pack(self, ref: str) -> SkillPack:
+        """The pack for a ref: `workspace/slug`, UUID, then bare slug; 404 otherwise."""
         for pack in self.packs:
             if ref in (pack.path, pack.id) or ref.lower() == pack.id:
                 return pack
@@ -103,6 +105,7 @@ class Emulator:
         raise ApiError(404, f"skillpack {ref!r} not found (this emulator serves: {known})")
 
     def close(self) -> None:
+        """Stop the skill threads and remove the temporary file directory."""
         self.store.shutdown()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -169,6 +172,7 @@ def _base_url(request: Request) -> str:
 
 # ── routes ──────────────────────────────────────────────────────────────────
 async def health(request: Request) -> Response:
+    """`GET /health` (and `/`): liveness, the served skills, the package version and store sizes."""
     from puras_nb import __version__
 
     emu = _emulator(request)
@@ -178,6 +182,7 @@ async def health(request: Request) -> Response:
 
 
 async def submit_job(request: Request) -> Response:
+    """`POST /v1/jobs`: resolve pack/skill/version, validate inputs, queue; `wait=true` blocks up to 60 s."""
     emu = _emulator(request)
     body = await _read_json(request, emu.max_body_bytes)
     skill_raw = body.get("skill")
@@ -232,6 +237,7 @@ async def _create(
 
 
 async def list_jobs(request: Request) -> Response:
+    """`GET /v1/jobs`: held jobs newest first, filtered by `status`, `skill`, `limit`."""
     emu = _emulator(request)
     status = request.query_params.get("status") or None
     if status and status not in ("queued", "running", *TERMINAL):
@@ -244,10 +250,12 @@ async def list_jobs(request: Request) -> Response:
 
 
 async def get_job(request: Request) -> Response:
+    """`GET /v1/jobs/{id}`: one job."""
     return JSONResponse(_job_or_404(_emulator(request), request.path_params["job_id"]))
 
 
 async def job_events(request: Request) -> Response:
+    """`GET /v1/jobs/{id}/events?after=N`: the job's events with id > N."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
     events = emu.store.events(job_id, _int_param(request, "after", 0, minimum=-(2**63)) or 0)
@@ -257,6 +265,7 @@ async def job_events(request: Request) -> Response:
 
 
 async def job_spans(request: Request) -> Response:
+    """`GET /v1/jobs/{id}/spans`: one span for the skill run (as the official local server offers)."""
     job = _job_or_404(_emulator(request), request.path_params["job_id"])
     span = {
         "name": f"skill {job['skill_name']}",
@@ -269,6 +278,7 @@ async def job_spans(request: Request) -> Response:
 
 
 async def cancel_job(request: Request) -> Response:
+    """`POST /v1/jobs/{id}/cancel`: stop a queued/running job; answers once it stopped (or after 2 s)."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
     try:
@@ -284,6 +294,7 @@ async def cancel_job(request: Request) -> Response:
 
 
 async def job_feedback(request: Request) -> Response:
+    """`POST /v1/jobs/{id}/feedback`: store a rating/comment with the official client's validation."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
     _job_or_404(emu, job_id)
@@ -306,6 +317,7 @@ async def job_feedback(request: Request) -> Response:
 
 
 async def replay_job(request: Request) -> Response:
+    """`POST /v1/jobs/{id}/replay[?version=N]`: the same skill and inputs as a new job (same version by default)."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
     info = emu.store.entry_info(job_id)
@@ -319,10 +331,12 @@ async def replay_job(request: Request) -> Response:
 
 
 async def skillpacks(request: Request) -> Response:
+    """`GET /v1/skillpacks`: packs, versions, skills and their input schemas."""
     return JSONResponse([p.describe() for p in _emulator(request).packs])
 
 
 async def get_file(request: Request) -> Response:
+    """`GET /files/{drive_path}?exp=&sig=`: a produced file by signed URL (no auth), with Range support."""
     emu = _emulator(request)
     drive_path = request.path_params["drive_path"]
     refusal = emu.signer.check(drive_path, request.query_params.get("exp"), request.query_params.get("sig"))
@@ -336,6 +350,7 @@ async def get_file(request: Request) -> Response:
 
 
 async def put_faults(request: Request) -> Response:
+    """`PUT /_emulator/faults`: replace the fault spec (`{}` turns faults off)."""
     body = await _read_json(request, 64 * 1024, required=False)
     try:
         spec = request.app.state.faults.configure(body)
@@ -345,16 +360,19 @@ async def put_faults(request: Request) -> Response:
 
 
 async def get_faults(request: Request) -> Response:
+    """`GET /_emulator/faults`: the active fault spec."""
     return JSONResponse(request.app.state.faults.spec.as_dict())
 
 
 async def stats(request: Request) -> Response:
+    """`GET /_emulator/stats`: request, fault and job counters."""
     out = request.app.state.faults.stats()
     out["jobs_created"] = _emulator(request).store.jobs_created
     return JSONResponse(out)
 
 
 async def reset_stats(request: Request) -> Response:
+    """`POST /_emulator/reset-stats`: zero the counters."""
     request.app.state.faults.reset_stats()
     _emulator(request).store.jobs_created = 0
     return JSONResponse({"ok": True})

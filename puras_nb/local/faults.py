@@ -41,6 +41,7 @@ class FaultSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The spec as JSON (what `GET /_emulator/faults` shows)."""
         return {
             "rate": self.rate,
             "seed": self.seed,
@@ -125,11 +126,13 @@ class FaultInjector:
         return parsed
 
     def reset_stats(self) -> None:
+        """Zero the request and fault counters."""
         with self._lock:
             self.requests = 0
             self.counts.clear()
 
     def stats(self) -> dict:
+        """`{requests, faults: {kind: n}}` since the last reset."""
         with self._lock:
             return {"requests": self.requests, "faults": dict(self.counts)}
 

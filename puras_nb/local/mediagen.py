@@ -215,6 +215,7 @@ def _landscape(draw: ImageDraw.ImageDraw, rng: random.Random, pal: Palette, widt
 
 
 def encode_png(img: Image.Image) -> bytes:
+    """PNG bytes of an image (deterministic for the same pixels)."""
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False, compress_level=6)
     return buf.getvalue()

@@ -80,6 +80,7 @@ def run(
         loop = asyncio.get_running_loop()
 
         def stop() -> None:
+            """Ask uvicorn to finish (from the signal handlers and the parent watch)."""
             server.should_exit = True
 
         if parent_watch:
@@ -131,6 +132,7 @@ class ServerThread:
             self._error = exc
 
     def start(self, timeout: float = 10.0) -> None:
+        """Start serving and wait until the socket accepts requests."""
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
@@ -139,6 +141,7 @@ class ServerThread:
             raise RuntimeError(f"puras-nb local emulator did not start: {self._error!r}")
 
     def stop(self) -> None:
+        """Shut the server down and release its state."""
         self._server.should_exit = True
         self._thread.join(timeout=5)
         self._sock.close()

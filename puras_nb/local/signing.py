@@ -22,6 +22,7 @@ class Signer:
         self.ttl = ttl
 
     def signature(self, drive_path: str, exp: int) -> str:
+        """The hex HMAC of a path and its expiry time."""
         msg = f"{drive_path}\n{exp}".encode()
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
 

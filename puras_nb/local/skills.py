@@ -138,14 +138,17 @@ class SkillPack:
 
     @property
     def path(self) -> str:
+        """`workspace/slug`, the ref clients use."""
         return f"{self.workspace}/{self.slug}"
 
     @property
     def versions(self) -> list[int]:
+        """Every version any skill of the pack was registered at, ascending."""
         return sorted({v for by_version in self._skills.values() for v in by_version})
 
     @property
     def active_version(self) -> int:
+        """The version used when a job pins none: the highest."""
         return max(self.versions, default=1)
 
     def skill(
@@ -162,6 +165,7 @@ class SkillPack:
         return register
 
     def names(self) -> list[str]:
+        """The pack's skill names in registration order."""
         return list(self._skills)
 
     def resolve(self, name: str, version: int | None) -> tuple[Skill, int]:
@@ -229,6 +233,7 @@ class RunContext:
 
     @property
     def cancelled(self) -> bool:
+        """True once the job was cancelled; long loops should check it (or call `check_cancelled`)."""
         return self._cancel.is_set()
 
     def check_cancelled(self) -> None:

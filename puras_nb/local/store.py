@@ -258,6 +258,7 @@ class JobStore:
         return job
 
     def get(self, job_id: str) -> dict | None:
+        """A copy of one job, or None when unknown or evicted."""
         with self._lock:
             entry = self._jobs.get(job_id)
             return self._snapshot(entry) if entry else None
@@ -283,6 +284,7 @@ class JobStore:
         return out
 
     def events(self, job_id: str, after: int = 0) -> list[dict] | None:
+        """The job's events with id > `after`, or None when the job is unknown."""
         with self._lock:
             entry = self._jobs.get(job_id)
             if entry is None:
@@ -301,6 +303,7 @@ class JobStore:
         return self.files_dir / drive_path
 
     def counts(self) -> dict[str, int]:
+        """Held jobs and the bytes of their files and JSON, for `/health`."""
         with self._lock:
             return {"jobs": len(self._jobs), "file_bytes": self._file_bytes, "json_bytes": self._json_bytes}
 
