@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 
 __all__ = [
-    "PurasError",
-    "PurasAPIError",
-    "PurasConnectionError",
     "JobError",
     "JobInterrupted",
+    "PurasAPIError",
+    "PurasConnectionError",
+    "PurasError",
 ]
 
 
