@@ -13,10 +13,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
+import platform
 import statistics
 import threading
 import time
 from urllib.parse import urlparse
+
+import starlette
+import uvicorn
 
 from puras_nb import local
 
@@ -85,6 +90,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50], help="client counts (default 1 50)")
     args = parser.parse_args()
     rows = []
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     with local.start() as server:
         for level in args.concurrency:
             elapsed, latencies = run_level(server.url, server.api_key, level, args.jobs)
@@ -98,6 +104,11 @@ def main() -> None:
     print("| clients | jobs | jobs/s | p50 ms | p95 ms | mean ms |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
+    print()
+    print(
+        f"{os.cpu_count()} CPUs (shared with the load generator), load average {load:.1f} at start, "
+        f"Python {platform.python_version()}, uvicorn {uvicorn.__version__} (h11), starlette {starlette.__version__}."
+    )
 
 
 if __name__ == "__main__":
