@@ -126,7 +126,9 @@ def test_start_returns_at_once_and_the_widget_updates_with_no_cell_running(kerne
     cell1 = kernel.run("job = puras_nb.start('demo/count', {'n': 8, 'delay': 0.15})")
     assert cell1["idle"] - cell1["sent"] < 1.0
     views = [m for m in cell1["outputs"] if m["msg_type"] == "display_data"]
-    assert views and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
+    assert len(views) == 2 and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
+    assert views[1]["content"]["data"]["text/plain"] == "<LiveJob demo/count in progress>", "the static summary"
+    assert 'class="puras-static puras-final"' in views[1]["content"]["data"]["text/html"]
     assert views[0]["content"]["data"]["text/plain"] == "<LiveJob demo/count in progress>"
     cell2 = kernel.run("print(job.status, 6 * 7)")
     assert cell2["stdout"].split() in (["queued", "42"], ["running", "42"])
@@ -137,6 +139,12 @@ def test_start_returns_at_once_and_the_widget_updates_with_no_cell_running(kerne
     assert len(background) >= 3, "the widget stopped updating while no cell ran"
     states = [m["content"]["data"]["state"] for m in background]
     assert any("succeeded" in str(s.get("value", "")) for s in states)
+    finals = [
+        m["content"]["data"]["text/plain"]
+        for _, m in kernel.iopub
+        if m["msg_type"] == "update_display_data" and m["parent_header"].get("msg_id") == cell1["msg_id"]
+    ]
+    assert finals == ['<LiveJob demo/count succeeded>\nresult: {"count": 8}'] * 2, "live view and summary slot"
     assert kernel.value("job.status, job.result(), job.progress") == "succeeded {'count': 8} 1.0"
 
 
@@ -257,7 +265,7 @@ def test_compare_fills_a_grid_of_inputs_by_versions(kernel: KernelHarness) -> No
     data = [m["content"]["data"] for m in cell["outputs"] if m["msg_type"] == "display_data"]
     assert "application/vnd.jupyter.widget-view+json" in data[0]
     assert data[0]["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; in progress>"
-    final = data[-1]
+    final = [m["content"]["data"] for m in cell["outputs"] if m["msg_type"] == "update_display_data"][-1]
     assert final["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
     assert final["text/html"].count('<img src="data:image/png;base64,') == 4
     assert kernel.value("[[r['image']['mime'] for r in row] for row in rows]") == str([["image/png"] * 2] * 2)

@@ -1,8 +1,8 @@
 """Showing a LiveJob where it runs: a live widget in a kernel, one updating text line on stderr elsewhere.
 
-In a kernel the job is displayed with a display id. When it ends, the widget trees re-send their state,
-the display is updated with the final text/html and text/plain, and a final static summary is displayed
-(hidden by CSS wherever the live widget rendered), so saved and exported notebooks show the end state.
+In a kernel the job is displayed with a display id, plus its static summary (hidden by CSS wherever the
+live widget rendered). When it ends, both are updated to the final text/html and text/plain, so saved
+and exported notebooks and frontends without the widget state show the end state.
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ def _parent_id() -> str | None:
 class JobDisplay:
     """The notebook output of a LiveJob (or a Comparison): live widget plus static fallbacks, finalized at the end.
 
-    The shown object provides `done()`, `_subscribe(observer)`, `_widget` and `_static_bundle(final)`.
+    Two outputs, both with display ids: the live view (widget, text/html, text/plain) and the static
+    summary (hidden by CSS wherever the widget renders). Both are brought to the end state by
+    `update_display_data`, which frontends route by display id even after the cell finished (a plain
+    `display` from a background task would be dropped once its cell is done). Displayed "in progress"
+    first, so a re-run that ignores updates (nbval) sees the same outputs as a saved notebook. The shown object provides `done()`, `_subscribe(observer)`,
+    `_widget` and `_static_bundle(final)`.
     """
 
     def __init__(self, job: Any) -> None:
@@ -43,6 +48,7 @@ class JobDisplay:
         self.job = job
         self.settled_in: set[str | None] = set()
         self.handle = display(job, display_id=True)
+        self.slot = display(job._static_bundle(final=True), raw=True, display_id=True)
         job._subscribe(self._changed)
         if job.done():
             self._final()
@@ -51,26 +57,30 @@ class JobDisplay:
         if "done" in changed:
             self._final()
 
-    def _final(self) -> None:
-        from IPython.display import display
+    def _publish(self) -> None:
+        self.handle.update(self.job)
+        self.slot.update(self.job._static_bundle(final=True), raw=True)
 
-        job = self.job
+    def _final(self) -> None:
         self.settled_in.add(_parent_id())
-        finalize = getattr(job._widget, "finalize", None)
+        finalize = getattr(self.job._widget, "finalize", None)
         if finalize is not None:
             finalize()
-        self.handle.update(job)
-        display(job._static_bundle(final=True), raw=True)
+        self._publish()
 
     def settle(self) -> None:
-        """From a later cell that waited for the job: re-send widget state and the final views, once per cell."""
+        """From a later cell that waited for the job: re-send widget state and the final views, once per cell.
+
+        nbclient (ipykernel 7) records only messages tagged with the running cell, so this is what puts
+        the end state into a notebook executed headless.
+        """
         parent = _parent_id()
         if parent in self.settled_in or not self.job.done():
             return
         self.settled_in.add(parent)
         if self.job._widget is not None:
             send_all(self.job._widget)
-        self.handle.update(self.job)
+        self._publish()
 
 
 class TerminalLine:
