@@ -38,8 +38,8 @@ class JobDisplay:
     summary (hidden by CSS wherever the widget renders). Both are brought to the end state by
     `update_display_data`, which frontends route by display id even after the cell finished (a plain
     `display` from a background task would be dropped once its cell is done). Displayed "in progress"
-    first, so a re-run that ignores updates (nbval) sees the same outputs as a saved notebook. The shown object provides `done()`, `_subscribe(observer)`,
-    `_widget` and `_static_bundle(final)`.
+    first, so a re-run that ignores updates (nbval) sees the same outputs as a saved notebook.
+    The shown object provides `done()`, `_subscribe(observer)`, `_widget` and `_static_bundle(final)`.
     """
 
     def __init__(self, job: Any) -> None:
