@@ -37,6 +37,11 @@ class Cell:
     def text(self) -> str:
         return self.result.get("text/plain", "")
 
+    @property
+    def shown(self) -> dict:
+        """The cell's value as displayed: its execute_result, or the first display of an object that displays itself."""
+        return self.result or (self.displays[0] if self.displays else {})
+
 
 class Kernel:
     """A kernel driven through jupyter_client, one cell at a time."""
@@ -171,10 +176,11 @@ def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
     started = time.monotonic()
     cell = kernel.ok("%puras run demo/count n=4 delay=0.25 --bg -o job")
     assert time.monotonic() - started < 0.9
-    assert cell.text.startswith("<LiveJob demo/count ")
-    assert "application/vnd.jupyter.widget-view+json" in cell.result
+    assert cell.shown["text/plain"].startswith("<LiveJob demo/count ")
+    assert "application/vnd.jupyter.widget-view+json" in cell.shown
     assert kernel.value("job.result()") == "{'count': 4}"
-    assert kernel.ok("%puras run demo/echo --bg --no-display -o quiet").result == {}
+    quiet = kernel.ok("%puras run demo/echo --bg --no-display -o quiet")
+    assert quiet.result == {} and quiet.displays == []
     assert kernel.value("quiet.result()") == "{}"
     kernel.ok("%puras run demo/hang --bg --timeout 0.2 --no-display -o limited")
     assert kernel.run("limited.result()").ename == "TimeoutError"
@@ -261,7 +267,7 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
     assert logs[-1] == f"job {job_id} succeeded"
     assert sum("progress" in line for line in logs) == 3
     attached = kernel.ok("%puras attach $job_id_text -o again")
-    assert attached.text.startswith("<LiveJob local/demo/count succeeded>")
+    assert attached.shown["text/plain"].startswith("<LiveJob local/demo/count succeeded>")
     assert kernel.value("again.result()") == "{'count': 3}"
     got = kernel.ok(f"%puras get {job_id}")
     assert f"'id': '{job_id}'" in got.text and "'status': 'succeeded'" in got.text
