@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .live import LiveJob, _in_kernel, attach
+from .widgets.html import _dollars
 
 __all__ = ["JobsTable", "fan_out", "follow", "kernel_jobs", "table", "track"]
 
@@ -38,10 +39,6 @@ def kernel_jobs() -> list[LiveJob]:
     """The jobs this kernel started or attached to through the magics, `fan_out` or `track`, oldest first."""
     with _tracked_lock:
         return sorted(_tracked, key=lambda j: j.started)
-
-
-def _dollars(cost: Any) -> str:
-    return f"${cost / 1_000_000:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
 
 
 def _outcome(job: LiveJob, limit: int = 80) -> str:
