@@ -26,7 +26,7 @@ class Comparison:
         self.jobs: dict[tuple[int, int | None], LiveJob] = {}
         self._observers: list[Callable[[Comparison, frozenset], None]] = []
         self._widget: Any = None
-        self._display: Any = None
+        self._displays: list[Any] = []
         self._lock = threading.Lock()
         self._finished = False
 
@@ -61,8 +61,9 @@ class Comparison:
         """Block until every job ended (other LiveJobs keep updating meanwhile)."""
         for job in self.jobs.values():
             job.wait(timeout)
-        if self._display is not None and self.done():
-            self._display.settle()
+        if self.done():
+            for shown in self._displays:
+                shown.settle()
         return self
 
     def results(self, timeout: float | None = None) -> list[list[Any]]:
@@ -132,6 +133,15 @@ class Comparison:
         data = (self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
         return {**data, **self._static_bundle()}
 
+    def _ipython_display_(self) -> None:
+        """Displayed: the live grid and its static table, both brought to their end state by display id."""
+        from .widgets.display import display_job
+
+        if _in_kernel():
+            display_job(self)
+        else:
+            print(self._text())
+
     def __repr__(self) -> str:
         return self._text()
 
@@ -161,5 +171,5 @@ def compare(
     if display:
         from .widgets.display import display_job
 
-        comparison._display = display_job(comparison)
+        display_job(comparison)
     return comparison

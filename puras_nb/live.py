@@ -363,7 +363,7 @@ class LiveJob:
         self._session: _Session | None = None
         self._wake: asyncio.Event | None = None
         self._widget: Any = None
-        self._display: Any = None
+        self._displays: list[Any] = []
         self._wants_media = False
         self._finished_at: float | None = None
         if self.status in TERMINAL:
@@ -680,6 +680,11 @@ class LiveJob:
         except asyncio.CancelledError:
             self._finish(PurasError(f"polling of job {self.id} was stopped"))
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C during a blocking result() re-enters the loop, so it can land inside this task.
+            # asyncio has already re-raised it to the waiting cell; keep polling in a fresh task.
+            session.loop.call_soon(session.spawn, self._poll())
+            return
         self._finish()
 
     # -- media --------------------------------------------------------------------------------
@@ -718,8 +723,18 @@ class LiveJob:
 
     def _settle_display(self) -> None:
         """After a wait in a cell: re-send the final widget state and static views from this cell's context."""
-        if self._display is not None:
-            self._display.settle()
+        for shown in self._displays:
+            shown.settle()
+
+    def _ipython_display_(self) -> None:
+        """`display(job)` or a job as a cell's value: the live outputs (with display ids, so they reach
+        their end state even after the cell finished); plain text outside a kernel."""
+        from .widgets.display import display_job
+
+        if _in_kernel():
+            display_job(self)
+        else:
+            print(repr(self))
 
     def _static_bundle(self, final: bool = False) -> dict[str, str]:
         """text/plain (no ids, timestamps or URLs) and text/html (status, result, embedded media)."""

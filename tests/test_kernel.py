@@ -283,3 +283,21 @@ def test_interrupting_a_blocking_result_raises_job_interrupted_and_can_cancel(ke
     assert kernel.value("stuck.wait(5)['status']") == "cancelled"
     kept = kernel.run("kept = puras_nb.start('demo/count', {'n': 2, 'delay': 0.05}); print(kept.result())")
     assert kept["stdout"].strip() == "{'count': 2}", "the kernel's loop and pollers still work after the interrupt"
+
+
+def test_a_job_as_a_cells_value_gets_live_outputs_that_reach_the_end_state(kernel: KernelHarness) -> None:
+    cell = kernel.run("value = puras_nb.start('demo/count', {'n': 3, 'delay': 0.1}, display=False)\nvalue")
+    shown = [m for m in cell["outputs"] if m["msg_type"] in ("display_data", "execute_result")]
+    assert [m["msg_type"] for m in shown] == ["display_data", "display_data"]
+    ids = {m["content"]["transient"]["display_id"] for m in shown}
+    deadline = time.monotonic() + 10
+    updates: list[dict] = []
+    while time.monotonic() < deadline and len(updates) < 2:
+        time.sleep(0.1)
+        updates = [
+            m
+            for _, m in list(kernel.iopub)
+            if m["msg_type"] == "update_display_data" and m["content"]["transient"]["display_id"] in ids
+        ]
+    assert {m["content"]["transient"]["display_id"] for m in updates} == ids
+    assert all(m["content"]["data"]["text/plain"].startswith("<LiveJob demo/count succeeded>") for m in updates)

@@ -253,3 +253,19 @@ def test_compare_needs_inputs_and_versions() -> None:
         compare("demo/echo", [], display=False)
     with pytest.raises(ValueError, match="version"):
         compare("demo/echo", [{}], versions=[], display=False)
+
+
+def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch: pytest.MonkeyPatch) -> None:
+    job = live.start("demo/count", {"n": 3, "delay": 0.1}, display=False)
+    session = job._session
+    real = type(session).call
+    hits: list[str] = []
+
+    async def interrupted_once(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        if method == "get" and not hits:
+            hits.append(method)
+            raise KeyboardInterrupt
+        return await real(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(type(session), "call", interrupted_once)
+    assert job.result(timeout=10) == {"count": 3} and hits == ["get"]

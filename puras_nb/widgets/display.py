@@ -47,7 +47,7 @@ class JobDisplay:
 
         self.job = job
         self.settled_in: set[str | None] = set()
-        self.handle = display(job, display_id=True)
+        self.handle = display(job._repr_mimebundle_(), raw=True, display_id=True)
         self.slot = display(job._static_bundle(final=True), raw=True, display_id=True)
         job._subscribe(self._changed)
         if job.done():
@@ -58,7 +58,7 @@ class JobDisplay:
             self._final()
 
     def _publish(self) -> None:
-        self.handle.update(self.job)
+        self.handle.update(self.job._repr_mimebundle_(), raw=True)
         self.slot.update(self.job._static_bundle(final=True), raw=True)
 
     def _final(self) -> None:
@@ -134,6 +134,7 @@ def display_job(job: Any) -> Any:
     from ..live import _in_kernel
 
     if _in_kernel():
-        job._display = JobDisplay(job)
-        return job._display
+        shown = JobDisplay(job)
+        job._displays.append(shown)
+        return shown
     return TerminalLine(job) if hasattr(job, "progress_label") else None

@@ -46,9 +46,11 @@ class Throttle:
             self._fire()
             return
         with self._lock:
-            if self._pending:
+            now = time.monotonic()
+            # A pending call lost to an interrupt (Ctrl-C inside the loop) must not freeze the view.
+            if self._pending and now - self._last < 2 * self.interval + 1:
                 return
-            delay = self._last + self.interval - time.monotonic()
+            delay = self._last + self.interval - now
             if delay > 0:
                 self._pending = True
         if delay <= 0:
