@@ -130,8 +130,10 @@ class Comparison:
         return f"{head}; {tally}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        data = (self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
-        return {**data, **self._static_bundle()}
+        """The live grid plus a one-line fallback (in a kernel); the full static table elsewhere."""
+        if not _in_kernel():
+            return self._static_bundle()
+        return self.widget._repr_mimebundle_() or {}
 
     def _ipython_display_(self) -> None:
         """Displayed: the live grid and its static table, both brought to their end state by display id."""

@@ -745,8 +745,10 @@ class LiveJob:
         return {"text/plain": job_text(self), "text/html": job_html(self, data=self.media_data, final=final)}
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        data = (self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
-        return {**data, **self._static_bundle()}
+        """The live view: the widget plus a compact fallback (in a kernel); the full static view elsewhere."""
+        if not _in_kernel():
+            return self._static_bundle()
+        return self.widget._repr_mimebundle_() or {}
 
     def __repr__(self) -> str:
         from .widgets.html import job_text

@@ -84,7 +84,8 @@ class ComparisonWidget(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = super()._repr_mimebundle_(**kwargs) or {}
-        return {**data, **self.comparison._static_bundle()}
+        text = self.comparison._text()
+        return {**data, "text/plain": text, "text/html": f"<div class='puras-static'>{esc(text)}</div>"}
 
 
 def _version_label(v: int | None) -> str:

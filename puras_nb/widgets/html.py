@@ -186,8 +186,14 @@ def events_html(events: list[dict], limit: int = 50) -> str:
     return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{rows}</ol>'
 
 
-def job_html(job: Any, *, data: dict[str, bytes | None] | None = None, final: bool = False) -> str:
-    """A LiveJob (or anything with its attributes) as static HTML: header, progress, result or error."""
+def job_html(
+    job: Any, *, data: dict[str, bytes | None] | None = None, final: bool = False, compact: bool = False
+) -> str:
+    """A LiveJob (or anything with its attributes) as static HTML: header, progress, result or error.
+
+    `compact`: header and summary only, for the live view's own fallback (the full result, media
+    embedded, lives once, in the static summary output beside it).
+    """
     status = job.status
     head = (
         f'<div class="puras-header"><b>{esc(job.skill or "job")}</b>'
@@ -205,9 +211,9 @@ def job_html(job: Any, *, data: dict[str, bytes | None] | None = None, final: bo
     else:
         facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
         body.append(f'<div class="puras-summary">{esc(" · ".join(f for f in facts if f))}</div>')
-        if status == "succeeded":
+        if status == "succeeded" and not compact:
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
-        else:
+        elif not compact:
             err = job.job.get("error") or (str(job.exception) if job.exception else "") or status
             body.append(f'<div class="puras-error" style="color:#b91c1c"><b>{esc(_short(str(err), 2000))}</b></div>')
             body.append(events_html(job.events, 10))

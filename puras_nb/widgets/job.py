@@ -276,7 +276,7 @@ class JobWidget(w.VBox):
 
         data = super()._repr_mimebundle_(**kwargs) or {}
         data["text/plain"] = job_text(self.job)
-        data["text/html"] = job_html(self.job, data=self.job.media_data)
+        data["text/html"] = job_html(self.job, compact=True)
         return data
 
 
