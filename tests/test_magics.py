@@ -174,11 +174,11 @@ def test_json_option_version_and_skillpack(kernel: Kernel) -> None:
 
 def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
     started = time.monotonic()
-    cell = kernel.ok("%puras run demo/count n=4 delay=0.25 --bg -o job")
-    assert time.monotonic() - started < 0.9
+    cell = kernel.ok("%puras run demo/count n=8 delay=0.25 --bg -o job")
+    assert time.monotonic() - started < 1.5
     assert cell.shown["text/plain"].startswith("<LiveJob demo/count ")
     assert "application/vnd.jupyter.widget-view+json" in cell.shown
-    assert kernel.value("job.result()") == "{'count': 4}"
+    assert kernel.value("job.result()") == "{'count': 8}"
     quiet = kernel.ok("%puras run demo/echo --bg --no-display -o quiet")
     assert quiet.result == {} and quiet.displays == []
     assert kernel.value("quiet.result()") == "{}"
@@ -210,13 +210,13 @@ def test_timeout_cancels_the_job(kernel: Kernel) -> None:
 
 
 def test_interrupt_cancels_by_default(kernel: Kernel) -> None:
-    cell = kernel.run("%puras run demo/hang -o stuck", interrupt_after=0.8)
+    cell = kernel.run("%puras run demo/hang -o stuck", interrupt_after=1.2)
     short_error(cell, "JobInterrupted", "cancelled the job")
     assert kernel.value("stuck.wait(10)['status']") == "'cancelled'"
 
 
 def test_interrupt_can_leave_the_job_running_then_cancel_it(kernel: Kernel) -> None:
-    cell = kernel.run("%puras run demo/hang --no-cancel-on-interrupt --no-display -o kept", interrupt_after=0.8)
+    cell = kernel.run("%puras run demo/hang --no-cancel-on-interrupt --no-display -o kept", interrupt_after=1.2)
     short_error(cell, "JobInterrupted", "the job keeps running")
     assert kernel.value("kept.status") == "'running'"
     job_id = kernel.value("kept.id").strip("'")
