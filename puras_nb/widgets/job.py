@@ -1,6 +1,6 @@
 """JobWidget: the live view of a LiveJob (header, progress, latest message, log, cancel, result, feedback).
 
-It subscribes to the model and re-renders at most `MAX_HZ` (4) times a second, setting only the traits
+It subscribes to the model and re-renders at most `MAX_HZ` (3) times a second, setting only the traits
 that changed (traitlets sends nothing for an equal value; `hold_sync` batches the rest into one message
 per widget): a render touches at most the head and the bar (and the log while it is open), so a widget
 stays under 10 messages a second. A cell that waits for the job re-sends every model's full state
@@ -22,7 +22,7 @@ from .html import STYLE, badge, esc, events_html
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle"]
 
-MAX_HZ = 4.0
+MAX_HZ = 3.0
 TICK = 1.0
 
 
