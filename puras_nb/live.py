@@ -459,10 +459,14 @@ class LiveJob:
         return lambda: self._observers.remove(observer) if observer in self._observers else None
 
     def _notify(self, changed: set[str]) -> None:
+        """Tell every observer what changed; a failing view is reported, never fatal to polling."""
         if changed:
             frozen = frozenset(changed)
             for observer in list(self._observers):
-                observer(self, frozen)
+                try:
+                    observer(self, frozen)
+                except Exception as exc:  # one broken view must not stop the model or the others
+                    print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
 
     def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[str]:
         """Merge a fresh job dict and new events into the model; notify observers of what changed."""

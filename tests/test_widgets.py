@@ -267,3 +267,15 @@ def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
     job2._apply(_job("failed", error="boom\x1b[2J\rgone"))
     job2._finish()
     assert log.getvalue().endswith("error: boom [2J gone\n") and log.getvalue().count("\n") == 1
+
+
+def test_a_failing_view_does_not_stop_the_model_or_other_views(capsys: pytest.CaptureFixture) -> None:
+    job = LiveJob(_job(), skill="demo/count")
+    seen: list[frozenset] = []
+    job._subscribe(lambda j, changed: 1 / 0)
+    job._subscribe(lambda j, changed: seen.append(changed))
+    job._apply(events=[_progress(1, 1, 2)])
+    job._apply(_job("succeeded", result={}))
+    job._finish()
+    assert seen == [frozenset({"events"}), frozenset({"status", "job"}), frozenset({"done"})]
+    assert capsys.readouterr().err.count("ZeroDivisionError") == 3 and job.result() == {}
