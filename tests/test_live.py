@@ -269,3 +269,17 @@ def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch:
 
     monkeypatch.setattr(type(session), "call", interrupted_once)
     assert job.result(timeout=10) == {"count": 3} and hits == ["get"]
+
+
+def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> None:
+    import ipywidgets as w
+
+    from puras_nb import Client
+    from puras_nb.widgets import show
+    from puras_nb.widgets.job import descendants
+
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        done = client.submit("demo/speech", {"text": "hello there"}, wait=True)
+    view = show(done)
+    audio = [x for x in descendants(view) if isinstance(x, w.Audio)]
+    assert len(audio) == 1 and audio[0].value.startswith(b"RIFF") and audio[0].format == "wav"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .job import JobWidget
@@ -20,7 +21,13 @@ def show(obj: Any, *, max_bytes: int | dict[str, int] | None = None) -> Any:
 
     if isinstance(obj, LiveJob):
         return obj.widget
-    caps = max_bytes if max_bytes is not None else settings().preview_max_bytes
+    current = settings()
+    caps = max_bytes if max_bytes is not None else current.preview_max_bytes
+    # The key goes only to the configured API origin (signed media URLs on it may need it), never elsewhere.
+    auth = {
+        "api_base": current.api_base or os.environ.get("PURAS_API_BASE"),
+        "api_key": current.api_key or os.environ.get("PURAS_API_KEY"),
+    }
     if isinstance(obj, dict) and "status" in obj and "result" in obj and "id" in obj:
-        return ResultView(obj.get("result"), outputs=obj.get("outputs"), max_bytes=caps)
-    return ResultView(obj, max_bytes=caps)
+        return ResultView(obj.get("result"), outputs=obj.get("outputs"), max_bytes=caps, auth=auth)
+    return ResultView(obj, max_bytes=caps, auth=auth)
