@@ -282,4 +282,4 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
         done = client.submit("demo/speech", {"text": "hello there"}, wait=True)
     view = show(done)
     audio = [x for x in descendants(view) if isinstance(x, w.Audio)]
-    assert len(audio) == 1 and audio[0].value.startswith(b"RIFF") and audio[0].format == "wav"
+    assert len(audio) == 1 and bytes(audio[0].value).startswith(b"RIFF") and audio[0].format == "wav"
