@@ -247,6 +247,8 @@ class _Session:
 
     def retire(self) -> None:
         """Stop handing this session to new jobs; close its client once its pollers are done."""
+        if self.loop.is_closed() or not self.loop.is_running():
+            return
 
         async def close() -> None:
             while any(not t.done() for t in self.tasks if t is not asyncio.current_task()):
@@ -255,8 +257,7 @@ class _Session:
             if self._media_http is not None:
                 await self._media_http.aclose()
 
-        if not self.loop.is_closed():
-            self.spawn(close())
+        self.spawn(close())
 
 
 _sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
