@@ -505,7 +505,8 @@ class LiveJob:
             waiters, self._waiters = self._waiters, []
             callbacks, self._callbacks = self._callbacks, []
         for loop, fut in waiters:
-            loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
         for fn in callbacks:
             self._call_back(fn)
         self._notify({"done"})
