@@ -306,8 +306,21 @@ def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:
     kernel.ok("%config Puras.timeout = 0.3")
     short_error(kernel.run("%puras run demo/hang --no-display"), "JobError", "after 0.3 s")
     kernel.ok("%config Puras.timeout = 60.0")
+    kernel.ok("%config Puras.preview_max_bytes = 100000")
     out = kernel.ok("%puras config").stdout
-    assert "skillpack" in out and "demo" in out and "0.5" in out
+    assert "skillpack" in out and "demo" in out and "0.5" in out and "100000" in out
+
+
+def test_config_api_base_and_cancel_on_interrupt(kernel: Kernel, emulator: Any) -> None:
+    same_server = emulator.url.replace("127.0.0.1", "localhost")
+    kernel.ok(f"%config Puras.api_base = {same_server!r}")
+    assert kernel.value("import puras_nb.live as L; L.settings().api_base") == repr(same_server)
+    assert kernel.ok("%puras run demo/echo via=1 --no-display").text == "{'via': 1}"
+    kernel.ok("%config Puras.cancel_on_interrupt = False")
+    cell = kernel.run("%puras run demo/hang --no-display -o left", interrupt_after=1.2)
+    short_error(cell, "JobInterrupted", "the job keeps running")
+    assert kernel.ok("%puras cancel $left").stdout.endswith(" cancelled\n")
+    kernel.ok("%config Puras.cancel_on_interrupt = True")
 
 
 def test_login_without_a_prompt_says_how(kernel: Kernel) -> None:
