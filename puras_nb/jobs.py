@@ -299,9 +299,9 @@ def _event_line(event: dict) -> str:
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:
     """Print a job's events (all so far, then new ones as they arrive) until it ends; returns the LiveJob.
 
-    Interrupting stops following; the job itself keeps running.
+    Interrupting stops following (`JobInterrupted`); a job given by id keeps running.
     """
-    live = job if isinstance(job, LiveJob) else attach(job, display=False)
+    live = job if isinstance(job, LiveJob) else attach(job, display=False, cancel_on_interrupt=False)
     out = file or sys.stdout
     last = 0
     while True:

@@ -355,7 +355,7 @@ class PurasMagics(Magics):
         args = _id_parser("logs").parse_args(argv)
         try:
             follow(job_id(args.job_id, self.shell.user_ns))
-        except PurasError as exc:
+        except (PurasError, JobInterrupted) as exc:
             raise _short(exc) from None
 
     def cmd_get(self, argv: list[str]) -> dict:

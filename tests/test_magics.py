@@ -215,6 +215,14 @@ def test_interrupt_cancels_by_default(kernel: Kernel) -> None:
     assert kernel.value("stuck.wait(10)['status']") == "'cancelled'"
 
 
+def test_interrupting_logs_stops_following_only(kernel: Kernel) -> None:
+    kernel.ok("%puras run demo/hang --bg --no-display -o followed")
+    cell = kernel.run("%puras logs $followed", interrupt_after=1.2)
+    short_error(cell, "JobInterrupted", "the job keeps running")
+    assert "[1] " in cell.stdout
+    assert kernel.ok("%puras cancel $followed").stdout.endswith(" cancelled\n")
+
+
 def test_interrupt_can_leave_the_job_running_then_cancel_it(kernel: Kernel) -> None:
     cell = kernel.run("%puras run demo/hang --no-cancel-on-interrupt --no-display -o kept", interrupt_after=1.2)
     short_error(cell, "JobInterrupted", "the job keeps running")
