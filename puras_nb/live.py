@@ -612,10 +612,19 @@ class LiveJob:
             self._wake.set()
         return self.job
 
-    def _request_cancel(self) -> None:
-        """Fire-and-forget cancel (for a button click): never blocks the caller."""
-        if self._session is not None and not self.done():
-            self._session.spawn(self._quiet(self._cancel()))
+    def _request_cancel(self, on_error: Callable[[BaseException], Any] | None = None) -> None:
+        """Fire-and-forget cancel (for a button click): never blocks; a failure goes to `on_error`."""
+        if self._session is None or self.done():
+            return
+
+        async def cancel() -> None:
+            try:
+                await self._cancel()
+            except (PurasError, OSError) as exc:
+                if on_error is not None:
+                    on_error(exc)
+
+        self._session.spawn(cancel())
 
     def feedback(self, rating: int = 0, comment: str | None = None) -> dict:
         """Record feedback on this job's result (`rating` +1 / -1, or 0 with a comment)."""
@@ -623,14 +632,6 @@ class LiveJob:
         return _run_sync(
             session.loop, session.call("feedback", self.id, rating=rating, comment=comment, client=self._client)
         )
-
-    async def _quiet(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        try:
-            return await coro
-        except (PurasError, OSError) as exc:
-            self.last_error = str(exc)
-            self._notify({"error"})
-            return None
 
     def _require_session(self) -> _Session:
         if self._session is None:

@@ -283,3 +283,20 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
     view = show(done)
     audio = [x for x in descendants(view) if isinstance(x, w.Audio)]
     assert len(audio) == 1 and bytes(audio[0].value).startswith(b"RIFF") and audio[0].format == "wav"
+
+
+def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyPatch) -> None:
+    job = live.start("demo/hang", {}, display=False)
+    view = job.widget
+
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PurasAPIError(405, "Method Not Allowed")
+
+    monkeypatch.setattr(job._session.client, "cancel", refuse)
+    view.cancel_button.click()
+    deadline = time.monotonic() + 5
+    while view.cancel_button.disabled and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert view.cancel_button.description == "Cancel failed, retry" and "405" in view.cancel_button.tooltip
+    monkeypatch.undo()
+    assert job.cancel()["id"] == job.id and job.wait(5)["status"] == "cancelled"

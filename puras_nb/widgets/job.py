@@ -249,7 +249,11 @@ class JobWidget(w.VBox):
 
     def _on_cancel(self) -> None:
         _set(self.cancel_button, description="Cancelling…", disabled=True)
-        self.job._request_cancel()
+        self.job._request_cancel(on_error=self._cancel_failed)
+
+    def _cancel_failed(self, exc: BaseException) -> None:
+        """The server refused or could not be reached: say so on the button and let the user retry."""
+        _set(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
     def _on_feedback(self, rating: int) -> None:
         job = self.job
