@@ -258,7 +258,8 @@ class PurasMagics(Magics):
         """`%puras run` / `%%puras`: start the job, then block for its result unless `--bg`.
 
         The result is the cell's value, or with `-o VAR` goes into VAR instead (the live view already
-        shows it). `--bg` returns the LiveJob at once (also stored with `-o`).
+        shows it). `--bg` returns the LiveJob at once, its live view (also stored with `-o`); with
+        `--no-display` nothing is shown.
         """
         from .jobs import track
         from .live import start
@@ -289,7 +290,7 @@ class PurasMagics(Magics):
         track(job)
         if args.bg:
             self._store(args.out, job)
-            return job if args.display or not args.out else None
+            return job if args.display else None
         return self._block(job, args.out, args.timeout if args.timeout is not None else self.settings.timeout, cancel)
 
     def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool) -> Any:
