@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .live import LiveJob, _in_kernel, attach
-from .widgets.html import _dollars
+from .widgets.html import _dollars, summarize
 
 __all__ = ["JobsTable", "fan_out", "follow", "kernel_jobs", "table", "track"]
 
@@ -42,8 +42,6 @@ def kernel_jobs() -> list[LiveJob]:
 
 
 def _outcome(job: LiveJob, limit: int = 80) -> str:
-    from .widgets.html import summarize
-
     if job.status == "succeeded":
         return summarize(job.job.get("result"), limit)
     if job.done():

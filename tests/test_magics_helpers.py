@@ -220,3 +220,17 @@ def test_follow_prints_every_event_then_the_end(configured: None) -> None:
         f"[{i + 2}] progress: counted {i + 1} of 3" for i in range(3)
     ]
     assert lines[-1] == f"job {job.id} succeeded"
+
+
+def test_table_widget_follows_its_jobs() -> None:
+    running = live.LiveJob({"id": "r", "status": "running", "cost_micros": 0}, skill="demo/x")
+    done = _job("succeeded", result={"n": 1})
+    view = table([running, done], title="live")
+    widget = view.widget
+    assert view._bar.value == 0.5 and "running" in view._html.value
+    running._apply({"id": "r", "status": "succeeded", "cost_micros": 2000, "result": {"n": 2}})
+    running._finish()
+    assert view._bar.value == 1.0 and view._bar.bar_style == "success"
+    assert "running" not in view._html.value and "$0.0020" in view._html.value
+    assert widget.children == (view._bar, view._html)
+    assert running._observers == []
