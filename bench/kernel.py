@@ -26,7 +26,7 @@ from test_kernel import KernelHarness
 from puras_nb import local
 
 CELLS = 60
-LONG = "{'n': 200, 'delay': 0.1}"
+LONG = "{'n': 100, 'delay': 0.5}"  # 50 s jobs, 2 progress events a second each
 
 
 def round_trips(kernel: KernelHarness, n: int = CELLS) -> tuple[float, float]:
