@@ -6,21 +6,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from .html import STYLE, badge, esc, result_html
+from .html import STYLE, badge, esc, facts, result_html
 from .job import MAX_HZ, Throttle, _set
 from .result import ResultView
 
 __all__ = ["CellView", "ComparisonWidget", "comparison_html"]
-
-
-def _facts(job: Any) -> str:
-    parts = []
-    if job.duration is not None:
-        parts.append(f"{job.duration:.1f} s")
-    cost = job.job.get("cost_micros")
-    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-        parts.append(f"${cost / 1_000_000:.4f}")
-    return " · ".join(parts)
 
 
 class CellView(w.VBox):
@@ -47,7 +37,7 @@ class CellView(w.VBox):
 
     def _render(self) -> None:
         job = self.job
-        label = job.progress_label if not job.done() else _facts(job)
+        label = job.progress_label if not job.done() else facts(job)
         _set(self.line, value=f"{badge(job.status)} <small>{esc(label)}</small>")
         frac = job.progress
         style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "info")
@@ -107,7 +97,7 @@ def comparison_html(comparison: Any, *, final: bool = False) -> str:
         cells = []
         for v in comparison.versions:
             job = comparison.job(i, v)
-            inner = f"{badge(job.status)} <small>{esc(_facts(job))}</small>"
+            inner = f"{badge(job.status)} <small>{esc(facts(job))}</small>"
             if job.status == "succeeded":
                 inner += result_html(job.job.get("result"), media=job.media, data=job.media_data)
             elif job.done():

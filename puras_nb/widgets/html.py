@@ -17,6 +17,7 @@ __all__ = [
     "STYLE",
     "badge",
     "esc",
+    "facts",
     "job_html",
     "job_text",
     "json_html",
@@ -171,6 +172,12 @@ def _dollars(cost_micros: Any) -> str:
     return f"${cost_micros / 1_000_000:.4f}"
 
 
+def facts(job: Any) -> str:
+    """ "2.5 s · $0.0040": a finished job's duration and cost, whichever are known."""
+    parts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
+    return " · ".join(p for p in parts if p)
+
+
 def _event_line(event: dict) -> str:
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     msg = payload.get("message") or payload.get("text") or payload.get("status") or ""
@@ -209,8 +216,7 @@ def job_html(
         if job.message:
             body.append(f'<div class="puras-message">{esc(_short(job.message, 500))}</div>')
     else:
-        facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
-        body.append(f'<div class="puras-summary">{esc(" · ".join(f for f in facts if f))}</div>')
+        body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
         if status == "succeeded" and not compact:
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
         elif not compact:

@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from .html import STYLE, badge, esc, events_html
+from .html import STYLE, badge, esc, events_html, facts
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle"]
 
@@ -96,10 +96,6 @@ def _checklist(todos: list[dict]) -> str:
         f"<li>{_MARKS.get(str(t.get('status')), '○')} {esc(str(t.get('content', ''))[:200])}</li>" for t in todos[:20]
     )
     return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
-
-
-def _dollars(cost: Any) -> str:
-    return f"${cost / 1_000_000:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
 
 
 class JobWidget(w.VBox):
@@ -184,8 +180,7 @@ class JobWidget(w.VBox):
             if message:
                 parts.append(f'<div class="puras-message"><i>{esc(message[:500])}</i></div>')
             return "".join(parts)
-        facts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
-        parts.append(f' <span class="puras-summary">{esc(" · ".join(f for f in facts if f))}</span>')
+        parts.append(f' <span class="puras-summary">{esc(facts(job))}</span>')
         if job.status != "succeeded":
             err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
             parts.append(
