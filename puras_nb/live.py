@@ -440,10 +440,12 @@ class LiveJob:
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the job was created (server clock when known), up to its end."""
-        start = _parse_time(self.job.get("created_at")) or self.started
-        end = _parse_time(self.job.get("finished_at")) or self._finished_at or time.time()
-        return max(0.0, end - start)
+        """Seconds the job has taken so far: from the server's own timestamps once it finished; while it
+        runs, on the local clock from when it was submitted (a skewed server clock cannot distort it)."""
+        start, end = _parse_time(self.job.get("created_at")), _parse_time(self.job.get("finished_at"))
+        if self.done() and start is not None and end is not None:
+            return max(0.0, end - start)
+        return max(0.0, (self._finished_at or time.time()) - self.started)
 
     @property
     def duration(self) -> float | None:
@@ -824,6 +826,7 @@ def attach(job_id: str, *, display: bool = True, client: Any = None, **opts: Any
     session = _session()
     fetched = _run_sync(session.loop, session.call("get", job_id, client=client))
     job = LiveJob(fetched, client=client, **_opts(opts))
+    job.started = _parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
     if job.done():
         job._session = session
         job._apply(events=_run_sync(session.loop, session.call("events", job_id, after=0, client=client)))

@@ -279,3 +279,12 @@ def test_a_failing_view_does_not_stop_the_model_or_other_views(capsys: pytest.Ca
     job._finish()
     assert seen == [frozenset({"events"}), frozenset({"status", "job"}), frozenset({"done"})]
     assert capsys.readouterr().err.count("ZeroDivisionError") == 3 and job.result() == {}
+
+
+def test_elapsed_uses_the_local_clock_while_running_and_the_server_span_when_done() -> None:
+    job = LiveJob(_job(created_at="1999-01-01T00:00:00Z"), skill="demo/slow")
+    job.started = time.time() - 3
+    assert 2.9 < job.elapsed < 4, "a skewed server clock does not inflate the running time"
+    job._apply(_job("succeeded", created_at="1999-01-01T00:00:00Z", finished_at="1999-01-01T00:00:01.5Z"))
+    job._finish()
+    assert job.duration == 1.5
