@@ -301,3 +301,16 @@ def test_a_job_as_a_cells_value_gets_live_outputs_that_reach_the_end_state(kerne
         ]
     assert {m["content"]["transient"]["display_id"] for m in updates} == ids
     assert all(m["content"]["data"]["text/plain"].startswith("<LiveJob demo/count succeeded>") for m in updates)
+
+
+
+def _widget_views(cell: dict[str, Any]) -> int:
+    """How many widget views a cell's outputs hold."""
+    return sum("application/vnd.jupyter.widget-view+json" in m["content"].get("data", {}) for m in cell["outputs"])
+
+
+def test_start_or_compare_as_a_cells_last_line_shows_it_once(kernel: KernelHarness) -> None:
+    assert _widget_views(kernel.run("puras_nb.start('demo/echo', {'once': True})")) == 1
+    assert _widget_views(kernel.run("job = puras_nb.start('demo/echo', {}, display=False)\ndisplay(job)\njob")) == 1
+    assert _widget_views(kernel.run("puras_nb.compare('demo/echo', [{'grid': 1}], versions=[1])")) == 1
+    assert _widget_views(kernel.run("display(job)")) == 1

@@ -46,6 +46,7 @@ class JobDisplay:
         from IPython.display import display
 
         self.job = job
+        self.shown_in = _parent_id()
         self.settled_in: set[str | None] = set()
         self.handle = display(job._repr_mimebundle_(), raw=True, display_id=True)
         self.slot = display(job._static_bundle(final=True), raw=True, display_id=True)
@@ -130,10 +131,17 @@ class TerminalLine:
 
 
 def display_job(job: Any) -> Any:
-    """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line."""
+    """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line.
+
+    Once per cell: `puras_nb.start(...)` as a cell's last line displays the job, then IPython displays the
+    returned value; the second call is a no-op.
+    """
     from ..live import _in_kernel
 
     if _in_kernel():
+        cell = _parent_id()
+        if cell is not None and any(shown.shown_in == cell for shown in job._displays):
+            return None
         shown = JobDisplay(job)
         job._displays.append(shown)
         return shown
