@@ -107,6 +107,14 @@ class Client(BaseClient):
         """The skillpacks this key can run, with their skills, versions and input schemas."""
         return self._drive(self._call(self._skillpacks_request()))
 
+    def start(self, skill: str, inputs: dict | None = None, **opts: Any) -> Any:
+        """Submit a job and return a `LiveJob` at once, polled in the background with this client.
+
+        Takes the options of `puras_nb.start` (`skillpack`, `version`, `display`, `poll_interval`, …)."""
+        from .live import start
+
+        return start(skill, inputs, client=self, **opts)
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()

@@ -220,3 +220,9 @@ def test_ctrl_c_while_polling_leaves_the_job_running_by_default(client: Client, 
         client.wait(job["id"], cancel_on_interrupt=True)
     assert again.value.cancelled
     assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
+
+
+def test_start_returns_a_live_job_polled_with_this_client(client: Client) -> None:
+    job = client.start("count", {"n": 2, "delay": 0.05}, display=False)
+    assert job.result(timeout=10) == {"count": 2}
+    assert job.status == "succeeded" and client.get(job.id)["status"] == "succeeded"
