@@ -8,37 +8,21 @@ the jobs do. `follow(job_id)` prints a job's events as they arrive (`%puras logs
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from .live import LiveJob, _in_kernel, attach
+from .live import jobs as all_jobs
 from .widgets.html import _dollars, summarize
 
-__all__ = ["JobsTable", "fan_out", "follow", "kernel_jobs", "table", "track"]
+__all__ = ["JobsTable", "fan_out", "follow", "table"]
 
-_tracked: list[LiveJob] = []
-_tracked_lock = threading.Lock()
 _HZ = 4.0
 # Frontends right-align rendered table cells; a jobs table reads better left-aligned and top-aligned.
 _TABLE_STYLE = (
     "<style>.puras-jobs-table td,.puras-jobs-table th,.jp-RenderedHTMLCommon .puras-jobs-table td,"
     ".jp-RenderedHTMLCommon .puras-jobs-table th{text-align:left;vertical-align:top}</style>"
 )
-
-
-def track(job: LiveJob) -> LiveJob:
-    """Remember `job` for `kernel_jobs()` (and keep it alive) even if nothing else holds it."""
-    with _tracked_lock:
-        if all(j is not job for j in _tracked):
-            _tracked.append(job)
-    return job
-
-
-def kernel_jobs() -> list[LiveJob]:
-    """The jobs this kernel started or attached to through the magics, `fan_out` or `track`, oldest first."""
-    with _tracked_lock:
-        return sorted(_tracked, key=lambda j: j.started)
 
 
 def _outcome(job: LiveJob, limit: int = 80) -> str:
@@ -58,7 +42,7 @@ class JobsTable:
     """
 
     def __init__(self, jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> None:
-        self.jobs: list[LiveJob] = list(kernel_jobs() if jobs is None else jobs)
+        self.jobs: list[LiveJob] = list(all_jobs() if jobs is None else jobs)
         self.title = title
         self.launch: dict[int, dict[str, Any]] = {}
         self._handle: Any = None
@@ -260,7 +244,7 @@ def _start_or_reject(skill: str, inputs: dict, **launch: Any) -> LiveJob:
     from .live import start
 
     try:
-        return track(start(skill, inputs, display=False, **launch))
+        return start(skill, inputs, display=False, **launch)
     except PurasAPIError as exc:
         rejected = {"status": "failed", "error": f"rejected: {exc}", "inputs": inputs, "skill_name": skill}
         return LiveJob(rejected, skill=skill, version=launch.get("version"))

@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -32,7 +33,7 @@ from ._http import TERMINAL
 from .errors import JobError, JobInterrupted, PurasAPIError, PurasError
 from .media import Media, afetch, fetch, find_media, max_bytes_for
 
-__all__ = ["LiveJob", "Settings", "attach", "configure", "run", "settings", "start"]
+__all__ = ["LiveJob", "Settings", "attach", "configure", "jobs", "run", "settings", "start"]
 
 T = TypeVar("T")
 Observer = Callable[["LiveJob", frozenset], None]
@@ -41,6 +42,9 @@ FAST_WAIT = 0.25
 FIRST_WAIT = 0.1
 BACKOFF = 1.6
 _MAX_EVENTS = 5_000
+#: How many LiveJobs `jobs()` remembers (and keeps alive), newest kept.
+MAX_REMEMBERED = 1_000
+_remembered: deque[LiveJob] = deque(maxlen=MAX_REMEMBERED)
 
 
 @dataclass
@@ -367,6 +371,7 @@ class LiveJob:
         self._displays: list[Any] = []
         self._wants_media = False
         self._finished_at: float | None = None
+        _remembered.append(self)
         if self.status in TERMINAL:
             self._mark_done()
 
@@ -793,6 +798,11 @@ def _launch(job: LiveJob, session: _Session, display: bool) -> LiveJob:
 
         display_job(job)
     return job
+
+
+def jobs() -> list[LiveJob]:
+    """Every LiveJob this kernel made (started, attached, compared; the last 1000), oldest first."""
+    return sorted(_remembered, key=lambda job: job.started)
 
 
 def start(

@@ -261,7 +261,6 @@ class PurasMagics(Magics):
         shows it). `--bg` returns the LiveJob at once, its live view (also stored with `-o`); with
         `--no-display` nothing is shown.
         """
-        from .jobs import track
         from .live import start
 
         args = _run_parser(body is not None).parse_intermixed_args(argv)
@@ -287,7 +286,6 @@ class PurasMagics(Magics):
             raise UsageError(str(exc)) from None
         except PurasError as exc:
             raise _short(exc) from None
-        track(job)
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
@@ -326,13 +324,12 @@ class PurasMagics(Magics):
         return table()
 
     def cmd_attach(self, argv: list[str]) -> Any:
-        from .jobs import track
         from .live import attach
 
         args = _id_parser("attach", out=True).parse_args(argv)
         _check_var(args.out)
         try:
-            job = track(attach(job_id(args.job_id, self.shell.user_ns), display=False))
+            job = attach(job_id(args.job_id, self.shell.user_ns), display=False)
         except PurasError as exc:
             raise _short(exc) from None
         self._store(args.out, job)
@@ -461,9 +458,9 @@ class PurasMagics(Magics):
             args = args[1:]
         if not cell:
             if args[0] in ("attach", "cancel", "logs", "get") and len(args) == 2:
-                from .jobs import kernel_jobs
+                from .live import jobs
 
-                return [j.id for j in reversed(kernel_jobs()) if j.id]
+                return [j.id for j in reversed(jobs()) if j.id]
             if args[0] != "run":
                 return []
             args = args[1:]

@@ -286,11 +286,13 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
 
 def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
     kernel.ok("%puras run demo/echo tag=listed --no-display")
+    kernel.ok("import puras_nb\npuras_nb.start('demo/echo', {'tag': 'from-python'}, display=False).wait(10)")
     cell = kernel.ok("%puras jobs")
     lines = cell.text.splitlines()
     assert lines[0].startswith("<JobsTable jobs: ") and " done" in lines[0]
     assert any("demo/echo v2  succeeded" in line and "listed" in line for line in lines)
     assert any("demo/fail" in line and "failed" in line for line in lines)
+    assert any("from-python" in line for line in lines)
     assert "application/vnd.jupyter.widget-view+json" in cell.result
     assert "<table" in cell.result["text/html"]
 

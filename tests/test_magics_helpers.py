@@ -12,7 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from puras_nb import connection, live
-from puras_nb.jobs import JobsTable, fan_out, follow, table, track
+from puras_nb.jobs import JobsTable, fan_out, follow, table
 from puras_nb.magics import USAGE, Puras, PurasMagics, _run_parser, failure_message, job_id
 
 
@@ -94,7 +94,7 @@ def test_completion_of_subcommands_skills_and_flags() -> None:
     assert "--bg" in complete("%puras run demo/echo --b")
     assert "--json" in complete("%%puras demo/echo ")
     assert complete("%puras skills ") == []
-    job = track(live.LiveJob({"id": "job-for-completion", "status": "succeeded"}))
+    job = live.LiveJob({"id": "job-for-completion", "status": "succeeded"})
     assert complete("%puras logs ")[0] == job.id
     assert complete("%puras cancel job-for")[0] == job.id
 
