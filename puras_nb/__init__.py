@@ -9,7 +9,9 @@ The public surface, all importable from `puras_nb`:
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs that poll on the kernel's event loop and render as widgets.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
-- `%load_ext puras_nb`: the `%puras` / `%%puras` magics.
+- `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
+  `puras_nb.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
+  `puras_nb.connection` (skills, login, the local emulator for this kernel).
 
 Names are imported lazily, so `import puras_nb` in a script does not pay for
 ipywidgets or IPython.
