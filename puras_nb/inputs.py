@@ -13,6 +13,7 @@ import base64
 import json
 import mimetypes
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "parse_value",
     "resolve_variables",
     "sniff_mime",
+    "split_line",
     "to_input",
 ]
 
@@ -57,6 +59,25 @@ class InputError(ValueError):
     def __init__(self, message: str, *, line: int | None = None):
         super().__init__(message)
         self.line = line
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic's line like a shell would: quotes group words, and a `#` that starts a word begins a
+    comment (`%puras run demo/echo a=1  # it's a note`), while `color=#ff0000` stays a value."""
+    quote, escaped = None, False
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            line = line[:i]
+            break
+    return shlex.split(line)
 
 
 def sniff_mime(data: bytes) -> str:

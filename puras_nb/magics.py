@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 from typing import Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
@@ -20,7 +19,7 @@ from traitlets import Bool, Float, Int, Unicode, default, observe
 from traitlets.config import Configurable
 
 from .errors import JobError, JobInterrupted, PurasError
-from .inputs import InputError, build_inputs, parse_value
+from .inputs import InputError, build_inputs, parse_value, split_line
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -227,7 +226,7 @@ class PurasMagics(Magics):
     def puras(self, line: str, cell: str | None = None) -> Any:
         """Run Puras skills and manage jobs; `%puras help` lists the subcommands."""
         try:
-            argv = shlex.split(line)
+            argv = split_line(line)
         except ValueError as exc:
             raise UsageError(f"cannot parse the line: {exc}") from None
         if cell is not None:

@@ -16,6 +16,7 @@ from puras_nb.inputs import (
     parse_pairs,
     parse_value,
     sniff_mime,
+    split_line,
     to_input,
 )
 
@@ -135,3 +136,14 @@ def test_build_inputs_merges_body_then_json_then_pairs() -> None:
         build_inputs(json_text="{bad")
     with pytest.raises(InputError, match="--json must be a JSON object"):
         build_inputs(json_text="[1]")
+
+
+def test_magic_lines_split_like_a_shell_with_trailing_comments() -> None:
+    assert split_line("run demo/echo a=1  # it's a note") == ["run", "demo/echo", "a=1"]
+    assert split_line("run demo/echo color=#ff0000 b='x # y' c=\"it's\"") == [
+        "run", "demo/echo", "color=#ff0000", "b=x # y", "c=it's"
+    ]
+    assert split_line("# only a comment") == []
+    assert split_line(r"run x a=\#1 #c") == ["run", "x", "a=#1"]
+    with pytest.raises(ValueError, match="No closing quotation"):
+        split_line("run x a='open")
