@@ -92,7 +92,12 @@ def render(out_dir: str | Path = ".", *, notebooks: Path = NOTEBOOKS, timeout: i
     nb = nbformat.read(source, as_version=4)
     with local.start() as server:
         client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebooks)}}
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(notebooks)}},
+            # the kernel's own start-up warnings (loopback TCP without encryption) are not the user's concern
+            extra_arguments=["--log-level=ERROR"],
         )
         client.execute(env=_kernel_env(server))
     exporter = HTMLExporter(template_name="lab")
