@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from puras_nb import local
+from puras_nb import live, local
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def emulator_url(emulator: local.LocalServer) -> str:
 
 
 @pytest.fixture
-def faults(emulator: local.LocalServer) -> Iterator[callable]:
+def faults(emulator: local.LocalServer) -> Iterator[Callable[[dict], None]]:
     """Set the shared emulator's fault injection for one test; always turned off afterwards."""
 
     def set_faults(spec: dict) -> None:
@@ -31,3 +31,15 @@ def faults(emulator: local.LocalServer) -> Iterator[callable]:
 
     yield set_faults
     httpx.put(f"{emulator.url}/_emulator/faults", json={}, timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def configured(emulator: local.LocalServer) -> Iterator[None]:
+    """Point live jobs (puras_nb.start & co.) at the session emulator with fast polling; restore afterwards."""
+    before = live.settings()
+    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
+    yield
+    live._settings = before
+    for session in live._sessions.values():
+        session.retire()
+    live._sessions.clear()

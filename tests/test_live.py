@@ -6,7 +6,6 @@ import asyncio
 import io
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,17 +16,7 @@ from puras_nb.compare import compare
 from puras_nb.errors import JobError, PurasAPIError
 from puras_nb.widgets.display import TerminalLine
 
-
-@pytest.fixture(autouse=True)
-def configured(emulator: Any) -> Iterator[None]:
-    """Point live jobs at the session emulator, fast polling; restore the defaults afterwards."""
-    before = live.settings()
-    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.5, local=False)
-    yield
-    live._settings = before
-    for session in live._sessions.values():
-        session.retire()
-    live._sessions.clear()
+pytestmark = pytest.mark.usefixtures("configured")
 
 
 def test_start_returns_at_once_and_result_blocks_until_done() -> None:

@@ -4,7 +4,6 @@ settings, the jobs table and fan-out, event following, the skills list and the c
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,19 +13,6 @@ from IPython.core.error import UsageError
 from puras_nb import connection, live
 from puras_nb.jobs import JobsTable, fan_out, follow, table
 from puras_nb.magics import USAGE, Puras, PurasMagics, _run_parser, failure_message, job_id
-
-
-@pytest.fixture
-def configured(emulator: Any) -> Iterator[None]:
-    """Point live jobs at the session emulator with fast polling; restore the settings afterwards."""
-    before = live.settings()
-    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
-    yield
-    live._settings = before
-    for session in live._sessions.values():
-        session.retire()
-    live._sessions.clear()
-
 
 # -- argument parsing and messages ------------------------------------------------------------
 
