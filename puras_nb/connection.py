@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ._http import mask_key
+
 __all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
 
 _servers: list[Any] = []
@@ -108,10 +110,7 @@ def use_local(port: int = 0) -> Any:
 
 def mask(key: str | None) -> str:
     """`puras_live_…abcd`: enough of a key to recognise it, never the whole secret."""
-    if not key:
-        return "(none)"
-    prefix = key[: key.rfind("_") + 1] if "_" in key[:-4] else ""
-    return f"{prefix}…{key[-4:]}" if len(key) > 8 else "…"
+    return mask_key(key) if key else "(none)"
 
 
 def login(api_key: str | None = None) -> str:

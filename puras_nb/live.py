@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ._http import TERMINAL
+from ._http import TERMINAL, mask_key
 from .errors import JobError, JobInterrupted, PurasAPIError, PurasError
 from .media import Media, afetch, fetch, find_media, max_bytes_for
 
@@ -65,7 +65,7 @@ class Settings:
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         if shown["api_key"]:
-            shown["api_key"] = "…" + shown["api_key"][-4:]
+            shown["api_key"] = mask_key(shown["api_key"])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 

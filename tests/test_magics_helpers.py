@@ -121,6 +121,8 @@ def test_mask_never_shows_the_whole_key() -> None:
     assert connection.mask("puras_live_abcdefgh1234") == "puras_live_…1234"
     assert connection.mask("shortkey") == "…"
     assert connection.mask(None) == "(none)"
+    assert connection.mask("puras_live_abcd_efgh_ijkl_mnop_1234") == "puras_live_…1234", "underscores in the secret"
+    assert connection.mask("a_b") == "…"
 
 
 def test_skills_list_from_skillpacks() -> None:
