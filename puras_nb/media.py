@@ -244,10 +244,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def _headers_for(url: str, api_base: str | None, api_key: str | None) -> dict[str, str]:
-    """Authorization only for the configured API origin (same scheme, host and port); never for a media host."""
+    """The headers of one media request: the body uncompressed (so the cap bounds what is held in memory;
+    a gzip bomb inflates far past any cap inside one chunk), and Authorization only for the configured API
+    origin (same scheme, host and port), never for a media host."""
+    headers = {"Accept-Encoding": "identity"}
     if api_key and api_base and _origin(url) == _origin(api_base):
-        return {"Authorization": f"Bearer {api_key}"}
-    return {}
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
 
 
 _MAX_REDIRECTS = 5
@@ -257,11 +260,14 @@ _REDIRECT, _READ, _GIVE_UP = "redirect", "read", "give up"
 
 
 def _triage(r: httpx.Response, url: str, cap: int) -> tuple[str, str]:
-    """What to do with a response: follow a redirect (to a safe URL), read the body, or give up."""
+    """What to do with a response: follow a redirect (to a safe URL), read the body, or give up.
+
+    A compressed body is given up on: we asked for identity, and its raw bytes are all that is ever read."""
     if r.is_redirect and "location" in r.headers:
         target = urljoin(url, r.headers["location"])
         return (_REDIRECT, target) if safe_url(target) and not target.startswith("data:") else (_GIVE_UP, url)
-    if r.status_code != 200 or _too_big(r, cap):
+    encoding = r.headers.get("content-encoding", "").strip().lower()
+    if r.status_code != 200 or _too_big(r, cap) or encoding not in ("", "identity"):
         return _GIVE_UP, url
     return _READ, url
 
@@ -308,7 +314,7 @@ def fetch(
                     if action == _GIVE_UP:
                         return None
                     body = _Body(cap)
-                    if all(body.add(chunk) for chunk in r.iter_bytes()):
+                    if all(body.add(chunk) for chunk in r.iter_raw()):
                         return body.value()
                     return None
     except httpx.HTTPError:
@@ -342,7 +348,7 @@ async def afetch(
                 if action == _GIVE_UP:
                     return None
                 body = _Body(cap)
-                async for chunk in r.aiter_bytes():
+                async for chunk in r.aiter_raw():
                     if not body.add(chunk):
                         return None
                 return body.value()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import gzip
 import http.server
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,6 +102,12 @@ def test_data_urls_decode_within_the_cap() -> None:
     assert fetch(media, max_bytes=len(PNG) - 1) is None
 
 
+@functools.cache
+def _bomb() -> bytes:
+    """A few hundred bytes that gunzip twice into 100 MB of zeros."""
+    return gzip.compress(gzip.compress(bytes(100_000_000), 9), 9)
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """Serves a PNG at /img.png, redirects /go?to=URL, and records every request's headers."""
 
@@ -111,6 +120,14 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", self.redirect_to)
             self.end_headers()
+            return
+        if self.path.startswith("/bomb.png"):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Encoding", "gzip, gzip")
+            self.send_header("Content-Length", str(len(_bomb())))
+            self.end_headers()
+            self.wfile.write(_bomb())
             return
         if self.path.startswith("/big.png"):
             body = PNG * 1000
@@ -189,6 +206,23 @@ def test_over_the_cap_or_failing_fetches_give_none(hosts: tuple[str, str, list])
     closed = Media(url="http://127.0.0.1:9/x.png", kind="image", mime="image/png")
     assert fetch(closed, timeout=2) is None
     assert asyncio.run(afetch(closed, timeout=2)) is None
+
+
+def test_a_compressed_body_is_never_inflated_past_the_cap(hosts: tuple[str, str, list]) -> None:
+    """A double-gzip bomb (small on the wire, 100 MB decoded) is refused without ever being inflated."""
+    api, _, seen = hosts
+    bomb = Media(url=f"{api}/bomb.png", kind="image", mime="image/png")
+    _bomb()
+    for get in (lambda: fetch(bomb), lambda: asyncio.run(afetch(bomb))):
+        seen.clear()
+        tracemalloc.start()
+        try:
+            assert get() is None
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000
+        assert {k.lower(): v for k, v in seen[-1][1].items()}.get("accept-encoding") == "identity"
 
 
 def test_fetches_emulator_media_through_its_signed_urls(emulator: Any) -> None:
