@@ -550,7 +550,11 @@ class LiveJob:
             if self.done():
                 return
             self._waiters.append((loop, fut))
-        await fut
+        try:
+            await fut
+        finally:  # a wait that timed out or was cancelled must not leave its future behind
+            with self._mutex, contextlib.suppress(ValueError):
+                self._waiters.remove((loop, fut))
 
     def __await__(self):
         """`await job`: the result, or `JobError` if the job failed or was cancelled."""
@@ -690,10 +694,18 @@ class LiveJob:
                 moving = "events" in changed or "status" in changed
                 wait = FAST_WAIT if moving else min(wait * BACKOFF, self.poll_interval)
             if self.status == "succeeded" and self._wants_media:
-                await self._fetch_media_async()
+                try:
+                    await self._fetch_media_async()
+                except Exception as exc:  # the result stands; views fall back to links
+                    self.last_error = f"media fetch failed: {exc!r}"
         except asyncio.CancelledError:
             self._finish(PurasError(f"polling of job {self.id} was stopped"))
             raise
+        except Exception as exc:  # anything unforeseen ends the job for its waiters instead of hanging them
+            failure = PurasError(f"polling of job {self.id} failed: {exc!r}")
+            failure.__cause__ = exc
+            self._finish(failure)
+            return
         except KeyboardInterrupt:
             # Ctrl-C during a blocking result() re-enters the loop, so it can land inside this task.
             # asyncio has already re-raised it to the waiting cell; keep polling in a fresh task.

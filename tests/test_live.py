@@ -13,7 +13,7 @@ import pytest
 
 from puras_nb import live
 from puras_nb.compare import compare
-from puras_nb.errors import JobError, PurasAPIError
+from puras_nb.errors import JobError, PurasAPIError, PurasError
 from puras_nb.widgets.display import TerminalLine
 
 pytestmark = pytest.mark.usefixtures("configured")
@@ -289,3 +289,33 @@ def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyP
     assert view.cancel_button.description == "Cancel failed, retry" and "405" in view.cancel_button.tooltip
     monkeypatch.undo()
     assert job.cancel()["id"] == job.id and job.wait(5)["status"] == "cancelled"
+
+
+def test_an_unexpected_error_in_the_poller_ends_the_job_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
+    session = job._session
+    real = type(session).call
+
+    async def odd_event_ids(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        answer = await real(self, method, *args, **kwargs)
+        if method == "events":
+            return [{"id": "evt_1", "type": "log"}]  # not an int: the model cannot merge it
+        return answer
+
+    monkeypatch.setattr(type(session), "call", odd_event_ids)
+    with pytest.raises(PurasError, match=r"polling of job .* failed"):
+        job.result(timeout=3)
+    assert job.done()
+
+
+def test_waits_that_time_out_leave_no_waiters_behind() -> None:
+    job = live.start("demo/hang", {}, display=False)
+
+    async def impatient() -> None:
+        for _ in range(5):
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(job, 0.01)
+
+    asyncio.run(impatient())
+    assert job._waiters == []
+    job.cancel()
