@@ -73,6 +73,7 @@ _EXTENSIONS: dict[str, str] = {
 _URL_KEYS = ("url", "signed_url", "src", "href")
 _MIME_KEYS = ("mime", "mime_type", "mimetype", "content_type", "contentType", "type")
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 200
 
@@ -118,13 +119,18 @@ def mime_of(url: str) -> str | None:
 
 
 def safe_url(url: Any) -> bool:
-    """True for an http(s) URL with a host, or a well-formed `data:` URL; nothing else is ever rendered."""
-    if not isinstance(url, str) or len(url) > 50_000_000 or any(c in url for c in "\r\n\t\x00"):
+    """True for an http(s) URL with a host (and a valid port), or a well-formed `data:` URL; nothing else is
+    ever rendered or fetched. No control character anywhere and no surrounding whitespace: parsers and
+    browsers silently drop some of them, so the URL checked would not be the URL used."""
+    if not isinstance(url, str) or not url or len(url) > 50_000_000:
+        return False
+    if url[0].isspace() or url[-1].isspace() or _CONTROL.search(url):
         return False
     if url.startswith("data:"):
         return bool(_DATA_URL.match(url))
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -254,6 +260,9 @@ def _headers_for(url: str, api_base: str | None, api_key: str | None) -> dict[st
 
 
 _MAX_REDIRECTS = 5
+# What sending an untrusted URL can raise besides transport errors: httpx's URL checks, and the IDNA codec
+# (a UnicodeError, so a ValueError) on a host name with an empty, overlong or malformed label.
+_UNFETCHABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError)
 
 
 _REDIRECT, _READ, _GIVE_UP = "redirect", "read", "give up"
@@ -301,6 +310,8 @@ def fetch(
     is re-decided for every hop.
     """
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
+    if not safe_url(media.url):
+        return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
     url = media.url
@@ -317,7 +328,7 @@ def fetch(
                     if all(body.add(chunk) for chunk in r.iter_raw()):
                         return body.value()
                     return None
-    except httpx.HTTPError:
+    except _UNFETCHABLE:
         return None
     return None
 
@@ -333,6 +344,8 @@ async def afetch(
 ) -> bytes | None:
     """`fetch` for the event loop: same caps and header rules, on an (optionally shared) AsyncClient."""
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
+    if not safe_url(media.url):
+        return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
     client = http or httpx.AsyncClient(timeout=timeout)
@@ -354,7 +367,7 @@ async def afetch(
                 return body.value()
             finally:
                 await r.aclose()
-    except httpx.HTTPError:
+    except _UNFETCHABLE:
         return None
     finally:
         if http is None:

@@ -67,6 +67,11 @@ def test_outputs_are_included_and_one_file_signed_twice_counts_once() -> None:
         "https://example.com/a.png\n<script>",
         "//example.com/a.png",
         {"url": "https://example.com/x", "mime": "text/html"},
+        " https://example.com/a.png",
+        "\x01https://example.com/a.png",
+        "https://example.com/\x7f.png",
+        "https://example.com/a.png\x9b",
+        "https://example.com:99999/a.png",
     ],
 )
 def test_unsafe_or_non_media_values_are_not_media(value: Any) -> None:
@@ -206,6 +211,25 @@ def test_over_the_cap_or_failing_fetches_give_none(hosts: tuple[str, str, list])
     closed = Media(url="http://127.0.0.1:9/x.png", kind="image", mime="image/png")
     assert fetch(closed, timeout=2) is None
     assert asyncio.run(afetch(closed, timeout=2)) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "\x01http://127.0.0.1:9/x.png",
+        "http://127.0.0.1:9/\x7f.png",
+        "http://127.0.0.1:99999/x.png",
+        "http://xn--/x.png",
+        "http://a..b/x.png",
+        "http://" + "a" * 70 + ".example/x.png",
+    ],
+)
+def test_a_url_that_cannot_be_fetched_gives_none_never_an_error(url: str) -> None:
+    """An untrusted result's URL can be malformed in ways httpx only notices when it sends (bad IDNA labels,
+    control characters, a port out of range): the fetch gives None, it never raises into the live view."""
+    media = Media(url=url, kind="image", mime="image/png")
+    assert fetch(media, timeout=2) is None
+    assert asyncio.run(afetch(media, timeout=2)) is None
 
 
 def test_a_compressed_body_is_never_inflated_past_the_cap(hosts: tuple[str, str, list]) -> None:
