@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import httpx
 
@@ -230,16 +230,19 @@ def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
     m = _DATA_URL.match(url)
     if m is None:
         return None
+    # Measured before anything is copied or decoded: base64 holds 3 bytes in 4 characters, percent-encoding
+    # 1 byte in 1 to 3 ("%89"), so a longer payload cannot fit the cap.
+    size = len(url) - m.end()
+    if (size * 3 // 4 > max_bytes + 3) if m.group(3) else (size > max_bytes * 3):
+        return None
     payload = url[m.end() :]
     if m.group(3):
-        if len(payload) * 3 // 4 > max_bytes + 3:
-            return None
         try:
             data = base64.b64decode(payload, validate=False)
         except (binascii.Error, ValueError):
             return None
     else:
-        data = unquote(payload).encode("latin-1", "replace")
+        data = unquote_to_bytes(payload)
     return data if len(data) <= max_bytes else None
 
 

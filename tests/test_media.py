@@ -11,6 +11,7 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -105,6 +106,21 @@ def test_data_urls_decode_within_the_cap() -> None:
     media = find_media(PNG_DATA_URL)[0]
     assert fetch(media) == PNG
     assert fetch(media, max_bytes=len(PNG) - 1) is None
+
+
+def test_percent_encoded_data_urls_decode_to_their_bytes_within_the_cap() -> None:
+    (media,) = find_media("data:image/png," + quote(PNG))
+    assert fetch(media) == PNG
+    assert fetch(media, max_bytes=len(PNG) - 1) is None
+    # 30 MB of text for a 1 kB cap is refused before it is decoded, not after.
+    huge = Media(url="data:image/png," + "%00" * 10_000_000, kind="image", mime="image/png")
+    tracemalloc.start()
+    try:
+        assert fetch(huge, max_bytes=1000) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
 
 
 @functools.cache
