@@ -242,12 +242,21 @@ class _Session:
         def create() -> None:
             task = self.loop.create_task(coro)
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(self._reap)
 
         if _on_loop_thread(self.loop):
             create()
         else:
             self.loop.call_soon_threadsafe(create)
+
+    def _reap(self, task: asyncio.Task) -> None:
+        """Drop a finished task; a Ctrl-C it passed on to a blocked cell is no error to log later."""
+        self.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, KeyboardInterrupt):
+            self.loop.call_exception_handler({"message": "puras-nb task failed", "exception": exc, "task": task})
 
     def retire(self) -> None:
         """Stop handing this session to new jobs; close its client once its pollers are done."""
@@ -285,6 +294,10 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
+#: Per loop, how many blocking calls (`_run_sync` from the loop's own thread) are re-entering it right now.
+_nested: dict[asyncio.AbstractEventLoop, int] = {}
+
+
 def _run_sync(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run `coro` on `loop` and block for its value.
 
@@ -296,7 +309,13 @@ def _run_sync(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], tim
         import nest_asyncio2
 
         nest_asyncio2.apply(loop)
-        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        _nested[loop] = _nested.get(loop, 0) + 1
+        try:
+            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        finally:
+            _nested[loop] -= 1
+            if not _nested[loop]:
+                del _nested[loop]
     return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
 
@@ -708,8 +727,11 @@ class LiveJob:
             return
         except KeyboardInterrupt:
             # Ctrl-C during a blocking result() re-enters the loop, so it can land inside this task.
-            # asyncio has already re-raised it to the waiting cell; keep polling in a fresh task.
+            # Keep polling in a fresh task, and pass the interrupt on (asyncio re-raises it out of the
+            # nested run_until_complete) to the call that blocks the cell; with none, drop it.
             session.loop.call_soon(session.spawn, self._poll())
+            if _nested.get(session.loop):
+                raise
             return
         self._finish()
 

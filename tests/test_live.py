@@ -13,7 +13,7 @@ import pytest
 
 from puras_nb import live
 from puras_nb.compare import compare
-from puras_nb.errors import JobError, PurasAPIError, PurasError
+from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError
 from puras_nb.widgets.display import TerminalLine
 
 pytestmark = pytest.mark.usefixtures("configured")
@@ -246,8 +246,13 @@ def test_compare_needs_inputs_and_versions() -> None:
 
 def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch: pytest.MonkeyPatch) -> None:
     job = live.start("demo/count", {"n": 3, "delay": 0.1}, display=False)
-    session = job._session
-    real = type(session).call
+    hits = _interrupt_the_first_poll(monkeypatch, job)
+    assert job.result(timeout=10) == {"count": 3} and hits == ["get"]
+
+
+def _interrupt_the_first_poll(monkeypatch: pytest.MonkeyPatch, job: live.LiveJob) -> list[str]:
+    """Make the job's session raise KeyboardInterrupt (a Ctrl-C) in its first GET; returns the hits."""
+    real = type(job._session).call
     hits: list[str] = []
 
     async def interrupted_once(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -256,8 +261,8 @@ def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch:
             raise KeyboardInterrupt
         return await real(self, method, *args, **kwargs)
 
-    monkeypatch.setattr(type(session), "call", interrupted_once)
-    assert job.result(timeout=10) == {"count": 3} and hits == ["get"]
+    monkeypatch.setattr(type(job._session), "call", interrupted_once)
+    return hits
 
 
 def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> None:
@@ -319,3 +324,16 @@ def test_waits_that_time_out_leave_no_waiters_behind() -> None:
     asyncio.run(impatient())
     assert job._waiters == []
     job.cancel()
+
+
+def test_an_interrupt_inside_a_poller_reaches_the_blocked_result_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In a kernel Ctrl-C lands wherever the main thread is, often inside some job's poller while a cell
+    # blocks in result(): the cell must get it (JobInterrupted) and the poller must carry on.
+    async def main() -> Any:
+        job = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+        hits = _interrupt_the_first_poll(monkeypatch, job)
+        with pytest.raises(JobInterrupted):
+            job.result(timeout=10)
+        return hits, await asyncio.wait_for(job, 10)
+
+    assert asyncio.run(main()) == (["get"], {"count": 3})
