@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from .live import LiveJob, _in_kernel, attach
 from .live import jobs as all_jobs
-from .widgets.html import _dollars, summarize
+from .widgets.html import _dollars, plain, summarize
 
 __all__ = ["JobsTable", "fan_out", "follow", "table"]
 
@@ -141,7 +141,7 @@ class JobsTable:
         for i, job in enumerate(self.jobs, 1):
             version = f" v{job.version}" if job.version is not None else ""
             cost = _dollars(job.job.get("cost_micros"))
-            lines.append(f"{i:>3}  {job.skill}{version}  {job.status}  {cost}  {_outcome(job)}".rstrip())
+            lines.append(plain(f"{i:>3}  {job.skill}{version}  {job.status}  {cost}  {_outcome(job)}").rstrip())
         return "\n".join(lines)
 
     def html(self) -> str:
@@ -275,7 +275,7 @@ def fan_out(
 def _event_line(event: dict) -> str:
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     message = payload.get("message") or payload.get("text") or payload.get("status") or ""
-    return f"[{event.get('id')}] {event.get('type', '')}: {message}".rstrip(": ")
+    return plain(f"[{event.get('id')}] {event.get('type', '')}: {message}").rstrip(": ")
 
 
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:

@@ -4,6 +4,7 @@ settings, the jobs table and fan-out, event following, the skills list and the c
 from __future__ import annotations
 
 import io
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -208,6 +209,20 @@ def test_follow_prints_every_event_then_the_end(configured: None) -> None:
         f"[{i + 2}] progress: counted {i + 1} of 3" for i in range(3)
     ]
     assert lines[-1] == f"job {job.id} succeeded"
+
+
+def test_follow_and_the_table_text_carry_no_control_sequences_from_events() -> None:
+    tricks = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\r\x9b31m"
+    job = _job("failed", error=f"boom {tricks}")
+    job.events.extend([{"id": 1, "type": "log", "payload": {"message": f"hi {tricks}"}}])
+    out = io.StringIO()
+    follow(job, file=out)
+    printed = out.getvalue()
+    assert printed.splitlines()[0].startswith("[1] log: hi ")
+    assert printed.count("\n") == 2 and not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", printed)
+    text = table([job], title="t").text()
+    assert text.splitlines()[1].startswith("  1  demo/x  failed  $0.0015  boom ")
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
 
 
 def test_table_widget_follows_its_jobs() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import dataclasses
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -217,6 +218,22 @@ def test_text_plain_has_no_ids_timestamps_or_urls() -> None:
     assert repr(job) == text
     assert summarize("x" * 500) == '"' + "x" * 59 + '…"'
     assert len(summarize(list(range(500)))) == 300
+
+
+# Terminal escapes an event or result could carry: OSC 52 (write the clipboard), clear screen, 8-bit CSI.
+TERMINAL_TRICKS = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\r\x9b31m"
+
+
+def test_text_plain_carries_no_control_sequences_from_a_result_or_error() -> None:
+    failed = LiveJob(_job(), skill="demo/count")
+    failed._apply(_job("failed", error=f"boom {TERMINAL_TRICKS}"))
+    failed._finish()
+    succeeded = LiveJob(_job(), skill="demo/count")
+    succeeded._apply(_job("succeeded", result={"k": TERMINAL_TRICKS}))
+    succeeded._finish()
+    for text in (job_text(failed), job_text(succeeded), repr(failed)):
+        assert text.startswith("<LiveJob demo/count ")
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
 
 
 def test_static_html_escapes_everything_and_renders_only_safe_media() -> None:

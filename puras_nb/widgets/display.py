@@ -7,18 +7,14 @@ and exported notebooks and frontends without the widget state show the end state
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import Any, TextIO
 
+from .html import plain
 from .job import send_all
 
 __all__ = ["JobDisplay", "TerminalLine", "display_job"]
-
-# Untrusted event text must not drive the terminal (escape sequences, carriage returns, bells).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def _parent_id() -> str | None:
     """The msg_id of the request (cell) that current output is attributed to."""
@@ -112,7 +108,7 @@ class TerminalLine:
                 parts.append(f"error: {err}")
         elif job.message:
             parts.append(job.message)
-        return _CONTROL.sub(" ", " ".join(parts))[:200]
+        return plain(" ".join(parts))[:200]
 
     def _changed(self, job: Any, changed: frozenset) -> None:
         done = "done" in changed

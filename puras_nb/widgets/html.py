@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "job_text",
     "json_html",
     "media_html",
+    "plain",
     "result_html",
     "summarize",
 ]
@@ -62,6 +64,15 @@ STYLE = (
 def esc(value: Any) -> str:
     """HTML-escape any value (quotes too), so it is inert both as text and inside an attribute."""
     return escape(value if isinstance(value, str) else str(value), quote=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain(value: Any) -> str:
+    """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
+    returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
+    return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
 
 
 def badge(status: str) -> str:
@@ -258,9 +269,9 @@ def job_text(job: Any) -> str:
     its status plus a short result summary or the error.
     """
     if not job.done():
-        return f"<LiveJob {job.skill or 'job'} in progress>"
-    head = f"<LiveJob {job.skill or 'job'} {job.status}>"
+        return plain(f"<LiveJob {job.skill or 'job'} in progress>")
+    head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>")
     if job.status == "succeeded":
-        return f"{head}\nresult: {summarize(job.job.get('result'))}"
+        return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
     err = job.job.get("error") or (str(job.exception) if job.exception else "")
-    return f"{head}\nerror: {_short(str(err), 300)}" if err else head
+    return f"{head}\nerror: {plain(_short(str(err), 300))}" if err else head
