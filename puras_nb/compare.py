@@ -8,6 +8,7 @@ final grid in saved and exported notebooks.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,9 +39,7 @@ class Comparison:
 
     def _job_done(self, _job: LiveJob) -> None:
         with self._lock:
-            if self._finished or not all(j.done() for j in self.jobs.values()):
-                return
-            if len(self.jobs) < len(self.inputs) * len(self.versions):
+            if self._finished or not self.done():
                 return
             self._finished = True
         for observer in list(self._observers):
@@ -51,24 +50,34 @@ class Comparison:
         return lambda: self._observers.remove(observer) if observer in self._observers else None
 
     def done(self) -> bool:
-        return self._finished
+        """True once every job of the grid ended (read from the jobs, so it holds as soon as `wait` returns)."""
+        return len(self.jobs) == len(self.inputs) * len(self.versions) and all(j.done() for j in self.jobs.values())
 
     def job(self, i: int, version: int | None) -> LiveJob:
         """The LiveJob of input number `i` at `version`."""
         return self.jobs[(i, version)]
 
     def wait(self, timeout: float | None = None) -> Comparison:
-        """Block until every job ended (other LiveJobs keep updating meanwhile)."""
+        """Block until every job ended or `timeout` seconds passed in all (other LiveJobs keep updating meanwhile)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for job in self.jobs.values():
-            job.wait(timeout)
+            job.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self.done():
             for shown in self._displays:
                 shown.settle()
         return self
 
     def results(self, timeout: float | None = None) -> list[list[Any]]:
-        """Results as rows (one per input) of columns (one per version); a failed job's cell is its JobError."""
+        """Results as rows (one per input) of columns (one per version); a failed job's cell is its JobError.
+
+        `TimeoutError` if jobs still run after `timeout` seconds in all (they keep running).
+        """
         self.wait(timeout)
+        running = sum(1 for job in self.jobs.values() if not job.done())
+        if running:
+            raise TimeoutError(
+                f"{running} of {len(self.jobs)} jobs still running after {timeout} s (they keep running)"
+            )
         rows = []
         for i in range(len(self.inputs)):
             row = []

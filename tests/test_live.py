@@ -337,3 +337,30 @@ def test_an_interrupt_inside_a_poller_reaches_the_blocked_result_call(monkeypatc
         return hits, await asyncio.wait_for(job, 10)
 
     assert asyncio.run(main()) == (["get"], {"count": 3})
+
+
+def test_compare_results_timeout_is_for_the_whole_grid_and_raises() -> None:
+    grid = compare("demo/slow", [{"seconds": 1.5}, {"seconds": 1.5}, {"seconds": 1.5}], versions=[None], display=False)
+    began = time.monotonic()
+    with pytest.raises(TimeoutError, match="3 of 3 jobs still running"):
+        grid.results(timeout=0.2)
+    assert time.monotonic() - began < 0.5, "one deadline for the grid, not 0.2 s per job"
+    assert not grid.done() and all(not job.done() for job in grid.jobs.values()), "the jobs keep running"
+    for job in grid.jobs.values():
+        job.cancel()
+
+
+def test_a_comparison_is_done_as_soon_as_wait_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The comparison learns of its jobs' ends from done callbacks on the poller's thread; a slow one
+    # must not leave wait() returning while done() (and the text view) still say "in progress".
+    from puras_nb.compare import Comparison
+
+    real = Comparison._job_done
+
+    def slow_to_hear(self: Comparison, job: Any) -> None:
+        time.sleep(0.3)
+        real(self, job)
+
+    monkeypatch.setattr(Comparison, "_job_done", slow_to_hear)
+    grid = compare("demo/echo", [{"text": "hi"}], versions=[None], display=False)
+    assert grid.wait(10).done() and "in progress" not in repr(grid)
