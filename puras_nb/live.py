@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -332,6 +333,13 @@ def _parse_time(stamp: Any) -> float | None:
         return None
 
 
+def _finite(value: Any) -> bool:
+    """A real, finite number (JSON from the API may say NaN or Infinity; a bool is no count)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
 def _message(event: dict) -> str:
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     for key in ("message", "text", "status"):
@@ -433,7 +441,7 @@ class LiveJob:
         for event in reversed(self.events):
             payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
             step, total = payload.get("step"), payload.get("total")
-            numeric = isinstance(step, (int, float)) and isinstance(total, (int, float))
+            numeric = _finite(step) and _finite(total)
             if event.get("type") == "progress" and numeric and total > 0:
                 return int(min(max(step, 0), total)), int(total), ""
             todos = payload.get("todos")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import io
 import itertools
 import re
 import time
@@ -218,6 +219,16 @@ def test_text_plain_has_no_ids_timestamps_or_urls() -> None:
     assert repr(job) == text
     assert summarize("x" * 500) == '"' + "x" * 59 + '…"'
     assert len(summarize(list(range(500)))) == 300
+
+
+@pytest.mark.parametrize(("step", "total"), [(float("nan"), 3), (1, float("inf")), (10**400, 1e309), (True, 2)])
+def test_a_progress_event_with_odd_numbers_is_ignored_not_fatal(step: Any, total: Any) -> None:
+    """JSON from the API may say NaN or Infinity (Python's json reads both): such a step never breaks a view."""
+    job = LiveJob(_job(), skill="demo/count")
+    job.events.extend([_progress(1, 1, 4), _progress(2, step, total)])
+    assert job.progress == 0.25 and job.progress_label == "1/4"
+    assert "<progress" in job_html(job) and job_text(job) == "<LiveJob demo/count in progress>"
+    assert TerminalLine(job, stream=io.StringIO()).line().startswith("[demo/count] running")
 
 
 # Terminal escapes an event or result could carry: OSC 52 (write the clipboard), clear screen, 8-bit CSI.
