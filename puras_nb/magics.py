@@ -188,8 +188,12 @@ def _id_parser(name: str, out: bool = False) -> _Parser:
 
 
 def _short(exc: BaseException) -> BaseException:
-    """Make IPython show `exc` as one line (its type and message), not a traceback through this package."""
-    line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {exc}"
+    """Make IPython show `exc` as one line (its type and message), not a traceback through this package.
+
+    The message may quote a job's error or events: its control characters are blanked (a terminal shows it raw)."""
+    from .widgets.html import plain
+
+    line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
     exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
     return exc
 
