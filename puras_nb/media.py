@@ -119,15 +119,17 @@ def mime_of(url: str) -> str | None:
 
 
 def safe_url(url: Any) -> bool:
-    """True for an http(s) URL with a host (and a valid port), or a well-formed `data:` URL; nothing else is
-    ever rendered or fetched. No control character anywhere and no surrounding whitespace: parsers and
-    browsers silently drop some of them, so the URL checked would not be the URL used."""
+    """True for an http(s) URL with a host (and a valid port), or a well-formed `data:` URL of a media type we
+    render (never HTML or SVG); nothing else is ever rendered or fetched. No control character anywhere and no
+    surrounding whitespace: parsers and browsers silently drop some of them, so the URL checked would not be
+    the URL used."""
     if not isinstance(url, str) or not url or len(url) > 50_000_000:
         return False
     if url[0].isspace() or url[-1].isspace() or _CONTROL.search(url):
         return False
     if url.startswith("data:"):
-        return bool(_DATA_URL.match(url))
+        m = _DATA_URL.match(url)
+        return m is not None and media_kind(m.group(1)) is not None
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError when out of range

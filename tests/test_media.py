@@ -82,6 +82,8 @@ def test_unsafe_or_non_media_values_are_not_media(value: Any) -> None:
 def test_safe_url_and_kinds() -> None:
     assert safe_url("https://a.example/x.png") and safe_url(PNG_DATA_URL)
     assert not safe_url("http://") and not safe_url("ftp://a/x.png") and not safe_url(None)
+    # A data: URL is safe only as a media type we render: no HTML, no SVG (script), whatever a Media claims.
+    assert not safe_url("data:text/html;base64,PHNjcmlwdD4=") and not safe_url("data:image/svg+xml;base64,PHN2Zz4=")
     assert media_kind("video/webm; codecs=vp9") == "video"
     assert media_kind("image/svg+xml") is None and media_kind(None) is None
 

@@ -255,6 +255,8 @@ def test_static_html_escapes_everything_and_renders_only_safe_media() -> None:
     assert "<script>" not in html and "<img src=x" not in html
     assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
     assert media_html(dataclasses.replace(find_media(PNG_URL)[0], url="javascript:alert(1)"), None) == ""
+    svg = "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"
+    assert media_html(dataclasses.replace(find_media(PNG_URL)[0], url=svg), None) == ""
     assert "javascript" not in result_html({"a": "javascript:alert(1)"}).split("puras-json")[0]
     assert "&lt;script&gt;" in json_html({"k": XSS})
 
