@@ -364,3 +364,11 @@ def test_a_comparison_is_done_as_soon_as_wait_returns(monkeypatch: pytest.Monkey
     monkeypatch.setattr(Comparison, "_job_done", slow_to_hear)
     grid = compare("demo/echo", [{"text": "hi"}], versions=[None], display=False)
     assert grid.wait(10).done() and "in progress" not in repr(grid)
+
+
+def test_attaching_a_finished_job_in_a_script_prints_its_outcome(capsys: pytest.CaptureFixture) -> None:
+    first = live.start("demo/echo", {"text": "hi"}, display=False)
+    first.result(timeout=10)
+    capsys.readouterr()
+    again = live.attach(first.id)
+    assert again.done() and "demo/echo] succeeded" in capsys.readouterr().err

@@ -8,6 +8,7 @@ and exported notebooks and frontends without the widget state show the end state
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
@@ -90,7 +91,11 @@ class TerminalLine:
         self.interval = 1.0 / hz
         self._last = 0.0
         self._width = 0
+        self._ended = False
+        self._ending = threading.Lock()  # the final line once, whoever sees the end first
         job._subscribe(self._changed)
+        if job.done():  # attached after the end (or it ended before we subscribed): print the outcome now
+            self._changed(job, frozenset({"done"}))
 
     def line(self) -> str:
         job = self.job
@@ -115,6 +120,11 @@ class TerminalLine:
         now = time.monotonic()
         if not done and (not self.tty or now - self._last < self.interval):
             return
+        if done:
+            with self._ending:
+                if self._ended:
+                    return
+                self._ended = True
         self._last = now
         text = self.line()
         if self.tty:
