@@ -317,7 +317,12 @@ def _run_sync(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], tim
             _nested[loop] -= 1
             if not _nested[loop]:
                 del _nested[loop]
-    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result(timeout)
+    except BaseException:  # a timeout or Ctrl-C: the work stops with the wait instead of carrying on unseen
+        future.cancel()
+        raise
 
 
 # ----------------------------------------------------------------------------------------------

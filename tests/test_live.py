@@ -372,3 +372,20 @@ def test_attaching_a_finished_job_in_a_script_prints_its_outcome(capsys: pytest.
     capsys.readouterr()
     again = live.attach(first.id)
     assert again.done() and "demo/echo] succeeded" in capsys.readouterr().err
+
+
+def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
+    # In a script the work runs on the private loop thread; when the caller stops waiting (timeout,
+    # Ctrl-C) the coroutine must stop too, not carry on (a submit would start a job nobody holds).
+    loop = live._target_loop()
+    stopped = threading.Event()
+
+    async def long_call() -> None:
+        try:
+            await asyncio.sleep(5)
+        finally:
+            stopped.set()
+
+    with pytest.raises(TimeoutError):
+        live._run_sync(loop, long_call(), timeout=0.1)
+    assert stopped.wait(2)
