@@ -34,6 +34,7 @@ BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
 RETRY_AFTER_CAP = 60.0
 DETAIL_MAX = 200
+SCAN_MAX = 16_384  # characters of a non-JSON body that short_text reads
 STOP_TIMEOUT = 5.0  # the most an interrupted wait spends on finding or cancelling its job
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A connect error (or a pool/connect timeout) means the request never left this machine, so
@@ -142,7 +143,11 @@ def poll_delays(poll_interval: float, start: float = POLL_START) -> Iterator[flo
 
 
 def short_text(text: str, limit: int = DETAIL_MAX) -> str:
-    """The first meaningful bit of a non-JSON body (an HTML proxy page: its title, else its text)."""
+    """The first meaningful bit of a non-JSON body (an HTML proxy page: its title, else its text).
+
+    Only the top of the body is read: that is where a page's title and first words are, and the tag
+    patterns below take quadratic time on an unclosed tag repeated over a whole page."""
+    text = text[:SCAN_MAX]
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
     if title and title.group(1).strip():
         text = title.group(1)
