@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,6 +266,8 @@ def _headers_for(url: str, api_base: str | None, api_key: str | None) -> dict[st
 
 
 _MAX_REDIRECTS = 5
+# `timeout` bounds each connect and read; the whole body gets this many times that (a big video on a slow link).
+_WHOLE = 4
 # What sending an untrusted URL can raise besides transport errors: httpx's URL checks, and the IDNA codec
 # (a UnicodeError, so a ValueError) on a host name with an empty, overlong or malformed label.
 _UNFETCHABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError)
@@ -287,15 +290,16 @@ def _triage(r: httpx.Response, url: str, cap: int) -> tuple[str, str]:
 
 
 class _Body:
-    """Collects a streamed body, refusing it once it passes the cap."""
+    """Collects a streamed body, refusing it once it passes the cap or its time is up (a host that sends a
+    byte at a time never hits a read timeout, so only a deadline on the whole body bounds it)."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap, self.total, self.chunks = cap, 0, []
+    def __init__(self, cap: int, deadline: float) -> None:
+        self.cap, self.deadline, self.total, self.chunks = cap, deadline, 0, []
 
     def add(self, chunk: bytes) -> bool:
         self.total += len(chunk)
         self.chunks.append(chunk)
-        return self.total <= self.cap
+        return self.total <= self.cap and time.monotonic() < self.deadline
 
     def value(self) -> bytes:
         return b"".join(self.chunks)
@@ -312,14 +316,15 @@ def fetch(
     """The media's bytes, or None when they exceed `max_bytes` (default: the kind's cap) or cannot be fetched.
 
     Redirects are followed by hand so the Authorization header (only ever for `api_base`'s origin)
-    is re-decided for every hop.
+    is re-decided for every hop. `timeout` is per connect and read; a body still arriving after four
+    times that is given up on.
     """
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
     if not safe_url(media.url):
         return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
-    url = media.url
+    url, deadline = media.url, time.monotonic() + timeout * _WHOLE
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as http:
             for _ in range(_MAX_REDIRECTS + 1):
@@ -329,7 +334,7 @@ def fetch(
                         continue
                     if action == _GIVE_UP:
                         return None
-                    body = _Body(cap)
+                    body = _Body(cap, deadline)
                     if all(body.add(chunk) for chunk in r.iter_raw()):
                         return body.value()
                     return None
@@ -354,7 +359,7 @@ async def afetch(
     if media.is_data:
         return _decode_data_url(media.url, cap)
     client = http or httpx.AsyncClient(timeout=timeout)
-    url = media.url
+    url, deadline = media.url, time.monotonic() + timeout * _WHOLE
     try:
         for _ in range(_MAX_REDIRECTS + 1):
             request = client.build_request("GET", url, headers=_headers_for(url, api_base, api_key), timeout=timeout)
@@ -365,7 +370,7 @@ async def afetch(
                     continue
                 if action == _GIVE_UP:
                     return None
-                body = _Body(cap)
+                body = _Body(cap, deadline)
                 async for chunk in r.aiter_raw():
                     if not body.add(chunk):
                         return None

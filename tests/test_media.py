@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import gzip
 import http.server
 import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -152,6 +154,17 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(_bomb())
             return
+        if self.path.startswith("/drip.png"):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "30")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(30):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            return
         if self.path.startswith("/big.png"):
             body = PNG * 1000
         elif self.path.startswith("/img.png"):
@@ -248,6 +261,16 @@ def test_a_url_that_cannot_be_fetched_gives_none_never_an_error(url: str) -> Non
     media = Media(url=url, kind="image", mime="image/png")
     assert fetch(media, timeout=2) is None
     assert asyncio.run(afetch(media, timeout=2)) is None
+
+
+def test_a_body_that_trickles_in_is_given_up_on_at_the_timeout(hosts: tuple[str, str, list]) -> None:
+    """A host sending a byte at a time never hits the read timeout; the whole body is still bounded (4 x timeout)."""
+    api, _, _ = hosts
+    drip = Media(url=f"{api}/drip.png", kind="image", mime="image/png")
+    for get in (lambda: fetch(drip, timeout=0.5), lambda: asyncio.run(afetch(drip, timeout=0.5))):
+        started = time.monotonic()
+        assert get() is None
+        assert time.monotonic() - started < 4
 
 
 def test_a_compressed_body_is_never_inflated_past_the_cap(hosts: tuple[str, str, list]) -> None:
