@@ -111,6 +111,19 @@ def mask_key(key: str) -> str:
     return f"{prefix}…{tail}"
 
 
+def clean_key(key: str) -> str:
+    """The key as it goes into the Authorization header: surrounding whitespace (a newline from a file or
+    a paste) trimmed; any other character a header cannot carry refused without quoting the key, since
+    httpx/h11 put the whole header value in their error, and errors end up in notebooks and logs."""
+    key = key.strip()
+    if not key:
+        raise ValueError("no API key — pass api_key=… or set PURAS_API_KEY")
+    if not all("!" <= c <= "~" for c in key):
+        raise ValueError("the API key has a character an HTTP header cannot carry (a control character, "
+                         "a space or non-ASCII): check how it was copied")
+    return key
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or bad."""
     if not value:
@@ -244,10 +257,7 @@ class BaseClient:
         max_retries: int = 3,
         transport: Any = None,
     ) -> None:
-        key = api_key or os.environ.get("PURAS_API_KEY")
-        if not key:
-            raise ValueError("no API key — pass api_key=… or set PURAS_API_KEY")
-        self.api_key = key
+        self.api_key = clean_key(api_key or os.environ.get("PURAS_API_KEY") or "")
         self.skillpack = skillpack
         self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         self.timeout = timeout

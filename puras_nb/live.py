@@ -203,7 +203,7 @@ class _Session:
         self.api_base, api_key = _connection(s)
         self.client = AsyncClient(api_key=api_key, skillpack=s.skillpack, api_base=self.api_base)
         self.api_base = self.client.api_base
-        self._api_key = api_key
+        self._api_key = self.client.api_key  # as the client cleaned it: media on the API origin get the same key
         self.semaphore = asyncio.Semaphore(s.max_concurrency)
         self.media_semaphore = asyncio.Semaphore(4)
         self.pacer = _Pacer(s.max_rps)

@@ -172,6 +172,20 @@ def test_repr_and_close(emulator) -> None:
         c.get("x")
 
 
+def test_a_key_no_header_can_carry_never_reaches_an_error_message(emulator) -> None:
+    """A key read from a file keeps its newline: it is trimmed. Any other control (or non-ASCII) character is
+    refused up front, without quoting the key: h11 used to put the whole Authorization value in the error."""
+    seen: list[httpx.Request] = []
+    with Client(emulator.api_key + "\n", "demo", api_base=emulator.url) as c:
+        c._http.event_hooks["request"].append(seen.append)
+        assert c.skillpacks()
+    assert seen[-1].headers["Authorization"] == f"Bearer {emulator.api_key}"
+    for bad in ("puras_live_0123456789SECRET\x00", "puras_live_0123456789\r\nX-Evil: SECRET", "puras_live_é0123SECRET"):
+        with pytest.raises(ValueError) as info:
+            Client(bad, "demo", api_base=emulator.url).get("x")
+        assert "SECRET" not in str(info.value) and "0123" not in str(info.value)
+
+
 @pytest.fixture
 def sigint_after():
     """Deliver a real SIGINT to the main thread after a delay (as Ctrl-C or the kernel's stop button)."""
