@@ -7,11 +7,13 @@ final grid in saved and exported notebooks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .errors import PurasError
 from .live import LiveJob, _in_kernel, start
 
 __all__ = ["Comparison", "compare"]
@@ -176,9 +178,20 @@ def compare(
     if not versions:
         raise ValueError("compare() needs at least one version")
     comparison = Comparison(skill, inputs_list, versions)
-    for i, inputs in enumerate(comparison.inputs):
-        for v in comparison.versions:
-            comparison._add(i, v, start(skill, inputs, skillpack=skillpack, version=v, display=False, **opts))
+    started: list[LiveJob] = []
+    try:
+        for i, inputs in enumerate(comparison.inputs):
+            for v in comparison.versions:
+                started.append(start(skill, inputs, skillpack=skillpack, version=v, display=False, **opts))
+                comparison._add(i, v, started[-1])
+    except PurasError as exc:
+        # One rejected cell (an unknown version, a bad input) fails the whole grid: stop what it started.
+        for job in started:
+            with contextlib.suppress(PurasError):
+                job.cancel()
+        if started:
+            exc.args = (f"{exc} (compare() cancelled the {len(started)} job(s) it had already started)",)
+        raise
     if display:
         from .widgets.display import display_job
 

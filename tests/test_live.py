@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from puras_nb import live
+from puras_nb import Client, live
 from puras_nb.compare import compare
 from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError
 from puras_nb.widgets.display import TerminalLine
@@ -242,6 +242,17 @@ def test_compare_needs_inputs_and_versions() -> None:
         compare("demo/echo", [], display=False)
     with pytest.raises(ValueError, match="version"):
         compare("demo/echo", [{}], versions=[], display=False)
+
+
+def test_compare_with_a_rejected_cell_cancels_the_jobs_it_started(emulator: Any) -> None:
+    before = {j["id"] for j in Client(api_key=emulator.api_key, api_base=emulator.url).jobs(skill="hang")}
+    with pytest.raises(PurasAPIError) as info:
+        compare("demo/hang", [{}], versions=[1, 99], display=False)
+    assert info.value.status == 404 and "cancelled the 1 job(s)" in str(info.value)
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        started = [j for j in client.jobs(skill="hang") if j["id"] not in before]
+        assert len(started) == 1
+        assert client.wait(started[0]["id"], timeout=10)["status"] == "cancelled"
 
 
 def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch: pytest.MonkeyPatch) -> None:
