@@ -544,7 +544,8 @@ class LiveJob:
             waiters, self._waiters = self._waiters, []
             callbacks, self._callbacks = self._callbacks, []
         for loop, fut in waiters:
-            if not loop.is_closed():
+            # a waiter's loop may close at any moment (an asyncio.run() that ended); nothing waits there then
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
         for fn in callbacks:
             self._call_back(fn)
