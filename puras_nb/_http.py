@@ -226,9 +226,9 @@ def advance(flow: Flow[T], value: Any, error: BaseException | None) -> tuple[boo
     return False, step
 
 
-def parse_time(stamp: str | None) -> float | None:
-    """An ISO-8601 timestamp from the API as epoch seconds (None if missing or unreadable)."""
-    if not stamp:
+def parse_time(stamp: Any) -> float | None:
+    """An ISO-8601 timestamp from the API as epoch seconds (None if missing, not a string, or unreadable)."""
+    if not isinstance(stamp, str) or not stamp:
         return None
     # Python 3.10's fromisoformat wants "+00:00" for "Z" and exactly 3 or 6 fractional digits.
     stamp = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], stamp.replace("Z", "+00:00"))

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .live import LiveJob, _in_kernel, attach
+from .live import LiveJob, _in_kernel, attach, event_message
 from .live import jobs as all_jobs
 from .widgets.html import _dollars, plain, summarize
 
@@ -273,9 +273,7 @@ def fan_out(
 
 
 def _event_line(event: dict) -> str:
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
-    message = payload.get("message") or payload.get("text") or payload.get("status") or ""
-    return plain(f"[{event.get('id')}] {event.get('type', '')}: {message}").rstrip(": ")
+    return plain(f"[{event.get('id')}] {event.get('type', '')}: {event_message(event)}").rstrip(": ")
 
 
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:

@@ -27,14 +27,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
 from typing import Any, TypeVar
 
-from ._http import TERMINAL, mask_key
+from ._http import TERMINAL, mask_key, parse_time
 from .errors import JobError, JobInterrupted, PurasAPIError, PurasError
 from .media import Media, afetch, fetch, find_media, max_bytes_for
 
-__all__ = ["LiveJob", "Settings", "attach", "configure", "jobs", "run", "settings", "start"]
+__all__ = ["LiveJob", "Settings", "attach", "configure", "event_message", "jobs", "run", "settings", "start"]
 
 T = TypeVar("T")
 Observer = Callable[["LiveJob", frozenset], None]
@@ -329,15 +328,6 @@ def _run_sync(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], tim
 # The model.
 
 
-def _parse_time(stamp: Any) -> float | None:
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def _finite(value: Any) -> bool:
     """A real, finite number (JSON from the API may say NaN or Infinity; a bool is no count)."""
     if isinstance(value, bool):
@@ -345,12 +335,13 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _message(event: dict) -> str:
+def event_message(event: dict) -> str:
+    """An event's human text, as the official CLI shows it: `payload.message or text or status` ("" if none)."""
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     for key in ("message", "text", "status"):
         if isinstance(payload.get(key), str) and payload[key]:
             return payload[key]
-    return str(event.get("type") or "")
+    return ""
 
 
 class LiveJob:
@@ -473,13 +464,13 @@ class LiveJob:
     @property
     def message(self) -> str:
         """The latest event's human message."""
-        return _message(self.events[-1]) if self.events else ""
+        return (event_message(self.events[-1]) or str(self.events[-1].get("type") or "")) if self.events else ""
 
     @property
     def elapsed(self) -> float:
         """Seconds the job has taken so far: from the server's own timestamps once it finished; while it
         runs, on the local clock from when it was submitted (a skewed server clock cannot distort it)."""
-        start, end = _parse_time(self.job.get("created_at")), _parse_time(self.job.get("finished_at"))
+        start, end = parse_time(self.job.get("created_at")), parse_time(self.job.get("finished_at"))
         if self.done() and start is not None and end is not None:
             return max(0.0, end - start)
         return max(0.0, (self._finished_at or time.time()) - self.started)
@@ -884,7 +875,7 @@ def attach(job_id: str, *, display: bool = True, client: Any = None, **opts: Any
     session = _session()
     fetched = _run_sync(session.loop, session.call("get", job_id, client=client))
     job = LiveJob(fetched, client=client, **_opts(opts))
-    job.started = _parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
+    job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
     if job.done():
         job._session = session
         job._apply(events=_run_sync(session.loop, session.call("events", job_id, after=0, client=client)))

@@ -200,12 +200,13 @@ def _short(exc: BaseException) -> BaseException:
 
 def failure_message(job: Any, error: BaseException | None = None) -> str:
     """One line about a job that did not succeed: skill, status, error, last event, job id."""
+    from .live import event_message
+
     detail = job.job.get("error") or (str(error) if error is not None else "") or job.status
     parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
     if job.events:
         last = job.events[-1]
-        payload = last.get("payload") if isinstance(last.get("payload"), dict) else {}
-        message = payload.get("message") or payload.get("text") or ""
+        message = event_message(last)
         parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
     parts.append(f"job {job.id}")
     return " · ".join(parts)

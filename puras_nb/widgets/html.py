@@ -12,6 +12,7 @@ import re
 from html import escape
 from typing import Any
 
+from ..live import event_message
 from ..media import Media, find_media, media_kind, mime_of, safe_url
 
 __all__ = [
@@ -190,8 +191,7 @@ def facts(job: Any) -> str:
 
 
 def _event_line(event: dict) -> str:
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
-    msg = payload.get("message") or payload.get("text") or payload.get("status") or ""
+    msg = event_message(event)
     return f"{event.get('type', '')}: {msg}" if msg else str(event.get("type", ""))
 
 
