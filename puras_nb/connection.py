@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ._http import mask_key
+from ._http import DEFAULT_API_BASE, mask_key
 
 __all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
 
@@ -129,19 +129,16 @@ def login(api_key: str | None = None) -> str:
 
 def describe() -> dict[str, Any]:
     """The current connection and live-job settings, the key masked (what `%puras config` prints)."""
-    import os
-
     from . import live
 
     current = live.settings()
-    key = current.api_key or os.environ.get("PURAS_API_KEY")
-    base = current.api_base or os.environ.get("PURAS_API_BASE")
-    if current.local or (current.local is None and not (key or base)):
+    base, key, use_local = live._configured(current)
+    if use_local:
         embedded = live._emulator
         base = embedded.url if embedded is not None else "(the local emulator, started on the first job)"
         key = embedded.api_key if embedded is not None else None
     return {
-        "api_base": base or "https://api.puras.co",
+        "api_base": base or DEFAULT_API_BASE,
         "api_key": mask(key),
         "skillpack": current.skillpack,
         "poll_interval": current.poll_interval,

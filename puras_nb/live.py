@@ -171,12 +171,19 @@ class _Pacer:
 _emulator: Any = None
 
 
+def _configured(s: Settings) -> tuple[str | None, str | None, bool]:
+    """(api_base, api_key) from the settings or the environment, and whether the embedded emulator serves
+    instead: always with `local=True`, never with `local=False`, else when neither key nor base is set."""
+    key = s.api_key or os.environ.get("PURAS_API_KEY")
+    base = s.api_base or os.environ.get("PURAS_API_BASE")
+    return base, key, s.local is True or (s.local is None and not (key or base))
+
+
 def _connection(s: Settings) -> tuple[str | None, str | None]:
     """(api_base, api_key), starting the embedded emulator once when nothing is configured."""
     global _emulator
-    key = s.api_key or os.environ.get("PURAS_API_KEY")
-    base = s.api_base or os.environ.get("PURAS_API_BASE")
-    if s.local is False or (s.local is None and (key or base)):
+    base, key, use_local = _configured(s)
+    if not use_local:
         return base, key
     with _lock:
         if _emulator is None:
