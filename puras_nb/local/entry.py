@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from . import DEFAULT_API_KEY
+
 __all__ = ["add_arguments", "serve"]
 
 
@@ -71,7 +73,7 @@ def serve(args: argparse.Namespace) -> int:
         width = max(len(path) for path, _ in rows)
         for path, description in rows:
             print(f"  {path:<{width}}  {description}")
-        key = args.require_key or "puras_live_local"
+        key = args.require_key or DEFAULT_API_KEY
         print(f'try: puras.Client(api_key="{key}", api_base="{url}").run("demo/echo", {{"hi": 1}})')
         print("Ctrl-C to stop.", flush=True)
 
