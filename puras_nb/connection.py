@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from ._http import DEFAULT_API_BASE, mask_key
+from .settings import configure, current, embedded_emulator, endpoint, uses_emulator
 
 __all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
 
@@ -19,11 +20,11 @@ _servers_lock = threading.Lock()
 def client() -> Any:
     """A sync `Client` on the kernel-wide connection that live jobs use (the embedded emulator if none is set)."""
     from .client import Client
-    from .live import _connection, settings
 
-    current = settings()
-    api_base, api_key = _connection(current)
-    return Client(api_key=api_key, skillpack=current.skillpack, api_base=api_base, timeout=10.0, max_retries=1)
+    where = endpoint()
+    return Client(
+        api_key=where.api_key, skillpack=current().skillpack, api_base=where.api_base, timeout=10.0, max_retries=1
+    )
 
 
 class SkillList(list):
@@ -99,7 +100,6 @@ def skills(api: Any = None) -> SkillList:
 def use_local(port: int = 0) -> Any:
     """Start the local emulator (a child process) and point this kernel's live jobs at it; returns its handle."""
     from . import local
-    from .live import configure
 
     server = local.start(port=port)
     with _servers_lock:
@@ -117,8 +117,6 @@ def login(api_key: str | None = None) -> str:
     """Set the API key for this kernel (asked with getpass when not given); kept in memory only. Returns it masked."""
     import getpass
 
-    from .live import configure
-
     key = api_key if api_key is not None else getpass.getpass("Puras API key: ")
     key = key.strip()
     if not key:
@@ -129,20 +127,18 @@ def login(api_key: str | None = None) -> str:
 
 def describe() -> dict[str, Any]:
     """The current connection and live-job settings, the key masked (what `%puras config` prints)."""
-    from . import live
-
-    current = live.settings()
-    base, key, use_local = live._configured(current)
-    if use_local:
-        embedded = live._emulator
+    s = current()
+    base, key = s.api_base, s.api_key
+    if uses_emulator(s):
+        embedded = embedded_emulator()
         base = embedded.url if embedded is not None else "(the local emulator, started on the first job)"
         key = embedded.api_key if embedded is not None else None
     return {
         "api_base": base or DEFAULT_API_BASE,
         "api_key": mask(key),
-        "skillpack": current.skillpack,
-        "poll_interval": current.poll_interval,
-        "timeout": current.timeout,
-        "cancel_on_interrupt": current.cancel_on_interrupt,
-        "preview_max_bytes": current.preview_max_bytes,
+        "skillpack": s.skillpack,
+        "poll_interval": s.poll_interval,
+        "timeout": s.timeout,
+        "cancel_on_interrupt": s.cancel_on_interrupt,
+        "preview_max_bytes": s.preview_max_bytes,
     }

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .live import LiveJob, _in_kernel, attach, event_message
+from .live import LiveJob, attach
 from .live import jobs as all_jobs
-from .widgets.html import _dollars, plain, summarize
+from .model.text import dollars, event_message, plain, summarize
+from .settings import in_kernel
 
 __all__ = ["JobsTable", "fan_out", "follow", "table"]
 
@@ -29,8 +30,7 @@ def _outcome(job: LiveJob, limit: int = 80) -> str:
     if job.status == "succeeded":
         return summarize(job.job.get("result"), limit)
     if job.done():
-        err = job.job.get("error") or (str(job.exception) if job.exception else "")
-        return str(err)[:limit]
+        return job.error_text[:limit]
     return job.message[:limit]
 
 
@@ -119,7 +119,7 @@ class JobsTable:
         self.launch[index - 1] = {"skill": skill, **launch}
         self.jobs[index - 1] = job
         if self._widget is not None:
-            self._unsubscribe.append(job._subscribe(self._changed))
+            self._unsubscribe.append(job.subscribe(self._changed))
             self._render()
         return job
 
@@ -130,7 +130,7 @@ class JobsTable:
         parts += [f"{n} {status}" for status, n in sorted(counts.items())]
         cost = sum(c for j in self.jobs if isinstance(c := j.job.get("cost_micros"), (int, float)))
         if cost:
-            parts.append(f"cost {_dollars(cost)}")
+            parts.append(f"cost {dollars(cost)}")
         return " · ".join(parts)
 
     # -- views ----------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ class JobsTable:
         lines = [f"<JobsTable {self.title}: {self.summary()}>"]
         for i, job in enumerate(self.jobs, 1):
             version = f" v{job.version}" if job.version is not None else ""
-            cost = _dollars(job.job.get("cost_micros"))
+            cost = dollars(job.job.get("cost_micros"))
             lines.append(plain(f"{i:>3}  {job.skill}{version}  {job.status}  {cost}  {_outcome(job)}").rstrip())
         return "\n".join(lines)
 
@@ -161,7 +161,7 @@ class JobsTable:
             body.append(
                 f"<tr><td>{i}</td><td>{esc(job.skill)}{esc(version)}</td><td><code>{inputs}</code></td>"
                 f"<td>{badge(job.status)}</td><td>{progress}</td><td>{duration}</td>"
-                f"<td>{_dollars(job.job.get('cost_micros'))}</td><td>{esc(_outcome(job, 200))}</td></tr>"
+                f"<td>{dollars(job.job.get('cost_micros'))}</td><td>{esc(_outcome(job, 200))}</td></tr>"
             )
         bar = f'<progress max="1" value="{self.progress():.3f}"></progress>'
         return (
@@ -176,8 +176,6 @@ class JobsTable:
     def widget(self) -> Any:
         """The live widget: a progress bar and the table, re-rendered at most a few times a second."""
         if self._widget is None:
-            import asyncio
-
             import ipywidgets as w
 
             from .widgets.job import Throttle
@@ -185,16 +183,14 @@ class JobsTable:
             self._bar = w.FloatProgress(value=self.progress(), min=0.0, max=1.0, description=self.title)
             self._html = w.HTML(self.html())
             self._widget = w.VBox([self._bar, self._html])
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            self._throttle = Throttle(self._render, 1.0 / _HZ, loop)
+            self._throttle = Throttle(self._render, 1.0 / _HZ)
             for job in self.jobs:
-                self._unsubscribe.append(job._subscribe(self._changed))
+                self._unsubscribe.append(job.subscribe(self._changed))
         return self._widget
 
     def _changed(self, job: LiveJob, changed: frozenset) -> None:
+        if changed <= {"settle", "waiting"}:
+            return
         if "done" in changed and self.done():
             self._render()
         elif self._throttle is not None:
@@ -217,7 +213,7 @@ class JobsTable:
             self._html.send_state()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        data = dict(self.widget._repr_mimebundle_() or {}) if _in_kernel() else {}
+        data = dict(self.widget._repr_mimebundle_() or {}) if in_kernel() else {}
         data["text/plain"] = self.text()
         data["text/html"] = self.html()
         return data
@@ -269,10 +265,11 @@ def fan_out(
     jobs = [_start_or_reject(skill, dict(inputs), **launch) for inputs in inputs_list]
     batch = JobsTable(jobs, title=title or skill)
     batch.launch = {i: {"skill": skill, **launch} for i in range(len(jobs))}
-    return batch.display() if display and _in_kernel() else batch
+    return batch.display() if display and in_kernel() else batch
 
 
-def _event_line(event: dict) -> str:
+def event_line(event: dict) -> str:
+    """One event as a log line: `[id] type: message` (control characters blanked)."""
     return plain(f"[{event.get('id')}] {event.get('type', '')}: {event_message(event)}").rstrip(": ")
 
 
@@ -288,7 +285,7 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
         ended = live.done()
         for event in list(live.events):
             if int(event.get("id") or 0) > last:
-                print(_event_line(event), file=out, flush=True)
+                print(event_line(event), file=out, flush=True)
                 last = int(event.get("id") or 0)
         if ended:
             break

@@ -10,12 +10,11 @@ a one-line message (no traceback through our internals). Settings live on the `P
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Float, Int, Unicode, default, observe
+from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
 from .errors import JobError, JobInterrupted, PurasError
@@ -69,16 +68,9 @@ RUN_FLAGS = (
 )
 
 
-def _env_float(name: str) -> float | None:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
 class Puras(Configurable):
-    """Settings of the `%puras` magics and of this kernel's live jobs; each change goes to `puras_nb.configure`."""
+    """The `%config Puras.<name>` face of `puras_nb.settings`: one store, so each change goes to `configure`
+    and each default is the kernel-wide setting (itself read from the environment once)."""
 
     api_base = Unicode(None, allow_none=True, help="API base URL (default: $PURAS_API_BASE, else hosted).").tag(
         config=True
@@ -86,52 +78,42 @@ class Puras(Configurable):
     skillpack = Unicode(None, allow_none=True, help="Default skillpack for bare skill names ($PURAS_SKILLPACK).").tag(
         config=True
     )
-    poll_interval = Float(None, allow_none=True, help="Longest wait between polls, seconds.").tag(config=True)
+    poll_interval = Float(1.0, help="Longest wait between status checks, seconds.").tag(config=True)
     timeout = Float(None, allow_none=True, help="Give up waiting (and cancel) after this many seconds.").tag(
         config=True
     )
-    cancel_on_interrupt = Bool(True, help="Interrupting a blocking %puras cancels its job.").tag(config=True)
+    cancel_on_interrupt = Bool(True, help="Interrupting a blocking wait cancels its job.").tag(config=True)
     preview_max_bytes = Int(None, allow_none=True, help="Largest media preview fetched into the kernel.").tag(
         config=True
     )
 
-    @default("api_base")
-    def _default_api_base(self) -> str | None:
-        return os.environ.get("PURAS_API_BASE") or None
+    NAMES = ("api_base", "skillpack", "poll_interval", "timeout", "cancel_on_interrupt", "preview_max_bytes")
 
-    @default("skillpack")
-    def _default_skillpack(self) -> str | None:
-        return os.environ.get("PURAS_SKILLPACK") or None
+    def __init__(self, **kwargs: Any) -> None:
+        from .settings import current
 
-    @default("poll_interval")
-    def _default_poll_interval(self) -> float | None:
-        return _env_float("PURAS_NB_POLL_INTERVAL")
-
-    @default("timeout")
-    def _default_timeout(self) -> float | None:
-        return _env_float("PURAS_NB_TIMEOUT")
-
-    @default("cancel_on_interrupt")
-    def _default_cancel_on_interrupt(self) -> bool:
-        return os.environ.get("PURAS_NB_CANCEL_ON_INTERRUPT", "1").lower() not in ("0", "false", "no")
+        s = current()
+        defaults = {name: getattr(s, name) for name in self.NAMES}
+        if not isinstance(defaults["preview_max_bytes"], int):
+            defaults.pop("preview_max_bytes")
+        super().__init__(**{**defaults, **kwargs})
 
     def values(self) -> dict[str, Any]:
         """The settings that `puras_nb.configure` takes, where set."""
-        names = ("api_base", "skillpack", "poll_interval", "timeout", "preview_max_bytes")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        return {n: getattr(self, n) for n in self.NAMES if getattr(self, n) is not None}
 
     def apply(self) -> None:
-        """Push every set value to the kernel-wide live-job settings (an api_base from the env is read there anyway)."""
-        from .live import configure
+        """Push every value set from a config file to the kernel-wide settings."""
+        from .settings import configure, current
 
-        values = self.values()
-        if values.get("api_base") == os.environ.get("PURAS_API_BASE"):
-            values.pop("api_base", None)
-        configure(**values)
+        s = current()
+        changed = {k: v for k, v in self.values().items() if getattr(s, k) != v}
+        if changed:
+            configure(**changed)
 
-    @observe("api_base", "skillpack", "poll_interval", "timeout", "preview_max_bytes")
+    @observe(*NAMES)
     def _changed(self, change: dict) -> None:
-        from .live import configure
+        from .settings import configure
 
         if change["new"] is not None:
             configure(**{change["name"]: change["new"]})
@@ -200,9 +182,9 @@ def _short(exc: BaseException) -> BaseException:
 
 def failure_message(job: Any, error: BaseException | None = None) -> str:
     """One line about a job that did not succeed: skill, status, error, last event, job id."""
-    from .live import event_message
+    from .model.text import event_message
 
-    detail = job.job.get("error") or (str(error) if error is not None else "") or job.status
+    detail = job.error_text or (str(error) if error is not None else "") or job.status
     parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
     if job.events:
         last = job.events[-1]
@@ -265,7 +247,7 @@ class PurasMagics(Magics):
         shows it). `--bg` returns the LiveJob at once, its live view (also stored with `-o`); with
         `--no-display` nothing is shown.
         """
-        from .live import start
+        from .live import foreground, start
 
         args = _run_parser(body is not None).parse_intermixed_args(argv)
         _check_var(args.out)
@@ -276,8 +258,9 @@ class PurasMagics(Magics):
         except InputError as exc:
             raise UsageError(str(exc)) from None
         cancel = self.settings.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
+        launch = foreground if not args.bg else start
         try:
-            job = start(
+            job = launch(
                 args.skill,
                 inputs,
                 skillpack=args.skillpack,
@@ -312,7 +295,7 @@ class PurasMagics(Magics):
             exc.args = (failure_message(job, exc),)
             raise _short(exc) from None
         except (PurasError, JobInterrupted) as exc:
-            self._store(out, job)
+            self._store(out, job if job.id else None)
             raise _short(exc) from None
         if out:
             self._store(out, result)
@@ -398,9 +381,6 @@ class PurasMagics(Magics):
 
         _Parser("config").parse_args(argv)
         shown = describe()
-        shown["cancel_on_interrupt"] = (
-            f"{self.settings.cancel_on_interrupt} (%puras) / {shown['cancel_on_interrupt']} (puras_nb.start)"
-        )
         for name, value in shown.items():
             print(f"{name:<20} {value}")
 
@@ -462,7 +442,7 @@ class PurasMagics(Magics):
             args = args[1:]
         if not cell:
             if args[0] in ("attach", "cancel", "logs", "get") and len(args) == 2:
-                from .live import jobs
+                from .model.job import jobs
 
                 return [j.id for j in reversed(jobs()) if j.id]
             if args[0] != "run":

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from puras_nb import live, local
+from puras_nb import local, settings
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +36,7 @@ def faults(emulator: local.LocalServer) -> Iterator[Callable[[dict], None]]:
 @pytest.fixture
 def configured(emulator: local.LocalServer) -> Iterator[None]:
     """Point live jobs (puras_nb.start & co.) at the session emulator with fast polling; restore afterwards."""
-    before = live.settings()
-    live.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
+    before = settings.current()
+    settings.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
     yield
-    live._settings = before
-    for session in live._sessions.values():
-        session.retire()
-    live._sessions.clear()
+    settings.restore(before)

@@ -1,4 +1,4 @@
-"""LiveJob against the emulator outside a kernel: the poller on a private loop thread, and under asyncio."""
+"""LiveJob against the emulator outside a kernel: followed by the runtime thread, awaited under asyncio."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from puras_nb import Client, live
+from puras_nb import Client, live, settings
 from puras_nb.compare import compare
 from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError
-from puras_nb.widgets.display import TerminalLine
+from puras_nb.runtime import loop as rt
+from puras_nb.runtime import session as runtime_session
+from puras_nb.runtime.budget import Budget
+from puras_nb.widgets.display import TerminalLine, static_bundle
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -92,7 +95,6 @@ def test_attach_replays_a_finished_job_and_follows_a_running_one() -> None:
 def test_await_on_the_callers_loop() -> None:
     async def main() -> tuple[Any, Any]:
         job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
-        assert live._on_loop_thread(job._session.loop)
         failing = live.start("demo/fail", {"after": 0}, display=False)
         with pytest.raises(JobError):
             await failing
@@ -101,24 +103,65 @@ def test_await_on_the_callers_loop() -> None:
     assert asyncio.run(main()) == ({"count": 2}, {"count": 2})
 
 
-def test_many_jobs_share_one_client_within_the_request_budget() -> None:
+def test_many_jobs_share_one_client_and_one_list_request_per_round() -> None:
     live.configure(max_rps=200)
-    jobs = [live.start("demo/count", {"n": 3, "delay": 0.1}, display=False) for _ in range(30)]
+    session = runtime_session.session()
+    before = session.requests
+    jobs = [live.start("demo/count", {"n": 3, "delay": 0.3}, display=False) for _ in range(30)]
     assert all(j.result(timeout=30) == {"count": 3} for j in jobs)
-    session = live._session()
-    assert {id(j._session) for j in jobs} == {id(session)}
-    per_job = sum(j.requests for j in jobs) / len(jobs)
-    assert per_job <= 12, per_job
+    assert {id(j._session) for j in jobs} == {id(session)} and session.lists is True
+    per_job = (session.requests - before) / len(jobs)
+    assert per_job <= 4, per_job  # submit, a share of the list rounds, the last events
 
 
-def test_pacer_holds_the_rate() -> None:
-    async def burst() -> float:
-        pacer = live._Pacer(rate=200, burst=10)
+def test_a_job_the_list_does_not_show_is_polled_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = runtime_session.session()
+
+    async def no_listing(*args: Any, **kwargs: Any) -> Any:
+        raise PurasAPIError(404, "Not Found")
+
+    monkeypatch.setattr(session.client, "jobs", no_listing)
+    monkeypatch.setattr(session, "lists", None)
+    jobs = [live.start("demo/count", {"n": 2, "delay": 0.1}, display=False) for _ in range(4)]
+    assert [j.result(timeout=20) for j in jobs] == [{"count": 2}] * 4 and session.lists is False
+
+
+def test_the_budget_holds_its_rate_and_backs_off_on_retry_after() -> None:
+    async def burst(budget: Budget, n: int) -> float:
         began = time.monotonic()
-        await asyncio.gather(*(pacer.wait() for _ in range(60)))
+        await asyncio.gather(*(budget.take() for _ in range(n)))
         return time.monotonic() - began
 
-    assert asyncio.run(burst()) >= (60 - 10) / 200 * 0.9
+    budget = Budget(200)
+    assert asyncio.run(burst(budget, 60)) >= (60 - 10) / 200 * 0.9
+    budget.answered(429, 0.01, 0.5)
+    assert budget.rate == 100 and budget.throttles == 1
+    assert asyncio.run(burst(budget, 1)) >= 0.4, "a Retry-After pauses every background request"
+    for _ in range(400):
+        budget.answered(200, 0.01, None)
+    assert budget.rate == 200, "quick answers bring the rate back to the ceiling"
+
+
+def test_jobs_keep_moving_while_the_caller_blocks_its_own_thread() -> None:
+    job = live.start("demo/count", {"n": 3, "delay": 0.1}, display=False)
+    time.sleep(1.5)  # the caller's thread is busy: the runtime thread follows the job meanwhile
+    assert job.done() and job.status == "succeeded" and len(job.events) >= 3
+
+
+def test_a_foreground_run_needs_no_poll_for_a_short_job() -> None:
+    session = runtime_session.session()
+    before = session.requests
+    began = time.monotonic()
+    assert live.run("demo/slow", {"seconds": 0.3}, display=False) == {"slept": 0.3}
+    assert time.monotonic() - began < 0.6
+    assert session.requests - before <= 2, "the held submission and the last events"
+
+
+def test_a_rejected_foreground_run_raises_and_registers_no_job() -> None:
+    count = len(live.jobs())
+    with pytest.raises(PurasAPIError, match="404"):
+        live.run("demo/no-such-skill", {}, display=False)
+    assert len(live.jobs()) == count
 
 
 def test_polling_survives_a_flaky_server(faults: Any) -> None:
@@ -148,15 +191,16 @@ def test_media_is_fetched_once_for_views() -> None:
     while not view.result_box.children and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(job.media or []) == 3 and all(v and v.startswith(b"\x89PNG") for v in job.media_data.values())
-    bundle = job._static_bundle(final=True)
+    bundle = static_bundle(job, final=True)
     assert bundle["text/html"].count('<img src="data:image/png;base64,') == 3
 
 
 def test_small_preview_cap_gives_links() -> None:
     job = live.start("demo/image", {"prompt": "x"}, display=False, preview_max_bytes=100)
     job.result(timeout=10)
-    assert list(job._fetch_media().values()) == [None]
-    html = job._static_bundle()["text/html"]
+    job.want_media()
+    assert job.wait_previews(10) and list(job.media_data.values()) == [None]
+    html = static_bundle(job)["text/html"]
     assert '<img src="http' in html and "open</a>" in html
 
 
@@ -177,17 +221,17 @@ def test_configure_masks_the_key_and_keeps_unset_values() -> None:
 def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     monkeypatch.delenv("PURAS_API_KEY", raising=False)
     monkeypatch.delenv("PURAS_API_BASE", raising=False)
-    monkeypatch.setattr(live, "_settings", live.Settings())
-    monkeypatch.setattr(live, "_sessions", {})
-    monkeypatch.setattr(live, "_emulator", None)
+    monkeypatch.setattr(settings, "_settings", None)
+    monkeypatch.setattr(settings, "_emulator", None)
+    monkeypatch.setattr(runtime_session, "_current", None)
     try:
         assert live.start("demo/echo", {"hi": 1}, display=False).result(timeout=20) == {"hi": 1}
         assert live.start("demo/echo", {"hi": 2}, display=False).result(timeout=20) == {"hi": 2}
         said = capsys.readouterr().err
         assert said.count("local emulator") == 1 and said.count("\n") == 1
     finally:
-        if live._emulator is not None:
-            live._emulator.stop()
+        if settings.embedded_emulator() is not None:
+            settings.embedded_emulator().stop()
 
 
 def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
@@ -195,7 +239,7 @@ def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         job = live.start("demo/count", {"n": 2, "delay": 0.05}, client=client, display=False)
-        assert job.result(timeout=10) == {"count": 2} and job._client is client
+        assert job.result(timeout=10) == {"count": 2} and job.client is client
 
     async def main() -> Any:
         async with AsyncClient(api_key=emulator.api_key, api_base=emulator.url) as aclient:
@@ -222,7 +266,9 @@ def test_grid_of_inputs_by_versions_with_rows_and_static_views() -> None:
     ]
     assert all(r["duration"] is not None and r["cost_usd"] > 0 for r in rows)
     assert grid.job(0, 2).version == 2
-    bundle = grid._static_bundle(final=True)
+    grid.want_media()
+    grid.wait(20)
+    bundle = static_bundle(grid, final=True)
     assert bundle["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
     assert bundle["text/html"].count('<img src="data:image/png;base64,') == 4
     assert "<th>v1</th><th>v2</th>" in bundle["text/html"] and "puras-final" in bundle["text/html"]
@@ -232,7 +278,7 @@ def test_a_failing_cell_keeps_its_error_and_the_rest_succeed() -> None:
     grid = compare("demo/fail", [{"after": 0, "message": "<b>nope</b>"}], versions=[None], display=False)
     [[outcome]] = grid.results(timeout=20)
     assert isinstance(outcome, JobError) and grid.done()
-    html = grid._static_bundle()["text/html"]
+    html = static_bundle(grid)["text/html"]
     assert "&lt;b&gt;nope&lt;/b&gt;" in html and "<b>nope" not in html
     assert repr(grid) == "<Comparison demo/fail: 1 inputs x active; 1 failed>"
 
@@ -255,25 +301,26 @@ def test_compare_with_a_rejected_cell_cancels_the_jobs_it_started(emulator: Any)
         assert client.wait(started[0]["id"], timeout=10)["status"] == "cancelled"
 
 
-def test_polling_resumes_after_an_interrupt_lands_inside_the_poller(monkeypatch: pytest.MonkeyPatch) -> None:
-    job = live.start("demo/count", {"n": 3, "delay": 0.1}, display=False)
-    hits = _interrupt_the_first_poll(monkeypatch, job)
-    assert job.result(timeout=10) == {"count": 3} and hits == ["get"]
+def test_ctrl_c_during_a_blocking_wait_names_and_cancels_the_job() -> None:
+    import _thread
+
+    job = live.start("demo/hang", {}, display=False, cancel_on_interrupt=True)
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    with pytest.raises(JobInterrupted) as info:
+        job.result(timeout=10)
+    assert info.value.cancelled and job.id in str(info.value)
+    assert job.wait(5)["status"] == "cancelled"
 
 
-def _interrupt_the_first_poll(monkeypatch: pytest.MonkeyPatch, job: live.LiveJob) -> list[str]:
-    """Make the job's session raise KeyboardInterrupt (a Ctrl-C) in its first GET; returns the hits."""
-    real = type(job._session).call
-    hits: list[str] = []
+def test_ctrl_c_while_a_held_submission_is_in_flight_cancels_the_job_once_it_exists() -> None:
+    import _thread
 
-    async def interrupted_once(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        if method == "get" and not hits:
-            hits.append(method)
-            raise KeyboardInterrupt
-        return await real(self, method, *args, **kwargs)
-
-    monkeypatch.setattr(type(job._session), "call", interrupted_once)
-    return hits
+    runtime_session.session()  # made beforehand: the interrupt must land in the wait, not in set-up
+    threading.Timer(0.4, _thread.interrupt_main).start()  # the server holds demo/hang's submission for 1 s
+    with pytest.raises(JobInterrupted, match="being submitted; it will be cancelled"):
+        live.run("demo/hang", {}, display=False, cancel_on_interrupt=True)
+    job = live.jobs()[-1]
+    assert job.wait(10)["status"] == "cancelled" and job.id
 
 
 def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> None:
@@ -285,7 +332,10 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         done = client.submit("demo/speech", {"text": "hello there"}, wait=True)
-    view = show(done)
+    view = show(done)  # returns at once; the bytes arrive from the runtime thread
+    deadline = time.monotonic() + 10
+    while not [x for x in descendants(view) if isinstance(x, w.Audio)] and time.monotonic() < deadline:
+        time.sleep(0.02)
     audio = [x for x in descendants(view) if isinstance(x, w.Audio)]
     assert len(audio) == 1 and bytes(audio[0].value).startswith(b"RIFF") and audio[0].format == "wav"
 
@@ -307,7 +357,7 @@ def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyP
     assert job.cancel()["id"] == job.id and job.wait(5)["status"] == "cancelled"
 
 
-def test_an_unexpected_error_in_the_poller_ends_the_job_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_event_ids_are_skipped_and_the_job_still_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
     session = job._session
     real = type(session).call
@@ -315,11 +365,23 @@ def test_an_unexpected_error_in_the_poller_ends_the_job_instead_of_hanging(monke
     async def odd_event_ids(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         answer = await real(self, method, *args, **kwargs)
         if method == "events":
-            return [{"id": "evt_1", "type": "log"}]  # not an int: the model cannot merge it
+            return [{"id": "evt_1", "type": "log"}, *answer]  # not an int: skipped
         return answer
 
     monkeypatch.setattr(type(session), "call", odd_event_ids)
-    with pytest.raises(PurasError, match=r"polling of job .* failed"):
+    assert job.result(timeout=5) == {"count": 2}
+    assert all(isinstance(e["id"], int) for e in job.events)
+
+
+def test_an_unexpected_error_while_following_ends_the_job_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    job = live.start("demo/count", {"n": 2, "delay": 0.5}, display=False)
+    session = job._session
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(session, "interval", broken)
+    with pytest.raises(PurasError, match=r"following job .* failed"):
         job.result(timeout=3)
     assert job.done()
 
@@ -337,19 +399,6 @@ def test_waits_that_time_out_leave_no_waiters_behind() -> None:
     job.cancel()
 
 
-def test_an_interrupt_inside_a_poller_reaches_the_blocked_result_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    # In a kernel Ctrl-C lands wherever the main thread is, often inside some job's poller while a cell
-    # blocks in result(): the cell must get it (JobInterrupted) and the poller must carry on.
-    async def main() -> Any:
-        job = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
-        hits = _interrupt_the_first_poll(monkeypatch, job)
-        with pytest.raises(JobInterrupted):
-            job.result(timeout=10)
-        return hits, await asyncio.wait_for(job, 10)
-
-    assert asyncio.run(main()) == (["get"], {"count": 3})
-
-
 def test_compare_results_timeout_is_for_the_whole_grid_and_raises() -> None:
     grid = compare("demo/slow", [{"seconds": 1.5}, {"seconds": 1.5}, {"seconds": 1.5}], versions=[None], display=False)
     began = time.monotonic()
@@ -364,7 +413,7 @@ def test_compare_results_timeout_is_for_the_whole_grid_and_raises() -> None:
 def test_a_comparison_is_done_as_soon_as_wait_returns(monkeypatch: pytest.MonkeyPatch) -> None:
     # The comparison learns of its jobs' ends from done callbacks on the poller's thread; a slow one
     # must not leave wait() returning while done() (and the text view) still say "in progress".
-    from puras_nb.compare import Comparison
+    from puras_nb.model.comparison import Comparison
 
     real = Comparison._job_done
 
@@ -386,9 +435,8 @@ def test_attaching_a_finished_job_in_a_script_prints_its_outcome(capsys: pytest.
 
 
 def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
-    # In a script the work runs on the private loop thread; when the caller stops waiting (timeout,
+    # The work runs on the runtime thread; when the caller stops waiting (timeout,
     # Ctrl-C) the coroutine must stop too, not carry on (a submit would start a job nobody holds).
-    loop = live._target_loop()
     stopped = threading.Event()
 
     async def long_call() -> None:
@@ -398,5 +446,5 @@ def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
             stopped.set()
 
     with pytest.raises(TimeoutError):
-        live._run_sync(loop, long_call(), timeout=0.1)
+        rt.run_sync(long_call(), timeout=0.1)
     assert stopped.wait(2)

@@ -12,6 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from puras_nb import connection, live
+from puras_nb import settings as settings_store
 from puras_nb.errors import JobError
 from puras_nb.jobs import JobsTable, fan_out, follow, table
 from puras_nb.magics import USAGE, Puras, PurasMagics, _run_parser, _short, failure_message, job_id
@@ -58,10 +59,11 @@ def test_failure_message_names_status_error_last_event_and_id() -> None:
         status="failed",
         id="j-1",
         job={"error": "kaput"},
+        error_text="kaput",
         events=[{"type": "progress", "payload": {"message": "step 1"}}, {"type": "error", "payload": {"message": "x"}}],
     )
     assert failure_message(job) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
-    job.events, job.job = [], {}
+    job.events, job.job, job.error_text = [], {}, ""
     assert failure_message(job, RuntimeError("lost")) == "demo/fail failed: lost · job j-1"
 
 
@@ -101,15 +103,21 @@ def test_help_lists_every_subcommand() -> None:
         assert usage in text
 
 
-def test_settings_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_default_from_the_environment_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from puras_nb import settings as store
+
     monkeypatch.setenv("PURAS_SKILLPACK", "demo")
     monkeypatch.setenv("PURAS_NB_TIMEOUT", "30")
     monkeypatch.setenv("PURAS_NB_CANCEL_ON_INTERRUPT", "false")
     monkeypatch.delenv("PURAS_API_BASE", raising=False)
+    monkeypatch.setattr(store, "_settings", None)
     settings = Puras()
-    assert settings.values() == {"skillpack": "demo", "timeout": 30.0}
-    assert settings.cancel_on_interrupt is False
+    assert settings.values() == {"skillpack": "demo", "timeout": 30.0, "poll_interval": 1.0,
+                                 "cancel_on_interrupt": False}
+    assert store.current().cancel_on_interrupt is False, "one store: the magics and puras_nb.start agree"
     monkeypatch.setenv("PURAS_NB_TIMEOUT", "soon")
+    assert Puras().timeout == 30.0, "the environment is read once"
+    monkeypatch.setattr(store, "_settings", None)
     assert Puras().timeout is None
 
 
@@ -121,7 +129,7 @@ def test_setting_a_trait_configures_live_jobs() -> None:
         settings.preview_max_bytes = 1234
         assert (live.settings().poll_interval, live.settings().preview_max_bytes) == (0.25, 1234)
     finally:
-        live._settings = before
+        settings_store.restore(before)
 
 
 # -- connection helpers -------------------------------------------------------------------------
@@ -164,7 +172,7 @@ def test_login_and_describe_mask_the_key() -> None:
         with pytest.raises(ValueError, match="no API key"):
             connection.login("  ")
     finally:
-        live._settings = before
+        settings_store.restore(before)
 
 
 def test_skills_from_the_emulator(configured: None) -> None:

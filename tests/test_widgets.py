@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import io
@@ -66,7 +65,7 @@ def _values(widget: w.Widget) -> str:
 
 def test_header_progress_and_message_follow_the_model() -> None:
     job = LiveJob(_job("queued"), skill="demo/count")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     assert "demo/count" in view.head.value and "v2" in view.head.value and "01234567" in view.head.value
     assert '<span class="puras-status"><span class="puras-badge puras-badge-queued"' in view.head.value
     assert view.bar.bar_style == "info" and view.bar.value == 1.0
@@ -81,7 +80,7 @@ def test_header_progress_and_message_follow_the_model() -> None:
 
 def test_todo_checklist_drives_the_bar() -> None:
     job = LiveJob(_job(), skill="demo/ugc-ad")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     todos = [{"content": "script", "status": "completed"}, {"content": "frames", "status": "in_progress"}]
     job._apply(events=[{"id": 1, "type": "tool_result", "payload": {"message": "planned", "todos": todos}}])
     assert view.bar.value == 0.5 and '<span class="puras-progress-label">1/2 tasks · ' in view.head.value
@@ -90,7 +89,7 @@ def test_todo_checklist_drives_the_bar() -> None:
 
 def test_log_shows_the_last_50_events_only_when_opened() -> None:
     job = LiveJob(_job(), skill="demo/count")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     job._apply(events=[_progress(i, i, 80) for i in range(1, 81)])
     assert view.log_html.value == ""
     assert view.log_box.titles == ("Log (last 50 events)",)
@@ -101,7 +100,7 @@ def test_log_shows_the_last_50_events_only_when_opened() -> None:
 
 def test_nothing_is_sent_when_nothing_changed(sent: list) -> None:
     job = LiveJob(_job(), skill="demo/count")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     job._apply(_job(), [_progress(1, 1, 4)])
     sent.clear()
     view._render()
@@ -115,7 +114,7 @@ def test_nothing_is_sent_when_nothing_changed(sent: list) -> None:
 
 def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
     job = LiveJob(_job(), skill="demo/image")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     done = _job(
         "succeeded",
         finished_at="2026-01-01T00:00:02.5Z",
@@ -127,6 +126,9 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
     assert '<span class="puras-summary">2.5 s · $0.0040</span>' in view.head.value
     assert view.actions.children == (view.up, view.down, view.feedback_note)
     assert "puras-feedback-up" in view.up._dom_classes
+    deadline = time.monotonic() + 5  # previews come from the runtime thread, after the end
+    while not view.result_box.children and time.monotonic() < deadline:
+        time.sleep(0.01)
     (result,) = view.result_box.children
     assert isinstance(result, ResultView)
     images = [x for x in descendants(result) if isinstance(x, w.Image)]
@@ -137,7 +139,7 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
 
 def test_failure_shows_the_error_and_last_events_escaped() -> None:
     job = LiveJob(_job(), skill="demo/fail")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     job._apply(_job("failed", error=XSS), [{"id": 1, "type": "error", "payload": {"message": XSS}}])
     job._finish()
     assert '<div class="puras-error"' in view.head.value
@@ -150,7 +152,7 @@ def test_failure_shows_the_error_and_last_events_escaped() -> None:
 
 def test_cancel_button_asks_once() -> None:
     job = LiveJob(_job(), skill="demo/hang")
-    view = JobWidget(job)
+    view = JobWidget(job, hz=1e6)
     view.cancel_button.click()
     assert view.cancel_button.disabled and view.cancel_button.description == "Cancelling…"
 
@@ -158,15 +160,12 @@ def test_cancel_button_asks_once() -> None:
 def test_throttle_coalesces_bursts_to_the_rate() -> None:
     calls: list[float] = []
 
-    async def burst() -> None:
-        throttle = Throttle(lambda: calls.append(time.monotonic()), 0.1, asyncio.get_running_loop())
-        end = time.monotonic() + 0.55
-        while time.monotonic() < end:
-            throttle()
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.15)
-
-    asyncio.run(burst())
+    throttle = Throttle(lambda: calls.append(time.monotonic()), 0.1)
+    end = time.monotonic() + 0.55
+    while time.monotonic() < end:
+        throttle()
+        time.sleep(0.005)
+    time.sleep(0.15)
     assert 5 <= len(calls) <= 7
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert min(gaps) >= 0.095
@@ -302,8 +301,8 @@ def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
 def test_a_failing_view_does_not_stop_the_model_or_other_views(capsys: pytest.CaptureFixture) -> None:
     job = LiveJob(_job(), skill="demo/count")
     seen: list[frozenset] = []
-    job._subscribe(lambda j, changed: 1 / 0)
-    job._subscribe(lambda j, changed: seen.append(changed))
+    job.subscribe(lambda j, changed: 1 / 0)
+    job.subscribe(lambda j, changed: seen.append(changed))
     job._apply(events=[_progress(1, 1, 2)])
     job._apply(_job("succeeded", result={}))
     job._finish()

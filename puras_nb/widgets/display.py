@@ -10,22 +10,52 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import weakref
 from typing import Any, TextIO
 
-from .html import plain
-from .job import send_all
+from ..model.job import set_presenter
+from ..model.text import plain
+from ..runtime.kernel import parent_id as _parent_id
+from ..settings import in_kernel
 
-__all__ = ["JobDisplay", "TerminalLine", "display_job"]
+__all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "static_bundle", "widget_for"]
 
-def _parent_id() -> str | None:
-    """The msg_id of the request (cell) that current output is attributed to."""
-    try:
-        from IPython import get_ipython
+_widgets: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_displays: weakref.WeakKeyDictionary[Any, list] = weakref.WeakKeyDictionary()
 
-        kernel = get_ipython().kernel
-        return kernel.get_parent().get("header", {}).get("msg_id")
-    except Exception:  # no kernel, or an older one without get_parent
-        return None
+
+def widget_for(obj: Any) -> Any:
+    """The live widget of a LiveJob or Comparison (one per object, made on first use)."""
+    widget = _widgets.get(obj)
+    if widget is None:
+        if hasattr(obj, "versions"):
+            from .grid import ComparisonWidget
+
+            widget = ComparisonWidget(obj)
+        else:
+            from .job import JobWidget
+
+            widget = JobWidget(obj)
+        _widgets[obj] = widget
+    return widget
+
+
+def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
+    """text/plain and text/html of a job or grid as it is now (media embedded where fetched)."""
+    if hasattr(obj, "versions"):
+        from .grid import comparison_html
+
+        return {"text/plain": obj.text(), "text/html": comparison_html(obj, final=final)}
+    from .html import job_html, job_text
+
+    return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}
+
+
+def bundle(obj: Any) -> dict:
+    """The live view (the widget plus a compact fallback) in a kernel; the full static view elsewhere."""
+    if not in_kernel():
+        return static_bundle(obj)
+    return widget_for(obj)._repr_mimebundle_() or {}
 
 
 class JobDisplay:
@@ -36,7 +66,7 @@ class JobDisplay:
     `update_display_data`, which frontends route by display id even after the cell finished (a plain
     `display` from a background task would be dropped once its cell is done). Displayed "in progress"
     first, so a re-run that ignores updates (nbval) sees the same outputs as a saved notebook.
-    The shown object provides `done()`, `_subscribe(observer)`, `_widget` and `_static_bundle(final)`.
+    The shown object provides `done()`, `subscribe(observer)` and `want_media()`.
     """
 
     def __init__(self, job: Any) -> None:
@@ -45,26 +75,24 @@ class JobDisplay:
         self.job = job
         self.shown_in = _parent_id()
         self.settled_in: set[str | None] = set()
-        self.handle = display(job._repr_mimebundle_(), raw=True, display_id=True)
-        self.slot = display(job._static_bundle(final=True), raw=True, display_id=True)
-        job._subscribe(self._changed)
+        job.want_media()
+        self.handle = display(bundle(job), raw=True, display_id=True)
+        self.slot = display(static_bundle(job, final=True), raw=True, display_id=True)
+        self._lock = threading.Lock()
+        job.subscribe(self._changed)
         if job.done():
-            self._final()
+            self._publish()
 
     def _changed(self, job: Any, changed: frozenset) -> None:
-        if "done" in changed:
-            self._final()
+        if "settle" in changed:
+            self.settle()
+        elif "done" in changed or "media" in changed:
+            self._publish()
 
     def _publish(self) -> None:
-        self.handle.update(self.job._repr_mimebundle_(), raw=True)
-        self.slot.update(self.job._static_bundle(final=True), raw=True)
-
-    def _final(self) -> None:
-        self.settled_in.add(_parent_id())
-        finalize = getattr(self.job._widget, "finalize", None)
-        if finalize is not None:
-            finalize()
-        self._publish()
+        with self._lock:
+            self.handle.update(bundle(self.job), raw=True)
+            self.slot.update(static_bundle(self.job, final=True), raw=True)
 
     def settle(self) -> None:
         """From a later cell that waited for the job: re-send widget state and the final views, once per cell.
@@ -76,8 +104,11 @@ class JobDisplay:
         if parent in self.settled_in or not self.job.done():
             return
         self.settled_in.add(parent)
-        if self.job._widget is not None:
-            send_all(self.job._widget)
+        widget = _widgets.get(self.job)
+        if widget is not None:
+            from .job import send_all
+
+            send_all(widget)
         self._publish()
 
 
@@ -93,7 +124,7 @@ class TerminalLine:
         self._width = 0
         self._ended = False
         self._ending = threading.Lock()  # the final line once, whoever sees the end first
-        job._subscribe(self._changed)
+        job.subscribe(self._changed)
         if job.done():  # attached after the end (or it ended before we subscribed): print the outcome now
             self._changed(job, frozenset({"done"}))
 
@@ -107,10 +138,8 @@ class TerminalLine:
         if job.progress_label:
             parts.append(job.progress_label)
         parts.append(f"{job.elapsed:.1f}s")
-        if job.done() and job.status != "succeeded":
-            err = job.job.get("error") or (str(job.exception) if job.exception else "")
-            if err:
-                parts.append(f"error: {err}")
+        if job.done() and job.error_text and job.error_text != job.status:
+            parts.append(f"error: {job.error_text}")
         elif job.message:
             parts.append(job.message)
         return plain(" ".join(parts))[:200]
@@ -142,13 +171,18 @@ def display_job(job: Any) -> Any:
     Once per cell: `puras_nb.start(...)` as a cell's last line displays the job, then IPython displays the
     returned value; the second call is a no-op.
     """
-    from ..live import _in_kernel
-
-    if _in_kernel():
+    if in_kernel():
         cell = _parent_id()
-        if cell is not None and any(shown.shown_in == cell for shown in job._displays):
+        shown_before = _displays.setdefault(job, [])
+        if cell is not None and any(shown.shown_in == cell for shown in shown_before):
             return None
         shown = JobDisplay(job)
-        job._displays.append(shown)
+        shown_before.append(shown)
         return shown
-    return TerminalLine(job) if hasattr(job, "progress_label") else None
+    if hasattr(job, "progress_label"):
+        return TerminalLine(job)
+    print(repr(job))
+    return None
+
+
+set_presenter(display=display_job, bundle=bundle, widget=widget_for)

@@ -6,8 +6,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from .html import STYLE, badge, esc, facts, result_html
-from .job import MAX_HZ, Throttle, _set
+from .html import STYLE, badge, error_html, esc, facts, result_html
+from .job import MAX_HZ, Throttle, set_traits
 from .result import ResultView
 
 __all__ = ["CellView", "ComparisonWidget", "comparison_html"]
@@ -22,37 +22,35 @@ class CellView(w.VBox):
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, _dom_classes=("puras-progress",))
         self.body = w.VBox(_dom_classes=("puras-result",))
         super().__init__([self.line, self.bar, self.body], _dom_classes=("puras-cell",))
-        session = getattr(job, "_session", None)
-        self._throttle = Throttle(self._render, 1.0 / MAX_HZ, session.loop if session else None)
-        self._unsubscribe = job._subscribe(self._changed)
+        self._throttle = Throttle(self._render, 1.0 / MAX_HZ)
+        job.want_media()
+        self._unsubscribe = job.subscribe(self._changed)
         self._ended = False
         self._render()
 
     def _changed(self, job: Any, changed: frozenset) -> None:
-        if "done" in changed:
+        if "done" in changed or "media" in changed:
             self._render()
-            self._unsubscribe()
-        else:
+            if self._ended:
+                self._unsubscribe()
+        elif "settle" not in changed and "waiting" not in changed:
             self._throttle()
 
     def _render(self) -> None:
         job = self.job
         label = job.progress_label if not job.done() else facts(job)
-        _set(self.line, value=f"{badge(job.status)} <small>{esc(label)}</small>")
+        set_traits(self.line, value=f"{badge(job.status)} <small>{esc(label)}</small>")
         frac = job.progress
         style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "info")
-        _set(self.bar, value=frac if frac is not None else (1.0 if job.done() else 0.0), bar_style=style)
-        if job.done() and not self._ended:
+        set_traits(self.bar, value=frac if frac is not None else (1.0 if job.done() else 0.0), bar_style=style)
+        if job.done() and not self._ended and not job.media_pending:
             self._ended = True
             self.bar.layout.display = "none"
-            if job.status == "succeeded":
-                data = job._fetch_media()
-                self.body.children = [ResultView(job.job.get("result"), media=job.media, data=data)]
+            if job.status == "succeeded" and job.exception is None:
+                result = ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False)
+                self.body.children = [result]
             else:
-                err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
-                self.body.children = [
-                    w.HTML(f'<span style="color:#b91c1c">{esc(err)}</span>', _dom_classes=("puras-error",))
-                ]
+                self.body.children = [w.HTML(error_html(job.error_text))]
 
 
 class ComparisonWidget(w.VBox):
@@ -74,7 +72,7 @@ class ComparisonWidget(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = super()._repr_mimebundle_(**kwargs) or {}
-        text = self.comparison._text()
+        text = self.comparison.text()
         return {**data, "text/plain": text, "text/html": f"<div class='puras-static'>{esc(text)}</div>"}
 
 
@@ -99,10 +97,9 @@ def comparison_html(comparison: Any, *, final: bool = False) -> str:
             job = comparison.job(i, v)
             inner = f"{badge(job.status)} <small>{esc(facts(job))}</small>"
             if job.status == "succeeded":
-                inner += result_html(job.job.get("result"), media=job.media, data=job.media_data)
+                inner += result_html(job.job.get("result"), media=job.find_media(), data=job.media_data)
             elif job.done():
-                err = job.job.get("error") or (str(job.exception) if job.exception else "")
-                inner += f'<div class="puras-error" style="color:#b91c1c">{esc(err)}</div>'
+                inner += error_html(job.error_text)
             cells.append(f'<td style="vertical-align:top">{inner}</td>')
         rows.append(f'<tr><td style="vertical-align:top"><code>{esc(_short(inputs))}</code></td>{"".join(cells)}</tr>')
     cls = "puras-static puras-final" if final else "puras-static"

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from html import escape
 from typing import Any
 
-from ..live import event_message
 from ..media import Media, find_media, media_kind, mime_of, safe_url
+from ..model.job import job_text
+from ..model.text import dollars, event_message, plain, summarize
+from ..model.text import short as _short
 
 __all__ = [
     "STYLE",
     "badge",
+    "error_html",
     "esc",
     "facts",
     "job_html",
@@ -67,25 +69,12 @@ def esc(value: Any) -> str:
     return escape(value if isinstance(value, str) else str(value), quote=True)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def plain(value: Any) -> str:
-    """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
-    returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
-    return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
-
-
 def badge(status: str) -> str:
     color = _COLORS.get(status, "#6b7280")
     return (
         f'<span class="puras-badge puras-badge-{esc(status)}" style="background:{color};color:#fff;'
         f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600">{esc(status)}</span>'
     )
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _scalar_html(value: Any) -> str:
@@ -178,15 +167,17 @@ def result_html(
     return f'<div class="puras-result">{"".join(parts)}</div>'
 
 
-def _dollars(cost_micros: Any) -> str:
-    if not isinstance(cost_micros, (int, float)) or isinstance(cost_micros, bool):
-        return ""
-    return f"${cost_micros / 1_000_000:.4f}"
+def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
+    """A job's error as a block in the theme's error colour (JupyterLab's variable, readable in dark themes)."""
+    return (
+        f'<div class="puras-error" style="color:var(--jp-error-color1,#b91c1c)"><b>{esc(_short(text, limit))}</b>'
+        f"{extra}</div>"
+    )
 
 
 def facts(job: Any) -> str:
     """ "2.5 s · $0.0040": a finished job's duration and cost, whichever are known."""
-    parts = [f"{job.duration:.1f} s" if job.duration is not None else "", _dollars(job.job.get("cost_micros"))]
+    parts = [f"{job.duration:.1f} s" if job.duration is not None else "", dollars(job.job.get("cost_micros"))]
     return " · ".join(p for p in parts if p)
 
 
@@ -231,47 +222,7 @@ def job_html(
         if status == "succeeded" and not compact:
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
         elif not compact:
-            err = job.job.get("error") or (str(job.exception) if job.exception else "") or status
-            body.append(f'<div class="puras-error" style="color:#b91c1c"><b>{esc(_short(str(err), 2000))}</b></div>')
+            body.append(error_html(job.error_text))
             body.append(events_html(job.events, 10))
     cls = "puras-static puras-final" if final else "puras-static"
     return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'
-
-
-def _summary_value(value: Any, depth: int = 0) -> Any:
-    if depth > _JSON_DEPTH:
-        return "…"
-    if isinstance(value, str):
-        media = find_media(value)
-        if media:
-            return f"<{media[0].mime}>"
-        return _short(value, 60)
-    if isinstance(value, dict):
-        found = find_media(value)
-        if found and found[0].path == "":
-            return f"<{found[0].mime}>"
-        return {str(k): _summary_value(v, depth + 1) for k, v in list(value.items())[:_JSON_ITEMS]}
-    if isinstance(value, (list, tuple)):
-        return [_summary_value(v, depth + 1) for v in value[:_JSON_ITEMS]]
-    return value
-
-
-def summarize(result: Any, limit: int = 300) -> str:
-    """A short, stable one-line summary of a result: media replaced by their type, long strings cut."""
-    text = json.dumps(_summary_value(result), ensure_ascii=False, default=str)
-    return _short(text, limit)
-
-
-def job_text(job: Any) -> str:
-    """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
-
-    A job still in flight reads `in progress` (queued vs running depends on timing); a finished one
-    its status plus a short result summary or the error.
-    """
-    if not job.done():
-        return plain(f"<LiveJob {job.skill or 'job'} in progress>")
-    head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>")
-    if job.status == "succeeded":
-        return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
-    err = job.job.get("error") or (str(job.exception) if job.exception else "")
-    return f"{head}\nerror: {plain(_short(str(err), 300))}" if err else head

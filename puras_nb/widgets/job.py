@@ -9,7 +9,6 @@ stays under 10 messages a second. A cell that waits for the job re-sends every m
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import weakref
@@ -18,51 +17,40 @@ from typing import Any
 
 import ipywidgets as w
 
-from .html import STYLE, badge, esc, events_html, facts
+from ..runtime import loop as rt
+from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks
+from .html import STYLE, badge, error_html, esc, events_html, facts
 
-__all__ = ["MAX_HZ", "JobWidget", "Throttle"]
+__all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
 MAX_HZ = 3.0
 TICK = 1.0
 
 
 class Throttle:
-    """Call `fn` at most once per `interval` seconds, trailing calls coalesced, on `loop` when it runs.
+    """Call `fn` at most once per `interval` seconds, trailing calls coalesced, from any thread.
 
-    Without a running loop (a hand-fed model in a test) every call goes through at once.
+    The delayed calls run on puras-nb's runtime thread, which keeps running while a cell computes.
     """
 
-    def __init__(self, fn: Callable[[], None], interval: float, loop: asyncio.AbstractEventLoop | None) -> None:
+    def __init__(self, fn: Callable[[], None], interval: float) -> None:
         self.fn = fn
         self.interval = interval
-        self.loop = loop
         self._last = 0.0
         self._pending = False
         self._lock = threading.Lock()
 
     def __call__(self) -> None:
-        loop = self.loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            self._fire()
-            return
         with self._lock:
-            now = time.monotonic()
-            # A pending call lost to an interrupt (Ctrl-C inside the loop) must not freeze the view.
-            if self._pending and now - self._last < 2 * self.interval + 1:
+            if self._pending:
                 return
-            delay = self._last + self.interval - now
+            delay = self._last + self.interval - time.monotonic()
             if delay > 0:
                 self._pending = True
-        if delay <= 0:
-            if _in_thread_of(loop):
-                self._fire()
-            else:
-                loop.call_soon_threadsafe(self._fire)
-            return
-        if _in_thread_of(loop):
-            loop.call_later(delay, self._fire)
+        if delay > 0:
+            rt.call_later(delay, self._fire)
         else:
-            loop.call_soon_threadsafe(loop.call_later, delay, self._fire)
+            self._fire()
 
     def _fire(self) -> None:
         with self._lock:
@@ -71,14 +59,7 @@ class Throttle:
         self.fn()
 
 
-def _in_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
-
-
-def _set(widget: w.Widget, **traits: Any) -> None:
+def set_traits(widget: w.Widget, **traits: Any) -> None:
     """Set only the traits whose value differs, in one comm message."""
     changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
     if changed:
@@ -99,7 +80,7 @@ def _checklist(todos: list[dict]) -> str:
 
 
 class JobWidget(w.VBox):
-    """The live view of one LiveJob; knows the model only through its attributes and `_subscribe`.
+    """The live view of one LiveJob; knows the model only through its public surface and `subscribe`.
 
     Few models on purpose (a head HTML, the bar, the log, the buttons, the result box), so that a
     notebook with hundreds of jobs opens few comms and each render sends at most a couple of messages.
@@ -119,6 +100,7 @@ class JobWidget(w.VBox):
         self.cancel_button = w.Button(
             description="Cancel", icon="stop", button_style="warning", _dom_classes=("puras-cancel",)
         )
+        self.stop_note = w.HTML(_dom_classes=("puras-stop-note",))
         self.actions = w.HBox([self.cancel_button], _dom_classes=("puras-actions",))
         self.result_box = w.VBox(_dom_classes=("puras-result",))
         self.up: w.Button | None = None
@@ -127,13 +109,13 @@ class JobWidget(w.VBox):
         self._rendered_result = False
         self._log_count = -1
         self.cancel_button.on_click(lambda _b: self._on_cancel())
+        free_clicks(self.cancel_button)  # a click can cancel while a cell blocks on this job (JupyterLab >= 4.4)
         self.log_box.observe(lambda _c: self._render(), names="selected_index")
         children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
         super().__init__(children, _dom_classes=("puras-job",))
-        session = getattr(job, "_session", None)
-        self._loop = session.loop if session is not None else None
-        self._throttle = Throttle(self._render, 1.0 / hz, self._loop)
-        self._unsubscribe = job._subscribe(self._changed)
+        self._throttle = Throttle(self._render, 1.0 / hz)
+        job.want_media()
+        self._unsubscribe = job.subscribe(self._changed)
         _live_views.add(self)
         self._render()
         self._tick()
@@ -141,10 +123,13 @@ class JobWidget(w.VBox):
     # -- model -> view ------------------------------------------------------------------------
 
     def _changed(self, job: Any, changed: frozenset) -> None:
-        if "done" in changed:
+        if "done" in changed or "media" in changed:
             self._render()
-            self.finalize()
-        else:
+            if not job.media_pending:
+                self.finalize()
+        elif "waiting" in changed:
+            self._render_actions()
+        elif "settle" not in changed:
             self._throttle()
 
     def _tick(self) -> None:
@@ -152,14 +137,10 @@ class JobWidget(w.VBox):
 
         Once a second, slower when many jobs are live, so ticks alone stay under ~50 messages a second.
         """
-        if self.job.done() or self._loop is None or self._loop.is_closed():
+        if self.job.done():
             return
         self._throttle()
-        every = max(TICK, len(_live_views) / 50)
-        if _in_thread_of(self._loop):
-            self._loop.call_later(every, self._tick)
-        else:
-            self._loop.call_soon_threadsafe(self._loop.call_later, every, self._tick)
+        rt.call_later(max(TICK, len(_live_views) / 50), self._tick)
 
     def _head_html(self) -> str:
         job = self.job
@@ -175,28 +156,24 @@ class JobWidget(w.VBox):
             if todos:
                 parts.append(_checklist(todos))
             message = job.message
-            if getattr(job, "last_error", None):
+            if job.last_error:
                 message = f"connection trouble, retrying: {job.last_error}"
             if message:
                 parts.append(f'<div class="puras-message"><i>{esc(message[:500])}</i></div>')
             return "".join(parts)
         parts.append(f' <span class="puras-summary">{esc(facts(job))}</span>')
-        if job.status != "succeeded":
-            err = job.job.get("error") or (str(job.exception) if job.exception else "") or job.status
-            parts.append(
-                f'<div class="puras-error" style="color:#b91c1c"><b>{esc(str(err)[:2000])}</b>'
-                f"{events_html(job.events, 10)}</div>"
-            )
+        if job.status != "succeeded" or job.exception is not None:
+            parts.append(error_html(job.error_text, events_html(job.events, 10)))
         return "".join(parts)
 
     def _render(self) -> None:
         job = self.job
-        _set(self.head, value=self._head_html())
+        set_traits(self.head, value=self._head_html())
         self._render_progress()
         n = len(job.events)
         if self.log_box.selected_index == 0 and n != self._log_count:
             self._log_count = n
-            _set(self.log_html, value=events_html(job.events))
+            set_traits(self.log_html, value=events_html(job.events))
         if job.done():
             self._render_end()
 
@@ -205,35 +182,51 @@ class JobWidget(w.VBox):
         frac = job.progress
         if job.done():
             style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "")
-            _set(self.bar, value=1.0 if frac is None else frac, bar_style=style)
+            set_traits(self.bar, value=1.0 if frac is None else frac, bar_style=style)
         elif frac is None:
-            _set(self.bar, value=1.0, bar_style="info")
+            set_traits(self.bar, value=1.0, bar_style="info")
         else:
-            _set(self.bar, value=frac, bar_style="")
+            set_traits(self.bar, value=frac, bar_style="")
+
+    def _render_actions(self) -> None:
+        """While a cell blocks on the job where a click cannot reach the kernel, say how to stop instead."""
+        job = self.job
+        if job.done() or self.up is not None:
+            return
+        if job.waiting_in_cell and not clicks_reach_blocked_cells():
+            after = "which cancels the job" if job.cancel_on_interrupt else "the job keeps running"
+            set_traits(self.stop_note, value=f"<small>To stop, interrupt the kernel (■ or I,I), {after}.</small>")
+            self.actions.children = [self.stop_note]
+        else:
+            self.actions.children = [self.cancel_button]
 
     def _render_end(self) -> None:
         job = self.job
         if self.up is None and job.id:
-            thumb = w.Layout(width="48px")
             self.up = w.Button(
-                description="👍", tooltip="good result", layout=thumb, _dom_classes=("puras-feedback-up",)
+                description="Good", icon="thumbs-up", tooltip="good result", layout=w.Layout(width="auto"),
+                _dom_classes=("puras-feedback-up",),
             )
             self.down = w.Button(
-                description="👎", tooltip="bad result", layout=thumb, _dom_classes=("puras-feedback-down",)
+                description="Bad", icon="thumbs-down", tooltip="bad result", layout=w.Layout(width="auto"),
+                _dom_classes=("puras-feedback-down",),
             )
             self.feedback_note = w.HTML(_dom_classes=("puras-feedback-note",))
             self.up.on_click(lambda _b: self._on_feedback(1))
             self.down.on_click(lambda _b: self._on_feedback(-1))
             self.actions.children = [self.up, self.down, self.feedback_note]
-        if job.status == "succeeded" and not self._rendered_result:
+        elif not job.id:
+            self.actions.children = []
+        if job.status == "succeeded" and not self._rendered_result and not job.media_pending:
             self._rendered_result = True
             from .result import ResultView
 
-            data = job._fetch_media()
-            self.result_box.children = [ResultView(job.job.get("result"), media=job.media, data=data)]
+            self.result_box.children = [
+                ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False)
+            ]
 
     def finalize(self) -> None:
-        """Stop following the model once the job ended (every change was already sent as it happened)."""
+        """Stop following the model once the job ended and its previews are in."""
         if self.sent_final:
             return
         self.sent_final = True
@@ -243,30 +236,26 @@ class JobWidget(w.VBox):
     # -- view -> model ------------------------------------------------------------------------
 
     def _on_cancel(self) -> None:
-        _set(self.cancel_button, description="Cancelling…", disabled=True)
-        self.job._request_cancel(on_error=self._cancel_failed)
+        set_traits(self.cancel_button, description="Cancelling…", disabled=True)
+        self.job.request_cancel(on_error=self._cancel_failed)
 
     def _cancel_failed(self, exc: BaseException) -> None:
         """The server refused or could not be reached: say so on the button and let the user retry."""
-        _set(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
+        set_traits(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
     def _on_feedback(self, rating: int) -> None:
-        job = self.job
-        session = getattr(job, "_session", None)
-        if session is None or not job.id:
+        if not self.job.id:
             return
 
-        async def send() -> None:
-            try:
-                await session.call("feedback", job.id, rating=rating, client=getattr(job, "_client", None))
-            except Exception as exc:  # shown to the user, never raised into the kernel
-                _set(self.feedback_note, value=f"feedback failed: {esc(exc)}")
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                set_traits(self.feedback_note, value=f"feedback failed: {esc(error)}")
                 return
-            _set(self.up, button_style="success" if rating > 0 else "")
-            _set(self.down, button_style="danger" if rating < 0 else "")
-            _set(self.feedback_note, value="thanks, feedback recorded")
+            set_traits(self.up, button_style="success" if rating > 0 else "")
+            set_traits(self.down, button_style="danger" if rating < 0 else "")
+            set_traits(self.feedback_note, value="thanks, feedback recorded")
 
-        session.spawn(send())
+        self.job.send_feedback(rating, done)
 
     # -- static fallback ----------------------------------------------------------------------
 

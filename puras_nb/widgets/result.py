@@ -10,7 +10,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..media import Media, fetch, find_media, max_bytes_for
+from ..media import Media, find_media, max_bytes_for
+from ..media import fetch as fetch_now
+from ..runtime import loop as rt
+from ..runtime.session import session
 from .html import STYLE, esc, json_html, result_html, summarize
 
 __all__ = ["ResultView", "media_widget"]
@@ -45,10 +48,11 @@ def _link(media: Media, why: str) -> w.HTML:
     return w.HTML(f"<div>{label}: {esc(why)} · {link}</div>")
 
 
-def media_widget(media: Media, data: bytes | None) -> w.Widget:
+def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> w.Widget:
     """An Image/Audio/Video widget holding `data`, captioned; a link when there are no bytes."""
     if data is None:
-        return _link(media, f"{media.mime} not previewed (too large or unreachable)")
+        return _link(media, f"{media.mime}: loading preview…" if pending else f"{media.mime} not previewed "
+                     "(too large, past this job's preview budget, or unreachable)")
     fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
     layout = w.Layout(max_width="100%", height="auto")
     classes = (f"puras-media-{media.kind}",)
@@ -65,7 +69,11 @@ def media_widget(media: Media, data: bytes | None) -> w.Widget:
 
 
 class ResultView(w.VBox):
-    """A result: media gallery on top, collapsible JSON below. Static text/html and text/plain fallbacks."""
+    """A result: media gallery on top, collapsible JSON below. Static text/html and text/plain fallbacks.
+
+    Media bytes given in `data` show at once; the others are fetched in the background (never on the
+    kernel's thread) when `fetch` is on, showing as links until they arrive.
+    """
 
     def __init__(
         self,
@@ -75,23 +83,41 @@ class ResultView(w.VBox):
         media: list[Media] | None = None,
         data: dict[str, bytes | None] | None = None,
         max_bytes: int | dict[str, int] | None = None,
-        auth: dict | None = None,
+        fetch: bool = True,
     ) -> None:
         self.result = result
         self.media = media if media is not None else find_media(result, outputs)
         self.data = dict(data or {})
-        for m in self.media:
-            if m.url not in self.data:
-                self.data[m.url] = fetch(m, max_bytes_for(m.kind, max_bytes), **(auth or {}))
+        for m in self.media:  # data: URLs decode here and now: no network involved
+            if m.is_data and m.url not in self.data:
+                self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, max_bytes))
+        super().__init__(_dom_classes=("puras-result-view",))
+        self._render()
+        missing = [m for m in self.media if m.url not in self.data]
+        if fetch and missing:
+            rt.spawn(self._fetch(missing, max_bytes))
+
+    async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
+        import asyncio
+
+        sess = session()
+        found = await asyncio.gather(
+            *(sess.fetch_media(m, max_bytes_for(m.kind, max_bytes)) for m in missing), return_exceptions=True
+        )
+        for m, data in zip(missing, found, strict=True):
+            self.data[m.url] = data if isinstance(data, bytes) else None
+        self._render()
+
+    def _render(self) -> None:
         children: list[w.Widget] = []
-        views = [media_widget(m, self.data.get(m.url)) for m in self.media]
+        views = [media_widget(m, self.data.get(m.url), pending=m.url not in self.data) for m in self.media]
         if len(views) == 1:
             children.append(views[0])
         elif views:
             layout = w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px")
             children.append(w.GridBox(views, layout=layout, _dom_classes=("puras-gallery",)))
-        children.append(w.HTML(STYLE + json_html(result), _dom_classes=("puras-json-view",)))
-        super().__init__(children, _dom_classes=("puras-result-view",))
+        children.append(w.HTML(STYLE + json_html(self.result), _dom_classes=("puras-json-view",)))
+        self.children = children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = super()._repr_mimebundle_(**kwargs) or {}

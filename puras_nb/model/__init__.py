@@ -1,0 +1,8 @@
+"""The model: what a live job (or a grid of them) is, knowing nothing of how it is shown.
+
+- `job`: `LiveJob` (state, events, progress, result, media bytes), its actions (cancel, feedback),
+  `subscribe()` for views, and the registry of this kernel's jobs;
+- `comparison`: `Comparison`, a grid of LiveJobs (inputs x versions);
+- `text`: the shared wording rules (a job's error text, an event's message, plain text, money,
+  result summaries) used by every view, the magics and the terminal line.
+"""

@@ -1,0 +1,718 @@
+"""`LiveJob`: one remote job, kept up to date by the runtime, with the actions a person takes on it.
+
+The runtime's tracker feeds it (job dicts, new events, trouble, the end) on the runtime thread; anything
+may read it from any thread. Views subscribe (`subscribe`) and are told what changed: `status`, `job`,
+`events`, `error` (connection trouble), `done`, `media` (previews arrived), `settle` (a cell that waited
+for the job wants the final state re-sent from its own context). The model imports no view: a view
+package registers how jobs are displayed (`set_presenter`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .._http import TERMINAL, parse_time
+from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError
+from ..media import Media, find_media, max_bytes_for
+from ..runtime import loop as rt
+from ..runtime.session import Session, Watch, session
+from ..settings import current
+from .text import event_message, finite, plain, short, summarize
+
+__all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
+
+Observer = Callable[["LiveJob", frozenset], None]
+
+MAX_EVENTS = 5_000
+#: How many LiveJobs `jobs()` remembers (and keeps alive), newest kept.
+MAX_REMEMBERED = 1_000
+#: After a job ends, how long a blocking wait also waits for its previews before returning.
+PREVIEW_GRACE = 2.0
+#: How long the server may hold a foreground submission: a job that ends within it needs no poll.
+HOLD = 1
+CANCEL_WAIT = 10.0
+SLICE = 0.25
+
+_remembered: deque[LiveJob] = deque(maxlen=MAX_REMEMBERED)
+_presenter: dict[str, Callable[..., Any]] = {}
+
+
+def set_presenter(
+    *, display: Callable[[Any], Any], bundle: Callable[[Any], dict], widget: Callable[[Any], Any]
+) -> None:
+    """Register the view layer: `display(obj)` shows a LiveJob or Comparison live in a kernel (or as a
+    terminal line), `bundle(obj)` gives its mimebundle, `widget(obj)` its live widget."""
+    _presenter.update(display=display, bundle=bundle, widget=widget)
+
+
+def present(obj: Any) -> None:
+    """Display `obj` through the registered views (its text elsewhere)."""
+    show = _presenter.get("display")
+    if show is None:
+        print(repr(obj))
+    else:
+        show(obj)
+
+
+def presenter_bundle(obj: Any) -> dict:
+    """`obj`'s mimebundle through the registered views (its text where none are registered)."""
+    bundle = _presenter.get("bundle")
+    return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
+
+
+def jobs() -> list[LiveJob]:
+    """Every LiveJob this kernel made (started, attached, compared; the last 1000), oldest first."""
+    return sorted(_remembered, key=lambda job: job.started)
+
+
+class LiveJob:
+    """One remote job, kept up to date in the background: `.status`, `.job`, `.events`, `.result()`.
+
+    `await job` returns the result (or raises `JobError`); `job.result()` blocks the cell (Ctrl-C or the
+    ■ button stops it, cancelling the job when `cancel_on_interrupt` is on). Displayed in a notebook it
+    is a live widget, with text/html and text/plain fallbacks for saved and exported notebooks.
+    """
+
+    def __init__(
+        self,
+        job: dict | None = None,
+        *,
+        skill: str = "",
+        version: int | None = None,
+        poll_interval: float | None = None,
+        preview_max_bytes: int | dict[str, int] | None = None,
+        cancel_on_interrupt: bool | None = None,
+        timeout: float | None = None,
+        client: Any = None,
+    ) -> None:
+        s = current()
+        self.job: dict = dict(job or {})
+        self.id: str | None = self.job.get("id")
+        self.skill = skill or self._skill_from_job()
+        self._version = version
+        self.client = client
+        self.events: list[dict] = []
+        self.exception: BaseException | None = None
+        self.media: list[Media] | None = None
+        self.media_data: dict[str, bytes | None] = {}
+        self.poll_interval = poll_interval if poll_interval is not None else s.poll_interval
+        self.preview_max_bytes = preview_max_bytes if preview_max_bytes is not None else s.preview_max_bytes
+        self.cancel_on_interrupt = cancel_on_interrupt if cancel_on_interrupt is not None else s.cancel_on_interrupt
+        self.timeout = timeout if timeout is not None else s.timeout
+        self.started = time.time()
+        self.last_error: str | None = None
+        self.submitting = False
+        #: True while a cell blocks in `wait()` / `result()` on this job (views say how to stop it then).
+        self.waiting_in_cell = False
+        self._observers: list[Observer] = []
+        self._callbacks: list[Callable[[LiveJob], Any]] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._done = threading.Event()
+        self._previews = threading.Event()
+        self._mutex = threading.RLock()
+        self._session: Session | None = None
+        self._watch: Watch | None = None
+        self._cancel_wanted = False
+        self._wants_media = False
+        self._media_started = False
+        self._finished_at: float | None = None
+        self._ended_once = False
+        self._submitted_event: threading.Event | None = None
+        _remembered.append(self)
+        if self.status in TERMINAL:
+            self._mark_done()
+
+    # -- starting ---------------------------------------------------------------------------------
+
+    @classmethod
+    def submit(
+        cls,
+        skill: str,
+        inputs: dict | None = None,
+        *,
+        skillpack: str | None = None,
+        version: int | None = None,
+        client: Any = None,
+        hold: bool = False,
+        **opts: Any,
+    ) -> LiveJob:
+        """Submit a job and return its LiveJob, followed by the runtime from then on.
+
+        `hold=False` returns once the server answered (the job has an id). `hold=True` (a foreground run)
+        returns at once in the `submitting` state while the server holds the submission up to `HOLD` s, so a
+        short job comes back finished with no poll at all; a rejected submission then ends the LiveJob with
+        the API's error.
+        """
+        sess = session()
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
+        check_options(opts)
+        request = dict(skillpack=skillpack, version=version, client=client)
+        if not hold:
+            submitted = rt.run_sync(sess.call("submit", skill, inputs or {}, **request))
+            job = cls(submitted, skill=path, version=version, client=client, **opts)
+            job._follow(sess)
+            return job
+        job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
+        job._session = sess
+        job.submitting = True
+        job._submitted_event = threading.Event()
+        submitted_event = job._submitted_event
+
+        async def send() -> None:
+            try:
+                answer = await sess.call("submit", skill, inputs or {}, wait=True, timeout=HOLD, **request)
+            except asyncio.CancelledError:
+                job.submitting = False
+                job._finish(PurasError("the submission was stopped before the server answered"))
+                raise
+            except Exception as exc:  # rejected or unreachable: no job exists; waiters get the error
+                job.submitting = False
+                with contextlib.suppress(ValueError):
+                    _remembered.remove(job)
+                job._finish(exc)
+                return
+            finally:
+                submitted_event.set()
+            job._submitted(answer)
+
+        rt.spawn(send())
+        return job
+
+    def wait_submitted(self, timeout: float) -> bool:
+        """For a held submission: wait up to `timeout` s for the server's answer; True once it came."""
+        event = self._submitted_event
+        try:
+            return event is None or event.wait(timeout)
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
+
+    @property
+    def rejected(self) -> BaseException | None:
+        """The error of a submission that created no job (the server refused it or could not be reached)."""
+        return self.exception if self.id is None and not self.submitting and self.done() else None
+
+    def _submitted(self, answer: dict) -> None:
+        self.submitting = False
+        self._apply(answer)
+        if self._cancel_wanted and not self.done():
+            rt.spawn(self._cancel())
+        self._follow(self._session or session())
+
+    @classmethod
+    def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
+        """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
+        sess = session()
+        fetched = rt.run_sync(sess.call("get", job_id, client=client))
+        job = cls(fetched, client=client, **check_options(opts))
+        job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
+        job._session = sess
+        if job.done():
+            job._apply(events=rt.run_sync(sess.call("events", job_id, after=0, client=client)))
+            job._finish()
+        else:
+            job._follow(sess)
+        return job
+
+    def _follow(self, sess: Session) -> None:
+        """Hand the job to the runtime's tracker; a job that already ended only gets its events."""
+        self._session = sess
+        if not self.id:
+            self._finish(PurasError("the server's answer to the submission had no job id"))
+            return
+        if self.status in TERMINAL:
+
+            async def last_events() -> None:
+                with contextlib.suppress(PurasError, OSError):
+                    self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
+                self._finish()
+
+            rt.spawn(last_events())
+            return
+        self._watch = Watch(
+            self.id,
+            on_job=lambda job: self._apply(job),
+            on_events=lambda events: self._apply(events=events),
+            on_trouble=self._trouble,
+            on_end=self._end,
+            wants_events=lambda: bool(self._observers),
+            client=self.client,
+        )
+        # a job already known on another clock started when we submitted it
+        self._watch.started = time.monotonic() - max(0.0, time.time() - self.started)
+        self._watch.cursor = self._cursor()
+        sess.watch(self._watch)
+
+    # -- read-only views of the state -----------------------------------------------------------
+
+    def _skill_from_job(self) -> str:
+        pack, name = self.job.get("skillpack"), self.job.get("skill_name")
+        if pack and name:
+            return f"{pack}/{name}"
+        return str(name or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.job.get("status") or "queued")
+
+    @property
+    def version(self) -> int | None:
+        v = self.job.get("version")
+        return v if isinstance(v, int) else self._version
+
+    @property
+    def short_id(self) -> str:
+        return (self.id or "")[:8]
+
+    @property
+    def requests(self) -> int:
+        """API requests made so far by this job's session (all its jobs together)."""
+        return self._session.requests if self._session is not None else 0
+
+    def done(self) -> bool:
+        """True once the job reached a terminal status (or following it failed for good)."""
+        return self._done.is_set()
+
+    @property
+    def error_text(self) -> str:
+        """What went wrong, in one place for every view: the job's error, else the failure, else its status."""
+        if self.status == "succeeded" and self.exception is None:
+            return ""
+        err = self.job.get("error") or (str(self.exception) if self.exception is not None else "")
+        return str(err) if err else (self.status if self.done() else "")
+
+    @property
+    def todos(self) -> list[dict] | None:
+        """The latest checklist (`tool_result` events with `payload.todos`), if the skill keeps one."""
+        for event in reversed(self.events):
+            todos = (event.get("payload") or {}).get("todos") if isinstance(event.get("payload"), dict) else None
+            if isinstance(todos, list) and todos:
+                return [t for t in todos if isinstance(t, dict)]
+        return None
+
+    def _step(self) -> tuple[int, int, str] | None:
+        """(done, total, unit) from the latest progress event or todo checklist, whichever is newer."""
+        for event in reversed(self.events):
+            payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+            step, total = payload.get("step"), payload.get("total")
+            if event.get("type") == "progress" and finite(step) and finite(total) and total > 0:
+                return int(min(max(step, 0), total)), int(total), ""
+            todos = payload.get("todos")
+            if isinstance(todos, list) and todos:
+                done = sum(1 for t in todos if isinstance(t, dict) and t.get("status") == "completed")
+                return done, len(todos), " tasks"
+        return None
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done (0..1) from progress events or the checklist; 1.0 once succeeded; None if unknown."""
+        if self.status == "succeeded":
+            return 1.0
+        step = self._step()
+        return step[0] / step[1] if step else None
+
+    @property
+    def progress_label(self) -> str:
+        step = self._step()
+        if not step:
+            return ""
+        if self.status == "succeeded":
+            return f"{step[1]}/{step[1]}{step[2]}"
+        return f"{step[0]}/{step[1]}{step[2]}"
+
+    @property
+    def message(self) -> str:
+        """The latest event's human message."""
+        return (event_message(self.events[-1]) or str(self.events[-1].get("type") or "")) if self.events else ""
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the job has taken so far: from the server's own timestamps once it finished; while it
+        runs, on the local clock from when it was submitted (a skewed server clock cannot distort it)."""
+        start, end = parse_time(self.job.get("created_at")), parse_time(self.job.get("finished_at"))
+        if self.done() and start is not None and end is not None:
+            return max(0.0, end - start)
+        return max(0.0, (self._finished_at or time.time()) - self.started)
+
+    @property
+    def duration(self) -> float | None:
+        """Run time of a finished job, from the server's timestamps when present."""
+        return self.elapsed if self.done() else None
+
+    @property
+    def media_pending(self) -> bool:
+        """True while the previews of a finished job are still being fetched."""
+        return self._media_started and not self._previews.is_set()
+
+    def _cursor(self) -> int:
+        return max((int(e.get("id") or 0) for e in self.events), default=0)
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer(job, changed)` after every change (on the runtime thread); returns an unsubscribe."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def _notify(self, changed: set[str]) -> None:
+        """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
+        if changed:
+            frozen = frozenset(changed)
+            for observer in list(self._observers):
+                try:
+                    observer(self, frozen)
+                except Exception as exc:  # one broken view must not stop the model or the others
+                    print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
+
+    def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[str]:
+        """Merge a fresh job dict and new events into the model; notify observers of what changed."""
+        changed: set[str] = set()
+        with self._mutex:
+            if job and not self.done():
+                if job.get("status") != self.job.get("status"):
+                    changed.add("status")
+                if job != self.job:
+                    changed.add("job")
+                self.job = dict(job)
+                self.id = self.id or job.get("id")
+                if not self.skill:
+                    self.skill = self._skill_from_job()
+            elif job and job != self.job and job.get("status") == self.job.get("status"):
+                self.job = dict(job)  # a terminal job's late details (result, cost): same status, more fields
+                changed.add("job")
+            cursor = self._cursor()
+            fresh = [e for e in events or () if isinstance(e, dict) and _event_id(e) > cursor]
+            if fresh:
+                self.events.extend(fresh)
+                del self.events[:-MAX_EVENTS]
+                changed.add("events")
+        self._notify(changed)
+        return changed
+
+    def _trouble(self, message: str | None) -> None:
+        self.last_error = message
+        self._notify({"error"})
+
+    def _end(self, error: BaseException | None) -> None:
+        self._finish(error)
+
+    def _mark_done(self) -> None:
+        self._finished_at = self._finished_at or time.time()
+        self._done.set()
+
+    def _finish(self, exception: BaseException | None = None) -> None:
+        """Enter the terminal state once: wake waiters, run done callbacks, tell observers, fetch previews."""
+        with self._mutex:
+            if self._ended_once:
+                return
+            self._ended_once = True
+            if exception is not None and self.exception is None:
+                self.exception = exception
+            previews = self._wants_media and self.status == "succeeded" and not self._media_started
+            self._media_started = self._media_started or previews  # before waiters wake: they wait for previews
+            self._mark_done()
+            waiters, self._waiters = self._waiters, []
+            callbacks, self._callbacks = self._callbacks, []
+        for loop, fut in waiters:
+            # a waiter's loop may close at any moment (an asyncio.run() that ended); nothing waits there then
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+        for fn in callbacks:
+            self._call_back(fn)
+        self._notify({"done"})
+        if previews:
+            rt.spawn(self._fetch_media())
+        if self._wants_media:
+            self._load_media()
+
+    def _call_back(self, fn: Callable[[LiveJob], Any]) -> None:
+        try:
+            fn(self)
+        except Exception as exc:  # a user callback must not kill the tracker
+            print(f"puras-nb: done callback {fn!r} raised {exc!r}", file=sys.stderr)
+
+    def add_done_callback(self, fn: Callable[[LiveJob], Any]) -> None:
+        """Call `fn(job)` when the job ends (at once if it already has). It runs on puras-nb's runtime thread:
+        keep it short, and do not block there (start a job from a cell instead)."""
+        with self._mutex:
+            if not self.done():
+                self._callbacks.append(fn)
+                return
+        self._call_back(fn)
+
+    # -- media ----------------------------------------------------------------------------------
+
+    def find_media(self) -> list[Media]:
+        """The media items of the result (images, audio, video), found once."""
+        if self.media is None:
+            self.media = find_media(self.job.get("result"), self.job.get("outputs"))
+        return self.media
+
+    def want_media(self) -> None:
+        """A view will show previews: fetch them (in the background) once the job succeeded."""
+        self._wants_media = True
+        if self.done():
+            self._load_media()
+
+    def _load_media(self) -> None:
+        with self._mutex:
+            if self._media_started or self.status != "succeeded":
+                if self.status != "succeeded":
+                    self._previews.set()
+                return
+            self._media_started = True
+        rt.spawn(self._fetch_media())
+
+    async def _fetch_media(self) -> None:
+        """Fetch previews within the per-job budget (items, total bytes, per-kind cap); the rest stay links."""
+        try:
+            s = current()
+            wanted = [m for m in self.find_media() if m.url not in self.media_data][: s.preview_max_items]
+            sess = self._session or session()
+            left = s.preview_total_bytes
+
+            async def one(m: Media) -> None:
+                nonlocal left
+                cap = min(max_bytes_for(m.kind, self.preview_max_bytes), max(0, left))
+                data = await sess.fetch_media(m, cap) if cap > 0 else None
+                if data is not None:
+                    if len(data) > left:
+                        data = None
+                    else:
+                        left -= len(data)
+                self.media_data[m.url] = data
+
+            await asyncio.gather(*(one(m) for m in wanted), return_exceptions=True)
+        finally:
+            self._previews.set()
+            self._notify({"media"})
+
+    def wait_previews(self, timeout: float) -> bool:
+        """Block up to `timeout` s for the previews of a finished job; True when there is nothing left to fetch."""
+        if not self._media_started:
+            return True
+        return self._previews.wait(timeout)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def _outcome(self) -> Any:
+        if self.exception is not None:
+            raise self.exception
+        if self.status != "succeeded":
+            raise JobError(self.job)
+        return self.job.get("result")
+
+    async def _wait_done(self) -> None:
+        if self.done():
+            return
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        with self._mutex:
+            if self.done():
+                return
+            self._waiters.append((loop, fut))
+        try:
+            await fut
+        finally:  # a wait that timed out or was cancelled must not leave its future behind
+            with self._mutex, contextlib.suppress(ValueError):
+                self._waiters.remove((loop, fut))
+
+    def __await__(self):
+        """`await job`: the result, or `JobError` if the job failed or was cancelled."""
+
+        async def outcome() -> Any:
+            await self._wait_done()
+            self.settle()
+            return self._outcome()
+
+        return outcome().__await__()
+
+    def wait(self, timeout: float | None = None) -> dict:
+        """Block until the job ends or `timeout` seconds pass; return the latest job dict either way."""
+        if not self.done():
+            self._block(timeout)
+        if self.done():
+            self.wait_previews(PREVIEW_GRACE)
+            self.settle()
+        return self.job
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Block for the result; `JobError` unless it succeeded.
+
+        `TimeoutError` if still running after `timeout` (the job keeps running); Ctrl-C raises
+        `JobInterrupted`, cancelling the job first when `cancel_on_interrupt` is set.
+        """
+        limit = timeout if timeout is not None else self.timeout
+        self.wait(limit)
+        if not self.done():
+            raise TimeoutError(f"job {self.id} still {self.status} after {limit} s (it keeps running)")
+        return self._outcome()
+
+    def _block(self, timeout: float | None) -> None:
+        self.waiting_in_cell = True
+        self._notify({"waiting"})
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            # in slices: a lock wait with no timeout is not woken by a simulated Ctrl-C (_thread.interrupt_main)
+            while not self._done.wait(SLICE if deadline is None else max(0.0, min(SLICE, deadline - time.monotonic()))):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        except KeyboardInterrupt:
+            self._interrupted()
+        finally:
+            self.waiting_in_cell = False
+            self._notify({"waiting"})
+
+    def _interrupted(self) -> None:
+        """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
+        if self.done():
+            raise JobInterrupted(self.id or "", cancelled=False) from None
+        if not self.id:  # still being submitted: cancel as soon as the server answers
+            self._cancel_wanted = self._cancel_wanted or self.cancel_on_interrupt
+            error = JobInterrupted("", cancelled=False)
+            what = "it will be cancelled as soon as the server answers" if self.cancel_on_interrupt else (
+                "the job may still be created; list it with puras_nb.Client().jobs()")
+            error.args = (f"interrupted while the job was being submitted; {what}",)
+            raise error from None
+        cancelled = False
+        if self.cancel_on_interrupt:
+            with contextlib.suppress(PurasError, OSError, TimeoutError):
+                self.cancel()
+                cancelled = True
+        raise JobInterrupted(self.id, cancelled=cancelled) from None
+
+    def settle(self) -> None:
+        """From a cell that waited for the job: let views re-send the final state from this cell's context.
+
+        nbclient (ipykernel 7) records only messages tagged with the running cell, so this is what puts the
+        end state into a notebook executed headless."""
+        if self.done():
+            self._notify({"settle"})
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def cancel(self) -> dict:
+        """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping)."""
+        if self.done():
+            return self.job
+        if not self.id:
+            self._cancel_wanted = True
+            return self.job
+        return rt.run_sync(self._cancel(), CANCEL_WAIT)
+
+    async def _cancel(self) -> dict:
+        sess = self._session or session()
+        try:
+            job = await sess.call("cancel", self.id, client=self.client)
+        except PurasAPIError as exc:
+            if exc.status != 409:
+                raise
+            job = await sess.call("get", self.id, client=self.client)
+        self._apply(job)
+        if self._watch is not None:
+            sess.check_now(self._watch)
+        return self.job
+
+    def request_cancel(self, on_error: Callable[[BaseException], Any] | None = None) -> None:
+        """Cancel without blocking (a button click, from any thread); a failure goes to `on_error`.
+
+        While the submission is still on its way, the job is cancelled as soon as the server answers."""
+        if self.done():
+            return
+        if not self.id:
+            self._cancel_wanted = True
+            return
+
+        async def cancel() -> None:
+            try:
+                await self._cancel()
+            except (PurasError, OSError) as exc:
+                if on_error is not None:
+                    on_error(exc)
+
+        rt.spawn(cancel())
+
+    def feedback(self, rating: int = 0, comment: str | None = None) -> dict:
+        """Record feedback on this job's result (`rating` +1 / -1, or 0 with a comment)."""
+        sess = self._session or session()
+        return rt.run_sync(sess.call("feedback", self.id, rating=rating, comment=comment, client=self.client))
+
+    def send_feedback(self, rating: int, on_done: Callable[[BaseException | None], Any]) -> None:
+        """Record feedback without blocking (a button click); `on_done(error or None)` says how it went."""
+        sess = self._session or session()
+
+        async def send() -> None:
+            try:
+                await sess.call("feedback", self.id, rating=rating, client=self.client)
+            except Exception as exc:  # told to the view, never raised into the kernel
+                on_done(exc)
+                return
+            on_done(None)
+
+        rt.spawn(send())
+
+    # -- display --------------------------------------------------------------------------------
+
+    @property
+    def widget(self) -> Any:
+        """The live widget of this job (made on first use by the registered views)."""
+        make = _presenter.get("widget")
+        if make is None:
+            raise RuntimeError("no view layer is loaded: import puras_nb.widgets")
+        return make(self)
+
+    def _ipython_display_(self) -> None:
+        """`display(job)` or a job as a cell's value: the live view (a widget with static fallbacks)."""
+        present(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return presenter_bundle(self)
+
+    def __repr__(self) -> str:
+        return job_text(self)
+
+
+def _event_id(event: dict) -> int:
+    try:
+        return int(event.get("id") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def job_text(job: LiveJob) -> str:
+    """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
+
+    A job still in flight reads `in progress` (queued vs running depends on timing); a finished one
+    its status plus a short result summary or the error.
+    """
+    if not job.done():
+        return plain(f"<LiveJob {job.skill or 'job'} in progress>")
+    head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>")
+    if job.status == "succeeded" and job.exception is None:
+        return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
+    err = job.error_text
+    return f"{head}\nerror: {plain(short(err, 300))}" if err and err != job.status else head
+
+
+OPTIONS = ("poll_interval", "preview_max_bytes", "cancel_on_interrupt", "timeout")
+
+
+def check_options(opts: dict) -> dict:
+    """The per-job options, refusing unknown ones with the list of known ones."""
+    unknown = set(opts) - set(OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(OPTIONS))})")
+    return opts
+
+
+def skill_path(skill: str, skillpack: str | None) -> str:
+    """`pack/skill` as jobs are named in views and tables: the skill's own pack, else the default one."""
+    s = skill.strip().strip("/")
+    return s if "/" in s or not skillpack else f"{skillpack}/{s}"

@@ -1,0 +1,71 @@
+"""What the Jupyter kernel we run in can do: which cell output belongs to, and whether a widget click
+can reach us while a cell blocks.
+
+JupyterLab >= 4.4 sends widget messages over a kernel subshell (its own thread), but ipykernel 7.4
+routes a comm's incoming messages to whichever shell last *published* on that comm
+(`_reply_subshell_for` in ipykernel/comm/comm.py): a button updated from a cell gets its clicks back on
+the main shell, queued behind the running cell. `free_clicks` makes a widget's clicks go where the
+frontend sent them. It rests on ipykernel internals (tested with 7.4): where they are missing it does
+nothing, and `clicks_reach_blocked_cells()` says False so views can tell the user how to stop instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+__all__ = ["clicks_reach_blocked_cells", "free_clicks", "parent_id"]
+
+
+def _kernel() -> Any:
+    try:
+        from IPython import get_ipython
+
+        return getattr(get_ipython(), "kernel", None)
+    except Exception:  # no IPython at all
+        return None
+
+
+def parent_id() -> str | None:
+    """The msg_id of the request (cell) that current output is attributed to."""
+    kernel = _kernel()
+    try:
+        return kernel.get_parent().get("header", {}).get("msg_id") if kernel is not None else None
+    except Exception:  # an older kernel without get_parent
+        return None
+
+
+def clicks_reach_blocked_cells() -> bool:
+    """True when the frontend talks to this kernel over subshells, so a freed widget's clicks run while a
+    cell blocks (JupyterLab >= 4.4 with ipykernel 7); False elsewhere (older frontends, VS Code, nbclient)."""
+    kernel = _kernel()
+    manager = getattr(getattr(kernel, "shell_channel_thread", None), "manager", None)
+    try:
+        return bool(manager.list_subshell()) if manager is not None else False
+    except Exception:  # the internals moved: say no rather than promise
+        return False
+
+
+def free_clicks(widget: Any) -> None:
+    """Let `widget`'s incoming messages (clicks) run on the subshell the frontend sent them on, whoever
+    published on it last (see the module docstring). A no-op where ipykernel lacks the routing."""
+    comm = getattr(widget, "comm", None)
+    if comm is None or not hasattr(comm, "_reply_subshell_for") or getattr(comm, "_puras_free", False):
+        return
+    publish = comm.publish_msg
+
+    def publish_and_forget(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return publish(*args, **kwargs)
+        finally:
+            _forget_route(comm)
+
+    comm.publish_msg = publish_and_forget
+    comm._puras_free = True
+    _forget_route(comm)
+
+
+def _forget_route(comm: Any) -> None:
+    lock = getattr(comm, "_reply_subshell_lock", None)
+    with lock if lock is not None else contextlib.nullcontext(), contextlib.suppress(AttributeError):
+        del comm._reply_subshell_id

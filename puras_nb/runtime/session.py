@@ -1,0 +1,346 @@
+"""The session: the API client on the runtime loop, the request budget, and the tracker of live jobs.
+
+The `Tracker` learns job states in rounds. Each round takes the jobs that are due for a check:
+- where the server lists jobs (`GET /v1/jobs`, our emulator and `puras serve` do), one list request
+  answers for all of them; a job the list does not show is polled on its own (`GET /v1/jobs/{id}`);
+- a job that ended gets its remaining events once, then its owner is told;
+- a running job that someone watches (a widget) gets its new events now and then, at a pace that
+  shares `EVENTS_RPS` requests a second among all such jobs.
+A job is checked often while it is young (every 50 ms at first, then age/12, up to `poll_interval`),
+so a short job is known to be done within a few tens of milliseconds of its end, whatever the fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .._http import LIMITS, TERMINAL, parse_retry_after
+from ..aio import AsyncClient
+from ..errors import PurasAPIError, PurasError
+from ..media import Media, afetch
+from ..settings import Settings, current, endpoint, on_change
+from . import loop as rt
+from .budget import Budget
+
+__all__ = ["Session", "Watch", "session"]
+
+FIRST_CHECK = 0.05
+AGE_FACTOR = 1 / 12
+LIST_MIN = 2  # jobs followed before a list request pays off
+LIST_MAX = 500
+EVENTS_MIN = 0.5  # seconds between event fetches of one running job, at the most often
+EVENTS_RPS = 8.0  # event fetches per second shared by all watched running jobs
+GIVE_UP = (401, 403, 404)
+NO_LISTING = (400, 404, 405, 501)
+MEDIA_CONNECT_TIMEOUT = 5.0
+MEDIA_TIMEOUT = 30.0
+
+
+@dataclass(eq=False)
+class Watch:
+    """One job the tracker follows, and the callbacks that tell its owner (the model) what it learned.
+
+    Callbacks run on the runtime thread: `on_job(job_dict)`, `on_events(new_events)` (only events past
+    `cursor`), `on_trouble(message or None)` and, once, `on_end(error or None)`.
+    """
+
+    job_id: str
+    on_job: Callable[[dict], Any]
+    on_events: Callable[[list[dict]], Any]
+    on_trouble: Callable[[str | None], Any]
+    on_end: Callable[[BaseException | None], Any]
+    wants_events: Callable[[], bool] = lambda: True
+    client: Any = None
+    started: float = field(default_factory=time.monotonic)
+    cursor: int = 0
+    status: str = "queued"
+    next_check: float = 0.0
+    events_at: float = 0.0
+    failures: int = 0
+    ended: bool = False
+
+    def fresh(self, events: Any) -> list[dict]:
+        """The events past the cursor (well-formed ones only), advancing it."""
+        out = []
+        for event in events if isinstance(events, list) else ():
+            if not isinstance(event, dict):
+                continue
+            try:
+                number = int(event.get("id") or 0)
+            except (TypeError, ValueError):
+                continue
+            if number > self.cursor:
+                out.append(event)
+        if out:
+            self.cursor = max(int(e.get("id") or 0) for e in out)
+        return out
+
+
+class _Observed(httpx.AsyncBaseTransport):
+    """A transport that feeds every answer's status, time and Retry-After to the budget."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.inner = httpx.AsyncHTTPTransport(limits=LIMITS)
+        self.budget = budget
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        began = time.monotonic()
+        response = await self.inner.handle_async_request(request)
+        self.budget.answered(
+            response.status_code, time.monotonic() - began, parse_retry_after(response.headers.get("Retry-After"))
+        )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class Session:
+    """One connection's client, budget and tracker; lives on the runtime loop."""
+
+    def __init__(self, s: Settings) -> None:
+        self.settings = s
+        where = endpoint(s)
+        self.budget = Budget(s.max_rps)
+        self.client = AsyncClient(
+            api_key=where.api_key, skillpack=s.skillpack, api_base=where.api_base, transport=_Observed(self.budget)
+        )
+        self.api_base = self.client.api_base
+        self.local = where.local
+        self.requests = 0
+        self.lists: bool | None = None  # does the server list jobs? None: not tried yet
+        self.watches: list[Watch] = []
+        self.retired = False
+        self._semaphore: asyncio.Semaphore | None = None
+        self._media_semaphore: asyncio.Semaphore | None = None
+        self._media_http: httpx.AsyncClient | None = None
+        self._wake: asyncio.Event | None = None
+        self._runner: asyncio.Task | None = None
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    async def call(self, method: str, *args: Any, client: Any = None, background: bool = False, **kwargs: Any) -> Any:
+        """One API call under the concurrency cap, on `client` if given (a sync `Client` runs in a worker thread).
+
+        `background` calls (polls, events) take a slot from the budget first; a user's own calls do not.
+        """
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+        if background:
+            await self.budget.take()
+        fn = getattr(client or self.client, method)
+        async with self._semaphore:
+            self.requests += 1
+            if asyncio.iscoroutinefunction(fn):
+                return await fn(*args, **kwargs)
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def fetch_media(self, media: Media, cap: int) -> bytes | None:
+        """A media item's bytes within `cap` (None past it or when unreachable); the key only to the API origin."""
+        if self._media_semaphore is None:
+            self._media_semaphore = asyncio.Semaphore(4)
+        async with self._media_semaphore:
+            if self._media_http is None:
+                timeout = httpx.Timeout(MEDIA_TIMEOUT, connect=MEDIA_CONNECT_TIMEOUT)
+                self._media_http = httpx.AsyncClient(timeout=timeout)
+            await self.budget.take()
+            return await afetch(
+                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media_http
+            )
+
+    # -- the tracker ----------------------------------------------------------------------------
+
+    def watch(self, w: Watch) -> None:
+        """Follow `w` until its job ends (thread-safe)."""
+        rt.call_soon(self._add, w)
+
+    def check_now(self, w: Watch) -> None:
+        """Check `w` in the next round (after a cancel, say) (thread-safe)."""
+
+        def now() -> None:
+            w.next_check = 0.0
+            if self._wake is not None:
+                self._wake.set()
+
+        rt.call_soon(now)
+
+    def _add(self, w: Watch) -> None:
+        w.next_check = time.monotonic() + FIRST_CHECK
+        self.watches.append(w)
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.set()
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    def interval(self, w: Watch, now: float) -> float:
+        """Seconds until `w`'s next check: short while the job is young, `poll_interval` when it is old."""
+        if w.failures:
+            return min(self.settings.poll_interval * 2**w.failures, 30.0)
+        return min(self.settings.poll_interval, max(FIRST_CHECK, (now - w.started) * AGE_FACTOR))
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while self.watches:
+            now = time.monotonic()
+            due = [w for w in self.watches if w.next_check <= now]
+            if due:
+                try:
+                    await self._round(due)
+                except Exception as exc:  # a bug, not the network: end these jobs for their waiters, say why
+                    for w in due:
+                        failure = PurasError(f"following job {w.job_id} failed: {exc!r}")
+                        failure.__cause__ = exc
+                        self._stop(w, failure)
+                self.watches = [w for w in self.watches if not w.ended]
+                continue
+            self._wake.clear()
+            upcoming = min(w.next_check for w in self.watches) - time.monotonic()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, upcoming))
+        if self.retired:
+            await self.close()
+
+    async def _round(self, due: list[Watch]) -> None:
+        rows: dict[str, dict] | None = None
+        shared = [w for w in self.watches if w.client is None and not w.ended]
+        if self.lists is not False and len(shared) >= LIST_MIN:
+            rows = await self._list(len(self.watches))
+        if rows is not None:  # the list answered for every job it shows: all of them are checked now
+            listed = [w for w in shared if w.job_id in rows and w not in due]
+            due = due + listed
+        single = [w for w in due if rows is None or w.job_id not in rows]
+        await asyncio.gather(*(self._poll(w) for w in single))
+        now = time.monotonic()
+        ended, listening = [], [w for w in self.watches if w.status not in TERMINAL and w.wants_events()]
+        events_every = max(EVENTS_MIN, len(listening) / EVENTS_RPS)
+        talk = []
+        for w in due:
+            if rows is not None and w.job_id in rows:
+                self._seen(w, rows[w.job_id])
+            if w.ended:
+                continue
+            if w.status in TERMINAL:
+                ended.append(w)
+            elif w.wants_events() and now - w.events_at >= events_every:
+                talk.append(w)
+            w.next_check = now + self.interval(w, now)
+        await asyncio.gather(*(self._events(w) for w in talk), *(self._end(w) for w in ended))
+
+    async def _list(self, watched: int) -> dict[str, dict] | None:
+        limit = min(LIST_MAX, max(50, 2 * watched))
+        try:
+            listed = await self.call("jobs", limit=limit, background=True)
+        except PurasAPIError as exc:
+            if exc.status in NO_LISTING:
+                self.lists = False
+            return None
+        except (PurasError, OSError):
+            return None
+        if not isinstance(listed, list):
+            self.lists = False
+            return None
+        self.lists = True
+        return {str(j["id"]): j for j in listed if isinstance(j, dict) and j.get("id")}
+
+    async def _poll(self, w: Watch) -> None:
+        try:
+            job = await self.call("get", w.job_id, client=w.client, background=True)
+        except PurasAPIError as exc:
+            if exc.status in GIVE_UP:
+                self._stop(w, exc)
+            else:
+                self._trouble(w, str(exc))
+            return
+        except (PurasError, OSError) as exc:
+            self._trouble(w, str(exc))
+            return
+        self._seen(w, job)
+
+    def _seen(self, w: Watch, job: Any) -> None:
+        if not isinstance(job, dict):
+            return
+        if w.failures:
+            w.failures = 0
+            w.on_trouble(None)
+        w.status = str(job.get("status") or w.status)
+        w.on_job(job)
+
+    async def _events(self, w: Watch) -> bool:
+        try:
+            events = await self.call("events", w.job_id, after=w.cursor, client=w.client, background=True)
+        except (PurasError, OSError) as exc:
+            self._trouble(w, str(exc))
+            return False
+        w.events_at = time.monotonic()
+        fresh = w.fresh(events)
+        if fresh:
+            w.on_events(fresh)
+        return True
+
+    async def _end(self, w: Watch) -> None:
+        """A job that ended: its last events, then its owner is told (once)."""
+        if not await self._events(w) and w.failures < 3:
+            return  # try again next round
+        self._stop(w, None)
+
+    def _stop(self, w: Watch, error: BaseException | None) -> None:
+        if not w.ended:
+            w.ended = True
+            w.on_end(error)
+
+    def _trouble(self, w: Watch, message: str) -> None:
+        w.failures += 1
+        w.next_check = time.monotonic() + self.interval(w, time.monotonic())
+        w.on_trouble(message)
+
+    # -- life -----------------------------------------------------------------------------------
+
+    def retire(self) -> None:
+        """New jobs go elsewhere; close the client once the jobs still followed here have ended."""
+        self.retired = True
+
+        def maybe_close() -> None:
+            if not self.watches:
+                rt.spawn(self.close())
+
+        rt.call_soon(maybe_close)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.aclose()
+        if self._media_http is not None:
+            with contextlib.suppress(Exception):
+                await self._media_http.aclose()
+
+
+_lock = threading.Lock()
+_current: Session | None = None
+
+
+def session() -> Session:
+    """The session of the current settings (made on first use, and again after the connection changed)."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Session(current())
+        return _current
+
+
+def _retire() -> None:
+    global _current
+    with _lock:
+        old, _current = _current, None
+    if old is not None:
+        old.retire()
+
+
+on_change(_retire)

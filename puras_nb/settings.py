@@ -1,0 +1,189 @@
+"""Settings: the one place that reads the environment (once) and decides which API live jobs talk to.
+
+Everything above it (runtime, model, views, magics, `puras_nb.start`) asks `current()` and `endpoint()`;
+nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` keep reading
+`PURAS_API_KEY` / `PURAS_API_BASE` themselves: that is the official client's contract.)
+
+| setting | environment | default |
+| --- | --- | --- |
+| api_key | PURAS_API_KEY | none: the embedded emulator |
+| api_base | PURAS_API_BASE | https://api.puras.co |
+| skillpack | PURAS_SKILLPACK | none |
+| poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between status checks) |
+| timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
+| cancel_on_interrupt | PURAS_NB_CANCEL_ON_INTERRUPT | on: Ctrl-C / ■ during a blocking wait cancels the job |
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ._http import mask_key
+
+__all__ = ["Endpoint", "Settings", "configure", "current", "embedded_emulator", "endpoint", "in_kernel", "on_change"]
+
+#: Settings whose change points live jobs at another server (or changes the request budget).
+CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
+
+
+@dataclass
+class Settings:
+    """Kernel-wide defaults for live jobs and magics (see `configure`)."""
+
+    api_key: str | None = None
+    api_base: str | None = None
+    skillpack: str | None = None
+    poll_interval: float = 1.0
+    timeout: float | None = None
+    cancel_on_interrupt: bool = True
+    preview_max_bytes: int | dict[str, int] | None = None
+    #: Media previews embedded per job at most (items and bytes); the rest show as links.
+    preview_max_items: int = 24
+    preview_total_bytes: int = 64_000_000
+    local: bool | None = None
+    max_concurrency: int = 8
+    #: Ceiling of background requests per second; the budget adapts below it to 429s and Retry-After.
+    max_rps: float = 50.0
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if shown["api_key"]:
+            shown["api_key"] = mask_key(shown["api_key"])
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        print(f"puras-nb: ignoring {name}={value!r} (not a number)", file=sys.stderr)
+        return None
+
+
+def from_environment() -> Settings:
+    """Settings as the environment gives them (the defaults where a variable is unset)."""
+    s = Settings(
+        api_key=os.environ.get("PURAS_API_KEY") or None,
+        api_base=os.environ.get("PURAS_API_BASE") or None,
+        skillpack=os.environ.get("PURAS_SKILLPACK") or None,
+    )
+    poll, timeout = _env_float("PURAS_NB_POLL_INTERVAL"), _env_float("PURAS_NB_TIMEOUT")
+    if poll is not None and poll > 0:
+        s.poll_interval = poll
+    if timeout is not None and timeout > 0:
+        s.timeout = timeout
+    flag = os.environ.get("PURAS_NB_CANCEL_ON_INTERRUPT")
+    if flag:
+        s.cancel_on_interrupt = flag.strip().lower() not in ("0", "false", "no", "off")
+    return s
+
+
+_lock = threading.RLock()
+_settings: Settings | None = None
+_listeners: list[Callable[[], None]] = []
+_emulator: Any = None
+
+
+def current() -> Settings:
+    """The kernel-wide settings (a copy); the environment is read on first use only."""
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = from_environment()
+        return replace(_settings)
+
+
+def configure(
+    api_key: str | None = None,
+    api_base: str | None = None,
+    skillpack: str | None = None,
+    **options: Any,
+) -> Settings:
+    """Set kernel-wide defaults; arguments left as None keep their value. Returns the new settings.
+
+    Options: `poll_interval`, `timeout`, `cancel_on_interrupt`, `preview_max_bytes`, `preview_max_items`,
+    `preview_total_bytes`, `local`, `max_concurrency`, `max_rps`. `local=True` always uses the embedded
+    emulator, `local=False` never; by default it starts only when neither key nor base URL is set.
+    Changing the connection makes the next job use a fresh client (running jobs finish on the old one).
+    """
+    global _settings
+    known = {f.name for f in fields(Settings)}
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    changes = {k: v for k, v in {"api_key": api_key, "api_base": api_base, "skillpack": skillpack, **options}.items()
+               if v is not None}
+    with _lock:
+        _settings = replace(current(), **changes)
+    if changes.keys() & CONNECTION:
+        for listener in list(_listeners):
+            listener()
+    return current()
+
+
+def restore(saved: Settings) -> None:
+    """Put back settings saved with `current()` (tests, a notebook that tries another server)."""
+    global _settings
+    with _lock:
+        _settings = replace(saved)
+    for listener in list(_listeners):
+        listener()
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call `listener()` whenever the connection settings change (the runtime retires its client)."""
+    _listeners.append(listener)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where live jobs go: the API's base URL and key, and whether that is the embedded emulator."""
+
+    api_base: str | None
+    api_key: str | None
+    local: bool
+
+
+def uses_emulator(s: Settings | None = None) -> bool:
+    """The emulator rule: always with `local=True`, never with `local=False`, else when no key or base is set."""
+    s = s or current()
+    return s.local is True or (s.local is None and not (s.api_key or s.api_base))
+
+
+def endpoint(s: Settings | None = None) -> Endpoint:
+    """The API live jobs use, starting the embedded emulator once (and saying so) when the rule asks for it."""
+    global _emulator
+    s = s or current()
+    if not uses_emulator(s):
+        return Endpoint(s.api_base, s.api_key, False)
+    with _lock:
+        if _emulator is None or not _emulator.running:
+            from . import local
+
+            _emulator = local.start()
+            print(
+                f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
+                " (configure(api_key=...) for the hosted API)",
+                file=sys.stdout if in_kernel() else sys.stderr,
+            )
+        return Endpoint(_emulator.url, _emulator.api_key, True)
+
+
+def embedded_emulator() -> Any:
+    """The embedded emulator's handle, if it was started (else None)."""
+    return _emulator
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (widgets can render), False in a terminal IPython or a script."""
+    ip = sys.modules.get("IPython")
+    if ip is None:
+        return False
+    shell = ip.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
