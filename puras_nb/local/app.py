@@ -22,8 +22,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from . import routes_packs, routes_platform, routes_spans
 from .demo import build_demo_pack
+from .deployments import Deployments
 from .faults import FaultInjector
+from .routing import ApiError, platform_only
 from .signing import Signer
 from .skills import SchemaError, SkillLookupError, SkillPack, validate_inputs
 from .store import (
@@ -47,18 +50,9 @@ _MIME_BY_SUFFIX = {".png": "image/png", ".wav": "audio/wav", ".mp4": "video/mp4"
 log = logging.getLogger("puras_nb.local")
 
 
-class ApiError(Exception):
-    """An error answer: status + detail."""
-
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
 @dataclass
 class Emulator:
-    """The state behind one server: skillpacks, job store, URL signer, settings."""
+    """The state behind one server: skillpacks and their active deployments, job store, URL signer, settings."""
 
     require_key: str | None = None
     data_dir: str | None = None
@@ -70,6 +64,7 @@ class Emulator:
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
     store: JobStore = field(init=False)
     signer: Signer = field(init=False)
+    deployments: Deployments = field(init=False, default_factory=Deployments)
 
     def __post_init__(self) -> None:
         self._tmp = None
@@ -185,6 +180,8 @@ async def submit_job(request: Request) -> Response:
     """`POST /v1/jobs`: resolve pack/skill/version, validate inputs, queue; `wait=true` blocks up to 60 s."""
     emu = _emulator(request)
     body = await _read_json(request, emu.max_body_bytes)
+    if body.get("prompt") is not None and body.get("skill") is None:
+        raise platform_only("inline prompt runs", "The emulator runs registered skills; it has no LLM agent.")
     skill_raw = body.get("skill")
     if not isinstance(skill_raw, str) or not skill_raw.strip("/ "):
         raise ApiError(422, "skill is required: a skill name such as 'echo'")
@@ -224,7 +221,7 @@ async def _create(
     parent_job_id: str | None = None,
 ) -> dict:
     try:
-        skill, pack_version = pack.resolve(name, version)
+        skill, pack_version = pack.resolve(name, emu.deployments.active(pack) if version is None else version)
     except SkillLookupError as exc:
         raise ApiError(404, str(exc)) from None
     try:
@@ -262,19 +259,6 @@ async def job_events(request: Request) -> Response:
     if events is None:
         raise ApiError(404, f"job {job_id} not found")
     return JSONResponse(events)
-
-
-async def job_spans(request: Request) -> Response:
-    """`GET /v1/jobs/{id}/spans`: one span for the skill run (as the official local server offers)."""
-    job = _job_or_404(_emulator(request), request.path_params["job_id"])
-    span = {
-        "name": f"skill {job['skill_name']}",
-        "job_id": job["id"],
-        "start": job["started_at"],
-        "end": job["finished_at"],
-        "status": job["status"],
-    }
-    return JSONResponse([span] if job["started_at"] else [])
 
 
 async def cancel_job(request: Request) -> Response:
@@ -328,11 +312,6 @@ async def replay_job(request: Request) -> Response:
     version = _int_param(request, "version", minimum=1) or old["version"]
     job = await _create(request, emu, pack, skill.name, version, old["inputs"], parent_job_id=job_id)
     return JSONResponse(job, status_code=201)
-
-
-async def skillpacks(request: Request) -> Response:
-    """`GET /v1/skillpacks`: packs, versions, skills and their input schemas."""
-    return JSONResponse([p.describe() for p in _emulator(request).packs])
 
 
 async def get_file(request: Request) -> Response:
@@ -426,11 +405,12 @@ def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = 
         Route("/v1/jobs", list_jobs, methods=["GET"]),
         Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/v1/jobs/{job_id}/events", job_events, methods=["GET"]),
-        Route("/v1/jobs/{job_id}/spans", job_spans, methods=["GET"]),
         Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         Route("/v1/jobs/{job_id}/feedback", job_feedback, methods=["POST"]),
         Route("/v1/jobs/{job_id}/replay", replay_job, methods=["POST"]),
-        Route("/v1/skillpacks", skillpacks, methods=["GET"]),
+        *routes_spans.routes(),
+        *routes_packs.routes(),
+        *routes_platform.routes(),
         Route("/files/{drive_path:path}", get_file, methods=["GET", "HEAD"]),
         Route("/_emulator/faults", put_faults, methods=["PUT"]),
         Route("/_emulator/faults", get_faults, methods=["GET"]),

@@ -31,7 +31,8 @@ def _num(description: str, default: float | None, lo: float, hi: float, *, nulla
 
 def build_demo_pack() -> SkillPack:
     """A fresh demo skillpack (the registry is per server, so tests can build their own)."""
-    pack = SkillPack("demo", description="Offline demo skills: control flow, images, speech, video, a UGC ad.")
+    about = "Offline demo skills: control flow, images, speech, video, a UGC ad."
+    pack = SkillPack("demo", name="Demo skills", description=about)
     _control_skills(pack)
     _image_skills(pack)
     _sound_and_video_skills(pack)

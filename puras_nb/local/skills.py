@@ -124,17 +124,22 @@ class Skill:
 
 @dataclass
 class SkillPack:
-    """A named, versioned set of skills (`workspace/slug`, a fixed UUID); the active version is the highest."""
+    """A named, versioned set of skills (`workspace/slug`, a fixed UUID, a display name defaulting to the slug).
+
+    Each version is one deployment; the highest is active until the server activates another.
+    """
 
     slug: str
     workspace: str = "local"
     id: str = field(default="")
     description: str = ""
+    name: str = ""
     _skills: dict[str, dict[int, Skill]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id:
             self.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"puras-nb-local/{self.workspace}/{self.slug}"))
+        self.name = self.name or self.slug
 
     @property
     def path(self) -> str:
@@ -148,8 +153,16 @@ class SkillPack:
 
     @property
     def active_version(self) -> int:
-        """The version used when a job pins none: the highest."""
+        """The version a new server runs when a job pins none: the highest (the server may activate another)."""
         return max(self.versions, default=1)
+
+    def deployment_id(self, version: int) -> str:
+        """The fixed id of the deployment that is `version` of this pack (the jobs' `deployment_id`)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.id}/v{version}"))
+
+    def names_at(self, version: int) -> list[str]:
+        """The skills a job can run at pack `version`, in registration order."""
+        return [name for name, by_version in self._skills.items() if min(by_version) <= version]
 
     def skill(
         self, name: str, *, version: int = 1, schema: dict | None = None, description: str | None = None
@@ -181,8 +194,9 @@ class SkillPack:
             raise SkillLookupError(f"skill {name!r} does not exist in version {pack_version} of {self.path}")
         return by_version[max(eligible)], pack_version
 
-    def describe(self) -> dict:
-        """The `/v1/skillpacks` entry for this pack."""
+    def describe(self, active_version: int | None = None) -> dict:
+        """The `/v1/skillpacks` entry for this pack, with `active_version` (default: the highest) as active."""
+        active = self.active_version if active_version is None else active_version
         skills = []
         for name, by_version in self._skills.items():
             latest = by_version[max(by_version)]
@@ -198,11 +212,13 @@ class SkillPack:
         return {
             "id": self.id,
             "slug": self.slug,
+            "name": self.name,
             "workspace": self.workspace,
             "path": self.path,
             "description": self.description,
             "versions": self.versions,
-            "active_version": self.active_version,
+            "active_version": active,
+            "active_deployment_id": self.deployment_id(active) if active in self.versions else None,
             "skills": skills,
         }
 

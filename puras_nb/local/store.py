@@ -98,6 +98,7 @@ class JobStore:
         self.max_json_bytes = max_json_bytes
         self._json_bytes = 0
         self.jobs_created = 0
+        self.cost_micros_total = 0
         self._lock = threading.RLock()
         self._jobs: OrderedDict[str, _Entry] = OrderedDict()
         self._file_bytes = 0
@@ -121,7 +122,7 @@ class JobStore:
             "id": job_id,
             "workspace_id": LOCAL_WORKSPACE_ID,
             "skillpack_id": pack.id,
-            "deployment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pack.id}/v{version}")),
+            "deployment_id": pack.deployment_id(version),
             "parent_job_id": parent_job_id,
             "type": "deterministic",
             "skill_name": skill.name,
@@ -200,6 +201,7 @@ class JobStore:
                 fields["error"] = error
             if ctx is not None:
                 fields.update(cost_micros=ctx.cost_micros, usage=dict(ctx.usage), steps=ctx.steps)
+                self.cost_micros_total += ctx.cost_micros
             entry.job.update(fields)
             waiters, entry.waiters = entry.waiters, []
             self._evict()
