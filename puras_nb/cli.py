@@ -15,13 +15,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    """`puras-nb demo [--lab] [--out DIR]`: the stakeholder demo as one HTML file, or JupyterLab on the notebooks."""
+    """`puras-nb demo [--lab] [--out DIR]`: the stakeholder demo as one HTML file, or JupyterLab on copies of the
+    notebooks; either way in DIR or a new directory, never the package or the repository's notebooks/."""
     from .demo import add_arguments, main
 
     demo = sub.add_parser(
         "demo",
         help="run the stakeholder demo notebook on the emulator and write it as HTML (--lab: open JupyterLab)",
-        description="Run the stakeholder demo notebook on the local emulator and write a self-contained HTML file.",
+        description="Run the stakeholder demo notebook on the local emulator and write a self-contained HTML file "
+        "into --out DIR or a new temporary directory; --lab opens JupyterLab on copies of the demo notebooks there.",
     )
     add_arguments(demo)
     demo.set_defaults(func=main)

@@ -2,8 +2,12 @@
 
 The emulator runs as a child process; the notebook runs in a real kernel (nbclient) whose environment
 points at it; nbconvert writes a self-contained HTML file (media embedded as data: URLs within the
-preview caps, no live widgets, no scripts). `--lab` instead opens JupyterLab on the notebooks with the
-emulator running and the kernels pointed at it.
+preview caps, no live widgets, no scripts). `--lab` instead opens JupyterLab on a copy of the notebooks
+with the emulator running and the kernels pointed at it.
+
+The notebooks ship in the wheel as package data (`puras_nb/notebooks/`, mapped from the repository's
+`notebooks/` at build time). Everything the demo writes goes to `--out DIR` or a new directory of its
+own, never into the installed package or the repository's `notebooks/`.
 """
 
 from __future__ import annotations
@@ -11,17 +15,21 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NOTEBOOKS", "add_arguments", "main", "open_lab", "render"]
+__all__ = ["add_arguments", "copy_notebooks", "main", "notebook", "notebook_dir", "open_lab", "render", "workdir"]
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-DEMO = "stakeholder-demo.ipynb"
+_HERE = Path(__file__).resolve().parent
+PACKAGED = _HERE / "notebooks"  # an installed wheel: the notebooks as package data
+CHECKOUT = _HERE.parent / "notebooks"  # a source checkout (editable install): the repository's own notebooks/
+DEMO = "stakeholder-demo"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FINAL = 'class="puras-static puras-final"'
 # nbconvert's page loads require.js, MathJax and mermaid from CDNs; the demo needs none of them.
@@ -48,13 +56,36 @@ def _kernel_env(server: Any) -> dict[str, str]:
     return env
 
 
-def _notebook(notebooks: Path) -> Path:
-    path = notebooks / DEMO
+def notebook_dir() -> Path:
+    """Where the demo notebooks are read from: the wheel's package data, else the source checkout's notebooks/."""
+    return PACKAGED if PACKAGED.is_dir() else CHECKOUT
+
+
+def notebook(name: str) -> Path:
+    """The shipped demo notebook called `name` (`stakeholder-demo` or `stakeholder-demo.ipynb`), for reading only:
+    `copy_notebooks` makes the copies people run and save."""
+    directory = notebook_dir()
+    path = directory / (name if name.endswith(".ipynb") else f"{name}.ipynb")
     if not path.is_file():
+        shipped = ", ".join(sorted(p.stem for p in directory.glob("*.ipynb"))) or "none"
         raise SystemExit(
-            f"puras-nb demo: {path} not found; the demo notebooks ship with the source checkout "
-            "(git clone, then pip install -e '.[demo]')"
+            f"puras-nb demo: no notebook {name!r} in {directory} (found: {shipped}); "
+            "reinstall with pip install 'puras-nb[demo]'"
         )
+    return path
+
+
+def workdir(out: str | Path | None, kind: str = "demo") -> Path:
+    """The directory the demo writes into: `--out DIR` (created if missing), else a new one of its own under the
+    system's temp directory, so nothing lands in the current directory, a checkout or the installed package."""
+    if out is None:
+        return Path(tempfile.mkdtemp(prefix=f"puras-nb-{kind}-"))
+    path = Path(out).expanduser().resolve()
+    if path == notebook_dir().resolve():
+        raise SystemExit(f"puras-nb demo: {path} holds the notebooks as shipped; give --out another directory")
+    if path.exists() and not path.is_dir():
+        raise SystemExit(f"puras-nb demo: --out {path} is a file; give a directory")
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -80,22 +111,26 @@ def static_outputs(nb: Any) -> Any:
     return nb
 
 
-def render(out_dir: str | Path = ".", *, notebooks: Path = NOTEBOOKS, timeout: int = 600) -> Path:
-    """Execute the stakeholder demo on a fresh local emulator; write and return `<out_dir>/stakeholder-demo.html`."""
+def render(out_dir: Path, *, timeout: int = 600) -> Path:
+    """Execute the stakeholder demo on a fresh local emulator; write and return `<out_dir>/stakeholder-demo.html`.
+
+    The kernel runs in `out_dir`, so anything the notebook writes lands beside the page, not in the package.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
     from . import local
 
-    source = _notebook(notebooks)
+    source = notebook(DEMO)
     nb = nbformat.read(source, as_version=4)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with local.start() as server:
         client = NotebookClient(
             nb,
             timeout=timeout,
             kernel_name="python3",
-            resources={"metadata": {"path": str(notebooks)}},
+            resources={"metadata": {"path": str(out_dir)}},
             # the kernel's own start-up warnings (loopback TCP without encryption) are not the user's concern
             extra_arguments=["--log-level=ERROR"],
         )
@@ -105,30 +140,45 @@ def render(out_dir: str | Path = ".", *, notebooks: Path = NOTEBOOKS, timeout: i
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(static_outputs(nb), resources={"metadata": {"name": "Puras demo"}})
     body = _SCRIPT.sub("", body).replace("</head>", EXPORT_CSS + "</head>", 1)
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / (source.stem + ".html")
+    path = out_dir / f"{DEMO}.html"
     path.write_text(body, encoding="utf-8")
     return path
+
+
+def copy_notebooks(directory: Path) -> list[str]:
+    """Copy every shipped demo notebook into `directory`, keeping any copy already there (it may hold the user's
+    edits); return the names kept. Copies are plain writable files even when the package is read-only."""
+    kept = []
+    for source in sorted(notebook_dir().glob("*.ipynb")):
+        target = directory / source.name
+        if target.exists():
+            kept.append(source.name)
+        else:
+            shutil.copyfile(notebook(source.name), target)
+    return kept
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def open_lab(*, notebooks: Path = NOTEBOOKS, port: int | None = None) -> int:
-    """Run JupyterLab on the notebooks with a local emulator for its kernels, until Lab exits."""
+def open_lab(directory: Path, *, port: int | None = None) -> int:
+    """Run JupyterLab on a copy of the notebooks in `directory`, with a local emulator for its kernels, until Lab
+    exits. Lab's root is `directory`, so saves and new notebooks stay there."""
     from . import local
 
-    _notebook(notebooks)
+    notebook(DEMO)
+    kept = copy_notebooks(directory)
+    if kept:
+        print(f"puras-nb: kept the copies already in {directory}: {', '.join(kept)}", file=sys.stderr, flush=True)
     with local.start() as server:
-        print(f"puras-nb: local emulator at {server.url}; opening JupyterLab on {notebooks}", flush=True)
-        cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebooks}"]
+        print(f"puras-nb: local emulator at {server.url}; JupyterLab on the copies in {directory}", flush=True)
+        cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={directory}"]
         if port:
             cmd.append(f"--port={port}")
         if getattr(os, "geteuid", lambda: 1)() == 0:  # containers often run as root, which Lab refuses by default
             cmd.append("--allow-root")
-        lab = subprocess.Popen(cmd, env=_kernel_env(server))
+        lab = subprocess.Popen(cmd, env=_kernel_env(server), cwd=directory)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _interrupt)  # stop Lab and the emulator on a plain `kill` too
         try:
@@ -142,17 +192,26 @@ def open_lab(*, notebooks: Path = NOTEBOOKS, port: int | None = None) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `puras-nb demo`."""
     parser.add_argument(
-        "--lab", action="store_true", help="open JupyterLab on the notebooks instead (emulator running)"
+        "--lab",
+        action="store_true",
+        help="open JupyterLab on a copy of the demo notebooks instead (emulator running)",
     )
-    parser.add_argument("--out", default=".", metavar="DIR", help="where to write the HTML file (default: .)")
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write the HTML page (with --lab: the notebook copies); default: a new temporary directory",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run `puras-nb demo` with parsed arguments."""
+    directory = workdir(args.out, "lab" if args.lab else "demo")
+    if args.out is None:
+        print(f"puras-nb: working in {directory} (choose another with --out DIR)", file=sys.stderr, flush=True)
     if args.lab:
-        return open_lab(notebooks=args.notebooks)
+        return open_lab(directory)
     print("puras-nb: running the stakeholder demo on the local emulator…", file=sys.stderr, flush=True)
-    path = render(args.out, notebooks=args.notebooks)
+    path = render(directory)
+    print("puras-nb: wrote the demo page; open it in a browser:", file=sys.stderr, flush=True)
     print(path)
     return 0

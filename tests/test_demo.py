@@ -1,0 +1,154 @@
+"""`puras-nb demo`: where the notebooks come from (wheel package data or the checkout) and where its output goes.
+
+The demo must never write into the installed package or the repository's `notebooks/`: the HTML page goes to
+`--out DIR` or a new directory of its own, and `--lab` serves copies. The full render is tested in
+test_notebooks.py; the built wheel is tested end to end by .ci/run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from puras_nb import cli, demo
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_a_notebook_is_found_by_name_with_or_without_its_suffix() -> None:
+    assert demo.notebook("stakeholder-demo") == ROOT / "notebooks" / "stakeholder-demo.ipynb"
+    assert demo.notebook("quickstart.ipynb") == ROOT / "notebooks" / "quickstart.ipynb"
+
+
+def test_an_unknown_notebook_is_a_short_error_naming_the_shipped_ones() -> None:
+    with pytest.raises(SystemExit) as exc:
+        demo.notebook("stakeholder-ap")
+    message = str(exc.value)
+    assert "no notebook 'stakeholder-ap'" in message and "stakeholder-demo" in message and "quickstart" in message
+
+
+def test_an_installed_wheel_reads_its_package_data_not_a_notebooks_dir_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a wheel the notebooks are `puras_nb/notebooks/`; `site-packages/notebooks` may belong to anything."""
+    packaged = tmp_path / "puras_nb" / "notebooks"
+    packaged.mkdir(parents=True)
+    (packaged / "stakeholder-app.ipynb").write_text("{}")
+    monkeypatch.setattr(demo, "PACKAGED", packaged)
+    assert demo.notebook_dir() == packaged
+    assert demo.notebook("stakeholder-app") == packaged / "stakeholder-app.ipynb"
+    with pytest.raises(SystemExit, match="found: stakeholder-app"):
+        demo.notebook("stakeholder-demo")
+
+
+def test_without_out_the_demo_makes_a_new_directory_of_its_own_outside_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, second = demo.workdir(None), demo.workdir(None)
+    try:
+        assert first != second and first.is_dir() and second.is_dir()
+        assert first.parent == Path(tempfile.gettempdir()) and first.name.startswith("puras-nb-demo-")
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        first.rmdir()
+        second.rmdir()
+
+
+def test_out_is_created_and_must_not_be_a_file_or_the_shipped_notebooks(tmp_path: Path) -> None:
+    assert demo.workdir(tmp_path / "a" / "b") == tmp_path / "a" / "b"
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "page.html").write_text("")
+    with pytest.raises(SystemExit, match="is a file"):
+        demo.workdir(tmp_path / "page.html")
+    with pytest.raises(SystemExit, match="holds the notebooks as shipped"):
+        demo.workdir(ROOT / "notebooks")
+
+
+def test_the_cli_refuses_the_shipped_notebooks_as_out_without_a_traceback(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "--lab", "--out", str(ROOT / "notebooks")])
+    assert "give --out another directory" in str(exc.value)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_copies_are_every_shipped_notebook_and_an_existing_copy_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "magics.ipynb").write_text("my edits")
+    kept = demo.copy_notebooks(tmp_path)
+    assert kept == ["magics.ipynb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == SHIPPED
+    assert (tmp_path / "magics.ipynb").read_text() == "my edits"
+    for name in SHIPPED:
+        if name != "magics.ipynb":
+            assert (tmp_path / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
+
+
+def test_copies_of_a_read_only_install_are_writable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    packaged = tmp_path / "site" / "notebooks"
+    packaged.mkdir(parents=True)
+    (packaged / "stakeholder-demo.ipynb").write_text("{}")
+    (packaged / "stakeholder-demo.ipynb").chmod(0o444)
+    monkeypatch.setattr(demo, "PACKAGED", packaged)
+    (tmp_path / "work").mkdir()
+    demo.copy_notebooks(tmp_path / "work")
+    assert os.access(tmp_path / "work" / "stakeholder-demo.ipynb", os.W_OK)
+
+
+def _lab_url(log: Path, deadline: float) -> str:
+    while time.monotonic() < deadline:
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)lab", log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        time.sleep(0.3)
+    raise AssertionError(f"JupyterLab did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def test_lab_serves_a_copy_and_a_save_leaves_the_repository_untouched(tmp_path: Path) -> None:
+    """`--lab` without --out: Lab's root is a new directory holding the copies; saving writes there only."""
+    cwd, log = tmp_path / "cwd", tmp_path / "lab.log"
+    cwd.mkdir()
+    original = (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    # a fixed token to talk to Lab's REST API; BROWSER=true: Lab "opens" a browser by running `true`
+    env.update(JUPYTER_TOKEN="puras-demo-test", BROWSER="true", PYTHONPATH=str(ROOT))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "puras_nb.cli", "demo", "--lab"],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    served = None
+    try:
+        base = _lab_url(log, time.monotonic() + 90)
+        served = Path(re.search(r"working in (\S+)", log.read_text()).group(1))
+        assert served.parent == Path(tempfile.gettempdir())
+        assert f"copies in {served}" in log.read_text()
+        headers = {"Authorization": "token puras-demo-test"}
+        listing = httpx.get(f"{base}api/contents", headers=headers, timeout=30).raise_for_status().json()
+        assert sorted(item["name"] for item in listing["content"]) == SHIPPED
+        model = httpx.get(f"{base}api/contents/quickstart.ipynb", headers=headers, timeout=30).json()
+        model["content"]["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "saved in Lab"})
+        saved = {"type": "notebook", "format": "json", "content": model["content"]}
+        httpx.put(f"{base}api/contents/quickstart.ipynb", headers=headers, json=saved, timeout=30).raise_for_status()
+        assert "saved in Lab" in json.dumps(json.loads((served / "quickstart.ipynb").read_text()))
+        assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == original
+        assert list(cwd.iterdir()) == []
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if served is not None:
+            shutil.rmtree(served, ignore_errors=True)
