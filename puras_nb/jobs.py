@@ -8,9 +8,11 @@ the jobs do. `follow(job_id)` prints a job's events as they arrive (`%puras logs
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from .errors import JobInterrupted
 from .live import LiveJob, attach
 from .live import jobs as all_jobs
 from .model.text import dollars, event_message, plain, summarize
@@ -280,15 +282,23 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
     """
     live = job if isinstance(job, LiveJob) else attach(job, display=False, cancel_on_interrupt=False)
     out = file or sys.stdout
+    news = threading.Event()
+    unsubscribe = live.subscribe(lambda _job, changed: news.set())  # a follower: the runtime fetches events
     last = 0
-    while True:
-        ended = live.done()
-        for event in list(live.events):
-            if int(event.get("id") or 0) > last:
-                print(event_line(event), file=out, flush=True)
-                last = int(event.get("id") or 0)
-        if ended:
-            break
-        live.wait(interval)
+    try:
+        while True:
+            ended = live.done()
+            for event in list(live.events):
+                if int(event.get("id") or 0) > last:
+                    print(event_line(event), file=out, flush=True)
+                    last = int(event.get("id") or 0)
+            if ended:
+                break
+            news.wait(interval)  # short waits: Ctrl-C gets through
+            news.clear()
+    except KeyboardInterrupt:
+        raise JobInterrupted(live.id or "", cancelled=False) from None
+    finally:
+        unsubscribe()
     print(f"job {live.id} {live.status}", file=out, flush=True)
     return live

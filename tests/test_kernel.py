@@ -314,3 +314,65 @@ def test_start_or_compare_as_a_cells_last_line_shows_it_once(kernel: KernelHarne
     assert _widget_views(kernel.run("job = puras_nb.start('demo/echo', {}, display=False)\ndisplay(job)\njob")) == 1
     assert _widget_views(kernel.run("puras_nb.compare('demo/echo', [{'grid': 1}], versions=[1])")) == 1
     assert _widget_views(kernel.run("display(job)")) == 1
+
+
+# -- the runtime thread: a busy kernel, and a Cancel click while a cell blocks ------------------------
+
+
+def test_a_background_job_keeps_updating_while_a_cell_sleeps(kernel: KernelHarness) -> None:
+    kernel.run("%load_ext puras_nb")
+    kernel.run("%puras run demo/count n=10 delay=0.3 --bg -o bgjob")
+    ids = _ids(kernel, "bgjob.widget")
+    cell = kernel.run("import time\ntime.sleep(4)")
+    during = kernel.comm_updates(ids, since=cell["sent"] + 0.2, until=cell["idle"] - 0.1)
+    assert len(during) >= 4, f"only {len(during)} widget updates while the kernel computed"
+    assert kernel.value("bgjob.status") == "succeeded"
+
+
+def _subshell(kernel: KernelHarness) -> str:
+    """Create a kernel subshell the way JupyterLab >= 4.4 does for widget messages; its id."""
+    kernel.kc.control_channel.send(kernel.kc.session.msg("create_subshell_request", {}))
+    while True:
+        reply = kernel.kc.get_control_msg(timeout=10)
+        if reply["msg_type"] == "create_subshell_reply":
+            return reply["content"]["subshell_id"]
+
+
+def _click_over(kernel: KernelHarness, comm_id: str, subshell: str) -> None:
+    msg = kernel.kc.session.msg(
+        "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}
+    )
+    msg["header"]["subshell_id"] = subshell
+    kernel.kc.shell_channel.send(msg)
+
+
+def _opened_cancel_button(kernel: KernelHarness, msg_id: str, timeout: float = 10) -> str:
+    """The comm id of the Cancel button a running cell displayed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with kernel._lock:
+            for _, m in kernel.iopub:
+                state = m["content"].get("data", {}).get("state", {}) if m["msg_type"] == "comm_open" else {}
+                if m["parent_header"].get("msg_id") == msg_id and "puras-cancel" in state.get("_dom_classes", ()):
+                    return m["content"]["comm_id"]
+        time.sleep(0.05)
+    raise AssertionError("the running cell displayed no Cancel button")
+
+
+def test_a_cancel_click_over_a_subshell_stops_a_blocking_run(kernel: KernelHarness) -> None:
+    kernel.run("%load_ext puras_nb")
+    subshell = _subshell(kernel)
+    sent = time.monotonic()
+    msg_id = kernel.kc.execute("%puras run demo/slow seconds=10")
+    button = _opened_cancel_button(kernel, msg_id)
+    time.sleep(0.5)
+    _click_over(kernel, button, subshell)
+    reply = None
+    while reply is None:
+        msg = kernel.kc.get_shell_msg(timeout=15)
+        if msg["parent_header"].get("msg_id") == msg_id:
+            reply = msg
+    took = time.monotonic() - sent
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "JobError"
+    assert "cancelled" in reply["content"]["evalue"] and took < 4, (reply["content"]["evalue"], took)
+    assert len(reply["content"]["traceback"]) == 1, "one line, no traceback through puras-nb"

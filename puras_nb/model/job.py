@@ -416,6 +416,7 @@ class LiveJob:
             if exception is not None and self.exception is None:
                 self.exception = exception
             previews = self._wants_media and self.status == "succeeded" and not self._media_started
+            previews = previews and bool(self.find_media())
             self._media_started = self._media_started or previews  # before waiters wake: they wait for previews
             self._mark_done()
             waiters, self._waiters = self._waiters, []
@@ -463,9 +464,7 @@ class LiveJob:
 
     def _load_media(self) -> None:
         with self._mutex:
-            if self._media_started or self.status != "succeeded":
-                if self.status != "succeeded":
-                    self._previews.set()
+            if self._media_started or self.status != "succeeded" or not self.find_media():
                 return
             self._media_started = True
         rt.spawn(self._fetch_media())

@@ -76,11 +76,15 @@ class JobDisplay:
         self.shown_in = _parent_id()
         self.settled_in: set[str | None] = set()
         job.want_media()
-        self.handle = display(bundle(job), raw=True, display_id=True)
-        self.slot = display(static_bundle(job, final=True), raw=True, display_id=True)
         self._lock = threading.Lock()
-        job.subscribe(self._changed)
-        if job.done():
+        self.handle: Any = None
+        self._missed = False
+        job.subscribe(self._changed)  # before displaying: an end while we display is not lost
+        handle = display(bundle(job), raw=True, display_id=True)
+        self.slot = display(static_bundle(job, final=True), raw=True, display_id=True)
+        with self._lock:
+            self.handle = handle
+        if self._missed:
             self._publish()
 
     def _changed(self, job: Any, changed: frozenset) -> None:
@@ -91,6 +95,9 @@ class JobDisplay:
 
     def _publish(self) -> None:
         with self._lock:
+            if self.handle is None:
+                self._missed = True
+                return
             self.handle.update(bundle(self.job), raw=True)
             self.slot.update(static_bundle(self.job, final=True), raw=True)
 
