@@ -108,8 +108,6 @@ def parse_spec(spec: str | dict | None) -> FaultSpec:
 class FaultInjector:
     """The ASGI middleware; also counts requests and injected faults for `/_emulator/stats`."""
 
-    emulator: Any = None
-
     def __init__(self, app: Any, spec: str | dict | None = None):
         self.app = app
         self._lock = threading.Lock()
