@@ -93,7 +93,7 @@ def test_bad_spec_is_422_and_leaves_faults_unchanged(
     emulator: local.LocalServer, faults: Callable[[dict], None]
 ) -> None:
     faults({"rate": 1, "kinds": "502"})
-    for bad in ({"rate": 2}, {"kinds": "teapot"}, {"colour": "red"}):
+    for bad in ({"rate": 2}, {"kinds": "teapot"}, {"colour": "red"}, {"delay": 10**400}, {"retry_after": -1}):
         r = httpx.put(f"{emulator.url}/_emulator/faults", json=bad, headers=key(emulator))
         assert r.status_code == 422 and r.json()["detail"]
     assert httpx.get(f"{emulator.url}/_emulator/faults", headers=key(emulator)).json()["kinds"] == ["502"]
