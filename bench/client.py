@@ -36,7 +36,7 @@ class Bench:
         self.key = server.api_key
         self.ours = puras_nb.Client(self.key, "demo", api_base=self.url)
         self.official = puras.Client(self.key, "demo", api_base=self.url)
-        self.probe = httpx.Client(base_url=self.url, timeout=30)
+        self.probe = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
 
     def requests(self) -> int:
         return self.probe.get("/_emulator/stats").json()["requests"]

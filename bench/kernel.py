@@ -96,10 +96,11 @@ def main() -> None:
             live_load(kernel, 50)  # warm-up: first imports, connections, widget classes
             loads = [live_load(kernel, n) for n in (0, 50, 200)]
             rate = widget_rate(kernel)
-            httpx.post(f"{server.url}/_emulator/reset-stats", timeout=10).raise_for_status()
+            auth = {"Authorization": f"Bearer {server.api_key}"}
+            httpx.post(f"{server.url}/_emulator/reset-stats", headers=auth, timeout=10).raise_for_status()
             kernel.run("few = [puras_nb.start('demo/count', {'n': 10, 'delay': 0.2}) for _ in range(20)]")
             kernel.run("for j in few: j.wait(30)")
-            seen = httpx.get(f"{server.url}/_emulator/stats", timeout=10).json()["requests"]
+            seen = httpx.get(f"{server.url}/_emulator/stats", headers=auth, timeout=10).json()["requests"]
         finally:
             kernel.close()
     print("| live jobs | still live after timing | cell p50 (ms) | cell p95 (ms) | kernel loop lag p95 (ms) |")

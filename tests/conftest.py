@@ -9,11 +9,15 @@ import pytest
 
 from puras_nb import local, settings
 
+EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
+"""The session emulator's key, fixed so module constants can name it (test_faults.KEY; random keys are
+tested on their own in test_local_server)."""
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[local.LocalServer]:
     """A running emulator (child process) shared by the whole session, faults off."""
-    with local.start() as server:
+    with local.start(require_key=EMULATOR_KEY) as server:
         yield server
 
 
@@ -22,15 +26,21 @@ def emulator_url(emulator: local.LocalServer) -> str:
     return emulator.url
 
 
+@pytest.fixture(scope="session")
+def auth(emulator: local.LocalServer) -> dict[str, str]:
+    """The session emulator's Authorization header, for raw HTTP calls (every route but /health needs it)."""
+    return {"Authorization": f"Bearer {emulator.api_key}"}
+
+
 @pytest.fixture
-def faults(emulator: local.LocalServer) -> Iterator[Callable[[dict], None]]:
+def faults(emulator: local.LocalServer, auth: dict[str, str]) -> Iterator[Callable[[dict], None]]:
     """Set the shared emulator's fault injection for one test; always turned off afterwards."""
 
     def set_faults(spec: dict) -> None:
-        httpx.put(f"{emulator.url}/_emulator/faults", json=spec, timeout=10).raise_for_status()
+        httpx.put(f"{emulator.url}/_emulator/faults", json=spec, headers=auth, timeout=10).raise_for_status()
 
     yield set_faults
-    httpx.put(f"{emulator.url}/_emulator/faults", json={}, timeout=10).raise_for_status()
+    httpx.put(f"{emulator.url}/_emulator/faults", json={}, headers=auth, timeout=10).raise_for_status()
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ def client(emulator) -> Iterator[Client]:
         yield c
 
 
-def stats(url: str) -> dict:
-    return httpx.get(f"{url}/_emulator/stats", timeout=10).json()
+def stats(url: str, auth: dict[str, str]) -> dict:
+    return httpx.get(f"{url}/_emulator/stats", headers=auth, timeout=10).json()
 
 
 def demo_uuid(client: Client) -> str:
@@ -37,11 +37,13 @@ def test_run_returns_the_result_for_every_way_of_naming_the_skill(client: Client
     assert client.run("echo") == {}
 
 
-def test_run_of_a_short_job_returns_within_milliseconds_of_it_finishing(client: Client, emulator_url: str) -> None:
-    before = stats(emulator_url)["requests"]
+def test_run_of_a_short_job_returns_within_milliseconds_of_it_finishing(
+    client: Client, emulator_url: str, auth: dict[str, str]
+) -> None:
+    before = stats(emulator_url, auth)["requests"]
     assert client.run("slow", {"seconds": 0.3}) == {"slept": 0.3}
     returned = time.time()
-    assert stats(emulator_url)["requests"] - before == 1
+    assert stats(emulator_url, auth)["requests"] - before == 1
     job = client.jobs(skill="slow", limit=1)[0]
     assert returned - parse_time(job["finished_at"]) < 0.25
 

@@ -97,13 +97,14 @@ SCENARIOS: dict[str, Callable[[Make, dict], Any]] = {
 
 
 @pytest.fixture(scope="module")
-def ctx(emulator) -> Iterator[dict]:
-    packs = httpx.get(f"{emulator.url}/v1/skillpacks", timeout=10).json()
+def ctx(emulator, auth: dict[str, str]) -> Iterator[dict]:
+    packs = httpx.get(f"{emulator.url}/v1/skillpacks", headers=auth, timeout=10).json()
     with local.start(require_key="puras_live_right_key_123456") as locked:
         yield {"uuid": next(p["id"] for p in packs if p["slug"] == "demo"), "locked": locked.url}
-    for job in httpx.get(f"{emulator.url}/v1/jobs", params={"skill": "hang", "status": "running"}, timeout=10).json():
+    running = {"skill": "hang", "status": "running"}
+    for job in httpx.get(f"{emulator.url}/v1/jobs", params=running, headers=auth, timeout=10).json():
         if job["inputs"].get("tag") in TAGS:
-            httpx.post(f"{emulator.url}/v1/jobs/{job['id']}/cancel", timeout=10)
+            httpx.post(f"{emulator.url}/v1/jobs/{job['id']}/cancel", headers=auth, timeout=10)
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

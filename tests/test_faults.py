@@ -20,7 +20,7 @@ TRANSIENT_GET_FAULTS = {"rate": 0.3, "seed": 11, "kinds": "502|503|reset", "meth
 
 
 def stats(url: str) -> dict:
-    return httpx.get(f"{url}/_emulator/stats", timeout=10).json()
+    return httpx.get(f"{url}/_emulator/stats", headers={"Authorization": f"Bearer {KEY}"}, timeout=10).json()
 
 
 def polling_client(url: str) -> Client:
@@ -64,7 +64,8 @@ def test_429_retry_after_is_honoured(emulator_url: str, faults) -> None:
     with Client(KEY, "demo", api_base=emulator_url) as client:
         job = client.submit("echo", {}, wait=True)
         faults({"rate": 1, "kinds": "429", "retry_after": 1, "methods": "GET"})
-        threading.Timer(0.3, lambda: httpx.put(f"{emulator_url}/_emulator/faults", json={}, timeout=10)).start()
+        off = {"json": {}, "headers": {"Authorization": f"Bearer {KEY}"}, "timeout": 10}
+        threading.Timer(0.3, lambda: httpx.put(f"{emulator_url}/_emulator/faults", **off)).start()
         start = time.monotonic()
         assert client.get(job["id"])["status"] == "succeeded"
         assert time.monotonic() - start >= 1.0

@@ -315,19 +315,40 @@ def test_unknown_ids_and_routes(http: httpx.Client) -> None:
         (b'"text"', 400, "object"),
         (b"", 400, "empty"),
         (b"\xff\xfe", 400, "JSON"),
-        (b'{"skill": "echo", "inputs": {"x": NaN}}', 400, "NaN"),
-        (b'{"skill": "echo", "inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested"),
+        (b'{"skill": "echo", "inputs": {"x": NaN}}', 422, "NaN"),
+        (b'{"skill": "echo", "inputs": {"x": -Infinity}}', 422, "Infinity"),
+        (b'{"skill": "echo", "inputs": {"x": 1e999}}', 422, "1e999"),
+        (b'{"skill": "echo", "inputs": {"x": -1E+400}}', 422, "out of range"),
+        (b'{"skill": "echo", "inputs": {"x": ' + b"9" * 5000 + b"}}", 422, "digits"),
+        (b'{"skill": "echo", "inputs": {"x": "\\ud800"}}', 422, "surrogate"),
+        (b'{"skill": "echo", "inputs": {"\\udfff": 1}}', 422, "surrogate"),
+        (b'{"skill": "echo", "inputs": ' + b"[" * 960 + b"]" * 960 + b"}", 422, "nested"),
+        (b'{"skill": "echo", "inputs": ' + b'{"a":' * 70 + b"1" + b"}" * 70 + b"}", 422, "nested"),
+        (b'{"skill": "echo", "inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 422, "nested"),
     ],
 )
 def test_malformed_bodies(http: httpx.Client, body: bytes, status: int, needle: str) -> None:
+    """Bad JSON is a 400; JSON holding what no answer can carry back (issue 12 #7) is a 422 and no job."""
+    before = http.get("/v1/jobs", params={"limit": 1}).json()
     r = http.post("/v1/jobs", params={"skillpack": "demo"}, content=body, headers={"content-type": "application/json"})
     assert r.status_code == status
     assert needle in r.json()["detail"]
+    assert http.get("/v1/jobs", params={"limit": 1}).json() == before
+
+
+def test_deep_but_sane_nesting_is_accepted_and_listed(http: httpx.Client) -> None:
+    nested: object = "leaf"
+    for _ in range(60):
+        nested = [nested]
+    job = run(http, "echo", {"x": nested})
+    assert job["status"] == "succeeded" and job["result"] == {"x": nested}
+    assert http.get("/v1/jobs").status_code == 200
 
 
 def test_oversized_body_is_413(http: httpx.Client) -> None:
     big = b'{"skill": "echo", "inputs": {"x": "' + b"a" * (11 * 1024 * 1024) + b'"}}'
-    r = http.post("/v1/jobs", params={"skillpack": "demo"}, content=big)
+    as_json = {"content-type": "application/json"}
+    r = http.post("/v1/jobs", params={"skillpack": "demo"}, content=big, headers=as_json)
     assert r.status_code == 413 and "too large" in r.json()["detail"]
 
     def chunks() -> Iterator[bytes]:
@@ -336,7 +357,7 @@ def test_oversized_body_is_413(http: httpx.Client) -> None:
             yield b"a" * (1024 * 1024)
         yield b'"}}'
 
-    r = http.post("/v1/jobs", params={"skillpack": "demo"}, content=chunks())
+    r = http.post("/v1/jobs", params={"skillpack": "demo"}, content=chunks(), headers=as_json)
     assert r.status_code == 413
 
 
@@ -347,7 +368,10 @@ def test_spans(http: httpx.Client) -> None:
 
 
 def test_emulator_stats_count_jobs() -> None:
-    with local.start(in_process=True) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        local.start(in_process=True) as server,
+        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.api_key}"}) as http,
+    ):
         run(http, "echo")
         run(http, "echo")
         http.get("/v1/jobs")

@@ -12,10 +12,14 @@ from puras_nb import local
 from puras_nb.local.faults import parse_spec
 
 
-def outcomes(url: str, n: int, path: str = "/v1/skillpacks", method: str = "GET") -> list[str]:
+def key(server: local.LocalServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.api_key}"}
+
+
+def outcomes(server: local.LocalServer, n: int, path: str = "/v1/skillpacks", method: str = "GET") -> list[str]:
     """Status code (or 'reset') of n requests; the pool reconnects after a reset."""
     out = []
-    with httpx.Client(base_url=url, headers={"Authorization": "Bearer k"}, timeout=10) as client:
+    with httpx.Client(base_url=server.url, headers=key(server), timeout=10) as client:
         for _ in range(n):
             try:
                 out.append(str(client.request(method, path).status_code))
@@ -33,28 +37,28 @@ def private() -> Iterator[local.LocalServer]:
 
 def test_rate_and_seed_reproducible(private: local.LocalServer) -> None:
     def faults(spec: dict) -> None:
-        httpx.put(f"{private.url}/_emulator/faults", json=spec).raise_for_status()
+        httpx.put(f"{private.url}/_emulator/faults", json=spec, headers=key(private)).raise_for_status()
 
     spec = {"rate": 0.3, "seed": 7, "kinds": "500|502|503|429", "paths": "/v1/skillpacks"}
-    httpx.post(f"{private.url}/_emulator/reset-stats").raise_for_status()
+    httpx.post(f"{private.url}/_emulator/reset-stats", headers=key(private)).raise_for_status()
     faults(spec)
-    first = outcomes(private.url, 200)
+    first = outcomes(private, 200)
     failed = [o for o in first if o != "200"]
     assert 0.2 <= len(failed) / 200 <= 0.4
     assert set(failed) == {"500", "502", "503", "429"}
-    stats = httpx.get(f"{private.url}/_emulator/stats").json()
+    stats = httpx.get(f"{private.url}/_emulator/stats", headers=key(private)).json()
     assert stats["requests"] == 200
     assert sum(stats["faults"].values()) == len(failed)
     assert stats["faults"]["429"] == failed.count("429")
     faults(spec)
-    assert outcomes(private.url, 200) == first
+    assert outcomes(private, 200) == first
     faults({**spec, "seed": 8})
-    assert outcomes(private.url, 200) != first
+    assert outcomes(private, 200) != first
 
 
 def test_429_carries_retry_after_and_detail(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
     faults({"rate": 1, "kinds": ["429"], "retry_after": 3})
-    r = httpx.get(f"{emulator.url}/v1/jobs", timeout=10)
+    r = httpx.get(f"{emulator.url}/v1/jobs", headers=key(emulator), timeout=10)
     assert r.status_code == 429 and r.headers["retry-after"] == "3"
     assert "rate limited" in r.json()["detail"]
 
@@ -62,37 +66,37 @@ def test_429_carries_retry_after_and_detail(emulator: local.LocalServer, faults:
 def test_reset_closes_the_connection(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
     faults({"rate": 1, "kinds": "reset"})
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"{emulator.url}/v1/jobs", timeout=10)
+        httpx.get(f"{emulator.url}/v1/jobs", headers=key(emulator), timeout=10)
     faults({"rate": 0.5, "seed": 1, "kinds": "reset"})
-    mixed = outcomes(emulator.url, 20, "/v1/jobs")
+    mixed = outcomes(emulator, 20, "/v1/jobs")
     assert set(mixed) == {"reset", "200"}
 
 
 def test_delay_answers_normally_later(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
     faults({"rate": 1, "kinds": "delay", "delay": 0.3})
     started = time.perf_counter()
-    r = httpx.get(f"{emulator.url}/v1/skillpacks", timeout=10)
+    r = httpx.get(f"{emulator.url}/v1/skillpacks", headers=key(emulator), timeout=10)
     assert r.status_code == 200 and time.perf_counter() - started >= 0.3
 
 
 def test_method_and_path_filters(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:
     faults({"rate": 1, "kinds": "503", "methods": "POST", "paths": "/v1/jobs"})
-    assert outcomes(emulator.url, 3, "/v1/jobs") == ["200"] * 3
-    assert outcomes(emulator.url, 3, "/v1/jobs?skillpack=demo", method="POST") == ["503"] * 3
+    assert outcomes(emulator, 3, "/v1/jobs") == ["200"] * 3
+    assert outcomes(emulator, 3, "/v1/jobs?skillpack=demo", method="POST") == ["503"] * 3
     faults({"rate": 1, "kinds": "500"})
-    assert outcomes(emulator.url, 2, "/v1/skillpacks") == ["500"] * 2
-    assert outcomes(emulator.url, 2, "/health") == ["200"] * 2
-    assert httpx.get(f"{emulator.url}/_emulator/stats").status_code == 200
+    assert outcomes(emulator, 2, "/v1/skillpacks") == ["500"] * 2
+    assert outcomes(emulator, 2, "/health") == ["200"] * 2
+    assert httpx.get(f"{emulator.url}/_emulator/stats", headers=key(emulator)).status_code == 200
 
 
 def test_bad_spec_is_422_and_leaves_faults_unchanged(
     emulator: local.LocalServer, faults: Callable[[dict], None]
 ) -> None:
     faults({"rate": 1, "kinds": "502"})
-    for bad in ({"rate": 2}, {"kinds": "teapot"}, {"colour": "red"}):
-        r = httpx.put(f"{emulator.url}/_emulator/faults", json=bad)
+    for bad in ({"rate": 2}, {"kinds": "teapot"}, {"colour": "red"}, {"delay": 10**400}, {"retry_after": -1}):
+        r = httpx.put(f"{emulator.url}/_emulator/faults", json=bad, headers=key(emulator))
         assert r.status_code == 422 and r.json()["detail"]
-    assert httpx.get(f"{emulator.url}/_emulator/faults").json()["kinds"] == ["502"]
+    assert httpx.get(f"{emulator.url}/_emulator/faults", headers=key(emulator)).json()["kinds"] == ["502"]
 
 
 def test_parse_spec_string_form() -> None:
@@ -110,8 +114,8 @@ def test_parse_spec_string_form() -> None:
 
 def test_start_with_faults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     with local.start(in_process=True, faults={"rate": 1, "kinds": "503"}) as server:
-        assert outcomes(server.url, 2, "/v1/jobs") == ["503", "503"]
+        assert outcomes(server, 2, "/v1/jobs") == ["503", "503"]
     monkeypatch.setenv("PURAS_NB_FAULTS", "rate=1;kinds=502;paths=/v1/jobs")
     with local.start() as server:
-        assert outcomes(server.url, 1, "/v1/jobs") == ["502"]
-        assert outcomes(server.url, 1, "/v1/skillpacks") == ["200"]
+        assert outcomes(server, 1, "/v1/jobs") == ["502"]
+        assert outcomes(server, 1, "/v1/skillpacks") == ["200"]

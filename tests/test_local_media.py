@@ -174,7 +174,8 @@ def test_file_route_range_and_signatures(http: httpx.Client, emulator: local.Loc
 def test_expired_and_missing_files(tmp_path: object) -> None:
     with local.start(in_process=True) as server:
         emu = server.emulator
-        with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer k"}, timeout=30) as client:
+        auth = {"Authorization": f"Bearer {server.api_key}"}
+        with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
             job = run(client, "image", {"prompt": "expiring", "width": 16, "height": 16})
         drive_path = job["result"]["image"]["drive_path"]
         exp = int(time.time()) - 5

@@ -27,7 +27,8 @@ def test_echo_run_and_submit(client: puras.Client) -> None:
 
 
 def test_skillpack_by_uuid_and_version(client: puras.Client, emulator: local.LocalServer) -> None:
-    demo_id = httpx.get(f"{emulator.url}/v1/skillpacks", headers={"Authorization": "Bearer k"}).json()[0]["id"]
+    auth = {"Authorization": f"Bearer {emulator.api_key}"}
+    demo_id = httpx.get(f"{emulator.url}/v1/skillpacks", headers=auth).json()[0]["id"]
     by_id = puras.Client(api_key=emulator.api_key, api_base=emulator.url, skillpack=demo_id)
     job = by_id.submit("echo", {"v": 1}, version=1, wait=True)
     assert job["result"] == {"v": 1} and job["version"] == 1

@@ -42,8 +42,11 @@ def test_handle_url_key_and_stop() -> None:
     server = local.start()
     try:
         assert server.url.startswith("http://127.0.0.1:") and not server.url.endswith("/")
-        assert server.api_key == "puras_live_local" and server.running and server.pid
+        assert server.api_key.startswith("puras_local_") and len(server.api_key) > 40
+        assert server.running and server.pid
         assert httpx.get(f"{server.url}/health").json()["ok"] is True
+        assert submit(server.url, "echo", {"a": 1}, key=server.api_key).json()["result"] == {"a": 1}
+        assert submit(server.url, "echo").status_code == 401
     finally:
         server.stop()
     assert not server.running
@@ -55,7 +58,7 @@ def test_handle_url_key_and_stop() -> None:
 def test_in_process_handle() -> None:
     with local.start(in_process=True) as server:
         assert server.pid is None and server.emulator is not None and "in-process" in repr(server)
-        assert submit(server.url, "echo", {"a": 1}).json()["result"] == {"a": 1}
+        assert submit(server.url, "echo", {"a": 1}, key=server.api_key).json()["result"] == {"a": 1}
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/health", timeout=2)
 
@@ -64,14 +67,15 @@ def test_require_key() -> None:
     with local.start(require_key="sekrit", in_process=True) as server:
         assert server.api_key == "sekrit"
         missing = httpx.get(f"{server.url}/v1/jobs")
-        assert missing.status_code == 401 and missing.json() == {"detail": "missing API key"}
+        assert missing.status_code == 401 and missing.json()["detail"].startswith("missing API key")
         wrong = submit(server.url, "echo", key="nope")
         assert wrong.status_code == 401 and wrong.json()["detail"] == "invalid API key"
         ok = submit(server.url, "image", {"prompt": "p", "width": 16, "height": 16}, key="sekrit")
         assert ok.status_code == 201
         assert httpx.get(f"{server.url}/health").status_code == 200
         assert httpx.get(ok.json()["result"]["image"]["url"]).status_code == 200
-        assert httpx.get(f"{server.url}/_emulator/stats").status_code == 200
+        assert httpx.get(f"{server.url}/_emulator/stats").status_code == 401
+        assert httpx.get(f"{server.url}/_emulator/stats", headers={"Authorization": "Bearer sekrit"}).status_code == 200
 
 
 def test_child_process_with_key_and_data_dir(tmp_path: Path) -> None:
@@ -82,7 +86,7 @@ def test_child_process_with_key_and_data_dir(tmp_path: Path) -> None:
 
 
 def test_eviction_keeps_memory_bounded() -> None:
-    thread = ServerThread(Emulator(max_finished=3, max_file_bytes=10**9), "127.0.0.1", 0)
+    thread = ServerThread(Emulator(api_key="k", max_finished=3, max_file_bytes=10**9), "127.0.0.1", 0)
     thread.start()
     try:
         url = thread.url
@@ -98,7 +102,7 @@ def test_eviction_keeps_memory_bounded() -> None:
         jobs = [submit(url, "echo", {"i": i}).json() for i in range(4)]
         held = httpx.get(f"{url}/v1/jobs", headers={"Authorization": "Bearer k"}).json()
         assert [j["id"] for j in held] == [j["id"] for j in reversed(jobs[1:])] + [hang["id"]]
-        assert httpx.get(f"{url}/v1/jobs/{image['id']}").status_code == 404
+        assert httpx.get(f"{url}/v1/jobs/{image['id']}", headers={"Authorization": "Bearer k"}).status_code == 404
         assert httpx.get(image_url).status_code == 404
         assert not list((thread.emu.store.files_dir / "jobs").glob(f"{image['id']}*"))
     finally:
@@ -106,7 +110,7 @@ def test_eviction_keeps_memory_bounded() -> None:
 
 
 def test_eviction_by_file_bytes() -> None:
-    thread = ServerThread(Emulator(max_file_bytes=6000), "127.0.0.1", 0)
+    thread = ServerThread(Emulator(api_key="k", max_file_bytes=6000), "127.0.0.1", 0)
     thread.start()
     try:
         for i in range(5):
@@ -118,7 +122,7 @@ def test_eviction_by_file_bytes() -> None:
 
 
 def test_eviction_by_json_bytes() -> None:
-    thread = ServerThread(Emulator(max_json_bytes=50_000), "127.0.0.1", 0)
+    thread = ServerThread(Emulator(api_key="k", max_json_bytes=50_000), "127.0.0.1", 0)
     thread.start()
     try:
         for i in range(5):

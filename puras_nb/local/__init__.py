@@ -6,6 +6,8 @@
         client.run("demo/echo", {"hi": 1})
 
 Also `puras-nb serve` and `python -m puras_nb.local`. Needs the extra: `pip install 'puras-nb[local]'`.
+Every start makes a random API key (`server.api_key`) unless `require_key=` names one; web pages the
+user's browser opens cannot use the server (Host and Origin checks, no CORS unless `cors=` names origins).
 
 Your own skills, served beside the demo (`start(skillpacks=["my_skills:pack"])` or
 `puras-nb serve --skillpack my_skills:pack`), are plain functions on a `SkillPack`:
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -32,9 +35,8 @@ from typing import IO, Any
 
 from .skills import JobCancelled, RunContext, SkillFailed, SkillPack
 
-__all__ = ["DEFAULT_API_KEY", "JobCancelled", "LocalServer", "RunContext", "SkillFailed", "SkillPack", "start"]
+__all__ = ["JobCancelled", "LocalServer", "RunContext", "SkillFailed", "SkillPack", "start"]
 
-DEFAULT_API_KEY = "puras_live_local"
 START_TIMEOUT = 30.0
 _EXTRA_MODULES = {"starlette": "starlette", "uvicorn": "uvicorn", "PIL": "pillow", "av": "av"}
 
@@ -124,6 +126,7 @@ def start(
     host: str = "127.0.0.1",
     *,
     require_key: str | None = None,
+    cors: list[str] | None = None,
     data_dir: str | None = None,
     faults: str | dict | None = None,
     in_process: bool = False,
@@ -131,17 +134,22 @@ def start(
 ) -> LocalServer:
     """Start an emulator and return once it answers; by default a child process that dies with this one.
 
-    `port=0` picks a free port. `require_key` demands `Authorization: Bearer <key>` on `/v1/*`.
+    `port=0` picks a free port. Every route but `/health` and signed file URLs needs
+    `Authorization: Bearer <server.api_key>`: `require_key` names the key, else a random one is made.
+    `cors` lists browser origins allowed to call it (`["http://localhost:3000"]`; none by default).
     `data_dir` keeps produced files there (default: a temporary directory). `faults` is a fault spec
     (see `puras_nb.local.faults`). `in_process=True` serves from a daemon thread of this process.
     `skillpacks` adds your own packs by reference (`["my_skills:pack"]`, a `SkillPack` or a factory),
     served beside the built-in `local/demo`.
     """
     _require_extra()
+    from .entry import KEY_ENV
     from .faults import parse_spec
+    from .guard import check_key, new_key, normalize_origin
 
     parse_spec(faults)  # a bad spec raises ValueError here, not as a child's exit status
-    api_key = require_key or DEFAULT_API_KEY
+    api_key = check_key(require_key) if require_key is not None else new_key()
+    origins = [normalize_origin(origin) for origin in cors or []]
     if in_process:
         from .app import Emulator
         from .demo import build_demo_pack
@@ -149,22 +157,26 @@ def start(
         from .server import ServerThread
 
         packs = [*load_skillpacks(list(skillpacks or [])), build_demo_pack()]
-        thread = ServerThread(Emulator(require_key=require_key, data_dir=data_dir, packs=packs), host, port, faults)
+        emu = Emulator(api_key=api_key, cors=tuple(origins), data_dir=data_dir, packs=packs)
+        thread = ServerThread(emu, host, port, faults)
         thread.start()
         return LocalServer(thread.url, api_key, thread=thread)
 
     cmd = [sys.executable, "-m", "puras_nb.local", "--host", host, "--port", str(port), "--parent-watch"]
-    if require_key:
-        cmd += ["--require-key", require_key]
     if data_dir:
         cmd += ["--data-dir", str(data_dir)]
+    for origin in origins:
+        cmd += ["--cors", origin]
     for ref in skillpacks or []:
         cmd += ["--skillpack", ref]
     spec = _faults_arg(faults)
     if spec:
         cmd += ["--faults", spec]
+    env = {**os.environ, KEY_ENV: api_key}  # not on the command line, which every user can read (ps)
     stderr = tempfile.TemporaryFile(prefix="puras-nb-local-")  # noqa: SIM115 (owned by the handle)
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True
+    )
     url = _first_line(proc, START_TIMEOUT)
     if not url or not url.startswith("http"):
         if proc.poll() is None:

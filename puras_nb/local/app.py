@@ -1,14 +1,13 @@
 """The emulator's HTTP surface: a Starlette app mirroring the hosted Puras job routes, plus control routes.
 
-Every error is JSON `{"detail": ...}` with a 4xx status; unexpected exceptions answer 500 with a short
-detail and never a traceback.
+Every error is JSON `{"detail": ...}` with a 4xx status. Bodies are checked at the door (JSON objects of
+finite numbers, valid strings, bounded nesting), so no stored job can fail to render. An unexpected
+exception still answers a short 500 that closes the connection, and logs one line (see `guard.Contained`).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -26,9 +24,10 @@ from . import routes_packs, routes_platform, routes_spans
 from .demo import build_demo_pack
 from .deployments import Deployments
 from .faults import FaultInjector
+from .guard import Contained, Door, new_key
 from .routing import ApiError, platform_only
 from .signing import Signer
-from .skills import SchemaError, SkillLookupError, SkillPack, validate_inputs
+from .skills import MAX_JSON_DEPTH, SchemaError, SkillLookupError, SkillPack, json_problem, validate_inputs
 from .store import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_FINISHED,
@@ -47,14 +46,18 @@ CANCEL_GRACE_SECONDS = 2.0
 SERVICE = "puras-nb-local"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MIME_BY_SUFFIX = {".png": "image/png", ".wav": "audio/wav", ".mp4": "video/mp4", ".json": "application/json"}
-log = logging.getLogger("puras_nb.local")
 
 
 @dataclass
 class Emulator:
-    """The state behind one server: skillpacks and their active deployments, job store, URL signer, settings."""
+    """The state behind one server: skillpacks and their active deployments, job store, URL signer, settings.
 
-    require_key: str | None = None
+    `api_key` is required on every route but `/health` and signed file URLs: a fresh random one by
+    default, None only to opt out explicitly. `cors` names the browser origins allowed to read answers.
+    """
+
+    api_key: str | None = field(default_factory=new_key)
+    cors: tuple[str, ...] = ()
     data_dir: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     max_finished: int = DEFAULT_MAX_FINISHED
@@ -108,33 +111,60 @@ class Emulator:
 
 # ── request helpers ─────────────────────────────────────────────────────────
 async def _read_json(request: Request, limit: int, *, required: bool = True) -> Any:
+    """The body as a JSON object; 400 when it is not JSON or not an object, 422 when it holds a value no
+    JSON answer can carry back (NaN, Infinity, 1e999, a lone surrogate, nesting past `MAX_JSON_DEPTH`)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"request body too large: {declared} bytes (limit {limit})")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body too large (limit {limit} bytes)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body too large (limit {limit} bytes)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "the client disconnected before sending the whole body") from None
     raw = b"".join(chunks)
     if not raw.strip():
         if required:
             raise ApiError(400, "request body is empty: send a JSON object")
         return {}
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
+    except _Unprocessable as exc:
+        raise ApiError(422, str(exc)) from None
+    except RecursionError:
+        raise ApiError(422, f"request body is nested too deeply (limit {MAX_JSON_DEPTH} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(400, "request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"request body must be a JSON object, got {type(data).__name__}")
+    problem = json_problem(data)
+    if problem:
+        raise ApiError(422, f"request body {problem}")
     return data
 
 
+class _Unprocessable(ValueError):
+    """Well-formed JSON holding a value the emulator will not store (answered as 422)."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
+    raise _Unprocessable(f"request body holds {name}: JSON numbers must be finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Unprocessable(f"request body holds {text[:40]}, which is out of range for a number")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > 1000:
+        raise _Unprocessable(f"request body holds an integer of {len(text)} digits (limit 1000)")
+    return int(text)
 
 
 def _int_param(request: Request, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
@@ -357,7 +387,7 @@ async def reset_stats(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-# ── errors and auth ─────────────────────────────────────────────────────────
+# ── errors ─────────────────────────────────────────────────────────
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
@@ -374,29 +404,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
-    return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+    """The 500 answer; `Connection: close` so no client reuses a connection the server then drops."""
+    return JSONResponse(
+        {"detail": f"internal error: {type(exc).__name__}"}, status_code=500, headers={"Connection": "close"}
+    )
 
 
-class _Auth:
-    """Bearer-key check for `/v1/*` when a key is required; `/health`, `/files`, `/_emulator` stay open."""
-
-    def __init__(self, app: Any, key: str | None):
-        self.app = app
-        self.expected = f"Bearer {key}".encode() if key else None
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if self.expected and scope["type"] == "http" and scope["path"].startswith("/v1/"):
-            got = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(got, self.expected):
-                detail = "missing API key" if not got else "invalid API key"
-                await JSONResponse({"detail": detail}, status_code=401)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = None) -> FaultInjector:
-    """The ASGI app for one emulator: fault injection, then CORS (browser front-ends), then auth, then routes."""
+def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = None, host: str = "127.0.0.1") -> Any:
+    """The ASGI app for one emulator served on `host`: error containment, fault injection, the door (Host,
+    CORS, Origin, key, content type; see `guard`), then the routes."""
     emu = emulator or Emulator()
     routes = [
         Route("/", health, methods=["GET"]),
@@ -422,14 +438,6 @@ def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = 
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.emulator = emu
-    cors = CORSMiddleware(
-        _Auth(app, emu.require_key),
-        allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Range"],
-        expose_headers=["Content-Range", "Accept-Ranges", "Retry-After"],
-    )
-    outer = FaultInjector(cors, faults)
-    app.state.faults = outer
-    outer.emulator = emu
-    return outer
+    injector = FaultInjector(Door(app, api_key=emu.api_key, host=host, cors=emu.cors), faults)
+    app.state.faults = injector
+    return Contained(injector)

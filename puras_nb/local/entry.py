@@ -6,16 +6,33 @@ import argparse
 import os
 import sys
 
-from . import DEFAULT_API_KEY
+__all__ = ["KEY_ENV", "add_arguments", "serve"]
 
-__all__ = ["add_arguments", "serve"]
+KEY_ENV = "PURAS_NB_LOCAL_KEY"
+"""The key to require, read (and removed) from the environment when `--require-key` is not given:
+how `local.start()` hands its key to the child, since a command line is visible to every user (`ps`)."""
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) -> None:
     """The serve flags: host, port, require-key, data-dir, faults, skillpack (and the internal parent-watch)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=default_port, help=f"port (default {default_port}; 0 = any free)")
-    parser.add_argument("--require-key", metavar="KEY", help="require 'Authorization: Bearer KEY' on /v1 routes")
+    parser.add_argument(
+        "--require-key",
+        metavar="KEY",
+        help=f"the API key clients must send (default: env {KEY_ENV}, else a new random key, printed at start)",
+    )
+    parser.add_argument(
+        "--no-auth", action="store_true", help="require no key at all: any local process can run and read jobs"
+    )
+    parser.add_argument(
+        "--cors",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let a browser front-end at ORIGIN (e.g. http://localhost:3000) call the API (repeatable)",
+    )
     parser.add_argument("--data-dir", metavar="DIR", help="keep produced files here (default: a temporary dir)")
     parser.add_argument(
         "--faults",
@@ -54,10 +71,18 @@ def serve(args: argparse.Namespace) -> int:
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         print(f"puras-nb: bad --skillpack: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(require_key=args.require_key, data_dir=args.data_dir, packs=packs)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.require_key:
+    try:
+        api_key, origins = _door_settings(args)
+    except ValueError as exc:
+        print(f"puras-nb: {exc}", file=sys.stderr)
+        return 2
+    emu = Emulator(api_key=api_key, cors=origins, data_dir=args.data_dir, packs=packs)
+    if api_key is None:
+        reach = "any process on this machine" if args.host in _LOOPBACK else f"anyone who can reach {args.host}"
+        print(f"puras-nb: --no-auth: no API key is required; {reach} can run and read jobs", file=sys.stderr)
+    elif args.host not in _LOOPBACK:
         print(
-            f"puras-nb: warning: serving on {args.host} without --require-key: anyone who can reach it can run jobs",
+            f"puras-nb: serving on {args.host} over plain HTTP: the key and the jobs cross the network unencrypted",
             file=sys.stderr,
         )
 
@@ -73,8 +98,9 @@ def serve(args: argparse.Namespace) -> int:
         width = max(len(path) for path, _ in rows)
         for path, description in rows:
             print(f"  {path:<{width}}  {description}")
-        key = args.require_key or DEFAULT_API_KEY
+        key = api_key or "any"
         print(f'try: puras.Client(api_key="{key}", api_base="{url}").run("demo/echo", {{"hi": 1}})')
+        print(f" or: export PURAS_API_BASE={url} PURAS_API_KEY={key}")
         print("Ctrl-C to stop.", flush=True)
 
     try:
@@ -83,3 +109,16 @@ def serve(args: argparse.Namespace) -> int:
         print(f"puras-nb: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _door_settings(args: argparse.Namespace) -> tuple[str | None, tuple[str, ...]]:
+    """(the API key to require, None with --no-auth; the allowed CORS origins); ValueError on a bad flag."""
+    from .guard import check_key, new_key, normalize_origin
+
+    origins = tuple(normalize_origin(origin) for origin in args.cors)
+    given = args.require_key or os.environ.pop(KEY_ENV, None)
+    if args.no_auth:
+        if args.require_key:
+            raise ValueError("--no-auth and --require-key contradict each other: pass one")
+        return None, origins
+    return (check_key(given) if given else new_key()), origins

@@ -58,6 +58,13 @@ def _split(value: Any) -> tuple[str, ...]:
     return tuple(i.strip() for i in items if i.strip())
 
 
+def _seconds(value: Any) -> float:
+    seconds = float(value)
+    if not 0.0 <= seconds <= 3600.0:  # also refuses NaN
+        raise ValueError("must be between 0 and 3600 seconds")
+    return seconds
+
+
 def parse_spec(spec: str | dict | None) -> FaultSpec:
     """Parse a fault spec; raises ValueError with a readable message on a bad key or value."""
     if spec is None:
@@ -95,20 +102,18 @@ def parse_spec(spec: str | dict | None) -> FaultSpec:
             elif key == "paths":
                 out.paths = _split(value)
             elif key == "retry_after":
-                out.retry_after = float(value)
+                out.retry_after = _seconds(value)
             elif key == "delay":
-                out.delay = float(value)
+                out.delay = _seconds(value)
             else:
                 raise ValueError(f"unknown key {key!r} (keys: rate, seed, kinds, methods, paths, retry_after, delay)")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"fault spec {key}: {exc}") from None
     return out
 
 
 class FaultInjector:
     """The ASGI middleware; also counts requests and injected faults for `/_emulator/stats`."""
-
-    emulator: Any = None
 
     def __init__(self, app: Any, spec: str | dict | None = None):
         self.app = app

@@ -51,9 +51,9 @@ def display_url(host: str, sock: socket.socket) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
-def _config(emu: Emulator, faults: str | dict | None) -> uvicorn.Config:
+def _config(emu: Emulator, faults: str | dict | None, host: str) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(emu, faults=faults),
+        create_app(emu, faults=faults, host=host),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -73,7 +73,7 @@ def run(
 ) -> None:
     """Serve in the main thread until SIGINT/SIGTERM (or, with `parent_watch`, until stdin closes)."""
     sock = bind(host, port)
-    server = _Server(_config(emu, faults))
+    server = _Server(_config(emu, faults, host))
     url = display_url(host, sock)
 
     async def main() -> None:
@@ -121,7 +121,7 @@ class ServerThread:
         self.emu = emu
         self._sock = bind(host, port)
         self.url = display_url(host, self._sock)
-        self._server = _Server(_config(emu, faults))
+        self._server = _Server(_config(emu, faults, host))
         self._thread = threading.Thread(target=self._serve, name="puras-nb-local", daemon=True)
         self._error: BaseException | None = None
 

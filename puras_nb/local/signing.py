@@ -39,7 +39,7 @@ class Signer:
             exp_at = int(exp)
         except ValueError:
             return "bad signature"
-        if not hmac.compare_digest(self.signature(drive_path, exp_at), sig):
+        if not hmac.compare_digest(self.signature(drive_path, exp_at).encode(), sig.encode("utf-8", "replace")):
             return "bad signature"
         if exp_at < time.time():
             return "signed url expired"

@@ -6,7 +6,7 @@ of them in a worker thread with a `RunContext` that records progress, events and
 
 from __future__ import annotations
 
-import json
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -21,8 +21,12 @@ __all__ = [
     "SkillFailed",
     "SkillLookupError",
     "SkillPack",
+    "json_problem",
     "validate_inputs",
 ]
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a job holds (inputs, results, events); far deeper breaks rendering."""
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -34,6 +38,35 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 _ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
+
+
+def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why `value` cannot be held and answered as JSON (non-finite number, lone surrogate, nesting past
+    `max_depth`, a non-JSON type), or None. Iterative, so no depth can overflow the stack here."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= max_depth:
+                return f"is nested deeper than {max_depth} levels"
+            if isinstance(item, dict):
+                odd = next((k for k in item if not (k is None or isinstance(k, (str, int, float)))), None)
+                if odd is not None:
+                    return f"has a {type(odd).__name__} key, which is not JSON"
+                stack.extend((key, depth) for key in item if isinstance(key, (str, float)))
+                item = item.values()
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"holds {item}: JSON numbers must be finite"
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "holds a string that is not valid Unicode (a lone surrogate such as \\ud800)"
+        elif not (item is None or isinstance(item, (bool, int))):
+            return f"holds a {type(item).__name__}, which is not JSON"
+    return None
 
 
 class SchemaError(ValueError):
@@ -272,7 +305,6 @@ class RunContext:
         """Record an event of any type; the payload gets a `message` if it has none."""
         payload = dict(payload or {})
         payload.setdefault("message", type.replace("_", " "))
-        json.dumps(payload, allow_nan=False)  # a TypeError here fails the skill, not every later events request
         self._emit(type, payload)
 
     def todos(self, items: list[tuple[str, str]] | list[dict]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .signing import Signer
-from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack
+from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack, json_problem
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -53,6 +53,11 @@ def _json_size(value: Any) -> int:
         return len(json.dumps(value, separators=(",", ":"), default=str))
     except (TypeError, ValueError):
         return 0
+
+
+def _text(text: str) -> str:
+    """`text` as valid Unicode (a skill's error message may carry lone surrogates)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class JobStateError(Exception):
@@ -174,10 +179,9 @@ class JobStore:
         except Exception as exc:
             self._finish(entry, ctx, "failed", error=f"{type(exc).__name__}: {exc}")
         else:
-            try:
-                json.dumps(result, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                self._finish(entry, ctx, "failed", error=f"the skill returned a result that is not JSON: {exc}")
+            problem = json_problem(result)
+            if problem:
+                self._finish(entry, ctx, "failed", error=f"the skill returned a result that {problem}")
                 return
             self._finish(entry, ctx, "cancelled" if entry.cancel.is_set() else "succeeded", result=result)
 
@@ -189,7 +193,7 @@ class JobStore:
             if entry.job["status"] in TERMINAL:
                 return
             if status == "failed":
-                self._emit(entry, "error", {"message": error})
+                self._emit(entry, "error", {"message": _text(error)})
             elif status == "cancelled":
                 self._emit(entry, "cancelled", {"message": "job cancelled"})
             fields: dict[str, Any] = {"status": status, "finished_at": now_iso()}
@@ -198,10 +202,11 @@ class JobStore:
                 entry.json_bytes += result_size
                 self._json_bytes += result_size
             if status == "failed":
-                fields["error"] = error
+                fields["error"] = _text(error)
             if ctx is not None:
-                fields.update(cost_micros=ctx.cost_micros, usage=dict(ctx.usage), steps=ctx.steps)
-                self.cost_micros_total += ctx.cost_micros
+                spent = {"cost_micros": ctx.cost_micros, "usage": dict(ctx.usage), "steps": ctx.steps}
+                fields.update(spent if json_problem(spent) is None else {"cost_micros": 0, "usage": {}, "steps": 0})
+                self.cost_micros_total += fields["cost_micros"]
             entry.job.update(fields)
             waiters, entry.waiters = entry.waiters, []
             self._evict()
@@ -209,8 +214,12 @@ class JobStore:
             wake()
 
     def _emit(self, entry: _Entry, type_: str, payload: dict) -> None:
+        """Append an event; a payload that could not be answered as JSON raises (failing the skill that sent it)."""
         payload = dict(payload)
         payload.setdefault("message", type_)
+        problem = json_problem([type_, payload])
+        if problem or not isinstance(type_, str):
+            raise ValueError(f"an event (type and payload) {problem or 'needs a string type'}")
         with self._lock:
             entry.events.append(
                 {
@@ -223,6 +232,8 @@ class JobStore:
             )
 
     def _save(self, entry: _Entry, name: str, data: bytes, mime: str) -> dict:
+        if not isinstance(mime, str) or json_problem(mime):
+            raise ValueError("a saved file's mime type must be a string such as 'image/png'")
         safe = _SAFE_NAME.sub("-", name).strip(".-") or "file"
         job_id = entry.job["id"]
         drive_path = f"jobs/{job_id}/{safe}"
@@ -280,9 +291,9 @@ class JobStore:
                     continue
                 if skill and entry.job["skill_name"] != skill:
                     continue
-                out.append(self._snapshot(entry))
                 if limit is not None and len(out) >= limit:
                     break
+                out.append(self._snapshot(entry))
         return out
 
     def events(self, job_id: str, after: int = 0) -> list[dict] | None:
