@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from . import __version__
-from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError
+from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError, redact
 
 DEFAULT_API_BASE = "https://api.puras.co"
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -36,6 +36,7 @@ RETRY_AFTER_CAP = 60.0
 DETAIL_MAX = 200
 SCAN_MAX = 16_384  # characters of a non-JSON body that short_text reads
 STOP_TIMEOUT = 5.0  # the most an interrupted wait spends on finding or cancelling its job
+DEADLINE_GRACE = 1.0  # a request inside a deadline may outlive it by this much (a poll started just before it)
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A connect error (or a pool/connect timeout) means the request never left this machine, so
 # even a job submission can be resent without creating a duplicate.
@@ -59,6 +60,7 @@ class Request:
     timeout: float = 120.0
     idempotent: bool = True
     job_id: str | None = None
+    creates_job: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,43 @@ class Emit:
 
 Step = Request | Sleep | Emit
 Flow = Generator[Step, Any, T]
+
+
+class StaleConnection(httpx.TransportError):
+    """A request sent on a reused keep-alive connection that the server had closed: it failed before any byte
+    of an answer came back, so (as urllib3 and browsers judge) the server never processed it."""
+
+
+class Tracer:
+    """The httpcore `trace` extension of one request: whether it opened a connection, sent, and got an answer.
+
+    httpx says nothing of connection reuse; its trace events do. Call it (sync) or `atrace` (async)."""
+
+    def __init__(self) -> None:
+        self.connected = self.sent = self.answered = False
+
+    def __call__(self, name: str, info: dict[str, Any]) -> None:
+        if name.startswith(("connection.connect_tcp.", "connection.connect_unix_socket.")):
+            self.connected = True
+        elif name.endswith(".send_request_headers.started"):
+            self.sent = True
+        elif name.endswith(".receive_response_headers.complete"):
+            self.answered = True
+
+    async def atrace(self, name: str, info: dict[str, Any]) -> None:
+        self(name, info)
+
+    def check(self, exc: httpx.TransportError) -> httpx.TransportError:
+        """`exc` as a StaleConnection when it is a reused connection dying before any answer: the server closed
+        it (EOF: "Server disconnected without sending a response") or reset it; else `exc` unchanged."""
+        closed = isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc)
+        if self.sent and not self.connected and not self.answered and (
+            closed or isinstance(exc, (httpx.ReadError, httpx.WriteError))
+        ):
+            stale = StaleConnection(str(exc), request=exc.request)
+            stale.__cause__ = exc
+            return stale
+        return exc
 
 
 def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tuple[str, str]:
@@ -171,15 +210,18 @@ def short_text(text: str, limit: int = DETAIL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def detail(response: httpx.Response) -> str:
-    """The error detail of a response: JSON `detail`/`message` as puras does, else a short text."""
+def detail(response: httpx.Response, key: str | None = None) -> str:
+    """The error detail of a response: JSON `detail`/`message` as puras does, else a short text; credentials
+    (the key, any Bearer or Authorization value, as an error page echoing the request's headers shows) blanked."""
     try:
         body = response.json()
     except ValueError:
-        return short_text(response.text) or response.reason_phrase or "no detail"
+        # Blanked before it is cut short, so that no cut leaves part of a key behind.
+        text = redact(response.text[: SCAN_MAX + 256], key)
+        return short_text(text) or response.reason_phrase or "no detail"
     if isinstance(body, dict):
-        return str(body.get("detail") or body.get("message") or body)
-    return str(body)
+        return redact(str(body.get("detail") or body.get("message") or body), key)
+    return redact(str(body), key)
 
 
 def host_of(api_base: str) -> str:
@@ -188,12 +230,13 @@ def host_of(api_base: str) -> str:
     return f"{url.host}:{url.port}" if url.port else url.host
 
 
-def connection_error(exc: httpx.RequestError, req: Request, host: str) -> PurasConnectionError:
-    """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job."""
+def connection_error(exc: httpx.RequestError, req: Request, host: str, key: str | None = None) -> PurasConnectionError:
+    """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job (credentials
+    blanked: h11 quotes a header it refuses)."""
     if isinstance(exc, httpx.TimeoutException):
         cause = f"timed out after {req.timeout:g} s ({type(exc).__name__})"
     else:
-        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        cause = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
     message = f"{req.method} {req.path}: cannot reach {host}: {cause}"
     if req.job_id:
         message += f" (job {req.job_id})"
@@ -207,6 +250,21 @@ def name_job(err: PurasError, job_id: str) -> PurasError:
     err.job_id = job_id
     if job_id not in str(err):
         err.args = (f"{err} (while waiting for job {job_id}; it may still be running)",)
+    return err
+
+
+def answer_lost(err: PurasAPIError | PurasConnectionError) -> bool:
+    """After a submission failed: could the server have created the job all the same? Yes unless the request
+    never left (a connect error), or was refused as a whole (a 4xx, or a 503: the service did not take it)."""
+    if isinstance(err, PurasConnectionError):
+        return not isinstance(err.__cause__, NEVER_SENT)
+    return not (400 <= err.status < 500 or err.status == 503)
+
+
+def may_exist(err: PurasError, skill: str) -> PurasError:
+    """Make a submission's error say that a job may have been created, and how to look for it."""
+    err.args = (f"{err} — the job may have been created all the same: list recent ones with "
+                f"client.jobs(skill={skill!r}) before submitting again",)
     return err
 
 
@@ -318,7 +376,15 @@ class BaseClient:
             json={"skill": name, "inputs": inputs or {}},
             timeout=(timeout + 30) if wait else self.timeout,
             idempotent=False,
+            creates_job=True,
         )
+
+    def _submit(
+        self, skill: str, inputs: dict | None, skillpack: str | None, version: int | None, wait: bool, timeout: int
+    ) -> Flow[dict]:
+        """`submit()`: one submission, whose retries end with its request's own timeout."""
+        req = self._submit_request(skill, inputs, skillpack, version, wait, timeout)
+        return self._submit_flow(req, time.monotonic() + req.timeout)
 
     def _get_request(self, job_id: str) -> Request:
         return Request("GET", job_path(job_id), timeout=self.timeout, job_id=job_id)
@@ -356,67 +422,114 @@ class BaseClient:
         return Request("GET", "/v1/skillpacks", timeout=self.timeout)
 
     # ── flows ────────────────────────────────────────────────────────────────
-    def _call(self, req: Request, retries: int | None = None) -> Flow[Any]:
+    def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
         """Send `req`, retrying what is safe to retry, and return its JSON body.
 
-        Idempotent calls retry connection failures, timeouts and 429/502/503/504 with jittered
-        exponential backoff (at least `Retry-After`); the rest only a connect error, which proves the
-        request never reached the server. At most `retries` (default `max_retries`) retries."""
+        Idempotent calls retry connection failures, timeouts and 429/502/503/504 with jittered exponential
+        backoff (at least `Retry-After`). Other calls retry only what the server surely did not process: a
+        connect error, a 429/503 with `Retry-After`, and (except a job submission, which `_submit_flow` checks
+        first) a reused connection that died before answering. At most `retries` (default `max_retries`)
+        retries; with a `deadline` (time.monotonic()), no pause crosses it and no request outlives it by more
+        than DEADLINE_GRACE: a server asking for a longer pause than is left gets its error at once."""
         retries = self.max_retries if retries is None else retries
         attempt = 0
         while True:
+            must_wait = 0.0
             try:
-                response = yield req
+                response = yield self._within(req, deadline)
             except httpx.RequestError as exc:
-                retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT)
-                if not retry or attempt >= retries:
-                    raise connection_error(exc, req, self._host) from exc
-                delay = backoff(attempt)
+                error: PurasError = connection_error(exc, req, self._host, self.api_key)
+                retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT) or (
+                    isinstance(exc, StaleConnection) and not req.creates_job
+                )
             else:
                 if response.status_code < 400:
                     try:
                         return response.json()
                     except ValueError:
-                        raise PurasAPIError(response.status_code, f"not JSON: {short_text(response.text)}",
+                        raise PurasAPIError(response.status_code, f"not JSON: {detail(response, self.api_key)}",
                                             job_id=req.job_id) from None
-                if not (req.idempotent and response.status_code in RETRY_STATUSES) or attempt >= retries:
-                    raise PurasAPIError(response.status_code, detail(response), job_id=req.job_id)
+                error = PurasAPIError(response.status_code, detail(response, self.api_key), job_id=req.job_id)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
-                delay = max(min(wait, RETRY_AFTER_CAP), backoff(attempt)) if wait is not None else backoff(attempt)
+                unprocessed = response.status_code in (429, 503) and wait is not None
+                retry = unprocessed or (req.idempotent and response.status_code in RETRY_STATUSES)
+                must_wait = min(wait, RETRY_AFTER_CAP) if wait is not None else 0.0
+            delay = max(must_wait, backoff(attempt))
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                retry = retry and left > 0 and must_wait <= left
+                delay = min(delay, left)
+            if not retry or attempt >= retries:
+                raise error from error.__cause__
             attempt += 1
             yield Sleep(delay)
 
-    def _call_waiting(self, req: Request) -> Flow[Any]:
+    @staticmethod
+    def _within(req: Request, deadline: float | None) -> Request:
+        """`req` with its timeout cut to what is left before `deadline` (plus DEADLINE_GRACE)."""
+        if deadline is None:
+            return req
+        left = max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE
+        return req if req.timeout <= left else replace(req, timeout=left)
+
+    def _call_waiting(self, req: Request, deadline: float | None = None) -> Flow[Any]:
         """`_call` inside a wait: a call that exhausted its retries on a transient failure is tried again
-        (up to `max_retries` more rounds) so a blip never loses the job; a final failure names the job."""
+        (up to `max_retries` more rounds, within `deadline`) so a blip never loses the job; a final failure
+        names the job."""
         rounds = 0
         while True:
             try:
-                return (yield from self._call(req))
+                return (yield from self._call(req, deadline=deadline))
             except PurasError as err:
-                if not is_transient(err) or rounds >= self.max_retries:
+                pause = backoff(rounds + 1 + self.max_retries)
+                late = deadline is not None and time.monotonic() + pause >= deadline
+                if not is_transient(err) or rounds >= self.max_retries or late:
                     raise name_job(err, req.job_id or "?") from err.__cause__
                 rounds += 1
-                yield Sleep(backoff(rounds + self.max_retries))
+                yield Sleep(pause)
 
     def _wait_flow(
         self, job_id: str, timeout: float, poll_interval: float, cancel_on_interrupt: bool, fast: bool = True
     ) -> Flow[dict]:
         """Poll until the job is terminal or `timeout` passes: fast first (unless `fast` is off, for a job
-        already known to be long), then every `poll_interval`."""
+        already known to be long), then every `poll_interval`. The timeout is a deadline for the retries too."""
         deadline = time.monotonic() + timeout
         try:
-            job = yield from self._call_waiting(self._get_request(job_id))
+            job = yield from self._call_waiting(self._get_request(job_id), deadline)
             delays = poll_delays(poll_interval, POLL_START if fast else poll_interval)
             while job.get("status") not in TERMINAL:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 yield Sleep(min(next(delays), remaining))
-                job = yield from self._call_waiting(self._get_request(job_id))
+                job = yield from self._call_waiting(self._get_request(job_id), deadline)
             return job
         except STOPS as stop:
             raise (yield from self._interrupted(job_id, stop, cancel_on_interrupt)) from None
+
+    def _submit_flow(self, req: Request, deadline: float) -> Flow[dict]:
+        """Submit a job, never creating two and never losing one.
+
+        When the answer is lost after the server may have created the job (reset, 502, 500, a truncated or
+        garbled body), the job is looked up by skill, inputs and time instead of resubmitted: exactly one match
+        is the job; otherwise the error says a job may exist and how to list it. A reused connection that died
+        before answering (so the server never saw the request) is resent when the lookup confirms that no job
+        exists, up to `max_retries` times."""
+        since = time.time()
+        resends = 0
+        while True:
+            try:
+                return (yield from self._call(req, deadline=deadline))
+            except (PurasAPIError, PurasConnectionError) as err:
+                if not answer_lost(err):
+                    raise
+                found = yield from self._find_submitted(req, since, self.max_retries)
+                if found is not None and len(found) == 1:
+                    return (yield from self._call_waiting(self._get_request(found[0]), deadline))
+                stale = found == [] and isinstance(err.__cause__, StaleConnection)
+                if not stale or resends >= self.max_retries:
+                    raise may_exist(err, req.json["skill"]) from err.__cause__
+                resends += 1
 
     def _run_flow(
         self,
@@ -434,12 +547,12 @@ class BaseClient:
         req = self._submit_request(skill, inputs, skillpack, version, server_wait > 0, server_wait)
         submitted, started = time.time(), time.monotonic()
         try:
-            job = yield from self._call(req)
+            job = yield from self._submit_flow(req, deadline)
         except STOPS as stop:
-            job_id = yield from self._find_submitted(req, submitted)
-            if job_id is None:
+            found = yield from self._find_submitted(req, submitted, 0)
+            if found is None or len(found) != 1:
                 raise
-            raise (yield from self._interrupted(job_id, stop, cancel_on_interrupt)) from None
+            raise (yield from self._interrupted(found[0], stop, cancel_on_interrupt)) from None
         if job.get("status") not in TERMINAL:
             # A server that held the request for its whole wait has a long job: no need to start polling fast.
             held = time.monotonic() - started >= server_wait * 0.9 > 0
@@ -449,18 +562,20 @@ class BaseClient:
             raise JobError(job)
         return job.get("result") or {}
 
-    def _find_submitted(self, req: Request, since: float) -> Flow[str | None]:
-        """After an interrupt during a submission: the id of the job it created, if exactly one matches."""
+    def _find_submitted(self, req: Request, since: float, retries: int) -> Flow[list[str] | None]:
+        """The ids of the jobs a submission may have created: same skill and inputs, created since `since`
+        (give or take 5 s of clock skew), newest first; None when the list cannot be read."""
         name, inputs = req.json["skill"], req.json["inputs"]
         try:
-            jobs = yield from self._call(replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT), 0)
+            jobs = yield from self._call(replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT), retries)
         except PurasError:
             return None
-        found = [
+        if not isinstance(jobs, list):
+            return None
+        return [
             j["id"] for j in jobs if isinstance(j, dict) and j.get("skill_name") == name
             and j.get("inputs") == inputs and (parse_time(j.get("created_at")) or 0) >= since - 5
         ]
-        return found[0] if len(found) == 1 else None
 
     def _interrupted(self, job_id: str, stop: BaseException, cancel: bool) -> Flow[BaseException]:
         """Stop waiting for `job_id`, cancelling it first if asked (briefly); return what to raise: JobInterrupted
@@ -483,7 +598,7 @@ class BaseClient:
         delays = poll_delays(poll_interval)
         ended = False
         while True:
-            events = yield from self._call_waiting(self._events_request(job_id, after))
+            events = yield from self._call_waiting(self._events_request(job_id, after), deadline)
             if events:
                 after = max(after, *(int(e.get("id", after)) for e in events))
                 yield Emit(events)
@@ -492,7 +607,7 @@ class BaseClient:
                     return
                 continue
             if not events:
-                job = yield from self._call_waiting(self._get_request(job_id))
+                job = yield from self._call_waiting(self._get_request(job_id), deadline)
                 # Terminal: every event exists now, so draining what is left ends the stream.
                 ended = job.get("status") in TERMINAL
                 if ended:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, advance
+from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["AsyncClient"]
 
@@ -40,7 +40,7 @@ class AsyncClient(BaseClient):
         timeout: int = 60,
     ) -> dict:
         """Submit a job and return the job object; `wait=True` blocks server-side up to `timeout` s (max 60)."""
-        return await self._drive(self._call(self._submit_request(skill, inputs, skillpack, version, wait, timeout)))
+        return await self._drive(self._submit(skill, inputs, skillpack, version, wait, timeout))
 
     async def run(
         self,
@@ -142,9 +142,12 @@ class AsyncClient(BaseClient):
 
     async def _send(self, req: Request) -> httpx.Response:
         url = httpx.URL(self.api_base + req.path)
-        return await self._http.request(
-            req.method, url, params=req.params, json=req.json, timeout=req.timeout, headers=self._headers(url)
-        )
+        tracer = Tracer()
+        try:
+            return await self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.timeout,
+                                            headers=self._headers(url), extensions={"trace": tracer.atrace})
+        except httpx.TransportError as exc:
+            raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
 
     async def _drive(self, flow: Flow[Any]) -> Any:
         value, error = None, None

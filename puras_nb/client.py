@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, advance
+from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -41,7 +41,7 @@ class Client(BaseClient):
         timeout: int = 60,
     ) -> dict:
         """Submit a job and return the job object; `wait=True` blocks server-side up to `timeout` s (max 60)."""
-        return self._drive(self._call(self._submit_request(skill, inputs, skillpack, version, wait, timeout)))
+        return self._drive(self._submit(skill, inputs, skillpack, version, wait, timeout))
 
     def run(
         self,
@@ -138,9 +138,12 @@ class Client(BaseClient):
 
     def _send(self, req: Request) -> httpx.Response:
         url = httpx.URL(self.api_base + req.path)
-        return self._http.request(
-            req.method, url, params=req.params, json=req.json, timeout=req.timeout, headers=self._headers(url)
-        )
+        tracer = Tracer()
+        try:
+            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.timeout,
+                                      headers=self._headers(url), extensions={"trace": tracer})
+        except httpx.TransportError as exc:
+            raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
 
     def _steps(self, flow: Flow[Any]) -> Iterator[Any]:
         """Drive a flow to its end, yielding whatever it emits; the flow's result is the StopIteration value."""

@@ -7,6 +7,7 @@ written against the official client catches ours unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -17,7 +18,36 @@ __all__ = [
     "PurasAPIError",
     "PurasConnectionError",
     "PurasError",
+    "redact",
 ]
+
+# A credential in text: a Bearer token, an Authorization header's value (as a header line, or quoted as in an
+# echoed JSON or Python dict), or a Puras key by its shape.
+_CREDENTIAL = re.compile(
+    r"""(?ix)
+    (?P<bearer>\bbearer)\s+[^\s"'<>,;]+
+    | (?P<auth>\b(?:proxy-)?authorization\b["']?\s*[:=]\s*)(?:"[^"\r\n]*"|'[^'\r\n]*'|[^\r\n<"',}]*)
+    | \bpuras_(?:live|pub|test|sk)_[\w-]+
+    """
+)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every credential blanked: each of `secrets` (the API key) wherever it appears, any `Bearer …`
+    token, any `Authorization: …` value and anything shaped like a Puras key. Error texts we build pass through
+    here, because servers and proxies echo request headers into error pages, and errors end up in notebooks."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+
+    def blank(m: re.Match[str]) -> str:
+        if m.group("bearer"):
+            return f"{m.group('bearer')} [redacted]"
+        if m.group("auth"):
+            return f"{m.group('auth')}[redacted]"
+        return "[redacted]"
+
+    return _CREDENTIAL.sub(blank, text)
 
 
 class PurasError(RuntimeError):
@@ -53,7 +83,7 @@ class JobError(PurasError):
     def __init__(self, job: dict[str, Any]):
         self.job = job
         status = job.get("status")
-        super().__init__(f"job {job.get('id')} {status}: {job.get('error') or ''}".rstrip())
+        super().__init__(redact(f"job {job.get('id')} {status}: {job.get('error') or ''}".rstrip()))
 
     @property
     def job_id(self) -> str | None:

@@ -1,14 +1,20 @@
 """Find media (images, audio, video) anywhere in a job result, and fetch their bytes under a size cap.
 
-Results are untrusted: only http(s) URLs and `data:` URLs of known media types count as media, and
-the API key is only ever sent to the configured API origin, never to a media host.
+Results are untrusted: only http(s) URLs and `data:` URLs of known media types count as media. A fetch
+goes only to public addresses (or to the API itself, as the embedded emulator on loopback), never to the
+API's own job routes; the key goes only to the API's file routes; and only bytes that really are an image,
+audio or video of a type we render are kept, so a result cannot turn the kernel into a reader of internal
+endpoints whose answers end up in the notebook.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import ipaddress
 import re
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +24,9 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import httpx
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_MAX_BYTES",
+    "FILE_ROUTES",
     "Media",
     "afetch",
     "fetch",
@@ -27,6 +35,7 @@ __all__ = [
     "media_kind",
     "mime_of",
     "safe_url",
+    "sniff",
 ]
 
 # Inline preview caps, per kind: beyond these the view shows a link instead of the bytes.
@@ -249,28 +258,147 @@ def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
     return data if len(data) <= max_bytes else None
 
 
+def sniff(data: bytes) -> frozenset[str]:
+    """The kinds (`image`, `audio`, `video`) that `data` can be, by its magic numbers; empty for anything else
+    (HTML, JSON, text, SVG, an unknown format). A container shared by audio and video (MP4, WebM, Ogg) is both."""
+    head = data[:16]
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")):
+        return _IMAGE
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _IMAGE
+    if (head[:4] == b"RIFF" and head[8:12] == b"WAVE") or head.startswith((b"ID3", b"fLaC")):
+        return _AUDIO
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MP3 or AAC (ADTS) frame
+        return _AUDIO
+    if head.startswith((b"OggS", b"\x1a\x45\xdf\xa3")) or head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
+        return _AV
+    return frozenset()
+
+
+_IMAGE, _AUDIO, _AV = frozenset({"image"}), frozenset({"audio"}), frozenset({"audio", "video"})
+
+#: Paths (under the API base's own path) of the API's file routes: signed file URLs, the only API routes a
+#: result may make the kernel fetch, and the only ones the key is sent to. Everything else on the API origin
+#: (/v1/jobs, …) is refused: its answer would carry other jobs' data into the notebook.
+FILE_ROUTES = ("/files/",)
+#: Seconds to wait for a media host to accept the connection: a dead host should not hold a preview for long.
+CONNECT_TIMEOUT = 3.0
+# Percent-encoded dots, slashes and backslashes: a server may decode them into a path the check never saw.
+_PATH_TRICKS = re.compile(r"%2e|%2f|%5c|\\", re.I)
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def _headers_for(url: str, api_base: str | None, api_key: str | None) -> dict[str, str]:
-    """The headers of one media request: the body uncompressed (so the cap bounds what is held in memory;
-    a gzip bomb inflates far past any cap inside one chunk), and Authorization only for the configured API
-    origin (same scheme, host and port), never for a media host."""
-    headers = {"Accept-Encoding": "identity"}
-    if api_key and api_base and _origin(url) == _origin(api_base):
-        headers["Authorization"] = f"Bearer {api_key}"
-    return headers
+@dataclass(frozen=True)
+class _Policy:
+    """Where a fetch may go, and with which headers: decided again for every hop of a redirect."""
+
+    api_base: str | None
+    api_key: str | None
+    allow_private: bool
+    allow_hosts: tuple[str, ...]
+
+    def is_api(self, url: str) -> bool:
+        return bool(self.api_base) and _origin(url) == _origin(self.api_base or "")
+
+    def refuses_route(self, url: str) -> bool:
+        """True for a URL on the API's origin that is not one of its file routes."""
+        if not self.is_api(url):
+            return False
+        prefix = urlsplit(self.api_base or "").path.rstrip("/")
+        path = urlsplit(url).path
+        return _PATH_TRICKS.search(path) is not None or not path.startswith(tuple(prefix + r for r in FILE_ROUTES))
+
+    def headers(self, url: str) -> dict[str, str]:
+        """The body uncompressed (so the cap bounds what is held in memory; a gzip bomb inflates far past any
+        cap inside one chunk), and Authorization only for the API's own file routes."""
+        headers = {"Accept-Encoding": "identity"}
+        if self.api_key and self.is_api(url) and not self.refuses_route(url):
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def needs_check(self, url: str) -> bool:
+        """Whether the addresses of the URL's host must be checked (not for the API, nor when allowed)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return not (self.allow_private or self.is_api(url) or host in self.allow_hosts)
+
+    def allowed(self, address: str) -> bool:
+        """A public address, or one inside an allowed network (`allow_hosts` may hold IPs and CIDR ranges)."""
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_global and not ip.is_multicast:
+            return True
+        return any(_in_network(ip, entry) for entry in self.allow_hosts)
+
+    def request(self, url: str, addresses: list[str] | None) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+        """`(url, headers, extensions)` to send for `url`, or None when it may not be fetched. With `addresses`
+        (the host's resolved addresses, all checked) the request is pinned to the first: it goes to the address
+        that was checked, not to whatever a second DNS answer says (DNS rebinding), with the original Host header
+        and TLS server name."""
+        if self.refuses_route(url):
+            return None
+        headers = self.headers(url)
+        if addresses is None:
+            return url, headers, {}
+        if not addresses or not all(self.allowed(a) for a in addresses):
+            return None
+        parts = httpx.URL(url)
+        headers["Host"] = parts.netloc.decode("ascii")
+        extensions = {"sni_hostname": parts.host} if parts.scheme == "https" else {}
+        return str(parts.copy_with(host=addresses[0].split("%", 1)[0])), headers, extensions
+
+
+def _in_network(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
+    try:
+        return ip in ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+
+
+def _policy(api_base: str | None, api_key: str | None, allow_private: bool, allow_hosts: Iterable[str]) -> _Policy:
+    return _Policy(api_base, api_key, allow_private, tuple(h.strip().lower() for h in allow_hosts))
+
+
+def _target(url: str) -> tuple[str, int, list[str] | None]:
+    """The URL's host and port to resolve, and its address when the host is an IP literal (no lookup then)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        literal = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        literal = None
+    return host, parts.port or 443, literal
+
+
+def _resolve(url: str) -> list[str]:
+    """Every address the URL's host resolves to."""
+    host, port, literal = _target(url)
+    if literal:
+        return literal
+    return list(dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
+
+
+async def _aresolve(url: str, timeout: float) -> list[str]:
+    """`_resolve` without blocking the event loop (the resolver runs in a thread), within `timeout`."""
+    host, port, literal = _target(url)
+    if literal:
+        return literal
+    lookup = asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in await asyncio.wait_for(lookup, timeout)))
 
 
 _MAX_REDIRECTS = 5
 # `timeout` bounds each connect and read; the whole body gets this many times that (a big video on a slow link).
 _WHOLE = 4
-# What sending an untrusted URL can raise besides transport errors: httpx's URL checks, and the IDNA codec
-# (a UnicodeError, so a ValueError) on a host name with an empty, overlong or malformed label.
-_UNFETCHABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError)
+# What sending an untrusted URL can raise besides transport errors: httpx's URL checks, the IDNA codec
+# (a UnicodeError, so a ValueError) on a host name with an empty, overlong or malformed label, and the
+# resolver (socket.gaierror, an OSError; a timeout).
+_UNFETCHABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError, OSError, asyncio.TimeoutError)
 
 
 _REDIRECT, _READ, _GIVE_UP = "redirect", "read", "give up"
@@ -305,6 +433,17 @@ class _Body:
         return b"".join(self.chunks)
 
 
+def _kept(media: Media, body: _Body) -> bytes | None:
+    """The body, if it really is media of the item's kind (its magic numbers, not what the URL or the server
+    claim): an internal endpoint's JSON or HTML answer is never embedded."""
+    data = body.value()
+    return data if media.kind in sniff(data) else None
+
+
+def _timeouts(timeout: float, connect_timeout: float) -> httpx.Timeout:
+    return httpx.Timeout(timeout, connect=min(timeout, connect_timeout))
+
+
 def fetch(
     media: Media,
     max_bytes: int | None = None,
@@ -312,23 +451,35 @@ def fetch(
     api_base: str | None = None,
     api_key: str | None = None,
     timeout: float = 30.0,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    allow_private: bool = False,
+    allow_hosts: Iterable[str] = (),
 ) -> bytes | None:
-    """The media's bytes, or None when they exceed `max_bytes` (default: the kind's cap) or cannot be fetched.
+    """The media's bytes, or None when they exceed `max_bytes` (default: the kind's cap), are not media of its
+    kind, may not be fetched, or cannot be.
 
-    Redirects are followed by hand so the Authorization header (only ever for `api_base`'s origin)
-    is re-decided for every hop. `timeout` is per connect and read; a body still arriving after four
-    times that is given up on.
+    Not fetched: the API's own routes other than its file routes (`FILE_ROUTES`), and hosts with a loopback,
+    private, link-local or reserved address unless it is the API's origin (the embedded emulator), `allow_private`
+    is set or the host (or its network, e.g. "10.0.0.0/8") is in `allow_hosts`. Redirects are followed by hand so
+    that each hop is checked again and decides again about the Authorization header (only ever for the API's
+    file routes). `connect_timeout` bounds the connect, `timeout` each read; a body still arriving after four
+    times `timeout` is given up on.
     """
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
     if not safe_url(media.url):
         return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
+    policy = _policy(api_base, api_key, allow_private, allow_hosts)
     url, deadline = media.url, time.monotonic() + timeout * _WHOLE
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        with httpx.Client(timeout=_timeouts(timeout, connect_timeout), follow_redirects=False) as http:
             for _ in range(_MAX_REDIRECTS + 1):
-                with http.stream("GET", url, headers=_headers_for(url, api_base, api_key)) as r:
+                prepared = policy.request(url, _resolve(url) if policy.needs_check(url) else None)
+                if prepared is None:
+                    return None
+                target, headers, extensions = prepared
+                with http.stream("GET", target, headers=headers, extensions=extensions) as r:
                     action, url = _triage(r, url, cap)
                     if action == _REDIRECT:
                         continue
@@ -336,7 +487,7 @@ def fetch(
                         return None
                     body = _Body(cap, deadline)
                     if all(body.add(chunk) for chunk in r.iter_raw()):
-                        return body.value()
+                        return _kept(media, body)
                     return None
     except _UNFETCHABLE:
         return None
@@ -351,18 +502,29 @@ async def afetch(
     api_key: str | None = None,
     timeout: float = 30.0,
     http: httpx.AsyncClient | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    allow_private: bool = False,
+    allow_hosts: Iterable[str] = (),
 ) -> bytes | None:
-    """`fetch` for the event loop: same caps and header rules, on an (optionally shared) AsyncClient."""
+    """`fetch` for the event loop: same caps, checks and header rules, on an (optionally shared) AsyncClient;
+    host names are resolved off the loop."""
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
     if not safe_url(media.url):
         return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
-    client = http or httpx.AsyncClient(timeout=timeout)
+    policy = _policy(api_base, api_key, allow_private, allow_hosts)
+    timeouts = _timeouts(timeout, connect_timeout)
+    client = http or httpx.AsyncClient(timeout=timeouts)
     url, deadline = media.url, time.monotonic() + timeout * _WHOLE
     try:
         for _ in range(_MAX_REDIRECTS + 1):
-            request = client.build_request("GET", url, headers=_headers_for(url, api_base, api_key), timeout=timeout)
+            addresses = await _aresolve(url, connect_timeout) if policy.needs_check(url) else None
+            prepared = policy.request(url, addresses)
+            if prepared is None:
+                return None
+            target, headers, extensions = prepared
+            request = client.build_request("GET", target, headers=headers, timeout=timeouts, extensions=extensions)
             r = await client.send(request, stream=True, follow_redirects=False)
             try:
                 action, url = _triage(r, url, cap)
@@ -374,7 +536,7 @@ async def afetch(
                 async for chunk in r.aiter_raw():
                     if not body.add(chunk):
                         return None
-                return body.value()
+                return _kept(media, body)
             finally:
                 await r.aclose()
     except _UNFETCHABLE:

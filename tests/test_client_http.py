@@ -198,14 +198,112 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 def test_submit_is_retried_only_when_it_never_left() -> None:
     client = BaseClient(KEY, "demo")
     req = client._submit_request("echo", {}, None, None, False, 60)
+    assert req.creates_job and not req.idempotent
     job, steps = drive(client._call(req), [httpx.ConnectError("refused"), response(201, {"id": "j"})])
     assert job == {"id": "j"} and len(sleeps(steps)) == 1
-    for failure in (response(503, {"detail": "busy"}), response(429, {}, headers={"Retry-After": "0"})):
+    for refused in (response(429, {}, headers={"Retry-After": "0"}), response(503, {}, headers={"Retry-After": "1"})):
+        job, steps = drive(client._call(req), [refused, response(201, {"id": "j"})])
+        assert job == {"id": "j"} and len(sleeps(steps)) == 1
+    for failure in (response(503, {"detail": "busy"}), response(429, {}), response(502, {})):
         with pytest.raises(PurasAPIError):
             drive(client._call(req), [failure])
-    for lost in (httpx.ReadTimeout("t"), httpx.RemoteProtocolError("closed")):
+    for lost in (httpx.ReadTimeout("t"), httpx.RemoteProtocolError("closed"), _http.StaleConnection("gone")):
         with pytest.raises(PurasConnectionError):
             drive(client._call(req), [lost])
+
+
+def test_other_posts_are_resent_after_a_stale_connection_only() -> None:
+    client = BaseClient(KEY, "demo")
+    req = client._feedback_request("j", 1, None, None)
+    done, steps = drive(client._call(req), [_http.StaleConnection("gone"), response(200, {"rating": 1})])
+    assert done == {"rating": 1} and len([s for s in steps if isinstance(s, Request)]) == 2
+    with pytest.raises(PurasConnectionError):
+        drive(client._call(req), [httpx.ReadError("reset")])
+
+
+def test_a_lost_submission_answer_is_looked_up_never_resubmitted() -> None:
+    client = BaseClient(KEY, "demo")
+    mine = {**listed("mine", {"t": 1}), "skill_name": "echo", "status": "succeeded", "result": {"ok": 1}}
+    answers = [httpx.ReadError("reset"), response(200, [listed("other", {"t": 2}), mine]), response(200, mine)]
+    result, steps = drive(client._run_flow("echo", {"t": 1}, None, None, 600, 2.0, False), answers)
+    assert result == {"ok": 1} and answers == []
+    assert [(s.method, s.path) for s in steps if isinstance(s, Request)] == [
+        ("POST", "/v1/jobs"), ("GET", "/v1/jobs"), ("GET", "/v1/jobs/mine")]
+    twins = [response(502, text="bad gateway"), response(200, [mine, {**mine, "id": "twin"}])]
+    with pytest.raises(PurasAPIError) as info:
+        drive(client._run_flow("echo", {"t": 1}, None, None, 600, 2.0, False), twins)
+    assert "may have been created" in str(info.value) and "client.jobs(skill='echo')" in str(info.value)
+
+
+def test_a_stale_submission_is_resent_once_the_lookup_finds_nothing() -> None:
+    client = BaseClient(KEY, "demo")
+    answers = [_http.StaleConnection("gone"), response(200, []), response(201, {"id": "j", "status": "queued"})]
+    job, _ = drive(client._submit("echo", {}, None, None, False, 60), answers)
+    assert job["id"] == "j" and answers == []
+    unreadable = [_http.StaleConnection("gone"), response(404, {"detail": "no list here"})]
+    with pytest.raises(PurasConnectionError, match="may have been created"):
+        drive(client._submit("echo", {}, None, None, False, 60), unreadable)
+
+
+def test_a_retry_pause_never_crosses_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(_http.time, "monotonic", lambda: now[0])
+    client = BaseClient(KEY)
+
+    def run(flow: Any, answers: list[Any]) -> list[Any]:
+        steps: list[Any] = []
+        value, error = None, None
+        while True:
+            done, step = _http.advance(flow, value, error)
+            if done:
+                return steps
+            steps.append(step)
+            value, error = None, None
+            if isinstance(step, Sleep):
+                now[0] += step.seconds
+            else:
+                answer = answers.pop(0)
+                error, value = (answer, None) if isinstance(answer, BaseException) else (None, answer)
+
+    limited = response(429, {"detail": "slow down"}, headers={"Retry-After": "5"})
+    for answers in ([limited] * 20, [response(502, text="x")] * 20):
+        now[0] = 100.0
+        with pytest.raises(PurasAPIError):
+            run(client._wait_flow("j", 2, 2.0, False), answers)
+        assert now[0] <= 102.0
+    requests = [s for s in run(client._wait_flow("j", 0.5, 2.0, False),
+                               [response(200, {"id": "j", "status": "running"})] * 20) if isinstance(s, Request)]
+    assert all(r.timeout <= 0.5 + _http.DEADLINE_GRACE for r in requests)
+
+
+def test_redact_blanks_keys_bearer_tokens_and_authorization_values() -> None:
+    from puras_nb.errors import redact
+
+    page = f"Authorization: Bearer {KEY}\r\nHost: x\n{{'authorization': 'Basic dXNlcg=='}} plain {KEY} Bearer abc.def"
+    text = redact(page, "my-own-secret")
+    assert KEY not in text and "dXNlcg" not in text and "abc.def" not in text and "Host: x" in text
+    assert redact("custom key my-own-secret here", "my-own-secret") == "custom key [redacted] here"
+    assert "[redacted]" in str(JobError({"id": "j", "status": "failed", "error": f"header was Bearer {KEY}"}))
+
+
+def test_only_a_reused_connection_dying_before_any_answer_is_stale() -> None:
+    request = httpx.Request("POST", "http://api.example.test/v1/jobs")
+    closed = httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+    def traced(*names: str) -> _http.Tracer:
+        tracer = _http.Tracer()
+        for name in names:
+            tracer(name, {})
+        return tracer
+
+    reused = traced("http11.send_request_headers.started")
+    assert isinstance(reused.check(closed), _http.StaleConnection)
+    assert isinstance(reused.check(httpx.ReadError("reset", request=request)), _http.StaleConnection)
+    assert reused.check(httpx.ReadTimeout("slow", request=request)).__class__ is httpx.ReadTimeout
+    fresh = traced("connection.connect_tcp.started", "http11.send_request_headers.started")
+    answered = traced("http11.send_request_headers.started", "http11.receive_response_headers.complete")
+    for tracer in (fresh, answered, traced()):
+        assert tracer.check(closed) is closed
 
 
 def test_connection_errors_name_the_host_cause_and_job_but_never_the_key() -> None:

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import gzip
 import http.server
+import socket
 import threading
 import time
 import tracemalloc
@@ -18,7 +19,17 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from puras_nb.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, find_media, max_bytes_for, media_kind, safe_url
+from puras_nb.media import (
+    DEFAULT_MAX_BYTES,
+    Media,
+    afetch,
+    fetch,
+    find_media,
+    max_bytes_for,
+    media_kind,
+    safe_url,
+    sniff,
+)
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -134,19 +145,21 @@ def _bomb() -> bytes:
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    """Serves a PNG at /img.png, redirects /go?to=URL, and records every request's headers."""
+    """Serves a PNG at /img.png, redirects /go, serves what an internal service would (JSON, HTML, a PNG with no
+    extension), and records every request's headers; the same under /files/, where the API's file routes are."""
 
     seen: list[tuple[str, dict[str, str]]]
     redirect_to = ""
 
     def do_GET(self) -> None:
         self.seen.append((self.path, dict(self.headers)))
-        if self.path.startswith("/go"):
+        path = self.path.removeprefix("/files")
+        if path.startswith("/go"):
             self.send_response(302)
             self.send_header("Location", self.redirect_to)
             self.end_headers()
             return
-        if self.path.startswith("/bomb.png"):
+        if path.startswith("/bomb.png"):
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.send_header("Content-Encoding", "gzip, gzip")
@@ -154,7 +167,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(_bomb())
             return
-        if self.path.startswith("/drip.png"):
+        if path.startswith("/drip.png"):
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.send_header("Content-Length", "30")
@@ -165,16 +178,23 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
                     self.wfile.flush()
                     time.sleep(0.2)
             return
-        if self.path.startswith("/big.png"):
+        mime = "image/png"
+        if path.startswith("/big.png"):
             body = PNG * 1000
-        elif self.path.startswith("/img.png"):
+        elif path.startswith("/img.png"):
             body = PNG
+        elif path.startswith("/png-without-extension"):
+            body, mime = PNG, "application/octet-stream"
+        elif path.startswith(("/credentials.png", "/v1/")):  # an internal service's or the API's JSON
+            body = b'{"secret": "AKIA-internal"}'
+        elif path.startswith("/dashboard.mp3"):
+            body, mime = b"<html>internal dashboard</html>", "audio/mpeg"
         else:
             self.send_response(404)
             self.end_headers()
             return
         self.send_response(200)
-        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Type", mime)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -207,9 +227,9 @@ def _auth(headers: dict[str, str]) -> str | None:
 def test_no_authorization_header_to_a_media_host(hosts: tuple[str, str, list]) -> None:
     api, media_host, seen = hosts
     media = Media(url=f"{media_host}/img.png", kind="image", mime="image/png")
-    assert fetch(media, api_base=api, api_key="puras_live_secret") == PNG
+    assert fetch(media, api_base=api, api_key="puras_live_secret", allow_private=True) == PNG
     assert _auth(seen[-1][1]) is None
-    same_origin = Media(url=f"{api}/img.png", kind="image", mime="image/png")
+    same_origin = Media(url=f"{api}/files/img.png", kind="image", mime="image/png")
     assert fetch(same_origin, api_base=api + "/", api_key="puras_live_secret") == PNG
     assert _auth(seen[-1][1]) == "Bearer puras_live_secret"
 
@@ -217,31 +237,32 @@ def test_no_authorization_header_to_a_media_host(hosts: tuple[str, str, list]) -
 def test_a_redirect_from_the_api_host_to_a_media_host_drops_the_key(hosts: tuple[str, str, list]) -> None:
     api, media_host, seen = hosts
     _Recorder.redirect_to = f"{media_host}/img.png"
-    media = Media(url=f"{api}/go", kind="image", mime="image/png")
+    media = Media(url=f"{api}/files/go", kind="image", mime="image/png")
     for get in (
-        lambda: fetch(media, api_base=api, api_key="k"),
-        lambda: asyncio.run(afetch(media, api_base=api, api_key="k")),
+        lambda: fetch(media, api_base=api, api_key="k", allow_hosts=["127.0.0.1"]),
+        lambda: asyncio.run(afetch(media, api_base=api, api_key="k", allow_hosts=["127.0.0.0/8"])),
     ):
         seen.clear()
         assert get() == PNG
-        assert [(p, _auth(h)) for p, h in seen] == [("/go", "Bearer k"), ("/img.png", None)]
+        assert [(p, _auth(h)) for p, h in seen] == [("/files/go", "Bearer k"), ("/img.png", None)]
 
 
 def test_redirect_to_a_non_http_scheme_is_not_followed(hosts: tuple[str, str, list]) -> None:
     api, _, _ = hosts
     _Recorder.redirect_to = "file:///etc/passwd"
-    assert fetch(Media(url=f"{api}/go", kind="image", mime="image/png")) is None
+    assert fetch(Media(url=f"{api}/go", kind="image", mime="image/png"), allow_private=True) is None
 
 
 def test_over_the_cap_or_failing_fetches_give_none(hosts: tuple[str, str, list]) -> None:
     api, _, _ = hosts
     big = Media(url=f"{api}/big.png", kind="image", mime="image/png")
-    assert fetch(big, max_bytes=len(PNG) * 10) is None
-    assert asyncio.run(afetch(big, max_bytes=len(PNG) * 10)) is None
-    assert fetch(Media(url=f"{api}/missing.png", kind="image", mime="image/png")) is None
+    assert fetch(big, max_bytes=len(PNG) * 10, allow_private=True) is None
+    assert asyncio.run(afetch(big, max_bytes=len(PNG) * 10, allow_private=True)) is None
+    assert fetch(big, allow_private=True) == PNG * 1000
+    assert fetch(Media(url=f"{api}/missing.png", kind="image", mime="image/png"), allow_private=True) is None
     closed = Media(url="http://127.0.0.1:9/x.png", kind="image", mime="image/png")
-    assert fetch(closed, timeout=2) is None
-    assert asyncio.run(afetch(closed, timeout=2)) is None
+    assert fetch(closed, timeout=2, allow_private=True) is None
+    assert asyncio.run(afetch(closed, timeout=2, allow_private=True)) is None
 
 
 @pytest.mark.parametrize(
@@ -267,7 +288,8 @@ def test_a_body_that_trickles_in_is_given_up_on_at_the_timeout(hosts: tuple[str,
     """A host sending a byte at a time never hits the read timeout; the whole body is still bounded (4 x timeout)."""
     api, _, _ = hosts
     drip = Media(url=f"{api}/drip.png", kind="image", mime="image/png")
-    for get in (lambda: fetch(drip, timeout=0.5), lambda: asyncio.run(afetch(drip, timeout=0.5))):
+    for get in (lambda: fetch(drip, timeout=0.5, allow_private=True),
+                lambda: asyncio.run(afetch(drip, timeout=0.5, allow_private=True))):
         started = time.monotonic()
         assert get() is None
         assert time.monotonic() - started < 4
@@ -278,7 +300,7 @@ def test_a_compressed_body_is_never_inflated_past_the_cap(hosts: tuple[str, str,
     api, _, seen = hosts
     bomb = Media(url=f"{api}/bomb.png", kind="image", mime="image/png")
     _bomb()
-    for get in (lambda: fetch(bomb), lambda: asyncio.run(afetch(bomb))):
+    for get in (lambda: fetch(bomb, allow_private=True), lambda: asyncio.run(afetch(bomb, allow_private=True))):
         seen.clear()
         tracemalloc.start()
         try:
@@ -296,6 +318,134 @@ def test_fetches_emulator_media_through_its_signed_urls(emulator: Any) -> None:
             "/v1/jobs", params={"skillpack": "demo", "wait": "true"}, json={"skill": "image", "inputs": {"prompt": "x"}}
         ).json()
     (media,) = find_media(job["result"], job["outputs"])
-    data = fetch(media)
+    data = fetch(media, api_base=emulator.url)
     assert data is not None and data.startswith(b"\x89PNG")
-    assert asyncio.run(afetch(media)) == data
+    assert asyncio.run(afetch(media, api_base=emulator.url)) == data
+    assert fetch(media) is None  # the emulator is on loopback: only as the API host
+
+
+@pytest.mark.parametrize(
+    ("head", "kinds"),
+    [
+        (PNG, {"image"}),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", {"image"}),
+        (b"GIF89a\x01\x00", {"image"}),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", {"image"}),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", {"audio"}),
+        (b"ID3\x04\x00\x00\x00", {"audio"}),
+        (b"\xff\xfb\x90\x64", {"audio"}),
+        (b"fLaC\x00\x00\x00\x22", {"audio"}),
+        (b"OggS\x00\x02", {"audio", "video"}),
+        (b"\x00\x00\x00\x20ftypisom", {"audio", "video"}),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86", {"audio", "video"}),
+        (b'{"jobs": []}', set()),
+        (b"<!DOCTYPE html><title>x</title>", set()),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', set()),
+        (b"", set()),
+    ],
+)
+def test_sniff_knows_media_by_their_magic_numbers(head: bytes, kinds: set[str]) -> None:
+    assert sniff(head) == kinds
+
+
+def both(media: Media, **opts: Any) -> list[bytes | None]:
+    return [fetch(media, **opts), asyncio.run(afetch(media, **opts))]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_and_private_hosts_are_not_fetched_by_default(hosts: tuple[str, str, list], host: str) -> None:
+    url, _, seen = hosts
+    media = Media(url=url.replace("127.0.0.1", host) + "/png-without-extension", kind="image", mime="image/png")
+    assert both(media) == [None, None] and seen == []
+    assert both(media, allow_private=True) == [PNG, PNG]
+    assert both(media, allow_hosts=[host]) == [PNG, PNG]
+    assert both(media, api_base="http://api.example.test", api_key="k") == [None, None]
+
+
+def test_what_is_not_media_of_its_kind_is_never_embedded(hosts: tuple[str, str, list]) -> None:
+    url, _, seen = hosts
+    for path, kind in (("/credentials.png", "image"), ("/dashboard.mp3", "audio"), ("/png-without-extension", "audio")):
+        assert both(Media(url=url + path, kind=kind, mime="x/y"), allow_private=True) == [None, None]
+    assert len(seen) == 6
+
+
+def test_the_api_job_routes_are_never_fetched_and_the_key_goes_only_to_file_routes(
+    hosts: tuple[str, str, list],
+) -> None:
+    """A `demo/echo` result of {"url": "<api>/v1/jobs", "mime": "image/png"} put other jobs' inputs in the output."""
+    api, _, seen = hosts
+    auth = {"api_base": api, "api_key": "puras_live_secret"}
+    for path in ("/v1/jobs", "/v1/jobs/j1/events", "/health", "/files/%2e%2e/v1/jobs", "/files\\..\\v1/jobs", "/"):
+        assert both(Media(url=api + path, kind="image", mime="image/png"), **auth) == [None, None], path
+    assert seen == []
+    assert both(Media(url=api + "/files/img.png", kind="image", mime="image/png"), **auth) == [PNG, PNG]
+    assert both(Media(url=api + "/files/credentials.png", kind="image", mime="image/png"), **auth) == [None, None]
+    assert [_auth(h) for _, h in seen] == ["Bearer puras_live_secret"] * 4
+    under = {"api_base": api + "/api", "api_key": "k"}
+    assert both(Media(url=api + "/files/img.png", kind="image", mime="image/png"), **under) == [None, None]
+    assert len(seen) == 4  # with an API base path, file routes are under it
+
+
+def test_every_redirect_hop_is_checked_again(hosts: tuple[str, str, list]) -> None:
+    url, _, seen = hosts
+    port = url.rsplit(":", 1)[1]
+    _Recorder.redirect_to = f"http://127.0.0.1:{port}/png-without-extension"
+    media = Media(url=f"http://localhost:{port}/go", kind="image", mime="image/png")
+    assert both(media, allow_hosts=["localhost"]) == [None, None]
+    assert [p for p, _ in seen] == ["/go", "/go"]
+    _Recorder.redirect_to = f"http://localhost:{port}/v1/jobs"
+    api_hop = Media(url=f"http://127.0.0.1:{port}/go", kind="image", mime="image/png")
+    assert both(api_hop, api_base=f"http://localhost:{port}", api_key="k", allow_private=True) == [None, None]
+    assert [p for p, _ in seen][2:] == ["/go", "/go"]
+
+
+def test_a_host_is_resolved_once_checked_and_the_connection_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: a name that resolves to a public address for the check and to loopback on connect must
+    not reach loopback, so the request goes to the checked address, with the original Host header."""
+    answers = iter([["8.8.8.8"], ["127.0.0.1"]])
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 80))
+                                                      for ip in next(answers)])
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, stream=httpx.ByteStream(PNG))
+
+    async def main() -> bytes | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            return await afetch(Media(url="http://rebind.test:8080/a.png", kind="image", mime="image/png"), http=http)
+
+    assert asyncio.run(main()) == PNG
+    assert [(r.url.host, r.url.port, r.headers["host"]) for r in sent] == [("8.8.8.8", 8080, "rebind.test:8080")]
+    mixed = iter([["8.8.8.8", "10.0.0.5"]])
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 80))
+                                                      for ip in next(mixed)])
+    assert fetch(Media(url="http://mixed.test/a.png", kind="image", mime="image/png")) is None
+
+
+def test_a_media_host_that_never_accepts_is_given_up_on_after_the_connect_timeout() -> None:
+    """A listener whose accept queue is full drops new connection attempts: the connect hangs as on a dead host."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        media = Media(url=f"http://127.0.0.1:{port}/a.png", kind="image", mime="image/png")
+        try:
+            for get in (lambda: fetch(media, allow_private=True, connect_timeout=1),
+                        lambda: asyncio.run(afetch(media, allow_private=True, connect_timeout=1))):
+                started = time.monotonic()
+                assert get() is None
+                assert time.monotonic() - started < 3
+        finally:
+            for filler in fillers:
+                filler.close()

@@ -1,0 +1,175 @@
+"""A fault-injecting HTTP/1.1 proxy on loopback, in front of a real server (the emulator, or any other).
+
+Faults the server's own middleware cannot produce: failures *after* the server processed a request (the
+answer reset, replaced by a 502 or cut short), and a keep-alive connection closed just as the next request
+arrives. Each request is forwarded on a fresh upstream connection; the client side keeps its connection
+alive between requests (no `Connection: close`), as a server or load balancer does.
+
+Used by the tests (tests/test_faults.py) and by bench/chaos.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import socket
+import struct
+import threading
+from collections import Counter
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+# What the proxy does with one request:
+PASS = "pass"
+CLOSE_BEFORE = "close before"  # close the connection (FIN) without forwarding: never processed
+RESET_BEFORE = "reset before"  # reset the connection (RST) without forwarding: never processed
+RESET_AFTER = "reset after"  # forward, then reset instead of answering: processed, answer lost
+BAD_GATEWAY_AFTER = "502 after"  # forward, then answer 502 with an HTML page: processed, answer lost
+TRUNCATE_AFTER = "truncate after"  # forward, then send the headers and half the body and close: processed
+REFUSE_429 = "429"  # answer 429 with Retry-After, without forwarding: never processed
+REFUSE_503 = "503"  # answer 503 with Retry-After, without forwarding: never processed
+FAULTS = (CLOSE_BEFORE, RESET_BEFORE, RESET_AFTER, BAD_GATEWAY_AFTER, TRUNCATE_AFTER)
+PROCESSED = (PASS, RESET_AFTER, BAD_GATEWAY_AFTER, TRUNCATE_AFTER)
+
+# decide(method, path, n) -> action; n counts the requests on this client connection (1 for the first).
+Decide = Callable[[str, str, int], str]
+
+_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"proxy-connection"}
+
+
+def random_faults(rate: float, methods: tuple[str, ...], kinds: tuple[str, ...] = FAULTS, seed: int = 1) -> Decide:
+    """A seeded `decide` failing `rate` of the requests with those methods to `/v1/` with one of `kinds`."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def decide(method: str, path: str, n: int) -> str:
+        if method not in methods or not path.startswith("/v1/"):
+            return PASS
+        with lock:
+            return rng.choice(kinds) if rng.random() < rate else PASS
+
+    return decide
+
+
+class ChaosProxy:
+    """`with ChaosProxy(upstream_url, decide) as proxy:` then talk to `proxy.url`; `proxy.counts` per action."""
+
+    def __init__(self, upstream: str, decide: Decide) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.decide = decide
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._conns: set[socket.socket] = set()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> ChaosProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._server.close()
+        with self._lock:
+            for conn in list(self._conns):
+                conn.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._conns.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf, n = b"", 0
+        try:
+            while True:
+                request, buf = _read_request(conn, buf)
+                if request is None:
+                    return
+                n += 1
+                method, path = request[0].split(b" ")[:2]
+                action = self.decide(method.decode(), path.decode(), n)
+                with self._lock:
+                    self.counts[action] += 1
+                if action == CLOSE_BEFORE:
+                    return
+                if action == RESET_BEFORE:
+                    _reset(conn)
+                    return
+                if action in (REFUSE_429, REFUSE_503):
+                    body = b'{"detail": "busy, come back later"}'
+                    conn.sendall(_response(int(action), "Busy", [(b"retry-after", b"0.2")], body))
+                    continue
+                status, reason, headers, body = self._forward(method.decode(), path.decode(), *request[1:])
+                if action == RESET_AFTER:
+                    _reset(conn)
+                    return
+                if action == BAD_GATEWAY_AFTER:
+                    page = b"<html><head><title>502 Bad Gateway</title></head><body>upstream died</body></html>"
+                    conn.sendall(_response(502, "Bad Gateway", [(b"content-type", b"text/html")], page))
+                    continue
+                raw = _response(status, reason, headers, body)
+                if action == TRUNCATE_AFTER:
+                    conn.sendall(raw[: len(raw) - max(1, len(body) // 2)])
+                    return
+                conn.sendall(raw)
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            conn.close()
+
+    def _forward(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple:
+        upstream = http.client.HTTPConnection(*self.upstream, timeout=120)
+        try:
+            sent = {k.decode(): v.decode() for k, v in headers if k.lower() not in _HOP}
+            upstream.request(method, path, body=body or None, headers=sent)
+            answer = upstream.getresponse()
+            data = answer.read()
+            kept = [(k.lower().encode(), v.encode()) for k, v in answer.getheaders() if k.lower().encode() not in _HOP]
+            return answer.status, answer.reason, kept, data
+        finally:
+            upstream.close()
+
+
+def _read_request(conn: socket.socket, buf: bytes) -> tuple[tuple | None, bytes]:
+    """One request from the connection: `((request line, headers, body), rest)`, or `(None, b"")` at its end."""
+    while b"\r\n\r\n" not in buf:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        buf += chunk
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    line, *lines = head.split(b"\r\n")
+    headers = [(k.strip(), v.strip()) for k, _, v in (h.partition(b":") for h in lines)]
+    length = next((int(v) for k, v in headers if k.lower() == b"content-length"), 0)
+    while len(buf) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        buf += chunk
+    return (line, headers, buf[:length]), buf[length:]
+
+
+def _response(status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+    lines = [f"HTTP/1.1 {status} {reason}".encode(), *(k + b": " + v for k, v in headers),
+             b"content-length: " + str(len(body)).encode()]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _reset(conn: socket.socket) -> None:
+    """Abort the connection with a RST (SO_LINGER 0), as a crashed server or a load balancer does."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
