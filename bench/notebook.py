@@ -61,12 +61,16 @@ print(json.dumps([late[int(len(late) * 0.95) - 1], len(late)]))
 """
 
 
+def _auth(server: local.LocalServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.api_key}"}
+
+
 def requests(server: local.LocalServer) -> int:
-    return httpx.get(f"{server.url}/_emulator/stats", timeout=10).json()["requests"]
+    return httpx.get(f"{server.url}/_emulator/stats", headers=_auth(server), timeout=10).json()["requests"]
 
 
 def reset(server: local.LocalServer) -> None:
-    httpx.post(f"{server.url}/_emulator/reset-stats", timeout=10).raise_for_status()
+    httpx.post(f"{server.url}/_emulator/reset-stats", headers=_auth(server), timeout=10).raise_for_status()
 
 
 def fan_out(kernel: KernelHarness, server: local.LocalServer, n: int) -> dict:

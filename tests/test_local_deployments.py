@@ -46,7 +46,7 @@ def build_pack(gate: threading.Event) -> SkillPack:
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     gate = threading.Event()
-    thread = ServerThread(Emulator(require_key=KEY, packs=[build_pack(gate)]), "127.0.0.1", 0)
+    thread = ServerThread(Emulator(api_key=KEY, packs=[build_pack(gate)]), "127.0.0.1", 0)
     thread.start()
     try:
         with httpx.Client(base_url=thread.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:

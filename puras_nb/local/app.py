@@ -438,6 +438,7 @@ def create_app(emulator: Emulator | None = None, *, faults: str | dict | None = 
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.emulator = emu
-    injector = FaultInjector(Door(app, api_key=emu.api_key, host=host, cors=emu.cors), faults)
+    door = Door(app, api_key=emu.api_key, host=host, cors=emu.cors, any_body=routes_platform.answers_501)
+    injector = FaultInjector(door, faults)
     app.state.faults = injector
     return Contained(injector)

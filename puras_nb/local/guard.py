@@ -18,7 +18,7 @@ import re
 import secrets
 import socket
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
@@ -93,8 +93,18 @@ async def _refuse(send: Any, status: int, detail: str, headers: Iterable[tuple[b
 class Door:
     """The checks above, as ASGI middleware: Host first, then CORS (when origins are named), then the rest."""
 
-    def __init__(self, app: Any, *, api_key: str | None, host: str = "127.0.0.1", cors: Iterable[str] = ()):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        api_key: str | None,
+        host: str = "127.0.0.1",
+        cors: Iterable[str] = (),
+        any_body: Callable[[str, str], bool] = lambda method, path: False,
+    ):
         self.app = app
+        #: (method, path) of routes that change nothing whatever the body (the 501s): their answer says more
+        self.any_body = any_body
         self.expected = f"Bearer {api_key}".encode() if api_key else None
         self.origins = frozenset(normalize_origin(o) for o in cors)
         bound = _host_name(host)
@@ -142,7 +152,7 @@ class Door:
                 detail = "invalid API key" if got else "missing API key: send Authorization: Bearer <key>"
                 await _refuse(send, 401, detail, [(b"www-authenticate", b"Bearer")])
                 return
-        if method in STATE_CHANGING:
+        if method in STATE_CHANGING and not self.any_body(method, path):
             refusal = _body_refusal(scope)
             if refusal:
                 await _refuse(send, 415, refusal)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from .routing import emulator, platform_only
 from .store import LOCAL_WORKSPACE_ID
@@ -54,9 +54,17 @@ def _answer_501(feature: str, hint: str) -> Callable[[Request], Awaitable[Respon
     return endpoint
 
 
+_ROUTES_501 = [
+    Route(path, _answer_501(feature, hint), methods=methods) for path, methods, feature, hint in _PLATFORM_ONLY
+]
+
+
 def routes() -> list[Route]:
     """The balance route and the 501 routes, for `create_app` (after the skillpack routes)."""
-    return [
-        Route("/v1/billing/balance", balance, methods=["GET"]),
-        *(Route(path, _answer_501(feature, hint), methods=methods) for path, methods, feature, hint in _PLATFORM_ONLY),
-    ]
+    return [Route("/v1/billing/balance", balance, methods=["GET"]), *_ROUTES_501]
+
+
+def answers_501(method: str, path: str) -> bool:
+    """Whether `method path` is a platform-only route: it changes nothing, whatever body it is sent."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    return any(route.matches(scope)[0] == Match.FULL for route in _ROUTES_501)
