@@ -571,6 +571,9 @@ class LiveJob:
 
     def _interrupted(self) -> None:
         """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
+        if not self.id and self._submitted_event is not None:  # the server holds the submission up to HOLD s
+            with contextlib.suppress(KeyboardInterrupt):
+                self._submitted_event.wait(HOLD + 1.0)
         if self.done():
             raise JobInterrupted(self.id or "", cancelled=False) from None
         if not self.id:  # still being submitted: cancel as soon as the server answers
