@@ -523,7 +523,7 @@ class BaseClient:
             except (PurasAPIError, PurasConnectionError) as err:
                 if not answer_lost(err):
                     raise
-                found = yield from self._find_submitted(req, since, self.max_retries)
+                found = yield from self._find_submitted(req, since, self.max_retries, deadline)
                 if found is not None and len(found) == 1:
                     return (yield from self._call_waiting(self._get_request(found[0]), deadline))
                 stale = found == [] and isinstance(err.__cause__, StaleConnection)
@@ -562,12 +562,15 @@ class BaseClient:
             raise JobError(job)
         return job.get("result") or {}
 
-    def _find_submitted(self, req: Request, since: float, retries: int) -> Flow[list[str] | None]:
+    def _find_submitted(
+        self, req: Request, since: float, retries: int, deadline: float | None = None
+    ) -> Flow[list[str] | None]:
         """The ids of the jobs a submission may have created: same skill and inputs, created since `since`
         (give or take 5 s of clock skew), newest first; None when the list cannot be read."""
         name, inputs = req.json["skill"], req.json["inputs"]
+        lookup = replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT)
         try:
-            jobs = yield from self._call(replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT), retries)
+            jobs = yield from self._call(lookup, retries, deadline)
         except PurasError:
             return None
         if not isinstance(jobs, list):

@@ -283,6 +283,10 @@ def test_redact_blanks_keys_bearer_tokens_and_authorization_values() -> None:
     text = redact(page, "my-own-secret")
     assert KEY not in text and "dXNlcg" not in text and "abc.def" not in text and "Host: x" in text
     assert redact("custom key my-own-secret here", "my-own-secret") == "custom key [redacted] here"
+    client = BaseClient("a-custom-key-0123456789", max_retries=0)
+    with pytest.raises(PurasConnectionError) as info:
+        drive(client._call(client._get_request("j")), [httpx.ReadError("echoed a-custom-key-0123456789 back")])
+    assert "a-custom-key" not in str(info.value) and "echoed [redacted] back" in str(info.value)
     assert "[redacted]" in str(JobError({"id": "j", "status": "failed", "error": f"header was Bearer {KEY}"}))
 
 

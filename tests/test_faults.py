@@ -274,8 +274,13 @@ def test_an_async_post_on_a_closed_keep_alive_connection_is_resent(emulator_url:
     assert proxy.counts[chaos.CLOSE_BEFORE] == 1 and stats(emulator_url)["jobs_created"] - before == 2
 
 
+async def arun(url: str, skill: str, inputs: dict) -> dict:
+    async with AsyncClient(KEY, "demo", api_base=url) as client:
+        return await client.run(skill, inputs)
+
+
 @pytest.mark.parametrize("fault", [chaos.RESET_AFTER, chaos.BAD_GATEWAY_AFTER, chaos.TRUNCATE_AFTER])
-@pytest.mark.parametrize("call", ["run", "submit"])
+@pytest.mark.parametrize("call", ["run", "submit", "async run"])
 def test_a_submission_whose_answer_is_lost_returns_the_job_it_created(emulator_url: str, fault: str,
                                                                        call: str) -> None:
     """The server created the job, then the answer was lost: the job is found (skill, inputs, time), not
@@ -290,8 +295,10 @@ def test_a_submission_whose_answer_is_lost_returns_the_job_it_created(emulator_u
         before = stats(emulator_url)["jobs_created"]
         if call == "run":
             assert client.run("echo", {"tag": tag}) == {"tag": tag}
-        else:
+        elif call == "submit":
             assert client.submit("echo", {"tag": tag}, wait=True)["inputs"] == {"tag": tag}
+        else:
+            assert asyncio.run(arun(proxy.url, "echo", {"tag": tag})) == {"tag": tag}
     assert proxy.counts[fault] == 1 and stats(emulator_url)["jobs_created"] - before == 1
 
 
