@@ -387,7 +387,7 @@ async def reset_stats(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-# ── errors ─────────────────────────────────────────────────────────
+# ── errors ──────────────────────────────────────────────────────────────────
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
