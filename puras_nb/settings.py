@@ -45,6 +45,9 @@ class Settings:
     #: Media previews embedded per job at most (items and bytes); the rest show as links.
     preview_max_items: int = 24
     preview_total_bytes: int = 64_000_000
+    #: Hosts (names, addresses or ranges) on loopback or private networks that previews may be fetched
+    #: from; by default only the API's own host is, so a result cannot point the kernel at internal services.
+    preview_allow_hosts: tuple[str, ...] = ()
     local: bool | None = None
     max_concurrency: int = 8
     #: Ceiling of background requests per second; the budget adapts below it to 429s and Retry-After.

@@ -153,7 +153,8 @@ class Session:
                 self._media_http = httpx.AsyncClient(timeout=timeout)
             await self.budget.take()
             return await afetch(
-                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media_http
+                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media_http,
+                allow_hosts=self.settings.preview_allow_hosts,
             )
 
     # -- the tracker ----------------------------------------------------------------------------
