@@ -206,12 +206,29 @@ def test_official_client_and_cli_work_with_the_key(server: local.LocalServer, tm
     assert refused.returncode != 0 and "401" in refused.stdout + refused.stderr
 
 
-def test_the_key_stays_off_the_child_command_line() -> None:
+ENV_PEEK = """
+import os
+from puras_nb.local import SkillPack
+
+pack = SkillPack("peek", workspace="t")
+
+@pack.skill("env", version=1)
+def env(ctx, inputs):
+    return {"key": os.environ.get("PURAS_NB_LOCAL_KEY")}
+"""
+
+
+def test_the_key_stays_off_the_child_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 #3: the key reaches the child through its environment, which the child then clears, so
+    neither `ps` nor a skill's subprocesses see it."""
+    (tmp_path / "env_peek.py").write_text(ENV_PEEK)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
     secret = "puras_local_do_not_show_in_ps_0123456789"
-    with local.start(require_key=secret) as server:
+    with local.start(require_key=secret, skillpacks=["env_peek:pack"]) as server:
         cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode()
         assert secret not in cmdline and "--require-key" not in cmdline
-        assert httpx.get(f"{server.url}/v1/jobs", headers=key(server)).status_code == 200
+        client = puras.Client(api_key=secret, api_base=server.url)
+        assert client.run("t/peek/env", poll_interval=0.05) == {"key": None}
         assert httpx.get(f"{server.url}/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert "PURAS_NB_LOCAL_KEY" not in os.environ
 

@@ -116,7 +116,8 @@ def _door_settings(args: argparse.Namespace) -> tuple[str | None, tuple[str, ...
     from .guard import check_key, new_key, normalize_origin
 
     origins = tuple(normalize_origin(origin) for origin in args.cors)
-    given = args.require_key or os.environ.pop(KEY_ENV, None)
+    from_env = os.environ.pop(KEY_ENV, None)  # gone before any skill runs a subprocess
+    given = args.require_key or from_env
     if args.no_auth:
         if args.require_key:
             raise ValueError("--no-auth and --require-key contradict each other: pass one")
