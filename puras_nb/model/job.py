@@ -115,6 +115,9 @@ class LiveJob:
         self._callbacks: list[Callable[[LiveJob], Any]] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._done = threading.Event()
+        #: Set once observers and done callbacks have seen the end: what waiters wait for, so a cell that
+        #: waited re-sends views that are already at their final state.
+        self._told = threading.Event()
         self._previews = threading.Event()
         self._mutex = threading.RLock()
         self._session: Session | None = None
@@ -128,6 +131,7 @@ class LiveJob:
         _remembered.append(self)
         if self.status in TERMINAL:
             self._mark_done()
+            self._told.set()
 
     # -- starting ---------------------------------------------------------------------------------
 
@@ -408,7 +412,8 @@ class LiveJob:
         self._done.set()
 
     def _finish(self, exception: BaseException | None = None) -> None:
-        """Enter the terminal state once: wake waiters, run done callbacks, tell observers, fetch previews."""
+        """Enter the terminal state once: tell observers, run done callbacks, then wake waiters (so a cell that
+        waited finds every view at the end), and fetch previews."""
         with self._mutex:
             if self._ended_once:
                 return
@@ -419,15 +424,17 @@ class LiveJob:
             previews = previews and bool(self.find_media())
             self._media_started = self._media_started or previews  # before waiters wake: they wait for previews
             self._mark_done()
-            waiters, self._waiters = self._waiters, []
             callbacks, self._callbacks = self._callbacks, []
+        self._notify({"done"})
+        for fn in callbacks:
+            self._call_back(fn)
+        with self._mutex:
+            self._told.set()
+            waiters, self._waiters = self._waiters, []
         for loop, fut in waiters:
             # a waiter's loop may close at any moment (an asyncio.run() that ended); nothing waits there then
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
-        for fn in callbacks:
-            self._call_back(fn)
-        self._notify({"done"})
         if previews:
             rt.spawn(self._fetch_media())
         if self._wants_media:
@@ -509,12 +516,12 @@ class LiveJob:
         return self.job.get("result")
 
     async def _wait_done(self) -> None:
-        if self.done():
+        if self._told.is_set():
             return
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         with self._mutex:
-            if self.done():
+            if self._told.is_set():
                 return
             self._waiters.append((loop, fut))
         try:
@@ -535,9 +542,9 @@ class LiveJob:
 
     def wait(self, timeout: float | None = None) -> dict:
         """Block until the job ends or `timeout` seconds pass; return the latest job dict either way."""
-        if not self.done():
+        if not self._told.is_set():
             self._block(timeout)
-        if self.done():
+        if self._told.is_set():
             self.wait_previews(PREVIEW_GRACE)
             self.settle()
         return self.job
@@ -560,7 +567,7 @@ class LiveJob:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             # in slices: a lock wait with no timeout is not woken by a simulated Ctrl-C (_thread.interrupt_main)
-            while not self._done.wait(SLICE if deadline is None else max(0.0, min(SLICE, deadline - time.monotonic()))):
+            while not self._told.wait(SLICE if deadline is None else max(0.0, min(SLICE, deadline - time.monotonic()))):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
         except KeyboardInterrupt:
