@@ -146,11 +146,10 @@ def on_change(listener: Callable[[], None]) -> None:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where live jobs go: the API's base URL and key, and whether that is the embedded emulator."""
+    """Where live jobs go: the API's base URL and key."""
 
     api_base: str | None
     api_key: str | None
-    local: bool
 
 
 def uses_emulator(s: Settings | None = None) -> bool:
@@ -164,7 +163,7 @@ def endpoint(s: Settings | None = None) -> Endpoint:
     global _emulator
     s = s or current()
     if not uses_emulator(s):
-        return Endpoint(s.api_base, s.api_key, False)
+        return Endpoint(s.api_base, s.api_key)
     with _lock:
         if _emulator is None or not _emulator.running:
             from . import local
@@ -175,7 +174,7 @@ def endpoint(s: Settings | None = None) -> Endpoint:
                 " (configure(api_key=...) for the hosted API)",
                 file=sys.stdout if in_kernel() else sys.stderr,
             )
-        return Endpoint(_emulator.url, _emulator.api_key, True)
+        return Endpoint(_emulator.url, _emulator.api_key)
 
 
 def embedded_emulator() -> Any:

@@ -449,3 +449,11 @@ def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
     with pytest.raises(TimeoutError):
         rt.run_sync(long_call(), timeout=0.1)
     assert stopped.wait(2)
+
+
+def test_a_jobs_own_poll_interval_sets_how_often_it_is_checked() -> None:
+    eager = live.start("demo/slow", {"seconds": 1.0}, display=False, poll_interval=0.01)
+    eager.result(timeout=10)
+    default = live.start("demo/slow", {"seconds": 1.0}, display=False)
+    default.result(timeout=10)
+    assert eager.requests >= 2 * default.requests, (eager.requests, default.requests)

@@ -245,9 +245,10 @@ class LiveJob:
             on_job=lambda job: self._apply(job),
             on_events=lambda events: self._apply(events=events),
             on_trouble=self._trouble,
-            on_end=self._end,
+            on_end=self._finish,
             wants_events=lambda: bool(self._observers),
             client=self.client,
+            poll_interval=self.poll_interval,
         )
         # a job already known on another clock started when we submitted it
         self._watch.started = time.monotonic() - max(0.0, time.time() - self.started)
@@ -277,8 +278,9 @@ class LiveJob:
 
     @property
     def requests(self) -> int:
-        """API requests made so far by this job's session (all its jobs together)."""
-        return self._session.requests if self._session is not None else 0
+        """HTTP requests the runtime made for this job alone since it was followed (status polls, event
+        fetches); the submission and list rounds shared with other jobs are not counted."""
+        return self._watch.requests if self._watch is not None else 0
 
     def done(self) -> bool:
         """True once the job reached a terminal status (or following it failed for good)."""
@@ -404,9 +406,6 @@ class LiveJob:
         self.last_error = message
         self._notify({"error"})
 
-    def _end(self, error: BaseException | None) -> None:
-        self._finish(error)
-
     def _mark_done(self) -> None:
         self._finished_at = self._finished_at or time.time()
         self._done.set()
@@ -437,8 +436,6 @@ class LiveJob:
                 loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
         if previews:
             rt.spawn(self._fetch_media())
-        if self._wants_media:
-            self._load_media()
 
     def _call_back(self, fn: Callable[[LiveJob], Any]) -> None:
         try:

@@ -59,6 +59,9 @@ class Watch:
     on_end: Callable[[BaseException | None], Any]
     wants_events: Callable[[], bool] = lambda: True
     client: Any = None
+    poll_interval: float = 1.0
+    #: Requests made for this job alone (status polls, event fetches); shared list rounds are not counted.
+    requests: int = 0
     started: float = field(default_factory=time.monotonic)
     cursor: int = 0
     status: str = "queued"
@@ -114,7 +117,6 @@ class Session:
             api_key=where.api_key, skillpack=s.skillpack, api_base=where.api_base, transport=_Observed(self.budget)
         )
         self.api_base = self.client.api_base
-        self.local = where.local
         self.requests = 0
         self.lists: bool | None = None  # does the server list jobs? None: not tried yet
         self.watches: list[Watch] = []
@@ -185,8 +187,8 @@ class Session:
     def interval(self, w: Watch, now: float) -> float:
         """Seconds until `w`'s next check: short while the job is young, `poll_interval` when it is old."""
         if w.failures:
-            return min(self.settings.poll_interval * 2**w.failures, 30.0)
-        return min(self.settings.poll_interval, max(FIRST_CHECK, (now - w.started) * AGE_FACTOR))
+            return min(w.poll_interval * 2**w.failures, 30.0)
+        return min(w.poll_interval, max(FIRST_CHECK, (now - w.started) * AGE_FACTOR))
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -253,6 +255,7 @@ class Session:
         return {str(j["id"]): j for j in listed if isinstance(j, dict) and j.get("id")}
 
     async def _poll(self, w: Watch) -> None:
+        w.requests += 1
         try:
             job = await self.call("get", w.job_id, client=w.client, background=True)
         except PurasAPIError as exc:
@@ -276,6 +279,7 @@ class Session:
         w.on_job(job)
 
     async def _events(self, w: Watch) -> bool:
+        w.requests += 1
         try:
             events = await self.call("events", w.job_id, after=w.cursor, client=w.client, background=True)
         except (PurasError, OSError) as exc:
