@@ -457,3 +457,13 @@ def test_a_jobs_own_poll_interval_sets_how_often_it_is_checked() -> None:
     default = live.start("demo/slow", {"seconds": 1.0}, display=False)
     default.result(timeout=10)
     assert eager.requests >= 2 * default.requests, (eager.requests, default.requests)
+
+
+def test_previews_past_the_per_job_budget_are_links_not_pending() -> None:
+    live.configure(preview_max_items=2)
+    job = live.start("demo/gallery", {"prompt": "boats", "n": 3}, display=False)
+    job.want_media()
+    job.result(timeout=20)
+    assert job.wait_previews(10) and not job.media_pending
+    assert sorted(v is None for v in job.media_data.values()) == [False, False, True]
+    assert static_bundle(job)["text/html"].count('<img src="data:image/png;base64,') == 2

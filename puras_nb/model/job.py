@@ -20,7 +20,7 @@ from typing import Any
 
 from .._http import TERMINAL, parse_time
 from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError
-from ..media import Media, find_media, max_bytes_for
+from ..media import Media, find_media
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
@@ -476,23 +476,9 @@ class LiveJob:
     async def _fetch_media(self) -> None:
         """Fetch previews within the per-job budget (items, total bytes, per-kind cap); the rest stay links."""
         try:
-            s = current()
-            wanted = [m for m in self.find_media() if m.url not in self.media_data][: s.preview_max_items]
+            wanted = [m for m in self.find_media() if m.url not in self.media_data]
             sess = self._session or session()
-            left = s.preview_total_bytes
-
-            async def one(m: Media) -> None:
-                nonlocal left
-                cap = min(max_bytes_for(m.kind, self.preview_max_bytes), max(0, left))
-                data = await sess.fetch_media(m, cap) if cap > 0 else None
-                if data is not None:
-                    if len(data) > left:
-                        data = None
-                    else:
-                        left -= len(data)
-                self.media_data[m.url] = data
-
-            await asyncio.gather(*(one(m) for m in wanted), return_exceptions=True)
+            self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
         finally:
             self._previews.set()
             self._notify({"media"})

@@ -25,7 +25,7 @@ import httpx
 from .._http import LIMITS, TERMINAL, parse_retry_after
 from ..aio import AsyncClient
 from ..errors import PurasAPIError, PurasError
-from ..media import Media, afetch
+from ..media import Media, afetch, max_bytes_for
 from ..settings import Settings, current, endpoint, on_change
 from . import loop as rt
 from .budget import Budget
@@ -158,6 +158,28 @@ class Session:
                 media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media_http,
                 allow_hosts=self.settings.preview_allow_hosts,
             )
+
+    async def fetch_previews(
+        self, media: list[Media], caps: int | dict[str, int] | None = None
+    ) -> dict[str, bytes | None]:
+        """Preview bytes for one result's media, within its budget: the per-kind cap (`caps`, default the
+        `preview_max_bytes` setting), at most `preview_max_items` items and `preview_total_bytes` in all.
+        Every item gets an entry: None past the budget or when unreachable (the view shows a link)."""
+        s = current()
+        caps = caps if caps is not None else s.preview_max_bytes
+        out: dict[str, bytes | None] = {m.url: None for m in media}
+        left = s.preview_total_bytes
+
+        async def one(m: Media) -> None:
+            nonlocal left
+            cap = min(max_bytes_for(m.kind, caps), max(0, left))
+            data = await self.fetch_media(m, cap) if cap > 0 else None
+            if data is not None and len(data) <= left:  # no await between the check and the claim
+                left -= len(data)
+                out[m.url] = data
+
+        await asyncio.gather(*(one(m) for m in media[: s.preview_max_items]), return_exceptions=True)
+        return out
 
     # -- the tracker ----------------------------------------------------------------------------
 

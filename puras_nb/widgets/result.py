@@ -14,6 +14,7 @@ from ..media import Media, find_media, max_bytes_for
 from ..media import fetch as fetch_now
 from ..runtime import loop as rt
 from ..runtime.session import session
+from ..settings import current
 from .html import STYLE, esc, json_html, result_html, summarize
 
 __all__ = ["ResultView", "media_widget"]
@@ -88,24 +89,18 @@ class ResultView(w.VBox):
         self.result = result
         self.media = media if media is not None else find_media(result, outputs)
         self.data = dict(data or {})
+        caps = max_bytes if max_bytes is not None else current().preview_max_bytes
         for m in self.media:  # data: URLs decode here and now: no network involved
             if m.is_data and m.url not in self.data:
-                self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, max_bytes))
+                self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, caps))
         super().__init__(_dom_classes=("puras-result-view",))
         self._render()
         missing = [m for m in self.media if m.url not in self.data]
         if fetch and missing:
-            rt.spawn(self._fetch(missing, max_bytes))
+            rt.spawn(self._fetch(missing, caps))
 
     async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
-        import asyncio
-
-        sess = session()
-        found = await asyncio.gather(
-            *(sess.fetch_media(m, max_bytes_for(m.kind, max_bytes)) for m in missing), return_exceptions=True
-        )
-        for m, data in zip(missing, found, strict=True):
-            self.data[m.url] = data if isinstance(data, bytes) else None
+        self.data.update(await session().fetch_previews(missing, max_bytes))
         self._render()
 
     def _render(self) -> None:
