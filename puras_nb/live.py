@@ -57,21 +57,11 @@ def run(skill: str, inputs: dict | None = None, *, timeout: float | None = None,
     return foreground(skill, inputs, **opts).result(timeout)
 
 
-def foreground(
-    skill: str,
-    inputs: dict | None = None,
-    *,
-    skillpack: str | None = None,
-    version: int | None = None,
-    client: Any = None,
-    display: bool = True,
-    **opts: Any,
-) -> LiveJob:
-    """Submit with a server-side hold and show the job once its first state is known; for blocking runs.
-
-    Raises the submission's error (nothing displayed) when the server rejects it within `SHOW_AFTER`.
+def foreground(skill: str, inputs: dict | None = None, *, display: bool = True, **opts: Any) -> LiveJob:
+    """`start` for a blocking run: the server holds the submission, and the job is shown once its first state
+    is known. Raises the submission's error (nothing displayed) when the server rejects it within `SHOW_AFTER`.
     """
-    job = LiveJob.submit(skill, inputs, skillpack=skillpack, version=version, client=client, hold=True, **opts)
+    job = LiveJob.submit(skill, inputs, hold=True, **opts)
     job.wait_submitted(SHOW_AFTER)
     if job.rejected is not None:
         raise job.rejected
