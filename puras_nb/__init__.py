@@ -5,7 +5,7 @@ The public surface, all importable from `puras_nb`:
 - `Client`, `AsyncClient`: drop-ins for `puras.Client`, plus cancel, events,
   job listing, replay, pooled connections, retries and fast waits.
 - `PurasError`, `PurasAPIError`, `PurasConnectionError`, `JobError`,
-  `JobInterrupted`: every exception (see `puras_nb.errors`).
+  `JobInterrupted`, `SubmitInterrupted`: every exception (see `puras_nb.errors`).
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs that poll on the kernel's event loop and render as widgets.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
@@ -28,6 +28,7 @@ from .errors import (
     PurasAPIError,
     PurasConnectionError,
     PurasError,
+    SubmitInterrupted,
 )
 
 __version__ = "0.1.0"
@@ -53,6 +54,7 @@ __all__ = [
     "PurasAPIError",
     "PurasConnectionError",
     "PurasError",
+    "SubmitInterrupted",
     "attach",
     "compare",
     "configure",

@@ -23,7 +23,15 @@ from urllib.parse import quote
 import httpx
 
 from . import __version__
-from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError, redact
+from .errors import (
+    JobError,
+    JobInterrupted,
+    PurasAPIError,
+    PurasConnectionError,
+    PurasError,
+    SubmitInterrupted,
+    redact,
+)
 
 DEFAULT_API_BASE = "https://api.puras.co"
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -36,6 +44,7 @@ RETRY_AFTER_CAP = 60.0
 DETAIL_MAX = 200
 SCAN_MAX = 16_384  # characters of a non-JSON body that short_text reads
 STOP_TIMEOUT = 5.0  # the most an interrupted wait spends on finding or cancelling its job
+LOOKUP_PAUSE = 0.25  # between looks for the job an interrupted submission may still create
 DEADLINE_GRACE = 1.0  # a request inside a deadline may outlive it by this much (a poll started just before it)
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A connect error (or a pool/connect timeout) means the request never left this machine, so
@@ -92,18 +101,25 @@ class Tracer:
     httpx says nothing of connection reuse; its trace events do. Call it (sync) or `atrace` (async)."""
 
     def __init__(self) -> None:
-        self.connected = self.sent = self.answered = False
+        self.connected = self.sent = self.delivered = self.answered = False
 
     def __call__(self, name: str, info: dict[str, Any]) -> None:
         if name.startswith(("connection.connect_tcp.", "connection.connect_unix_socket.")):
             self.connected = True
         elif name.endswith(".send_request_headers.started"):
             self.sent = True
+        elif name.endswith(".send_request_body.complete"):
+            self.delivered = True
         elif name.endswith(".receive_response_headers.complete"):
             self.answered = True
 
     async def atrace(self, name: str, info: dict[str, Any]) -> None:
         self(name, info)
+
+    def mark(self, stop: BaseException) -> None:
+        """Note on `stop` (Ctrl-C, a cancelled task) whether the whole request had left this machine: a server
+        cannot act on a request it did not get whole, so an interrupted submission can then be called off."""
+        stop.puras_delivered = self.delivered  # type: ignore[attr-defined]
 
     def check(self, exc: httpx.TransportError) -> httpx.TransportError:
         """`exc` as a StaleConnection when it is a reused connection dying before any answer: the server closed
@@ -116,6 +132,11 @@ class Tracer:
             stale.__cause__ = exc
             return stale
         return exc
+
+
+def delivered(stop: BaseException) -> bool:
+    """Whether the request a Ctrl-C (or cancellation) cut off may have reached the server (True when unknown)."""
+    return getattr(stop, "puras_delivered", True)
 
 
 def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tuple[str, str]:
@@ -549,10 +570,7 @@ class BaseClient:
         try:
             job = yield from self._submit_flow(req, deadline)
         except STOPS as stop:
-            found = yield from self._find_submitted(req, submitted, 0)
-            if found is None or len(found) != 1:
-                raise
-            raise (yield from self._interrupted(found[0], stop, cancel_on_interrupt)) from None
+            raise (yield from self._submit_interrupted(req, submitted, stop, cancel_on_interrupt)) from None
         if job.get("status") not in TERMINAL:
             # A server that held the request for its whole wait has a long job: no need to start polling fast.
             held = time.monotonic() - started >= server_wait * 0.9 > 0
@@ -579,6 +597,35 @@ class BaseClient:
             j["id"] for j in jobs if isinstance(j, dict) and j.get("skill_name") == name
             and j.get("inputs") == inputs and (parse_time(j.get("created_at")) or 0) >= since - 5
         ]
+
+    def _submit_interrupted(self, req: Request, since: float, stop: BaseException, cancel: bool) -> Flow[BaseException]:
+        """Ctrl-C while the submission was in flight: find the job it created, which a slow server may do after we
+        stopped listening (looked for up to STOP_TIMEOUT s; a second Ctrl-C stops looking), then treat it as an
+        interrupted wait. Return what to raise: it names the job, or says why there is none or where to look."""
+        skill = req.json["skill"]
+        if not delivered(stop):
+            outcome = "the request never reached the server, so no job was created"
+            return stop if isinstance(stop, asyncio.CancelledError) else SubmitInterrupted(skill, outcome)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        found: list[str] | None = None
+        try:
+            while True:
+                found = yield from self._find_submitted(req, since, 0, deadline)
+                if found is not None and len(found) == 1:
+                    return (yield from self._interrupted(found[0], stop, cancel))
+                if found or time.monotonic() + LOOKUP_PAUSE >= deadline:
+                    break
+                yield Sleep(LOOKUP_PAUSE)
+        except STOPS:
+            pass
+        if isinstance(stop, asyncio.CancelledError):
+            return stop
+        where = f"list it with jobs(skill={skill!r})"
+        if found:
+            outcome = f"{len(found)} matching jobs were created meanwhile ({', '.join(found[:3])}); {where}"
+        else:
+            outcome = f"the server had not created the job {STOP_TIMEOUT:g} s later but still may: {where}"
+        return SubmitInterrupted(skill, outcome)
 
     def _interrupted(self, job_id: str, stop: BaseException, cancel: bool) -> Flow[BaseException]:
         """Stop waiting for `job_id`, cancelling it first if asked (briefly); return what to raise: JobInterrupted

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from ._http import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["AsyncClient"]
 
@@ -148,6 +148,9 @@ class AsyncClient(BaseClient):
                                             headers=self._headers(url), extensions={"trace": tracer.atrace})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
+        except STOPS as stop:
+            tracer.mark(stop)
+            raise
 
     async def _drive(self, flow: Flow[Any]) -> Any:
         value, error = None, None

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ._http import BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from ._http import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -144,6 +144,9 @@ class Client(BaseClient):
                                       headers=self._headers(url), extensions={"trace": tracer})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
+        except STOPS as stop:
+            tracer.mark(stop)
+            raise
 
     def _steps(self, flow: Flow[Any]) -> Iterator[Any]:
         """Drive a flow to its end, yielding whatever it emits; the flow's result is the StopIteration value."""

@@ -18,6 +18,7 @@ __all__ = [
     "PurasAPIError",
     "PurasConnectionError",
     "PurasError",
+    "SubmitInterrupted",
     "redact",
 ]
 
@@ -104,3 +105,17 @@ class JobInterrupted(KeyboardInterrupt):
         self.cancelled = cancelled
         what = "cancelled the job" if cancelled else "the job keeps running"
         super().__init__(f"interrupted while waiting for job {job_id}; {what} (reattach with attach({job_id!r}))")
+
+
+class SubmitInterrupted(JobInterrupted):
+    """Interrupted while a job was being submitted, before the server named it: `job_id` is None.
+
+    The message says what became of the submission: it never reached the server, or a job may still
+    appear (and how to find it), or it will be cancelled once the server answers.
+    """
+
+    def __init__(self, skill: str, outcome: str):
+        self.job_id = None  # type: ignore[assignment]
+        self.cancelled = False
+        self.skill = skill
+        KeyboardInterrupt.__init__(self, f"interrupted while submitting {skill}; {outcome}")

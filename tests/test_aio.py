@@ -116,6 +116,24 @@ def test_cancelling_the_task_cancels_the_job_when_asked(arun) -> None:
     arun(scenario)
 
 
+def test_cancelling_the_task_while_a_slow_server_holds_the_submission_cancels_the_job_it_creates(
+    arun, faults
+) -> None:
+    async def scenario(c: AsyncClient) -> None:
+        tag = uuid.uuid4().hex
+        faults({"rate": 1, "kinds": "delay", "delay": 1.5, "methods": "POST", "paths": "/v1/jobs"})
+        task = asyncio.create_task(c.run("hang", {"tag": tag}, cancel_on_interrupt=True))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        faults({})
+        job = next(j for j in await c.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
+        assert (await c.wait(job["id"], timeout=5, poll_interval=0.1))["status"] == "cancelled"
+
+    arun(scenario)
+
+
 def test_connection_error_names_the_host() -> None:
     async def scenario() -> None:
         async with AsyncClient("puras_live_secretsecretsecret", api_base="http://127.0.0.1:9", max_retries=0) as c:

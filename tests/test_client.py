@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from puras_nb import Client, JobError, JobInterrupted, PurasAPIError
+from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted
 from puras_nb._http import TERMINAL, USER_AGENT, parse_time
 
 
@@ -236,6 +237,46 @@ def test_ctrl_c_while_polling_leaves_the_job_running_by_default(client: Client, 
         client.wait(job["id"], cancel_on_interrupt=True)
     assert again.value.cancelled
     assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_ctrl_c_while_a_slow_server_still_holds_the_submission_finds_the_job_it_creates_later(
+    client: Client, faults, sigint_after, cancel: bool
+) -> None:
+    """The request reached the server, which creates the job 1.5 s after the Ctrl-C: it is still named."""
+    tag = uuid.uuid4().hex
+    faults({"rate": 1, "kinds": "delay", "delay": 1.5, "methods": "POST", "paths": "/v1/jobs"})
+    sigint_after(0.3)
+    start = time.monotonic()
+    with pytest.raises(JobInterrupted) as info:
+        client.run("hang", {"tag": tag}, cancel_on_interrupt=cancel)
+    assert time.monotonic() - start < 5.5
+    faults({})
+    job = find_by_tag(client, tag)
+    assert info.value.job_id == job["id"] and job["id"] in str(info.value) and info.value.cancelled is cancel
+    if cancel:
+        assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
+    else:
+        assert client.get(job["id"])["status"] == "running"
+        client.cancel(job["id"])
+
+
+def test_ctrl_c_before_the_submission_left_this_machine_says_no_job_exists(sigint_after) -> None:
+    """A server whose accept queue is full: the connect hangs, so the request never reached it."""
+    with socket.socket() as server, socket.socket() as filler:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        filler.connect(server.getsockname())
+        host, port = server.getsockname()
+        sigint_after(0.3)
+        start = time.monotonic()
+        with Client("puras_test_key", "demo", api_base=f"http://{host}:{port}") as c, pytest.raises(
+            SubmitInterrupted
+        ) as info:
+            c.run("hang", {}, cancel_on_interrupt=True)
+    assert time.monotonic() - start < 1.5
+    assert info.value.job_id is None and "never reached the server" in str(info.value)
+    assert "demo/hang" in str(info.value) or "hang" in str(info.value)
 
 
 def test_start_returns_a_live_job_polled_with_this_client(client: Client) -> None:

@@ -165,7 +165,8 @@ class FaultInjector:
         kind = self._pick(scope["method"], scope["path"])
         if kind is None:
             await self.app(scope, receive, send)
-        elif kind == "delay":
+        elif kind == "delay":  # a slow server: it has the whole request, then takes its time to act on it
+            receive = await _read_whole(receive)
             await asyncio.sleep(self.spec.delay)
             await self.app(scope, receive, send)
         elif kind == "reset":
@@ -193,3 +194,19 @@ class FaultInjector:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
         cycle.disconnected = True
+
+
+async def _read_whole(receive: Any) -> Any:
+    """Read the request body now and return a `receive` that replays it, so the app acts on the request even if
+    the client hung up meanwhile (as a real server that already has the request does)."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Any:
+        return messages.pop(0) if messages else await receive()
+
+    return replay

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._http import TERMINAL, parse_time
-from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError
+from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
 from ..media import Media, find_media
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
@@ -568,11 +568,9 @@ class LiveJob:
             raise JobInterrupted(self.id or "", cancelled=False) from None
         if not self.id:  # still being submitted: cancel as soon as the server answers
             self._cancel_wanted = self._cancel_wanted or self.cancel_on_interrupt
-            error = JobInterrupted("", cancelled=False)
             what = "it will be cancelled as soon as the server answers" if self.cancel_on_interrupt else (
                 "the job may still be created; list it with puras_nb.Client().jobs()")
-            error.args = (f"interrupted while the job was being submitted; {what}",)
-            raise error from None
+            raise SubmitInterrupted(self.skill, what) from None
         cancelled = False
         if self.cancel_on_interrupt:
             with contextlib.suppress(PurasError, OSError, TimeoutError):
