@@ -5,8 +5,9 @@ The `Tracker` learns job states in rounds. Each round takes the jobs that are du
   answers for all of them; a job the list does not show is polled on its own (`GET /v1/jobs/{id}`);
 - a job that ended gets its remaining events once, then its owner is told;
 - a running job that someone watches (a widget) gets its new events now and then, at a pace that
-  shares `EVENTS_RPS` requests a second among all such jobs.
-A job is checked often while it is young (every 50 ms at first, then age/12, up to `poll_interval`),
+  shares `EVENTS_RPS` requests a second among all such jobs (at most every `EVENTS_MIN` s, the first
+  one that long after its start), so a fan-out costs about as many requests as the official client's polls.
+A job is checked often while it is young (every 50 ms at first, then age/10, up to `poll_interval`),
 so a short job is known to be done within a few tens of milliseconds of its end, whatever the fan-out.
 """
 
@@ -33,11 +34,11 @@ from .budget import Budget
 __all__ = ["Session", "Watch", "session"]
 
 FIRST_CHECK = 0.05
-AGE_FACTOR = 1 / 12
+AGE_FACTOR = 1 / 10
 LIST_MIN = 2  # jobs followed before a list request pays off
 LIST_MAX = 500
 EVENTS_MIN = 0.5  # seconds between event fetches of one running job, at the most often
-EVENTS_RPS = 8.0  # event fetches per second shared by all watched running jobs
+EVENTS_RPS = 2.0  # event fetches per second shared by all watched running jobs (20 jobs: each every 10 s)
 GIVE_UP = (401, 403, 404)
 NO_LISTING = (400, 404, 405, 501)
 MEDIA_CONNECT_TIMEOUT = 5.0
@@ -66,7 +67,7 @@ class Watch:
     cursor: int = 0
     status: str = "queued"
     next_check: float = 0.0
-    events_at: float = 0.0
+    events_at: float = field(default_factory=time.monotonic)  # the last event fetch (at first: the start)
     failures: int = 0
     ended: bool = False
 
