@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-__all__ = ["clicks_reach_blocked_cells", "free_clicks", "parent_id"]
+__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "parent_id"]
 
 
 def _kernel() -> Any:
@@ -35,11 +35,21 @@ def parent_id() -> str | None:
         return None
 
 
+def _subshell_manager() -> Any:
+    return getattr(getattr(_kernel(), "shell_channel_thread", None), "manager", None)
+
+
+def has_subshells() -> bool:
+    """Whether this kernel can run subshells at all (ipykernel >= 7): a frontend may then start one at any
+    time (JupyterLab does when it first sees a widget comm), so a "no" from `clicks_reach_blocked_cells`
+    is worth asking again."""
+    return _subshell_manager() is not None
+
+
 def clicks_reach_blocked_cells() -> bool:
     """True when the frontend talks to this kernel over subshells, so a freed widget's clicks run while a
     cell blocks (JupyterLab >= 4.4 with ipykernel 7); False elsewhere (older frontends, VS Code, nbclient)."""
-    kernel = _kernel()
-    manager = getattr(getattr(kernel, "shell_channel_thread", None), "manager", None)
+    manager = _subshell_manager()
     try:
         return bool(manager.list_subshell()) if manager is not None else False
     except Exception:  # the internals moved: say no rather than promise

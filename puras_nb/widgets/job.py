@@ -18,13 +18,14 @@ from typing import Any
 import ipywidgets as w
 
 from ..runtime import loop as rt
-from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks
+from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
 from .html import STYLE, badge, error_html, esc, events_html, facts
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
 MAX_HZ = 3.0
 TICK = 1.0
+RECHECK = 0.25  # seconds between looks for a comm subshell while a cell blocks on the job
 
 
 class Throttle:
@@ -197,6 +198,8 @@ class JobWidget(w.VBox):
             after = "which cancels the job" if job.cancel_on_interrupt else "the job keeps running"
             set_traits(self.stop_note, value=f"<small>To stop, interrupt the kernel (■ or I,I), {after}.</small>")
             self.actions.children = [self.stop_note]
+            if has_subshells():  # JupyterLab starts its comm subshell when it first sees a widget: look again
+                rt.call_later(RECHECK, self._render_actions)
         else:
             self.actions.children = [self.cancel_button]
 

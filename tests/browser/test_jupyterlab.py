@@ -258,3 +258,42 @@ def test_saved_notebook_without_kernel_shows_final_state(notebook_page: Any) -> 
         assert "succeeded" in text, f"cell {index} fallback: {text!r}"
         assert re.search(rf"count\W+{count}\b", text), f"cell {index} fallback lacks the result: {text!r}"
     nb.screenshot("6-reopened-without-kernel")
+
+
+def test_background_job_keeps_moving_while_another_cell_computes(notebook_page: Any) -> None:
+    """Scenario 7: a `--bg` job's bar advances while the next cell blocks the kernel in `time.sleep`."""
+    nb = notebook_page
+    _open_with_magics(nb, "busy.ipynb", "%puras run demo/count n=12 delay=0.4 --bg", "import time\ntime.sleep(4)")
+    output = nb.run_cell(1, timeout=15)
+    nb.run_cell(2, wait=False)
+    assert _until(nb, lambda: "*" in nb.prompt(2), 10), "the sleeping cell never started"
+    seen: list[float] = []
+    while "*" in nb.prompt(2):
+        seen.append(_progress(output))
+        nb.page.wait_for_timeout(100)
+    moved = sorted({round(pct) for pct in seen})
+    assert len(moved) >= 3, f"the bar hardly moved while the kernel slept: {moved}"
+    nb.screenshot("7-background-job-during-busy-cell")
+    _watch(nb, 1, "succeeded", timeout=30)
+
+
+def test_cancel_click_stops_a_blocking_run(notebook_page: Any) -> None:
+    """Scenario 8: Cancel during a blocking `%puras run`: the click arrives over a comm subshell (JupyterLab >= 4.4,
+    ipykernel 7), the job is cancelled on the server, and the cell ends at once with a one-line error."""
+    nb = notebook_page
+    _open_with_magics(nb, "cancel-blocking.ipynb", "%puras run demo/slow seconds=30")
+    output = nb.run_cell(1, wait=False)
+    _watch(nb, 1, "running", timeout=30)
+    assert "*" in nb.prompt(1), "the run should still block the cell"
+    short_id = _job(output).locator(".puras-header code").inner_text().strip()
+    clicked = time.monotonic()
+    _job(output).locator("button.puras-cancel").click()
+    nb.wait_cell_done(1, timeout=10)
+    assert time.monotonic() - clicked < 5, "the cell kept blocking after the click"
+    assert _emulator_job(nb.lab, "slow", short_id)["status"] == "cancelled"
+    _watch(nb, 1, "cancelled", timeout=10)
+    error = output.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
+    text = error.inner_text().strip()
+    assert "cancelled" in text and short_id in text, text
+    assert "Traceback" not in text and len(text.splitlines()) <= 2, text
+    nb.screenshot("8-cancel-during-blocking-run")
