@@ -283,7 +283,7 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
     live = job if isinstance(job, LiveJob) else attach(job, display=False, cancel_on_interrupt=False)
     out = file or sys.stdout
     news = threading.Event()
-    unsubscribe = live.subscribe(lambda _job, changed: news.set())  # a follower: the runtime fetches events
+    unsubscribe = live.subscribe(lambda _job, changed: news.set(), log=True)  # the runtime fetches every event
     last = 0
     try:
         while True:

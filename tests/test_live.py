@@ -114,6 +114,26 @@ def test_many_jobs_share_one_client_and_one_list_request_per_round() -> None:
     assert per_job <= 4, per_job  # submit, a share of the list rounds, the last events
 
 
+def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_the_log() -> None:
+    """Views show progress and outcome: a watched job that succeeds costs no last event fetch (fan-outs of
+    widgets stay as cheap as the official client's polls), and `want_log()` fetches them on demand."""
+    viewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    viewed.subscribe(lambda *_: None)
+    unviewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    failed = live.start("demo/fail", {"after": 2}, display=False)
+    failed.subscribe(lambda *_: None)
+    assert viewed.result(timeout=10) == unviewed.result(timeout=10) == {"count": 3}
+    with pytest.raises(JobError):
+        failed.result(timeout=10)
+    assert len(unviewed.events) >= 4 and any(e["type"] == "error" for e in failed.events)
+    assert len(viewed.events) < 4, viewed.events  # not fetched at the end
+    viewed.want_log()
+    deadline = time.monotonic() + 5
+    while len(viewed.events) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [e["payload"].get("step") for e in viewed.events if e["type"] == "progress"] == [1, 2, 3]
+
+
 def test_a_job_the_list_does_not_show_is_polled_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     session = runtime_session.session()
 

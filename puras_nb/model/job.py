@@ -112,6 +112,7 @@ class LiveJob:
         #: True while a cell blocks in `wait()` / `result()` on this job (views say how to stop it then).
         self.waiting_in_cell = False
         self._observers: list[Observer] = []
+        self._log_wanted = False
         self._callbacks: list[Callable[[LiveJob], Any]] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._done = threading.Event()
@@ -247,6 +248,7 @@ class LiveJob:
             on_trouble=self._trouble,
             on_end=self._finish,
             wants_events=lambda: bool(self._observers),
+            wants_last_events=lambda: self._log_wanted or not self._observers,
             client=self.client,
             poll_interval=self.poll_interval,
         )
@@ -362,10 +364,34 @@ class LiveJob:
 
     # -- changes --------------------------------------------------------------------------------
 
-    def subscribe(self, observer: Observer) -> Callable[[], None]:
-        """Call `observer(job, changed)` after every change (on the runtime thread); returns an unsubscribe."""
+    def subscribe(self, observer: Observer, *, log: bool = False) -> Callable[[], None]:
+        """Call `observer(job, changed)` after every change (on the runtime thread); returns an unsubscribe.
+
+        `log=True` for an observer that shows the whole event log (see `want_log`)."""
         self._observers.append(observer)
+        if log:
+            self.want_log()
         return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def want_log(self) -> None:
+        """Someone shows this job's whole event log: fetch its last events too, now if it already ended.
+
+        Views of a job show its progress and outcome, not its log, so when views watch a job that succeeds
+        its last events are left on the server until someone opens the log: one request less a job, which
+        is what keeps a fan-out of live widgets as cheap as the official client's polling. A job nobody
+        views, or one that failed, always gets them."""
+        if self._log_wanted:
+            return
+        self._log_wanted = True
+        sess = self._session
+        if not self.done() or sess is None or not self.id:
+            return
+
+        async def rest() -> None:
+            with contextlib.suppress(PurasError, OSError):
+                self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
+
+        rt.spawn(rest())
 
     def _notify(self, changed: set[str]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""

@@ -3,7 +3,8 @@
 The `Tracker` learns job states in rounds. Each round takes the jobs that are due for a check:
 - where the server lists jobs (`GET /v1/jobs`, our emulator and `puras serve` do), one list request
   answers for all of them; a job the list does not show is polled on its own (`GET /v1/jobs/{id}`);
-- a job that ended gets its remaining events once, then its owner is told;
+- a job that ended gets its remaining events once (unless it succeeded and its owner's views need no
+  log), then its owner is told;
 - a running job that someone watches (a widget) gets its new events now and then, at a pace that
   shares `EVENTS_RPS` requests a second among all such jobs (at most every `EVENTS_MIN` s, the first
   one that long after its start), so a fan-out costs about as many requests as the official client's polls.
@@ -59,6 +60,8 @@ class Watch:
     on_trouble: Callable[[str | None], Any]
     on_end: Callable[[BaseException | None], Any]
     wants_events: Callable[[], bool] = lambda: True
+    #: Whether a job that succeeded still needs its last events fetched (one request); failures always do.
+    wants_last_events: Callable[[], bool] = lambda: True
     client: Any = None
     poll_interval: float = 1.0
     #: Requests made for this job alone (status polls, event fetches); shared list rounds are not counted.
@@ -315,8 +318,9 @@ class Session:
         return True
 
     async def _end(self, w: Watch) -> None:
-        """A job that ended: its last events, then its owner is told (once)."""
-        if not await self._events(w) and w.failures < 3:
+        """A job that ended: its last events (when wanted), then its owner is told (once)."""
+        wanted = w.status != "succeeded" or w.wants_last_events()
+        if wanted and not await self._events(w) and w.failures < 3:
             return  # try again next round
         self._stop(w, None)
 

@@ -131,7 +131,7 @@ class TerminalLine:
         self._width = 0
         self._ended = False
         self._ending = threading.Lock()  # the final line once, whoever sees the end first
-        job.subscribe(self._changed)
+        job.subscribe(self._changed, log=True)  # the final line quotes the last step and message
         if job.done():  # attached after the end (or it ended before we subscribed): print the outcome now
             self._changed(job, frozenset({"done"}))
 

@@ -111,7 +111,7 @@ class JobWidget(w.VBox):
         self._log_count = -1
         self.cancel_button.on_click(lambda _b: self._on_cancel())
         free_clicks(self.cancel_button)  # a click can cancel while a cell blocks on this job (JupyterLab >= 4.4)
-        self.log_box.observe(lambda _c: self._render(), names="selected_index")
+        self.log_box.observe(self._log_toggled, names="selected_index")
         children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
         super().__init__(children, _dom_classes=("puras-job",))
         self._throttle = Throttle(self._render, 1.0 / hz)
@@ -132,6 +132,11 @@ class JobWidget(w.VBox):
             self._render_actions()
         elif "settle" not in changed:
             self._throttle()
+
+    def _log_toggled(self, change: dict) -> None:
+        if change["new"] is not None:
+            self.job.want_log()
+        self._render()
 
     def _tick(self) -> None:
         """While running, refresh the elapsed time (the only change with no event behind it).
