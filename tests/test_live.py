@@ -134,6 +134,16 @@ def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_t
     assert [e["payload"].get("step") for e in viewed.events if e["type"] == "progress"] == [1, 2, 3]
 
 
+def test_the_first_jobs_of_a_crowd_stay_in_the_list_after_later_ones_end() -> None:
+    """The list is newest first: once 60 later jobs have ended, it must still reach back to the 5 first."""
+    live.configure(max_rps=200)
+    first = [live.start("demo/count", {"n": 12, "delay": 0.25}, display=False) for _ in range(5)]
+    later = [live.start("demo/echo", {"i": i}, display=False) for i in range(60)]
+    assert all(j.result(timeout=30) == {"i": i} for i, j in enumerate(later))
+    assert all(j.result(timeout=30) == {"count": 12} for j in first)
+    assert [j.requests for j in first] == [1] * 5, "polled one by one instead of seen in the list (1: last events)"
+
+
 def test_a_job_the_list_does_not_show_is_polled_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     session = runtime_session.session()
 

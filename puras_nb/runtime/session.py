@@ -8,8 +8,9 @@ The `Tracker` learns job states in rounds. Each round takes the jobs that are du
 - a running job that someone watches (a widget) gets its new events now and then, at a pace that
   shares `EVENTS_RPS` requests a second among all such jobs (at most every `EVENTS_MIN` s, the first
   one that long after its start), so a fan-out costs about as many requests as the official client's polls.
-A job is checked often while it is young (every 50 ms at first, then age/10, up to `poll_interval`),
-so a short job is known to be done within a few tens of milliseconds of its end, whatever the fan-out.
+A job is checked often while it is young (every 100 ms at first, then age/10, up to `poll_interval`),
+so a short job is known to be done within about 100 ms of its end; a large crowd of listed
+jobs is checked at least every `CROWD_EVERY` s, since one request answers for all of them.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from .budget import Budget
 
 __all__ = ["Session", "Watch", "session"]
 
-FIRST_CHECK = 0.05
+FIRST_CHECK = 0.1  # foreground runs need none: the server holds their submission for the first second
 AGE_FACTOR = 1 / 10
 LIST_MIN = 2  # jobs followed before a list request pays off
+CROWD_SHARE = 8.0  # listed jobs: a round every CROWD_SHARE/n s at the most (1 request a job per 8 s) ...
+CROWD_EVERY = 0.25  # ... and at least this often, whatever their age
 LIST_MAX = 500
 EVENTS_MIN = 0.5  # seconds between event fetches of one running job, at the most often
 EVENTS_RPS = 2.0  # event fetches per second shared by all watched running jobs (20 jobs: each every 10 s)
@@ -124,6 +127,7 @@ class Session:
         self.requests = 0
         self.lists: bool | None = None  # does the server list jobs? None: not tried yet
         self.watches: list[Watch] = []
+        self.crowd = 0  # the most jobs followed at once since the tracker last had none
         self.retired = False
         self._semaphore: asyncio.Semaphore | None = None
         self._media_semaphore: asyncio.Semaphore | None = None
@@ -211,10 +215,16 @@ class Session:
             self._runner = asyncio.get_running_loop().create_task(self._run())
 
     def interval(self, w: Watch, now: float) -> float:
-        """Seconds until `w`'s next check: short while the job is young, `poll_interval` when it is old."""
+        """Seconds until `w`'s next check: short while the job is young, `poll_interval` when it is old.
+
+        Where one list request answers for a crowd of jobs, the crowd is checked more often as it grows
+        (every `CROWD_SHARE / n` s, but at most every `CROWD_EVERY` s), since a round costs each job little."""
         if w.failures:
             return min(w.poll_interval * 2**w.failures, 30.0)
-        return min(w.poll_interval, max(FIRST_CHECK, (now - w.started) * AGE_FACTOR))
+        every = (now - w.started) * AGE_FACTOR
+        if self.lists and w.client is None:
+            every = min(every, max(CROWD_EVERY, CROWD_SHARE / len(self.watches)))
+        return min(w.poll_interval, max(FIRST_CHECK, every))
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -235,6 +245,7 @@ class Session:
             upcoming = min(w.next_check for w in self.watches) - time.monotonic()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, upcoming))
+        self.crowd = 0
         if self.retired:
             await self.close()
 
@@ -242,7 +253,8 @@ class Session:
         rows: dict[str, dict] | None = None
         shared = [w for w in self.watches if w.client is None and not w.ended]
         if self.lists is not False and len(shared) >= LIST_MIN:
-            rows = await self._list(len(self.watches))
+            self.crowd = max(self.crowd, len(self.watches))
+            rows = await self._list(self.crowd)
         if rows is not None:  # the list answered for every job it shows: all of them are checked now
             listed = [w for w in shared if w.job_id in rows and w not in due]
             due = due + listed
@@ -264,8 +276,10 @@ class Session:
             w.next_check = now + self.interval(w, now)
         await asyncio.gather(*(self._events(w) for w in talk), *(self._end(w) for w in ended))
 
-    async def _list(self, watched: int) -> dict[str, dict] | None:
-        limit = min(LIST_MAX, max(50, 2 * watched))
+    async def _list(self, crowd: int) -> dict[str, dict] | None:
+        """The newest jobs, keyed by id, enough to show every job followed: the list is newest first, and the
+        crowd's first jobs (the oldest) sit behind all those started after them, ended or not."""
+        limit = min(LIST_MAX, max(50, 2 * crowd))
         try:
             listed = await self.call("jobs", limit=limit, background=True)
         except PurasAPIError as exc:
