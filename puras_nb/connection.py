@@ -38,28 +38,14 @@ class SkillList(list):
         return out
 
     def text(self) -> str:
-        width = max((len(s.path) for s in self), default=0)
-        lines = [f"<{len(self)} skills>"]
-        for s in self:
-            args = " ".join(f"{i.name}=…" if i.required else f"[{i.name}]" for i in s.inputs)
-            versions = ",".join(str(v) for v in s.versions)
-            lines.append(f"  {s.path:<{width}}  v{versions}  {args}".rstrip())
-        return "\n".join(lines)
+        from .widgets.skill import overview_text
+
+        return overview_text(self)
 
     def html(self) -> str:
-        from .widgets.html import STYLE, esc
+        from .widgets.skill import overview_html
 
-        rows = "".join(
-            f"<tr><td><code>{esc(s.path)}</code></td><td>{esc(', '.join(map(str, s.versions)))}</td>"
-            f"<td>{esc(', '.join(i.name + ('*' if i.required else '') for i in s.inputs))}</td>"
-            f"<td>{esc(s.description)}</td></tr>"
-            for s in self
-        )
-        return (
-            f'{STYLE}<div class="puras-static"><table class="puras-skills"><thead><tr><th>skill</th>'
-            f"<th>versions</th><th>inputs (* required)</th><th>description</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></div>"
-        )
+        return overview_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         return {"text/plain": self.text(), "text/html": self.html()}

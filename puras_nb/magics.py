@@ -24,7 +24,7 @@ from .inputs import InputError, build_inputs, parse_value, split_line
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 RUN_OPTIONS = (
-    "[--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
+    "[--help] [--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
     "[--cancel-on-interrupt | --no-cancel-on-interrupt]"
 )
 USAGE = {
@@ -35,7 +35,7 @@ USAGE = {
     "cancel": "%puras cancel ID|$var",
     "logs": "%puras logs ID|$var",
     "get": "%puras get ID|$var",
-    "skills": "%puras skills",
+    "skills": "%puras skills [SKILL]",
     "local": "%puras local [--port N]",
     "config": "%puras config",
     "login": "%puras login",
@@ -49,7 +49,7 @@ HELP = {
     "cancel": "cancel a job",
     "logs": "print a job's events as they arrive",
     "get": "the job object, as the API returns it",
-    "skills": "the skills the server offers",
+    "skills": "the skills the server offers; with SKILL, what it takes (also: %puras run SKILL --help)",
     "local": "start the local emulator and use it in this kernel",
     "config": "the current settings (key masked); change them with %config Puras.<name> = ...",
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
@@ -67,6 +67,7 @@ RUN_FLAGS = {
     "--no-display": False,
     "--cancel-on-interrupt": False,
     "--no-cancel-on-interrupt": False,
+    "--help": False,
 }
 """The options of `run` / `%%puras` (for completion), each mapped to whether it takes a value."""
 
@@ -145,6 +146,7 @@ def _run_parser(cell: bool) -> _Parser:
     p.add_argument("--timeout", type=float, metavar="S")
     p.add_argument("--no-display", dest="display", action="store_false")
     p.add_argument("--cancel-on-interrupt", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--help", action="store_true")
     return p
 
 
@@ -195,6 +197,16 @@ def failure_message(job: Any, error: BaseException | None = None) -> str:
         parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
     parts.append(f"job {job.id}")
     return " · ".join(parts)
+
+
+def skill_card(path: str) -> Any:
+    """The card of a skill (`%puras skills SKILL`, `%puras run SKILL --help`); errors as one line."""
+    from .widgets.skill import skill
+
+    try:
+        return skill(path)
+    except PurasError as exc:
+        raise _short(exc) from None
 
 
 def _check_var(name: str | None) -> None:
@@ -252,6 +264,8 @@ class PurasMagics(Magics):
         from .live import foreground, start
 
         args = _run_parser(body is not None).parse_intermixed_args(argv)
+        if args.help:
+            return skill_card(args.skill)
         _check_var(args.out)
         try:
             inputs = build_inputs(
@@ -358,12 +372,15 @@ class PurasMagics(Magics):
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
 
-        _Parser("skills").parse_args(argv)
+        p = _Parser("skills")
+        p.add_argument("skill", nargs="?", metavar="SKILL")
+        args = p.parse_args(argv)
+        if args.skill:
+            return skill_card(args.skill)
         try:
-            found = skills()
+            return skills()
         except PurasError as exc:
             raise _short(exc) from None
-        return found
 
     def cmd_local(self, argv: list[str]) -> None:
         from .connection import skills, use_local

@@ -312,6 +312,24 @@ def test_skills_and_completion(kernel: Kernel) -> None:
     assert kernel.complete("%puras run demo/echo --no-d") == ["--no-display"]
 
 
+def test_skill_cards(kernel: Kernel) -> None:
+    for code in ("%puras skills demo/ugc-ad", "%puras run demo/ugc-ad --help", "%%puras demo/ugc-ad --help\nx: 1",
+                 "import puras_nb; puras_nb.skill('demo/ugc-ad')"):
+        cell = kernel.ok(code)
+        product = next(line.split() for line in cell.text.splitlines() if line.strip().startswith("product "))
+        duration = next(line.split() for line in cell.text.splitlines() if line.strip().startswith("duration "))
+        assert product[:3] == ["product", "string", "yes"], code
+        assert duration[:4] == ["duration", "integer", "6", "2–60"], code
+        html = cell.result["text/html"]
+        assert "<code>product</code>" in html and "2–60" in html and "%%puras demo/ugc-ad" in html
+    cell = kernel.run("%puras skills demo/nope")
+    short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
+    assert "\n" not in cell.evalue
+    short_error(kernel.run("%puras run demo/nop --help"), "UnknownSkill", "did you mean")
+    overview = kernel.ok("%puras skills").result["text/html"]
+    assert "text-align:left" in overview and "`" not in overview
+
+
 def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
     """Skills, subcommands, options, input keys and values come alone: no Python builtins or keywords."""
     skills = kernel.complete("%puras run demo/")

@@ -31,7 +31,9 @@ def test_parses_every_demo_skill_with_versions_and_inputs(demo: dict[str, Skill]
     assert (product.min_length, product.max_length) == (1, 2000)
     assert not duration.required and duration.type == "integer" and duration.default == 6
     assert (duration.minimum, duration.maximum, duration.bounds()) == (2, 60, "2–60")
-    assert demo["demo/echo"].inputs == () and demo["demo/echo"].has_schema
+    echo = demo["demo/echo"]
+    assert echo.inputs == () and echo.has_schema and not echo.closed and echo.check({"any": 1}) == {}
+    assert ad.closed
     seconds = demo["demo/speech"].input("seconds")
     assert seconds.type == "number" and seconds.nullable and seconds.default is None
 
@@ -72,7 +74,11 @@ def test_a_skill_without_schema_takes_any_key() -> None:
     packs = [{"slug": "p", "versions": [3], "skills": [{"name": "free"}, {"name": "odd", "input_schema": "nope"}]}]
     free, odd = from_skillpacks(packs)
     assert free.inputs == () and not free.has_schema and free.versions == (3,) and free.active_version is None
-    assert free.check({"anything": 1}) == {} and odd.inputs == ()
+    assert free.check({"anything": 1}) == {} and odd.inputs == () and not free.closed
+    strict = from_skillpacks([{"slug": "p", "skills": [
+        {"name": "none", "input_schema": {"properties": {}, "additionalProperties": False}},
+        {"name": "open", "input_schema": {"properties": {"a": {}}, "additionalProperties": True}}]}])
+    assert strict[0].check({"x": 1}) == {"x": "is not an input of p/none"} and strict[1].check({"x": 1}) == {}
     assert free.example() == "%%puras p/free"
 
 

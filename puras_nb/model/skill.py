@@ -214,6 +214,9 @@ class Skill:
     pack_id: str = ""
     #: False when the server gave no input schema (then `inputs` is empty and any key may be right).
     has_schema: bool = True
+    #: Whether keys that are not inputs are errors: the schema says `additionalProperties: false`, or declares
+    #: inputs without allowing others (so a typo such as `prodcut=` is caught before a request).
+    closed: bool = False
 
     def input(self, name: str) -> Input:
         """The input called `name`; KeyError naming the known inputs if there is none."""
@@ -231,10 +234,10 @@ class Skill:
         return {i.name: i.default for i in self.inputs if i.default is not MISSING}
 
     def check(self, values: dict[str, Any]) -> dict[str, str]:
-        """`{input name: message}` for every problem: a required input missing, an unknown key (when the skill has
-        a schema), a bad value. Empty when the values are fine."""
+        """`{input name: message}` for every problem: a required input missing, an unknown key (when the skill is
+        `closed`), a bad value. Empty when the values are fine."""
         problems: dict[str, str] = {}
-        if self.has_schema:
+        if self.closed:
             known_names = set(self.names())
             for key in values:
                 if key not in known_names:
@@ -307,6 +310,7 @@ def from_skillpacks(packs: list[dict]) -> list[Skill]:
             inputs = tuple(
                 Input.from_schema(name, spec, name in required) for name, spec in (props or {}).items()
             ) if isinstance(props, dict) else ()
+            extra = schema.get("additionalProperties") if isinstance(schema, dict) else None
             name = str(raw["name"])
             out.append(
                 Skill(
@@ -320,6 +324,7 @@ def from_skillpacks(packs: list[dict]) -> list[Skill]:
                     pack_path=str(pack.get("path") or slug),
                     pack_id=str(pack.get("id") or ""),
                     has_schema=isinstance(props, dict),
+                    closed=extra is False or (bool(inputs) and extra is None),
                 )
             )
     return out
