@@ -51,11 +51,13 @@ def test_bare_names_of_the_default_skillpack() -> None:
 def test_input_keys_values_and_versions_after_the_skill() -> None:
     assert texts("%puras run demo/ugc-ad pro") == ["product="]
     after = texts("%puras run demo/ugc-ad ")
-    assert after[:2] == ["product=", "duration="] and after[2:] == [o for o in RUN_FLAGS if o.startswith("--")]
+    assert after == ["product=", "duration=", "tone=", *(o for o in RUN_FLAGS if o.startswith("--"))]
     assert texts("%puras run demo/ugc-ad product=x ")[0] == "duration="
     assert texts("%puras run demo/ugc-ad --version ") == ["2", "1"]
     assert texts("%puras run demo/ugc-ad --timeout ") == []
     assert texts("%puras run demo/nope pro") == []
+    assert texts("%puras run demo/ugc-ad tone=") == ["tone=friendly", "tone=luxury", "tone=energetic"]
+    assert texts("%%puras demo/ugc-ad\ntone: l") == ["luxury"]
 
 
 def test_enum_and_boolean_values() -> None:
@@ -74,10 +76,10 @@ def test_enum_and_boolean_values() -> None:
 
 
 def test_cell_body_keys() -> None:
-    assert texts("%%puras demo/ugc-ad\n") == ["product: ", "duration: "]
+    assert texts("%%puras demo/ugc-ad\n") == ["product: ", "duration: ", "tone: "]
     assert texts("%%puras demo/ugc-ad\npr") == ["product: "]
-    assert texts("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: "]
-    assert texts("%%puras demo/ugc-ad duration=4\n") == ["product: "]
+    assert texts("%%puras demo/ugc-ad --bg\nproduct: mug\ntone: calm\n") == ["duration: "]
+    assert texts("%%puras demo/ugc-ad duration=4\n") == ["product: ", "tone: "]
     assert make().complete('%%puras demo/ugc-ad\n{"pro') is None
     assert make().complete("%%puras demo/ugc-ad\nproduct: a mug") is None
     assert make().complete("%%puras\nx") is None

@@ -322,6 +322,7 @@ def test_skill_cards(kernel: Kernel) -> None:
         assert duration[:4] == ["duration", "integer", "6", "2–60"], code
         html = cell.result["text/html"]
         assert "<code>product</code>" in html and "2–60" in html and "%%puras demo/ugc-ad" in html
+        assert "one of: friendly, luxury, energetic" in cell.text
     cell = kernel.run("%puras skills demo/nope")
     short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
     assert "\n" not in cell.evalue
@@ -347,7 +348,10 @@ def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
     after_skill = kernel.complete("%puras run demo/ugc-ad ")
     assert after_skill[:2] == ["product=", "duration="] and "--bg" in after_skill
     assert kernel.complete("%%puras demo/ugc-ad\npr") == ["product: "]
-    assert kernel.complete("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: "]
+    assert kernel.complete("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: ", "tone: "]
+    assert kernel.complete("%puras run demo/ugc-ad tone=") == ["tone=friendly", "tone=luxury", "tone=energetic"]
+    assert kernel.complete("%puras run demo/ugc-ad product=mug tone=lu") == ["tone=luxury"]
+    assert kernel.complete("%%puras demo/ugc-ad\nproduct: mug\ntone: ") == ["friendly", "luxury", "energetic"]
     assert kernel.complete("%puras skills demo/ug") == ["demo/ugc-ad"]
     assert kernel.complete("%puras run demo/ugc-ad --version ") == ["2", "1"]
     assert "abs" in kernel.complete("ab"), "Python completion elsewhere is untouched"
