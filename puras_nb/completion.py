@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model.skill import Skill, known
+from .model.skill import Skill, UnknownSkill, known, resolve
 
 __all__ = ["Completer", "install", "uninstall"]
 
@@ -136,8 +136,6 @@ class Completer:
         return items
 
     def _skill(self, path: str) -> Skill | None:
-        from .model.skill import UnknownSkill, resolve
-
         if not path:
             return None
         try:

@@ -32,6 +32,7 @@ __all__ = [
     "find",
     "from_skillpacks",
     "known",
+    "resolve",
 ]
 
 #: Seconds `catalog` and a completion wait for the server at most, and how long completion then trusts a failure.
