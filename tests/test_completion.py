@@ -140,3 +140,26 @@ def test_puras_settings_feed_the_default_skillpack() -> None:
         assert texts("%puras run ugc", c) == ["ugc-ad"]
     finally:
         settings.skillpack = None
+
+
+def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCompleter) -> None:
+    import time
+
+    from puras_nb import settings
+    from puras_nb.model import skill as model
+
+    shell = SimpleNamespace(Completer=ipcompleter)
+    install(shell, completer(SimpleNamespace(skillpack=None)))  # type: ignore[arg-type]  # the real known()
+    before = settings.current()
+    try:
+        settings.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
+        began = time.monotonic()
+        with provisionalcompleter():
+            offered = {code: [c.text for c in ipcompleter.completions(code, len(code))] for code in (
+                "%puras ru", "%puras run demo/", "%puras run demo/ugc-ad pro")}
+        assert time.monotonic() - began < model.QUICK_TIMEOUT + 1.5
+        assert offered["%puras ru"] == ["run"]
+        assert not any(s.startswith("demo/") for s in offered["%puras run demo/"])
+        assert "product=" not in offered["%puras run demo/ugc-ad pro"]
+    finally:
+        settings.restore(before)
