@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model.skill import Skill, UnknownSkill, known, resolve
+from .model.skill import Skill, UnknownSkill, known, resolve, yaml_value
 
 __all__ = ["Completer", "install", "uninstall"]
 
@@ -25,7 +25,6 @@ _LINE_MAGIC = re.compile(r"^\s*%puras(?:\s|$)")
 _CELL_MAGIC = re.compile(r"^\s*%%puras(?:\s|$)")
 _BODY_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 _BODY_VALUE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(\S*)$")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 Item = tuple[str, str]
 """One completion: (text to insert, kind shown by the frontend)."""
@@ -117,7 +116,7 @@ class Completer:
         value = _BODY_VALUE.match(current)
         if value:
             key, start = value.groups()
-            return start, _starting(start, [(_yaml(v), "value") for v in _values(skill, key)])
+            return start, _starting(start, [(yaml_value(v), "value") for v in _values(skill, key)])
         if current.strip() and not re.fullmatch(r"[A-Za-z_][\w-]*", current):
             return None
         given = {m.group(1) for line in middle if (m := _BODY_KEY.match(line))}
@@ -179,12 +178,6 @@ def _values(skill: Skill, key: str) -> list[Any]:
 def _word(value: Any) -> str:
     """A value as one word of a magic line (JSON for non-strings, shell-quoted when needed)."""
     return shlex.quote(value) if isinstance(value, str) else json.dumps(value)
-
-
-def _yaml(value: Any) -> str:
-    """A value as a YAML scalar of a cell body (plain words stay bare, the rest is JSON, which YAML reads)."""
-    plain = isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w .-]*", value) and value.lower() not in _YAML_WORDS
-    return value if plain else json.dumps(value)
 
 
 def _starting(fragment: str, items: list[Item]) -> list[Item]:

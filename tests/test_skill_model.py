@@ -157,6 +157,15 @@ def test_example_is_a_cell_that_parses_to_the_defaults(demo: dict[str, Skill]) -
     values = yaml.safe_load("\n".join(body))
     assert values == {"prompt": None, "seconds": 3, "fps": 24, "width": 640, "height": 360}
     assert yaml.safe_load("\n".join(demo["demo/speech"].example().splitlines()[1:]))["seconds"] is None
+    assert "\ntone:     friendly  # one of: friendly, luxury, energetic" in demo["demo/ugc-ad"].example()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["calm", "very bold", "yes", "No", "1.5", "", "a: b", "#x", "a ", "x-y.z", 3, 2.5, True, None, [1], {"a": 1}],
+)
+def test_yaml_value_reads_back_as_itself(value: object) -> None:
+    assert yaml.safe_load(f"k: {model.yaml_value(value)}") == {"k": value}
 
 
 def test_resolve_by_path_full_path_and_default_pack(demo: dict[str, Skill]) -> None:

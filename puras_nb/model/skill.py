@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "from_skillpacks",
     "known",
     "resolve",
+    "yaml_value",
 ]
 
 #: Seconds `catalog` and a completion wait for the server at most, and how long completion then trusts a failure.
@@ -255,11 +257,22 @@ class Skill:
         lines = [f"%%puras {self.path}"]
         width = max((len(i.name) for i in self.inputs), default=0)
         for item in self.inputs:
-            value = "" if item.default is MISSING else json.dumps(item.default, ensure_ascii=False)
+            value = "" if item.default is MISSING else yaml_value(item.default)
             notes = [n for n in ("required" if item.required else "", item.bounds(), item.description) if n]
             comment = "  # " + " · ".join(notes).replace("\n", " ") if notes else ""
             lines.append(f"{item.name + ':':<{width + 1}} {value}".rstrip() + comment)
         return "\n".join(lines)
+
+
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+_YAML_PLAIN = re.compile(r"[A-Za-z](?:[\w .-]*[\w.-])?")
+
+
+def yaml_value(value: Any) -> str:
+    """A value as a YAML scalar of a `%%puras` body: plain words stay bare, anything else is JSON (which YAML
+    reads back unchanged)."""
+    plain = isinstance(value, str) and _YAML_PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS
+    return value if plain else json.dumps(value, ensure_ascii=False)
 
 
 def _bound(value: Any) -> float | None:
