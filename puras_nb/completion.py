@@ -82,7 +82,7 @@ class Completer:
         """Completions after `%puras run` / `%%puras`: the skill, then its `key=`s and the options."""
         if words and self.run_options.get(words[-1]):
             if words[-1] == "--version":
-                skill = self._skill(next(iter(_positional(words[:-1], self.run_options)), ""))
+                skill = self._skill(words[:-1])
                 return _starting(fragment, [(str(v), "version") for v in reversed(skill.versions)] if skill else [])
             return []
         options = [(o, "option") for o in self.run_options if o.startswith("--")]
@@ -90,8 +90,8 @@ class Completer:
             return _starting(fragment, options)
         positional = _positional(words, self.run_options)
         if not positional:
-            return _starting(fragment, self._skill_items())
-        skill = self._skill(positional[0])
+            return _starting(fragment, self._skill_items(_option(words, "--skillpack")))
+        skill = self._skill(words)
         if skill is None:
             return _starting(fragment, options) if fragment else []
         key, sep, _ = fragment.partition("=")
@@ -110,7 +110,7 @@ class Completer:
         positional = _positional(args, self.run_options)
         if not positional or (middle and middle[0].lstrip().startswith("{")):
             return None
-        skill = self._skill(positional[0])
+        skill = self._skill(args)
         if skill is None:
             return None
         value = _BODY_VALUE.match(current)
@@ -126,19 +126,22 @@ class Completer:
 
     # -- skills --------------------------------------------------------------------------------------------
 
-    def _skill_items(self) -> list[Item]:
+    def _skill_items(self, skillpack: str | None = None) -> list[Item]:
+        """Skill paths, then the bare names of `skillpack` (the line's `--skillpack`, else the default)."""
         skills = self.skills()
-        pack = self.skillpack()
+        pack = skillpack or self.skillpack()
         items = [(s.path, "skill") for s in skills]
         if pack:
             items += [(s.name, "skill") for s in skills if pack in (s.skillpack, s.pack_path, s.pack_id)]
         return items
 
-    def _skill(self, path: str) -> Skill | None:
-        if not path:
+    def _skill(self, words: list[str]) -> Skill | None:
+        """The skill the run arguments `words` name (a bare name in their `--skillpack` or the default one)."""
+        positional = _positional(words, self.run_options)
+        if not positional:
             return None
         try:
-            return resolve(path, self.skills(), self.skillpack())
+            return resolve(positional[0], self.skills(), _option(words, "--skillpack") or self.skillpack())
         except UnknownSkill:
             return None
 
@@ -162,6 +165,12 @@ def _positional(words: list[str], options: dict[str, bool]) -> list[str]:
         else:
             out.append(word)
     return out
+
+
+def _option(words: list[str], name: str) -> str | None:
+    """The value given to option `name` in `words`, if any."""
+    found = [words[i + 1] for i, word in enumerate(words[:-1]) if word == name]
+    return found[-1] if found else None
 
 
 def _values(skill: Skill, key: str) -> list[Any]:

@@ -46,6 +46,10 @@ def test_subcommands_skills_and_options() -> None:
 def test_bare_names_of_the_default_skillpack() -> None:
     assert texts("%puras run ugc", make(skillpack="demo")) == ["ugc-ad"]
     assert texts("%puras run ugc-ad pro", make(skillpack="local/demo")) == ["product="]
+    assert texts("%puras run --skillpack demo ugc") == ["ugc-ad"]
+    assert texts("%puras run ugc-ad --skillpack demo pro") == ["product="]
+    assert texts("%%puras ugc-ad --skillpack demo\npro") == ["product: "]
+    assert texts("%puras run ugc-ad pro") == []
 
 
 def test_input_keys_values_and_versions_after_the_skill() -> None:
