@@ -120,6 +120,11 @@ whose body holds the inputs). Every magic is a thin layer over a Python function
     md("## Where jobs run: `%puras local`, `%puras skills`, `%puras config`"),
     code("%puras local"),
     code("%puras skills"),
+    md("""
+What one skill takes, with a cell to copy (also `%puras run demo/ugc-ad --help` or
+`puras_nb.skill("demo/ugc-ad")`). Tab completes skills, `key=` inputs and allowed values as you type.
+"""),
+    code("%puras skills demo/ugc-ad"),
     code("%puras config"),
     md("""
 ## `%puras run SKILL key=value ...`

@@ -8,6 +8,8 @@ The public surface, all importable from `puras_nb`:
   `JobInterrupted`, `SubmitInterrupted`: every exception (see `puras_nb.errors`).
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs that poll on the kernel's event loop and render as widgets.
+- `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
+  its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
   `puras_nb.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
@@ -43,6 +45,7 @@ _LAZY = {
     "configure": "puras_nb.live",
     "compare": "puras_nb.compare",
     "show": "puras_nb.widgets",
+    "skill": "puras_nb.widgets.skill",
 }
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "load_ipython_extension",
     "run",
     "show",
+    "skill",
     "start",
     "unload_ipython_extension",
 ]

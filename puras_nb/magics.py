@@ -17,13 +17,14 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
+from .completion import Completer, install, uninstall
 from .errors import JobError, JobInterrupted, PurasError
 from .inputs import InputError, build_inputs, parse_value, split_line
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 RUN_OPTIONS = (
-    "[--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
+    "[--help] [--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
     "[--cancel-on-interrupt | --no-cancel-on-interrupt]"
 )
 USAGE = {
@@ -34,7 +35,7 @@ USAGE = {
     "cancel": "%puras cancel ID|$var",
     "logs": "%puras logs ID|$var",
     "get": "%puras get ID|$var",
-    "skills": "%puras skills",
+    "skills": "%puras skills [SKILL]",
     "local": "%puras local [--port N]",
     "config": "%puras config",
     "login": "%puras login",
@@ -48,24 +49,27 @@ HELP = {
     "cancel": "cancel a job",
     "logs": "print a job's events as they arrive",
     "get": "the job object, as the API returns it",
-    "skills": "the skills the server offers",
+    "skills": "the skills the server offers; with SKILL, what it takes (also: %puras run SKILL --help)",
     "local": "start the local emulator and use it in this kernel",
     "config": "the current settings (key masked); change them with %config Puras.<name> = ...",
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
     "help": "this help",
 }
 CANCEL_WAIT = 10.0
-RUN_FLAGS = (
-    "--json",
-    "--version",
-    "--skillpack",
-    "--bg",
-    "--out",
-    "--timeout",
-    "--no-display",
-    "--cancel-on-interrupt",
-    "--no-cancel-on-interrupt",
-)
+RUN_FLAGS = {
+    "--json": True,
+    "--version": True,
+    "--skillpack": True,
+    "--bg": False,
+    "-o": True,
+    "--out": True,
+    "--timeout": True,
+    "--no-display": False,
+    "--cancel-on-interrupt": False,
+    "--no-cancel-on-interrupt": False,
+    "--help": False,
+}
+"""The options of `run` / `%%puras` (for completion), each mapped to whether it takes a value."""
 
 
 class Puras(Configurable):
@@ -142,6 +146,7 @@ def _run_parser(cell: bool) -> _Parser:
     p.add_argument("--timeout", type=float, metavar="S")
     p.add_argument("--no-display", dest="display", action="store_false")
     p.add_argument("--cancel-on-interrupt", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--help", action="store_true")
     return p
 
 
@@ -194,6 +199,16 @@ def failure_message(job: Any, error: BaseException | None = None) -> str:
     return " · ".join(parts)
 
 
+def skill_card(path: str) -> Any:
+    """The card of a skill (`%puras skills SKILL`, `%puras run SKILL --help`); errors as one line."""
+    from .widgets.skill import skill
+
+    try:
+        return skill(path)
+    except PurasError as exc:
+        raise _short(exc) from None
+
+
 def _check_var(name: str | None) -> None:
     if name is not None and not name.isidentifier():
         raise UsageError(f"-o/--out needs a variable name, got {name!r}")
@@ -206,7 +221,6 @@ class PurasMagics(Magics):
     def __init__(self, shell: Any, settings: Puras) -> None:
         super().__init__(shell)
         self.settings = settings
-        self._skill_names: dict[str, list[str]] = {}
 
     @no_var_expand
     @line_cell_magic
@@ -250,6 +264,8 @@ class PurasMagics(Magics):
         from .live import foreground, start
 
         args = _run_parser(body is not None).parse_intermixed_args(argv)
+        if args.help:
+            return skill_card(args.skill)
         _check_var(args.out)
         try:
             inputs = build_inputs(
@@ -356,13 +372,15 @@ class PurasMagics(Magics):
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
 
-        _Parser("skills").parse_args(argv)
+        p = _Parser("skills")
+        p.add_argument("skill", nargs="?", metavar="SKILL")
+        args = p.parse_args(argv)
+        if args.skill:
+            return skill_card(args.skill)
         try:
-            found = skills()
+            return skills()
         except PurasError as exc:
             raise _short(exc) from None
-        self._skill_names.clear()
-        return found
 
     def cmd_local(self, argv: list[str]) -> None:
         from .connection import skills, use_local
@@ -371,7 +389,6 @@ class PurasMagics(Magics):
         p.add_argument("--port", type=int, default=0)
         args = p.parse_args(argv)
         server = use_local(args.port)
-        self._skill_names.clear()
         names = ", ".join(skills().names())
         print(f"local Puras emulator at {server.url}; this kernel's jobs now run there")
         print(f"skills: {names}")
@@ -396,7 +413,6 @@ class PurasMagics(Magics):
             ) from None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        self._skill_names.clear()
         print(f"API key set for this kernel (in memory only): {masked}")
 
     def cmd_help(self, argv: list[str]) -> None:
@@ -413,46 +429,23 @@ class PurasMagics(Magics):
                      ".cancel_on_interrupt / .preview_max_bytes")
         return "\n".join(lines)
 
-    # -- completion -------------------------------------------------------------------------------
 
-    def skill_names(self) -> list[str]:
-        """Skill paths for tab completion, fetched once per connection (empty when the server lists none)."""
-        from .connection import describe, skills
+def completer(settings: Puras) -> Completer:
+    """The completer of `%puras` / `%%puras`: this module's vocabulary, the connection's skills, this kernel's jobs."""
 
-        key = str(describe()["api_base"])
-        if key not in self._skill_names:
-            try:
-                self._skill_names[key] = skills().names(self.settings.skillpack)
-            except Exception:  # completion must never raise; an unreachable server just completes nothing
-                self._skill_names[key] = []
-        return self._skill_names[key]
+    def job_ids() -> list[str]:
+        from .model.job import jobs
 
-    def complete(self, event: Any) -> list[str]:
-        """IPython `complete_command` hook for `%puras` and `%%puras`."""
-        words = event.text_until_cursor.split()
-        if event.text_until_cursor.endswith((" ", "\t")):
-            words.append("")
-        cell = words[0].startswith("%%") if words else False
-        args = words[1:]
-        if not args:
-            return []
-        if not cell and len(args) == 1:
-            return ["run", *self.commands()]
-        if cell and args[0] == "run":
-            args = args[1:]
-        if not cell:
-            if args[0] in ("attach", "cancel", "logs", "get") and len(args) == 2:
-                from .model.job import jobs
+        return [j.id for j in reversed(jobs()) if j.id]
 
-                return [j.id for j in reversed(jobs()) if j.id]
-            if args[0] != "run":
-                return []
-            args = args[1:]
-        if args and args[-1].startswith("-"):
-            return list(RUN_FLAGS)
-        if len(args) == 1:
-            return self.skill_names()
-        return list(RUN_FLAGS)
+    return Completer(
+        commands=["run", *PurasMagics.commands()],
+        run_options=RUN_FLAGS,
+        job_commands=("attach", "cancel", "logs", "get"),
+        skill_commands=("skills",),
+        job_ids=job_ids,
+        skillpack=lambda: settings.skillpack,
+    )
 
 
 _state: dict[str, Any] = {}
@@ -465,11 +458,7 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = PurasMagics(ipython, settings)
     ipython.register_magics(magics)
     ipython.configurables.append(settings)
-    def hook(_shell: Any, event: Any) -> list[str]:
-        return magics.complete(event)
-
-    ipython.set_hook("complete_command", hook, str_key="%puras")
-    ipython.set_hook("complete_command", hook, str_key="%%puras")
+    install(ipython, completer(settings))
     _state.update(magics=magics, settings=settings)
 
 
@@ -481,7 +470,5 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.magics_manager.magics[kind].pop("puras", None)
     if settings in ipython.configurables:
         ipython.configurables.remove(settings)
-    dispatcher = ipython.strdispatchers.get("complete_command")
-    if dispatcher is not None and magics is not None:
-        for key in ("%puras", "%%puras"):
-            dispatcher.strs.pop(key, None)
+    if magics is not None:
+        uninstall(ipython)

@@ -134,13 +134,39 @@ def test_ugc_ad_result_and_progress(http: httpx.Client) -> None:
 
 
 def test_ugc_ad_versions_differ_visibly(http: httpx.Client) -> None:
+    """v2 renders vertical at a higher resolution and frame rate with one more scene, and costs more for it."""
     inputs = {"product": "Sunny Sneakers", "duration": 2}
-    v1 = run(http, "ugc-ad", inputs, version=1)["result"]
-    v2 = run(http, "ugc-ad", inputs, version=2)["result"]
+    job1, job2 = run(http, "ugc-ad", inputs, version=1), run(http, "ugc-ad", inputs, version=2)
+    v1, v2 = job1["result"], job2["result"]
     assert v1["script"] != v2["script"]
     thumb1 = Image.open(io.BytesIO(fetch(v1["thumbnail"]).content))
     thumb2 = Image.open(io.BytesIO(fetch(v2["thumbnail"]).content))
     assert thumb1.width > thumb1.height and thumb2.height > thumb2.width
+    assert thumb2.width * thumb2.height > 2 * thumb1.width * thumb1.height
+    with av.open(io.BytesIO(fetch(v2["video"]["url"]).content)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (540, 960)
+        assert len(list(container.decode(stream))) == 60, "2 s at 30 fps"
+    assert (v1["video"]["fps"], v2["video"]["fps"]) == (24, 30)
+    assert job2["usage"]["scenes"] == job1["usage"]["scenes"] + 1
+    assert job2["usage"]["megapixel_frames"] > 2 * job1["usage"]["megapixel_frames"]
+    assert job2["cost_micros"] > job1["cost_micros"] * 1.3
+
+
+def test_ugc_ad_tone_changes_the_script_and_the_colours(http: httpx.Client) -> None:
+    base = {"product": "Sunny Sneakers", "duration": 2}
+    friendly = run(http, "ugc-ad", base, version=1)
+    luxury = run(http, "ugc-ad", {**base, "tone": "luxury"}, version=1)
+    assert friendly["inputs"].get("tone", "friendly") == "friendly"
+    assert friendly["result"]["script"] != luxury["result"]["script"]
+
+    def brightness(job: dict) -> float:
+        img = Image.open(io.BytesIO(fetch(job["result"]["thumbnail"]).content)).convert("RGB")
+        return sum(img.resize((1, 1), Image.BOX).getpixel((0, 0))) / 3
+
+    assert brightness(luxury) < brightness(friendly) - 40, "luxury is dark navy and gold, friendly pastel"
+    bad = http.post("/v1/jobs", params={"skillpack": "demo"}, json={"skill": "ugc-ad", "inputs": {**base, "tone": "x"}})
+    assert bad.status_code == 422 and "tone" in bad.text
 
 
 def test_gallery_lists_n_distinct_pngs(http: httpx.Client) -> None:

@@ -105,9 +105,15 @@ class Kernel:
         return self.ok(expr).text
 
     def complete(self, code: str) -> list[str]:
-        self.kc.complete(code, len(code))
+        return self.complete_reply(code)["matches"]
+
+    def complete_reply(self, code: str) -> dict:
+        """The kernel's complete_reply content for the cursor at the end of `code`."""
+        msg_id = self.kc.complete(code, len(code))
         reply = self.kc.get_shell_msg(timeout=20)
-        return reply["content"]["matches"]
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=20)
+        return reply["content"]
 
     def close(self) -> None:
         self.kc.stop_channels()
@@ -300,10 +306,55 @@ def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
 def test_skills_and_completion(kernel: Kernel) -> None:
     text = kernel.ok("%puras skills").text
     assert "demo/ugc-ad" in text and "product=…" in text
-    assert "demo/echo" in kernel.complete("%puras run demo/ec")
-    assert "demo/ugc-ad" in kernel.complete("%%puras demo/ugc")
+    assert kernel.complete("%puras run demo/ec") == ["demo/echo"]
+    assert kernel.complete("%%puras demo/ugc") == ["demo/ugc-ad"]
     assert {"run", "jobs", "attach", "skills"} <= set(kernel.complete("%puras "))
-    assert "--no-display" in kernel.complete("%puras run demo/echo --no-d")
+    assert kernel.complete("%puras run demo/echo --no-d") == ["--no-display"]
+
+
+def test_skill_cards(kernel: Kernel) -> None:
+    for code in ("%puras skills demo/ugc-ad", "%puras run demo/ugc-ad --help", "%%puras demo/ugc-ad --help\nx: 1",
+                 "import puras_nb; puras_nb.skill('demo/ugc-ad')"):
+        cell = kernel.ok(code)
+        product = next(line.split() for line in cell.text.splitlines() if line.strip().startswith("product "))
+        duration = next(line.split() for line in cell.text.splitlines() if line.strip().startswith("duration "))
+        assert product[:3] == ["product", "string", "yes"], code
+        assert duration[:4] == ["duration", "integer", "6", "2–60"], code
+        html = cell.result["text/html"]
+        assert "<code>product</code>" in html and "2–60" in html and "%%puras demo/ugc-ad" in html
+        assert "one of: friendly, luxury, energetic" in cell.text
+    cell = kernel.run("%puras skills demo/nope")
+    short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
+    assert "\n" not in cell.evalue
+    short_error(kernel.run("%puras run demo/nop --help"), "UnknownSkill", "did you mean")
+    overview = kernel.ok("%puras skills").result["text/html"]
+    assert "text-align:left" in overview and "`" not in overview
+
+
+def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
+    """Skills, subcommands, options, input keys and values come alone: no Python builtins or keywords."""
+    skills = kernel.complete("%puras run demo/")
+    assert skills[:2] == ["demo/echo", "demo/count"] and "demo/ugc-ad" in skills
+    assert all(s.startswith("demo/") and s.count("/") == 1 for s in skills), skills
+    reply = kernel.complete_reply("%puras run demo/")
+    assert (reply["cursor_start"], reply["cursor_end"]) == (len("%puras run "), len("%puras run demo/"))
+    assert kernel.complete("%puras run demo/c") == ["demo/count"]
+    assert kernel.complete("%puras ru") == ["run"]
+    assert kernel.complete("%puras ")[0] == "run" and "abs" not in kernel.complete("%puras ")
+    assert kernel.complete("%%puras demo/ug") == ["demo/ugc-ad"]
+    options = kernel.complete("%puras run demo/echo --")
+    assert options[0] == "--json" and "--no-display" in options and all(o.startswith("--") for o in options)
+    assert kernel.complete("%puras run demo/ugc-ad pro") == ["product="]
+    after_skill = kernel.complete("%puras run demo/ugc-ad ")
+    assert after_skill[:2] == ["product=", "duration="] and "--bg" in after_skill
+    assert kernel.complete("%%puras demo/ugc-ad\npr") == ["product: "]
+    assert kernel.complete("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: ", "tone: "]
+    assert kernel.complete("%puras run demo/ugc-ad tone=") == ["tone=friendly", "tone=luxury", "tone=energetic"]
+    assert kernel.complete("%puras run demo/ugc-ad product=mug tone=lu") == ["tone=luxury"]
+    assert kernel.complete("%%puras demo/ugc-ad\nproduct: mug\ntone: ") == ["friendly", "luxury", "energetic"]
+    assert kernel.complete("%puras skills demo/ug") == ["demo/ugc-ad"]
+    assert kernel.complete("%puras run demo/ugc-ad --version ") == ["2", "1"]
+    assert "abs" in kernel.complete("ab"), "Python completion elsewhere is untouched"
 
 
 def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:

@@ -79,24 +79,6 @@ def test_job_ids_from_variables() -> None:
         job_id("$zz", ns)
 
 
-def test_completion_of_subcommands_skills_and_flags() -> None:
-    magics = SimpleNamespace(skill_names=lambda: ["demo/echo", "demo/ugc-ad"], commands=PurasMagics.commands)
-
-    def complete(text: str) -> list[str]:
-        return PurasMagics.complete(magics, SimpleNamespace(text_until_cursor=text))
-
-    assert complete("%puras ")[:3] == ["run", "jobs", "attach"]
-    assert complete("%puras run demo/") == ["demo/echo", "demo/ugc-ad"]
-    assert complete("%%puras demo") == ["demo/echo", "demo/ugc-ad"]
-    assert complete("%%puras run ") == ["demo/echo", "demo/ugc-ad"]
-    assert "--bg" in complete("%puras run demo/echo --b")
-    assert "--json" in complete("%%puras demo/echo ")
-    assert complete("%puras skills ") == []
-    job = live.LiveJob({"id": "job-for-completion", "status": "succeeded"})
-    assert complete("%puras logs ")[0] == job.id
-    assert complete("%puras cancel job-for")[0] == job.id
-
-
 def test_help_lists_every_subcommand() -> None:
     text = PurasMagics.help_text()
     for usage in USAGE.values():

@@ -223,6 +223,7 @@ def _sound_and_video_skills(pack: SkillPack) -> None:
         return {"video": media, "prompt": prompt}
 
 
+# Lines by tone; "friendly" has a classic (v1) and a UGC (v2) voice, the other tones one voice each.
 _HOOKS = {
     "v1": ["Meet {name}.", "Introducing {name}.", "Say hello to {name}."],
     "v2": [
@@ -230,6 +231,8 @@ _HOOKS = {
         "POV: you finally tried {name}.",
         "Stop scrolling: {name}.",
     ],
+    "luxury": ["{name}. Quietly exceptional.", "Some things are made to last: {name}.", "Discover {name}."],
+    "energetic": ["Ready? This is {name}!", "Game changer alert: {name}!", "Three words: {name}. Right. Now."],
 }
 _BENEFITS = {
     "v1": [
@@ -244,10 +247,31 @@ _BENEFITS = {
         "My friends keep asking where I got it.",
         "Three weeks in and I use it daily.",
     ],
+    "luxury": [
+        "Crafted from materials chosen one by one.",
+        "Every detail considered, nothing left to chance.",
+        "Made in small batches, finished by hand.",
+        "Understated, and unmistakably yours.",
+    ],
+    "energetic": [
+        "It keeps up with everything you throw at it!",
+        "Faster, lighter, louder. Let's go!",
+        "You will wonder how you lived without it!",
+        "Zero to hero in one morning!",
+    ],
 }
 _CTAS = {
     "v1": ["Order {name} today.", "Find {name} at your favourite store."],
     "v2": ["Link below. Go get your {name}!", "Try {name} now, thank me later."],
+    "luxury": ["{name}. By appointment and online.", "Reserve your {name} today."],
+    "energetic": ["Grab {name} NOW!", "Tap the link and get {name} today!"],
+}
+TONES = ("friendly", "luxury", "energetic")
+
+# What each version renders: v2 is vertical at a higher resolution and frame rate, with one more scene.
+_AD_FORMATS = {
+    "v1": {"size": (640, 360), "fps": 24, "extra_scenes": 0},
+    "v2": {"size": (540, 960), "fps": 30, "extra_scenes": 1},
 }
 
 
@@ -262,12 +286,23 @@ def product_name(product: str) -> str:
     return text[:40]
 
 
-def ad_script(product: str, duration: int, style: str) -> list[str]:
-    """The ad's lines: a hook, one or two benefits, a call to action (deterministic per product and style)."""
+def ad_script(product: str, duration: int, style: str, tone: str = "friendly") -> list[str]:
+    """The ad's lines: a hook, benefits (one or two; v2 one more), a call to action; deterministic per product,
+    style and tone."""
     name = product_name(product)
-    rng = random.Random(hashlib.sha256(f"{style}|{product}".encode()).digest())
-    benefits = rng.sample(_BENEFITS[style], 2 if duration >= 5 else 1)
-    return [rng.choice(_HOOKS[style]).format(name=name), *benefits, rng.choice(_CTAS[style]).format(name=name)]
+    voice = style if tone == "friendly" else tone
+    seed = f"{style}|{product}" if tone == "friendly" else f"{style}|{tone}|{product}"
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())
+    count = (2 if duration >= 5 else 1) + _AD_FORMATS[style]["extra_scenes"]
+    benefits = rng.sample(_BENEFITS[voice], count)
+    return [rng.choice(_HOOKS[voice]).format(name=name), *benefits, rng.choice(_CTAS[voice]).format(name=name)]
+
+
+# What an ad costs, in micro-dollars: a script, each scene, each million rendered pixels, each voiced second.
+AD_SCRIPT_MICROS = 15_000
+AD_SCENE_MICROS = 2_500
+AD_RENDER_MICROS = 400
+AD_VOICE_MICROS = 1_500
 
 
 def _ad_skill(pack: SkillPack) -> None:
@@ -275,6 +310,7 @@ def _ad_skill(pack: SkillPack) -> None:
         "properties": {
             "product": {"type": "string", "description": "Product URL or name", "minLength": 1, "maxLength": 2000},
             "duration": _int("Length of the ad in seconds", 6, 2, 60),
+            "tone": _str("Voice of the script and colours of the scenes", enum=list(TONES), default="friendly"),
         },
         "required": ["product"],
     }
@@ -283,8 +319,9 @@ def _ad_skill(pack: SkillPack) -> None:
     def ugc_ad(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import ad_frame, encode_png, make_image, make_speech, make_video, pcm_from_wav
 
-        product, duration = inputs["product"], inputs["duration"]
+        product, duration, tone = inputs["product"], inputs["duration"], inputs["tone"]
         style = _style(ctx)
+        look = _AD_FORMATS[style]
         name = product_name(product)
         slug = _slug(name, "ad")
 
@@ -297,16 +334,17 @@ def _ad_skill(pack: SkillPack) -> None:
             )
 
         checklist(0)
-        ctx.progress(1, 4, f"writing a {duration} s script for {name}")
-        lines = ad_script(product, duration, style)
+        ctx.progress(1, 4, f"writing a {duration} s {tone} script for {name}")
+        lines = ad_script(product, duration, style, tone)
         script = " ".join(lines)
         checklist(1)
-        ctx.progress(2, 4, f"rendering {len(lines)} scenes")
-        width, height = (640, 360) if style == "v1" else (360, 640)
+        width, height = look["size"]
+        fps = look["fps"]
+        ctx.progress(2, 4, f"rendering {len(lines)} scenes at {width}x{height}")
         backgrounds = [
-            make_image(f"{name} {i}", width, height, style, variant=i, caption=False) for i in range(len(lines))
+            make_image(f"{name} {i}", width, height, style, variant=i, caption=False, tone=tone)
+            for i in range(len(lines))
         ]
-        fps = 24
         count = duration * fps
         per_scene = count / len(lines)
 
@@ -322,6 +360,7 @@ def _ad_skill(pack: SkillPack) -> None:
                 progress=(i + 1) / count,
                 style=style,
                 product=name,
+                tone=tone,
             )
 
         thumb = frame(int(per_scene * 0.6))
@@ -332,7 +371,7 @@ def _ad_skill(pack: SkillPack) -> None:
         voiceover = ctx.save_file(f"{slug}-voiceover.wav", wav, "audio/wav")
         voiceover["duration"] = spoken
         checklist(3)
-        ctx.progress(4, 4, f"muxing {count} frames with the voiceover")
+        ctx.progress(4, 4, f"muxing {count} frames at {fps} fps with the voiceover")
 
         def frames() -> Any:
             for i in range(count):
@@ -343,11 +382,18 @@ def _ad_skill(pack: SkillPack) -> None:
         video = ctx.save_file(f"{slug}-ad.mp4", data, "video/mp4")
         video.update(duration=float(duration), poster=thumbnail["url"], width=width, height=height, fps=fps)
         checklist(4)
+        megapixel_frames = count * width * height / 1e6
         ctx.add_cost(
-            20000 + 9000 * duration, video_seconds=duration, audio_seconds=spoken, frames=count, scenes=len(lines)
+            AD_SCRIPT_MICROS + AD_SCENE_MICROS * len(lines) + round(AD_RENDER_MICROS * megapixel_frames)
+            + round(AD_VOICE_MICROS * spoken),
+            video_seconds=duration,
+            audio_seconds=spoken,
+            frames=count,
+            scenes=len(lines),
+            megapixel_frames=round(megapixel_frames, 1),
         )
         return {"video": video, "thumbnail": thumbnail["url"], "script": script, "voiceover": voiceover}
 
-    for version, kind in ((1, "landscape, classic"), (2, "vertical, UGC-style")):
+    for version, kind in ((1, "landscape 640x360 at 24 fps, classic"), (2, "vertical 540x960 at 30 fps, UGC-style")):
         about = f"A product ad video with script, scenes and voiceover (v{version}: {kind})."
         pack.skill("ugc-ad", version=version, schema=schema, description=about)(ugc_ad)

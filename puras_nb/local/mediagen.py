@@ -69,10 +69,26 @@ def _hls(h: float, lum: float, s: float) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-def palette_for(text: str, style: str) -> Palette:
-    """A harmonious palette seeded by `text`: v1 light pastel, v2 dark neon."""
+def palette_for(text: str, style: str, tone: str = "friendly") -> Palette:
+    """A harmonious palette seeded by `text`: v1 light pastel, v2 dark neon; another `tone` sets the mood instead
+    ("luxury": navy and gold, "energetic": saturated magenta to orange)."""
     rng = _rng("palette", style, text)
     hue = rng.random()
+    if tone == "luxury":
+        return Palette(
+            top=_hls(0.62 + 0.04 * hue, 0.08, 0.45),
+            bottom=_hls(0.66, 0.18, 0.40),
+            accents=tuple(_hls(0.11 + 0.015 * k, 0.50 + 0.06 * (k % 3), 0.80) for k in range(5)),
+            ink=(250, 234, 196),
+        )
+    if tone == "energetic":
+        hue = 0.92 + 0.16 * hue  # magenta through red to orange
+        return Palette(
+            top=_hls(hue, 0.52, 0.95),
+            bottom=_hls(hue + 0.07, 0.40, 0.95),
+            accents=tuple(_hls(hue + 0.45 + 0.08 * k, 0.58, 1.0) for k in range(5)),
+            ink=(255, 255, 255),
+        )
     if style == "v2":
         return Palette(
             top=_hls(hue + 0.55, 0.12, 0.55),
@@ -133,10 +149,17 @@ def draw_text_block(
 
 
 def make_image(
-    prompt: str, width: int, height: int, style: str = "v2", *, variant: int = 0, caption: bool = True
+    prompt: str,
+    width: int,
+    height: int,
+    style: str = "v2",
+    *,
+    variant: int = 0,
+    caption: bool = True,
+    tone: str = "friendly",
 ) -> Image.Image:
-    """An illustration of `prompt`: gradient sky, seeded shapes, the prompt as a caption."""
-    pal = palette_for(f"{prompt}#{variant}", style)
+    """An illustration of `prompt`: gradient sky, seeded shapes, the prompt as a caption (colours by `tone`)."""
+    pal = palette_for(f"{prompt}#{variant}", style, tone)
     rng = _rng("image", style, prompt, variant, width, height)
     scale = min(width, height)
     img = _gradient((width, height), pal.top, pal.bottom, diagonal=style == "v2")
@@ -253,6 +276,7 @@ def ad_frame(
     progress: float,
     style: str,
     product: str,
+    tone: str = "friendly",
 ) -> Image.Image:
     """One frame of the UGC ad: the scene's background, its line fading in, a progress bar, the product tag."""
     width, height = background.size
@@ -260,21 +284,21 @@ def ad_frame(
     cw, ch = width / zoom, height / zoom
     left, top = (width - cw) / 2, (height - ch) / 2
     frame = background.resize((width, height), Image.BILINEAR, box=(left, top, left + cw, top + ch))
-    pal = palette_for(product, style)
+    pal = palette_for(product, style, tone)
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     alpha = int(255 * min(1.0, t * 4))
     scale = min(width, height)
+    light_box = style != "v2" and tone == "friendly"  # v1's white caption card; every other look is dark
     if style == "v2":
         box = (width * 0.06, height * 0.58, width * 0.94, height * 0.86)
-        draw.rounded_rectangle(box, radius=scale * 0.05, fill=(*pal.top, int(alpha * 0.8)))
-        text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        size = max(12, scale // 15)
+        radius, size = scale * 0.05, max(12, scale // 15)
     else:
         box = (width * 0.08, height * 0.63, width * 0.92, height * 0.89)
-        draw.rounded_rectangle(box, radius=scale * 0.04, fill=(255, 255, 255, int(alpha * 0.88)))
-        text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        size = max(12, scale // 14)
+        radius, size = scale * 0.04, max(12, scale // 14)
+    card = (255, 255, 255, int(alpha * 0.88)) if light_box else (*pal.top, int(alpha * 0.8))
+    draw.rounded_rectangle(box, radius=radius, fill=card)
+    text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
     draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*pal.accents[0], 255))
     tag = f"{product[:28]} · {scene + 1}/{scenes}"
     tag_size = max(10, scale // 26)
@@ -288,7 +312,7 @@ def ad_frame(
     )
     draw.text((x, y), tag, font=tag_font, fill=(255, 255, 255, 235))
     frame = Image.alpha_composite(frame.convert("RGBA"), overlay).convert("RGB")
-    ink = (255, 255, 255) if style == "v2" else pal.ink
+    ink = (255, 255, 255) if style == "v2" and tone == "friendly" else pal.ink
     if alpha > 40:
         draw_text_block(
             frame,
@@ -298,7 +322,7 @@ def ad_frame(
             fill=ink,
             max_width=int(width * 0.8),
             max_lines=4,
-            shadow=style == "v2",
+            shadow=not light_box,
         )
     return frame
 

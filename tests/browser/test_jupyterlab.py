@@ -297,3 +297,36 @@ def test_cancel_click_stops_a_blocking_run(notebook_page: Any) -> None:
     assert "cancelled" in text and short_id in text, text
     assert "Traceback" not in text and len(text.splitlines()) <= 2, text
     nb.screenshot("8-cancel-during-blocking-run")
+
+
+def test_skill_card_and_overview_are_left_aligned_without_backticks(notebook_page: Any) -> None:
+    """`%puras skills SKILL` shows the card and `%puras skills` the overview: left-aligned cells, code not ticks."""
+    nb = notebook_page
+    _open_with_magics(nb, "skills.ipynb", "%puras skills demo/ugc-ad", "%puras skills")
+    card = nb.run_cell(1).locator(".puras-skill")
+    card.wait_for()
+    text = card.inner_text()
+    assert "product" in text and "2–60" in text and "friendly, luxury, energetic" in text and "%%puras" in text
+    overview = nb.run_cell(2).locator(".puras-skills")
+    overview.wait_for()
+    assert "`" not in overview.inner_text() and overview.locator("td code", has_text="delay").count() == 1
+    for table in (card.locator("table"), overview):
+        aligns = table.locator("td, th").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+        assert aligns and set(aligns) <= {"left", "start"}, set(aligns)
+    card.scroll_into_view_if_needed()
+    nb.screenshot("skill-card")
+
+
+def test_tab_offers_the_skills_alone(notebook_page: Any) -> None:
+    """Tab after `%puras run demo/` pops up the demo skills and nothing from Python."""
+    nb = notebook_page
+    _open_with_magics(nb, "complete.ipynb", "%puras run demo/")
+    nb.cell(1).locator(".jp-InputArea-editor").click()
+    nb.page.keyboard.press("End")
+    nb.page.keyboard.press("Tab")
+    items = nb.page.locator(".jp-Completer-item")
+    items.first.wait_for(timeout=20_000)
+    offered = items.evaluate_all("els => els.map(e => e.getAttribute('data-value') || e.innerText.trim())")
+    assert offered and all(o.startswith("demo/") for o in offered), offered
+    assert "demo/ugc-ad" in offered and "demo/abs" not in offered
+    nb.screenshot("tab-completion-skills")

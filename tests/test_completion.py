@@ -1,0 +1,169 @@
+"""Completion of `%puras` / `%%puras` without a kernel: the pure completer over the demo pack's real schemas,
+and the IPython matcher that offers its results alone."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from IPython.core.completer import IPCompleter, provisionalcompleter
+
+from puras_nb import live
+from puras_nb.completion import Completer, install, uninstall
+from puras_nb.local.demo import build_demo_pack
+from puras_nb.magics import RUN_FLAGS, Puras, completer
+from puras_nb.model.skill import Skill, from_skillpacks
+
+SKILLS = from_skillpacks([build_demo_pack().describe()])
+
+
+def make(skills: list[Skill] = SKILLS, skillpack: str | None = None) -> Completer:
+    base = completer(SimpleNamespace(skillpack=skillpack))  # type: ignore[arg-type]
+    base.skills = lambda: skills
+    return base
+
+
+def texts(before: str, c: Completer | None = None) -> list[str]:
+    found = (c or make()).complete(before)
+    return [] if found is None else [text for text, _ in found[1]]
+
+
+def test_subcommands_skills_and_options() -> None:
+    assert texts("%puras ")[:3] == ["run", "jobs", "attach"]
+    assert texts("%puras ru") == ["run"]
+    assert texts("%puras run demo/")[:3] == ["demo/echo", "demo/count", "demo/fail"]
+    assert texts("%puras run demo/c") == ["demo/count"]
+    assert texts("%%puras demo/ug") == ["demo/ugc-ad"]
+    assert texts("%%puras run demo/ug") == ["demo/ugc-ad"]
+    assert texts("%puras run --bg demo/im") == ["demo/image"]
+    assert texts("%puras run demo/echo --b") == ["--bg"]
+    assert "-o" not in texts("%puras run demo/echo -") and "--out" in texts("%puras run demo/echo -")
+    assert texts("%puras skills demo/ug") == ["demo/ugc-ad"]
+    assert texts("%puras config ") == []
+    assert make().complete("x = 1") is None and make().complete("%pur") is None
+
+
+def test_bare_names_of_the_default_skillpack() -> None:
+    assert texts("%puras run ugc", make(skillpack="demo")) == ["ugc-ad"]
+    assert texts("%puras run ugc-ad pro", make(skillpack="local/demo")) == ["product="]
+    assert texts("%puras run --skillpack demo ugc") == ["ugc-ad"]
+    assert texts("%puras run ugc-ad --skillpack demo pro") == ["product="]
+    assert texts("%%puras ugc-ad --skillpack demo\npro") == ["product: "]
+    assert texts("%puras run ugc-ad pro") == []
+
+
+def test_input_keys_values_and_versions_after_the_skill() -> None:
+    assert texts("%puras run demo/ugc-ad pro") == ["product="]
+    after = texts("%puras run demo/ugc-ad ")
+    assert after == ["product=", "duration=", "tone=", *(o for o in RUN_FLAGS if o.startswith("--"))]
+    assert texts("%puras run demo/ugc-ad product=x ")[0] == "duration="
+    assert texts("%puras run demo/ugc-ad --version ") == ["2", "1"]
+    assert texts("%puras run demo/ugc-ad --timeout ") == []
+    assert texts("%puras run demo/nope pro") == []
+    assert texts("%puras run demo/ugc-ad tone=") == ["tone=friendly", "tone=luxury", "tone=energetic"]
+    assert texts("%%puras demo/ugc-ad\ntone: l") == ["luxury"]
+
+
+def test_enum_and_boolean_values() -> None:
+    packs = [{"slug": "p", "skills": [{"name": "s", "input_schema": {"properties": {
+        "tone": {"type": "string", "enum": ["calm", "very bold", "yes"]},
+        "loud": {"type": "boolean"},
+        "n": {"type": "integer", "enum": [1, 2]},
+    }}}]}]
+    c = make(from_skillpacks(packs))
+    assert texts("%puras run p/s tone=", c) == ["tone=calm", "tone='very bold'", "tone=yes"]
+    assert texts("%puras run p/s tone=c", c) == ["tone=calm"]
+    assert texts("%puras run p/s loud=", c) == ["loud=true", "loud=false"]
+    assert texts("%puras run p/s n=", c) == ["n=1", "n=2"]
+    assert texts("%%puras p/s\ntone: ", c) == ["calm", "very bold", '"yes"']
+    assert texts("%%puras p/s\nloud: t", c) == ["true"]
+
+
+def test_cell_body_keys() -> None:
+    assert texts("%%puras demo/ugc-ad\n") == ["product: ", "duration: ", "tone: "]
+    assert texts("%%puras demo/ugc-ad\npr") == ["product: "]
+    assert texts("%%puras demo/ugc-ad --bg\nproduct: mug\ntone: calm\n") == ["duration: "]
+    assert texts("%%puras demo/ugc-ad duration=4\n") == ["product: ", "tone: "]
+    assert make().complete('%%puras demo/ugc-ad\n{"pro') is None
+    assert make().complete("%%puras demo/ugc-ad\nproduct: a mug") is None
+    assert make().complete("%%puras\nx") is None
+
+
+def test_job_ids_newest_first() -> None:
+    job = live.LiveJob({"id": "job-for-completion", "status": "succeeded"})
+    assert texts("%puras logs ")[0] == job.id
+    assert texts("%puras cancel job-for") == [job.id]
+
+
+@pytest.fixture
+def ipcompleter() -> IPCompleter:
+    shell = SimpleNamespace(Completer=None)
+    ip = IPCompleter(shell=None, namespace={"abs_value": 1}, use_jedi=True)
+    shell.Completer = ip
+    install(shell, make())
+    return ip
+
+
+def test_the_matcher_suppresses_python_names_and_jedi(ipcompleter: IPCompleter) -> None:
+    def offered(code: str) -> list[str]:
+        with provisionalcompleter():
+            return [c.text for c in ipcompleter.completions(code, len(code))]
+
+    assert offered("%puras run demo/") == texts("%puras run demo/")
+    assert offered("%puras run demo/ugc-ad pro") == ["product="]
+    assert offered("%%puras demo/ugc-ad\npr") == ["product: "]
+    assert "abs_value" in offered("abs_v")
+    with provisionalcompleter():
+        [first] = [c for c in ipcompleter.completions("%puras ru", 9)]
+    assert (first.start, first.end, first.text) == (7, 9, "run")
+
+
+def test_the_matcher_never_raises_and_uninstalls(ipcompleter: IPCompleter) -> None:
+    shell = SimpleNamespace(Completer=ipcompleter)
+
+    def broken() -> list[Skill]:
+        raise RuntimeError("server gone")
+
+    bad = make()
+    bad.skills = broken
+    install(shell, bad)
+    assert len(ipcompleter.custom_matchers) == 1
+    with provisionalcompleter():
+        assert "run" in [c.text for c in ipcompleter.completions("%puras ru", 9)]
+        list(ipcompleter.completions("%puras run demo/", 16))
+    uninstall(shell)
+    assert ipcompleter.custom_matchers == []
+
+
+def test_puras_settings_feed_the_default_skillpack() -> None:
+    settings = Puras()
+    settings.skillpack = "demo"
+    try:
+        c = completer(settings)
+        c.skills = lambda: SKILLS
+        assert texts("%puras run ugc", c) == ["ugc-ad"]
+    finally:
+        settings.skillpack = None
+
+
+def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCompleter) -> None:
+    import time
+
+    from puras_nb import settings
+    from puras_nb.model import skill as model
+
+    shell = SimpleNamespace(Completer=ipcompleter)
+    install(shell, completer(SimpleNamespace(skillpack=None)))  # type: ignore[arg-type]  # the real known()
+    before = settings.current()
+    try:
+        settings.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
+        began = time.monotonic()
+        with provisionalcompleter():
+            offered = {code: [c.text for c in ipcompleter.completions(code, len(code))] for code in (
+                "%puras ru", "%puras run demo/", "%puras run demo/ugc-ad pro")}
+        assert time.monotonic() - began < model.QUICK_TIMEOUT + 1.5
+        assert offered["%puras ru"] == ["run"]
+        assert not any(s.startswith("demo/") for s in offered["%puras run demo/"])
+        assert "product=" not in offered["%puras run demo/ugc-ad pro"]
+    finally:
+        settings.restore(before)
