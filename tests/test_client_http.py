@@ -17,7 +17,7 @@ import pytest
 
 from puras_nb import _http
 from puras_nb._http import BaseClient, Request, Sleep
-from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError
+from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, SubmitInterrupted
 
 KEY = "puras_live_0123456789abcdefWXYZ"
 UUID = "3f2b8c1e-9a4d-4e7f-8b2a-1c5d6e7f8a9b"
@@ -393,13 +393,14 @@ def test_a_submission_interrupted_in_flight_is_found_and_cancelled() -> None:
     assert answers == []
 
 
-def test_an_interrupted_submission_that_cannot_be_told_apart_stays_a_plain_interrupt() -> None:
+def test_an_interrupted_submission_that_cannot_be_told_apart_names_the_candidates_and_cancels_none() -> None:
     client = BaseClient(KEY, "demo")
     twins = [listed("a", {"t": 1}), listed("b", {"t": 1})]
     answers = [KeyboardInterrupt(), response(200, twins)]
-    with pytest.raises(KeyboardInterrupt) as info:
+    with pytest.raises(SubmitInterrupted) as info:
         drive(client._run_flow("hang", {"t": 1}, None, None, 600, 2.0, True), answers)
-    assert not isinstance(info.value, JobInterrupted)
+    assert info.value.job_id is None and not info.value.cancelled and answers == []
+    assert "2 matching jobs" in str(info.value) and "a, b" in str(info.value)
 
 
 def test_an_interrupted_wait_cancels_only_when_asked() -> None:
