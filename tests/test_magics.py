@@ -284,6 +284,25 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
     usage_error(kernel.run("%puras get $data"), "$data is not a job")
 
 
+def test_rerun_changes_one_input_and_keeps_the_rest(kernel: Kernel) -> None:
+    kernel.ok("%puras run demo/ugc-ad product=https://shop.example/acme-mug duration=2 --version 1 --bg --no-display "
+              "-o ad")
+    kernel.ok("ad.result(60)")
+    again = kernel.ok("again = ad.rerun(duration=6, display=False)\nagain.result(120)\nagain.job['inputs']")
+    assert again.text == "{'product': 'https://shop.example/acme-mug', 'duration': 6}"
+    assert kernel.value("again.version, again.id != ad.id") == "(1, True)"
+    magic = kernel.ok("%puras rerun $ad duration=3 --version 2 -o third")
+    assert magic.shown["text/plain"].startswith("<LiveJob demo/ugc-ad")
+    assert kernel.value("third.wait(120)['inputs'], third.version") == (
+        "({'product': 'https://shop.example/acme-mug', 'duration': 3}, 2)"
+    )
+    replayed = kernel.value("r = ad.replay(version=2, display=False)\nr.wait(120)['parent_job_id'] == ad.id, r.version")
+    assert replayed == "(True, 2)"
+    short_error(kernel.run("%puras rerun 00000000-0000-0000-0000-000000000000 duration=3"), "PurasAPIError", "404")
+    usage_error(kernel.run("%puras rerun"), "required: ID", "usage: %puras rerun ID")
+    usage_error(kernel.run("%puras rerun $ad oops"), "expected key=value, got 'oops'")
+
+
 def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
     kernel.ok("%puras run demo/echo tag=listed --no-display")
     kernel.ok("import puras_nb\npuras_nb.start('demo/echo', {'tag': 'from-python'}, display=False).wait(10)")
