@@ -28,31 +28,31 @@ def client() -> Any:
 
 
 class SkillList(list):
-    """One dict per skill: `path` ("demo/echo"), `name`, `skillpack`, `description`, `versions`, `inputs`."""
+    """The skills a server offers (`puras_nb.model.skill.Skill` objects), shown as the `%puras skills` overview."""
 
     def names(self, skillpack: str | None = None) -> list[str]:
         """Paths to complete: "pack/skill" for all, plus bare names of the default `skillpack`."""
-        out = [s["path"] for s in self]
+        out = [s.path for s in self]
         if skillpack:
-            out += [s["name"] for s in self if skillpack in (s["skillpack"], s["full_pack"])]
+            out += [s.name for s in self if skillpack in (s.skillpack, s.pack_path, s.pack_id)]
         return out
 
     def text(self) -> str:
-        width = max((len(s["path"]) for s in self), default=0)
+        width = max((len(s.path) for s in self), default=0)
         lines = [f"<{len(self)} skills>"]
         for s in self:
-            args = " ".join(f"{k}=…" if k in s["required"] else f"[{k}]" for k in s["inputs"])
-            versions = ",".join(str(v) for v in s["versions"])
-            lines.append(f"  {s['path']:<{width}}  v{versions}  {args}".rstrip())
+            args = " ".join(f"{i.name}=…" if i.required else f"[{i.name}]" for i in s.inputs)
+            versions = ",".join(str(v) for v in s.versions)
+            lines.append(f"  {s.path:<{width}}  v{versions}  {args}".rstrip())
         return "\n".join(lines)
 
     def html(self) -> str:
         from .widgets.html import STYLE, esc
 
         rows = "".join(
-            f"<tr><td><code>{esc(s['path'])}</code></td><td>{esc(', '.join(map(str, s['versions'])))}</td>"
-            f"<td>{esc(', '.join(k + ('*' if k in s['required'] else '') for k in s['inputs']))}</td>"
-            f"<td>{esc(s['description'])}</td></tr>"
+            f"<tr><td><code>{esc(s.path)}</code></td><td>{esc(', '.join(map(str, s.versions)))}</td>"
+            f"<td>{esc(', '.join(i.name + ('*' if i.required else '') for i in s.inputs))}</td>"
+            f"<td>{esc(s.description)}</td></tr>"
             for s in self
         )
         return (
@@ -69,32 +69,15 @@ class SkillList(list):
 
 
 def skills(api: Any = None) -> SkillList:
-    """Every skill of every skillpack the server lists, with its inputs; `api` is a `Client` (default: `client()`)."""
-    owned = api is None
-    api = api or client()
-    try:
-        packs = api.skillpacks()
-    finally:
-        if owned:
-            api.close()
-    out = SkillList()
-    for pack in packs:
-        slug = pack.get("slug") or pack.get("path") or pack.get("id")
-        for skill in pack.get("skills") or []:
-            schema = skill.get("input_schema") or {}
-            out.append(
-                {
-                    "path": f"{slug}/{skill.get('name')}",
-                    "name": skill.get("name"),
-                    "skillpack": slug,
-                    "full_pack": pack.get("path") or slug,
-                    "description": skill.get("description") or "",
-                    "versions": skill.get("versions") or pack.get("versions") or [],
-                    "inputs": list((schema.get("properties") or {}).keys()),
-                    "required": list(schema.get("required") or []),
-                }
-            )
-    return out
+    """Every skill of every skillpack the server lists, with its inputs (see `puras_nb.model.skill`).
+
+    `api` is a `Client` to ask; by default the current connection is asked afresh (and its cached catalog,
+    which completion and skill cards use, refreshed)."""
+    from .model.skill import catalog, from_skillpacks
+
+    if api is None:
+        return SkillList(catalog(refresh=True))
+    return SkillList(from_skillpacks(api.skillpacks()))
 
 
 def use_local(port: int = 0) -> Any:
