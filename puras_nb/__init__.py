@@ -9,6 +9,7 @@ The public surface, all importable from `puras_nb`:
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs that poll on the kernel's event loop and render as widgets.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
+- `form`: a form for any skill from its input schema (`puras_nb.app.app`: the stakeholder app on it).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
   `puras_nb.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
   `puras_nb.connection` (skills, login, the local emulator for this kernel).
@@ -42,6 +43,7 @@ _LAZY = {
     "configure": "puras_nb.live",
     "compare": "puras_nb.compare",
     "show": "puras_nb.widgets",
+    "form": "puras_nb.app",
 }
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "attach",
     "compare",
     "configure",
+    "form",
     "load_ipython_extension",
     "run",
     "show",
