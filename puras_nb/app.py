@@ -33,21 +33,27 @@ def _compare(skill: Skill, inputs: dict, versions: list[int]) -> Any:
     return compare(skill.path, [inputs], versions, display=False)
 
 
-def form(skill: str | Sequence[str], *, run_label: str = "Run", note: str = "") -> SkillForm:
+def form(
+    skill: str | Sequence[str], *, run_label: str = "Run", note: str = "", results_only: bool = False
+) -> SkillForm:
     """A form for `skill` (or a picker over several), built from its input schema: press Run to start a live job,
     shown below with this form's earlier runs. Values the schema rejects are marked before any request is sent.
     The version picker also offers "compare" (the two newest versions side by side) when there are two."""
     paths = [skill] if isinstance(skill, str) else list(skill)
     if not paths:
         raise ValueError("form() needs a skill name, such as demo/ugc-ad")
-    return SkillForm([find(p) for p in paths], start=_start, compare=_compare, run_label=run_label, note=note)
+    skills = [find(p) for p in paths]
+    return SkillForm(
+        skills, start=_start, compare=_compare, run_label=run_label, note=note, results_only=results_only
+    )
 
 
 def app(skills: Sequence[str], *, run_label: str = "Generate") -> SkillForm:
-    """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button and, when no API
-    key is set, a small note that jobs run on the built-in emulator (instead of the kernel's printed notice)."""
+    """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button, results shown as
+    media without their raw JSON, and, when no API key is set, a small note that jobs run on the built-in emulator
+    (instead of the kernel's printed notice)."""
     note = ""
     if uses_emulator():
         endpoint(announce=False)  # start it now, quietly: the note says it on the page
         note = EMULATOR_NOTE
-    return form(list(skills), run_label=run_label, note=note)
+    return form(list(skills), run_label=run_label, note=note, results_only=True)

@@ -49,6 +49,7 @@ FORM_STYLE = (
     ".puras-form .puras-field-error,.puras-form .puras-form-message{color:#b91c1c;font-size:12px;min-height:0}"
     ".puras-form .puras-note{background:#eff6ff;color:#1e3a8a;border-radius:6px;padding:4px 10px;font-size:12px}"
     ".puras-form .puras-skill-about{color:#374151;font-size:13px}"
+    ".puras-form.puras-results-only .puras-json-view{display:none}"
     ".puras-form .puras-run-head{font-size:12px;color:#374151;margin-top:10px;border-top:1px solid #e5e7eb;"
     "padding-top:6px;word-break:break-word}"
     "</style>"
@@ -183,7 +184,8 @@ class SkillForm(w.VBox):
 
     `start(skill, inputs, version)` returns a LiveJob; `compare(skill, inputs, versions)` (optional) a Comparison
     of the same inputs on two versions, offered as "compare vA and vB" in the version picker. `runs` holds this
-    form's jobs and comparisons, newest first.
+    form's jobs and comparisons, newest first. `results_only` shows each result's media without its raw JSON tree
+    (for people who watch rather than code).
     """
 
     def __init__(
@@ -194,6 +196,7 @@ class SkillForm(w.VBox):
         compare: Comparer | None = None,
         run_label: str = "Run",
         note: str = "",
+        results_only: bool = False,
     ) -> None:
         if not skills:
             raise ValueError("a form needs at least one skill")
@@ -224,7 +227,7 @@ class SkillForm(w.VBox):
         super().__init__(
             [w.HTML(FORM_STYLE), note_html, self.picker, self.about, self.field_box, controls, self.message,
              self.history],
-            _dom_classes=("puras-form",),
+            _dom_classes=("puras-form", "puras-results-only") if results_only else ("puras-form",),
         )  # fmt: skip
         self.choose(self.skill)
 
