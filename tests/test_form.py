@@ -3,6 +3,10 @@ the widget each schema gets, checks before any request, runs and their history, 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,3 +121,26 @@ def test_the_app_notes_the_emulator_and_never_shows_the_key(emulator: Any) -> No
     job.wait(60)
     state = repr([x.get_state() for x in descendants(form)])
     assert emulator.api_key not in state
+
+
+APP_WITHOUT_KEY = """
+import ipywidgets as w
+from puras_nb.app import EMULATOR_NOTE, app
+from puras_nb.widgets.html import esc
+from puras_nb.widgets.job import descendants
+form = app(["demo/count"])
+job = form.fill(n="2", delay=0.01).run()
+assert job.result(timeout=30) == {"count": 2}
+notes = [x.value for x in descendants(form) if isinstance(x, w.HTML) and 'class="puras-note"' in x.value]
+assert len(notes) == 1 and esc(EMULATOR_NOTE) in notes[0], notes
+"""
+
+
+def test_without_a_key_the_app_runs_on_its_own_emulator_and_says_so_in_a_note_not_a_print() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", APP_WITHOUT_KEY], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "" and "no PURAS_API_KEY" not in proc.stderr

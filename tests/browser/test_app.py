@@ -30,21 +30,23 @@ BAR = "el => 100 * el.getBoundingClientRect().width / el.parentElement.getBoundi
 
 
 class App:
-    """The running `puras-nb demo --app` command: its URL (with the token) and its process."""
+    """The running `puras-nb demo --app` command: its URL (with the token), its process, the key it was given."""
 
-    def __init__(self, proc: subprocess.Popen, url: str, directory: Path) -> None:
+    def __init__(self, proc: subprocess.Popen, url: str, directory: Path, key: str) -> None:
         self.proc = proc
         self.url = url
         self.directory = directory
+        self.key = key
 
 
 @pytest.fixture(scope="module")
-def app(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """`puras-nb demo --app` with no PURAS_* variables (so its own emulator), stopped with Ctrl-C (SIGINT) after
-    the module, which must end it cleanly and with exit status 0."""
+def app(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """`puras-nb demo --app` with PURAS_API_BASE / PURAS_API_KEY set (the session emulator standing in for the hosted
+    API, so the tests know the key the page must never show), stopped with Ctrl-C (SIGINT) after the module, which
+    must end it cleanly with exit status 0. (tests/test_demo_app.py covers the command's own emulator.)"""
     directory = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(PYTHONUNBUFFERED="1", PURAS_API_BASE=emulator.url, PURAS_API_KEY=emulator.api_key)
     proc = subprocess.Popen(
         [sys.executable, "-m", "puras_nb.cli", "demo", "--app", "--out", str(directory)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
@@ -52,7 +54,7 @@ def app(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()  # the one line on stdout: the URL, once Voilà answers
     assert url.startswith("http://127.0.0.1:") and "token=" in url, (url, proc.stderr.read() if proc.poll() else "")
-    yield App(proc, url, directory)
+    yield App(proc, url, directory, emulator.api_key)
     proc.send_signal(signal.SIGINT)
     try:
         code = proc.wait(timeout=40)
@@ -85,6 +87,9 @@ def visit(browser: Any, app: App, artifacts: Path, request: pytest.FixtureReques
         name = re.sub(r"\W+", "_", request.node.name)
         contexts[0].pages[0].screenshot(path=str(artifacts / f"FAILED-{name}.png"), full_page=True)
     for context in contexts:
+        for page in context.pages:
+            html = page.content()
+            assert app.key not in html and "Traceback" not in html, "the key or a traceback reached the page"
         context.close()
 
 
