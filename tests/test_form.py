@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,27 @@ def test_each_schema_type_gets_its_widget_and_everything_is_escaped() -> None:
     html = " ".join(getattr(x, "value", "") for x in descendants(form) if isinstance(x, w.HTML))
     assert "<script>" not in html and "<img src=x" not in html and "&lt;script&gt;" in html
     assert [label for label, _ in form.version.options] == ["v2 (active)", "v1"], "compare needs a compare action"
+
+
+def test_values_are_typed_from_each_widget_and_a_chosen_file_goes_as_a_data_url() -> None:
+    form = SkillForm(from_skillpacks([PACK]), start=_never)
+    values, problems = form.values()
+    assert problems == {"photo": "is required"} and values == {"style": "aurora", "loud": True, "ratio": 0.0}
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
+    form.fields["photo"].widget.value = (
+        {"name": "a.png", "type": "image/png", "size": len(png), "content": memoryview(png),
+         "last_modified": datetime.now(timezone.utc)},
+    )
+    form.fill(tags='["a", 1]', seed="7", style="flat", loud=False)
+    values, problems = form.values()
+    assert problems == {} and values["photo"].startswith("data:image/png;base64,")
+    assert values["tags"] == ["a", 1] and values["seed"] == 7 and values["style"] == "flat" and values["loud"] is False
+    form.fill(tags="{", seed="-1")
+    assert form.values()[1] == {"tags": "must be an array in JSON", "seed": "must be at least 0"}
+    with pytest.raises(ValueError, match="takes a file"):
+        form.fill(photo="x.png")
+    with pytest.raises(KeyError, match="no input 'nope'"):
+        form.fill(nope=1)
 
 
 def test_bad_values_are_marked_next_to_their_fields_and_nothing_is_sent(emulator: Any) -> None:
