@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "add_arguments", "app_env", "copy_notebooks", "main", "notebook", "notebook_dir", "open_lab", "render", "serve_app",
-    "voila_command", "workdir",
+    "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
+    "serve_app", "voila_command", "wait_answering", "workdir",
 ]
 
 _HERE = Path(__file__).resolve().parent
@@ -214,7 +214,8 @@ def app_env(server: Any = None) -> dict[str, str]:
     return _kernel_env(server) if server is not None else dict(os.environ)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     import socket
 
     with socket.socket() as sock:
@@ -222,7 +223,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_answering(proc: subprocess.Popen, url: str, timeout: float) -> None:
+def wait_answering(proc: subprocess.Popen, url: str, timeout: float) -> None:
+    """Wait until `url` answers (any status below 500); SystemExit if `proc` exits first or `timeout` s pass."""
     import time
 
     import httpx
@@ -261,7 +263,7 @@ def serve_app(directory: Path, *, port: int | None = None) -> int:
     with contextlib.ExitStack() as stack:
         server = None if hosted else stack.enter_context(local.start())
         where = "the API in PURAS_API_BASE / PURAS_API_KEY" if hosted else f"a local emulator at {server.url}"
-        token, port = secrets.token_urlsafe(24), port or _free_port()
+        token, port = secrets.token_urlsafe(24), port or free_port()
         log = stack.enter_context((directory / "voila.log").open("w"))
         proc = subprocess.Popen(
             voila_command(target, port, token), env=app_env(server), cwd=directory,
@@ -271,7 +273,7 @@ def serve_app(directory: Path, *, port: int | None = None) -> int:
             signal.signal(signal.SIGTERM, _interrupt)
         try:
             url = f"http://127.0.0.1:{port}/"
-            _wait_answering(proc, url, APP_START_TIMEOUT)
+            wait_answering(proc, url, APP_START_TIMEOUT)
             print(f"puras-nb: the stakeholder app runs on {where}; Voilà's log: {directory / 'voila.log'}",
                   file=sys.stderr, flush=True)
             print("puras-nb: open the app in a browser (Ctrl-C stops it):", file=sys.stderr, flush=True)

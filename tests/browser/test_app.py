@@ -217,3 +217,74 @@ def test_two_visitors_at_once_each_see_only_their_own_run(visit: Any, artifacts:
         assert mine in history and theirs not in history
     _shot(first, artifacts, "5-visitor-a")
     _shot(second, artifacts, "5-visitor-b")
+
+
+def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -> None:
+    page = visit()
+    _pick(page, "demo/image")
+    _type(page, "prompt", "a paper crane")
+    page.locator(".puras-version select").select_option(label="compare v1 and v2")
+    page.locator(".puras-run").click()
+    grid = _newest(page).locator(".puras-comparison")
+    grid.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.puras-history .puras-comparison img').length >= 2", timeout=60_000
+    )
+    assert "compare" in _newest(page).locator(".puras-run-head").inner_text()
+    _shot(page, artifacts, "6-compare")
+
+
+@pytest.fixture
+def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
+    """The app under a plain `voila` command with no PURAS_* variables: every visitor's kernel starts its own
+    embedded emulator (the shared-machine setup of the README, minus the key)."""
+    from puras_nb import demo
+
+    notebook = tmp_path / "stakeholder-app.ipynb"
+    notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    port, token = demo.free_port(), "plain-voila-test"
+    with (tmp_path / "voila.log").open("w") as log:
+        proc = subprocess.Popen(
+            demo.voila_command(notebook, port, token), env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        demo.wait_answering(proc, f"http://127.0.0.1:{port}/", 90)
+        yield f"http://127.0.0.1:{port}/?token={token}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
+    browser: Any, plain_voila: str, artifacts: Path
+) -> None:
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(plain_voila)
+        page.locator(".puras-form .puras-run").wait_for(timeout=90_000)
+        pages.append(page)
+    try:
+        for page, prompt in zip(pages, ("a green door", "a yellow kite"), strict=True):
+            note = page.locator(".puras-note")
+            assert "No PURAS_API_KEY is set" in note.inner_text()
+            assert "no PURAS_API_KEY set, so jobs run" not in page.locator("body").inner_text(), "no printed notice"
+            _pick(page, "demo/image")
+            _type(page, "prompt", prompt)
+            page.locator(".puras-run").click()
+        for page, mine, theirs in zip(pages, ("a green door", "a yellow kite"), ("a yellow kite", "a green door"),
+                                      strict=True):
+            _watch(page, _newest(page), "succeeded", timeout=90)
+            history = page.locator(".puras-history").inner_text()
+            assert mine in history and theirs not in history
+        _shot(pages[0], artifacts, "7-no-key-note")
+    finally:
+        for page in pages:
+            page.context.close()
