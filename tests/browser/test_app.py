@@ -234,19 +234,15 @@ def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -
     _shot(page, artifacts, "6-compare")
 
 
-@pytest.fixture
-def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
-    """The app under a plain `voila` command with no PURAS_* variables: every visitor's kernel starts its own
-    embedded emulator (the shared-machine setup of the README, minus the key)."""
+def _serve(notebook: Path, env: dict[str, str]) -> Iterator[str]:
+    """`notebook` under Voilà with the app's settings (`demo.voila_command`); yields its URL with the token."""
     from puras_nb import demo
 
-    notebook = tmp_path / "stakeholder-app.ipynb"
-    notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
     port, token = demo.free_port(), "plain-voila-test"
-    with (tmp_path / "voila.log").open("w") as log:
+    with (notebook.parent / "voila.log").open("w") as log:
         proc = subprocess.Popen(
-            demo.voila_command(notebook, port, token), env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+            demo.voila_command(notebook, port, token), env=env, cwd=notebook.parent, stdout=log,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         demo.wait_answering(proc, f"http://127.0.0.1:{port}/", 90)
@@ -258,6 +254,59 @@ def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
+    """The app under a plain `voila` command with no PURAS_* variables: every visitor's kernel starts its own
+    embedded emulator (the shared-machine setup of the README, minus the key)."""
+    from puras_nb import demo
+
+    notebook = tmp_path / "stakeholder-app.ipynb"
+    notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
+    yield from _serve(notebook, {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")})
+
+
+NOISY = """\
+import sys, warnings
+import ipywidgets as w
+warnings.warn("WARNED-WHILE-RUNNING")
+print("STDERR-WHILE-RUNNING", file=sys.stderr)
+button = w.Button(description="noisy")
+
+def noisy(_):
+    print("PRINTED-BY-A-CLICK")
+    print("STDERR-BY-A-CLICK", file=sys.stderr)
+    warnings.warn("WARNED-BY-A-CLICK")
+    raise RuntimeError("RAISED-BY-A-CLICK")
+
+button.on_click(noisy)
+button
+"""
+
+
+def test_the_app_settings_keep_warnings_errors_and_callback_output_off_the_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    """What the app's Voilà settings guarantee: stderr and warnings while the notebook runs are dropped
+    (`--show_tracebacks=False`), and whatever a widget callback prints, warns or raises never reaches the page."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(NOISY), nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, tmp_path / "noisy.ipynb")
+    for url in _serve(tmp_path / "noisy.ipynb", dict(os.environ)):
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            page.locator("button").get_by_text("noisy").click(timeout=90_000)
+            page.wait_for_timeout(2_000)
+            text = page.locator("body").inner_text()
+            for leak in ("WARNED", "STDERR", "PRINTED-BY", "RAISED", "ZeroDivisionError", "Traceback", "1 / 0"):
+                assert leak not in text, (leak, text)
+        finally:
+            page.close()
 
 
 def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
