@@ -326,11 +326,28 @@ f"{len(batch.rows())} images, ${total / 1_000_000:.4f}"
 """),
 ]
 
+APP = [
+    md("""
+# Try a Puras skill
+
+Pick a skill, fill in what it needs and press **Generate**: the job runs live below, with its progress,
+checklist and a Cancel button, then the video, image or sound. Choose *compare v1 and v2* to see both
+versions side by side. Every run stays in the list below, newest first; rate each result with
+**Good** or **Bad**.
+"""),
+    code("""
+from puras_nb.app import app
+
+app(["demo/ugc-ad", "demo/image", "demo/speech", "demo/slow"])
+"""),
+]
+
 NOTEBOOKS = {
     "quickstart": QUICKSTART,
     "magics": MAGICS,
     "stakeholder-demo": STAKEHOLDER,
     "exploration": EXPLORATION,
+    "stakeholder-app": APP,
 }
 
 

@@ -11,6 +11,7 @@ The public surface, all importable from `puras_nb`:
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
   its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
+- `form`: a form for any skill from its input schema (`puras_nb.app.app`: the stakeholder app on it).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
   `puras_nb.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
   `puras_nb.connection` (skills, login, the local emulator for this kernel).
@@ -46,6 +47,7 @@ _LAZY = {
     "compare": "puras_nb.compare",
     "show": "puras_nb.widgets",
     "skill": "puras_nb.widgets.skill",
+    "form": "puras_nb.app",
 }
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "attach",
     "compare",
     "configure",
+    "form",
     "load_ipython_extension",
     "run",
     "show",

@@ -15,15 +15,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    """`puras-nb demo [--lab] [--out DIR]`: the stakeholder demo as one HTML file, or JupyterLab on copies of the
-    notebooks; either way in DIR or a new directory, never the package or the repository's notebooks/."""
+    """`puras-nb demo [--lab|--app] [--out DIR]`: the stakeholder demo as one HTML file, JupyterLab on copies of the
+    notebooks, or the stakeholder app served by Voilà; in DIR or a new directory, never the package or notebooks/."""
     from .demo import add_arguments, main
 
     demo = sub.add_parser(
         "demo",
-        help="run the stakeholder demo notebook on the emulator and write it as HTML (--lab: open JupyterLab)",
+        help="run the stakeholder demo notebook on the emulator and write it as HTML (--lab: open JupyterLab; "
+        "--app: serve the stakeholder app with Voilà)",
         description="Run the stakeholder demo notebook on the local emulator and write a self-contained HTML file "
-        "into --out DIR or a new temporary directory; --lab opens JupyterLab on copies of the demo notebooks there.",
+        "into --out DIR or a new temporary directory; --lab opens JupyterLab on copies of the demo notebooks there; "
+        "--app serves the stakeholder app (a form to try skills) with Voilà on a free local port until Ctrl-C.",
     )
     add_arguments(demo)
     demo.set_defaults(func=main)

@@ -1,5 +1,8 @@
 """`puras-nb demo`: run the stakeholder demo notebook on the local emulator and write it as one HTML file.
 
+`--app` serves the stakeholder app (`stakeholder-app.ipynb`, a form people drive) with Voilà on a free local
+port instead: code hidden, tracebacks and warnings stripped, the API key only in the kernels' environment.
+
 The emulator runs as a child process; the notebook runs in a real kernel (nbclient) whose environment
 points at it; nbconvert writes a self-contained HTML file (media embedded as data: URLs within the
 preview caps, no live widgets, no scripts). `--lab` instead opens JupyterLab on a copy of the notebooks
@@ -24,12 +27,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "copy_notebooks", "main", "notebook", "notebook_dir", "open_lab", "render", "workdir"]
+__all__ = [
+    "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
+    "serve_app", "voila_command", "wait_answering", "workdir",
+]
 
 _HERE = Path(__file__).resolve().parent
 PACKAGED = _HERE / "notebooks"  # an installed wheel: the notebooks as package data
 CHECKOUT = _HERE.parent / "notebooks"  # a source checkout (editable install): the repository's own notebooks/
 DEMO = "stakeholder-demo"
+APP = "stakeholder-app"
+#: How long `--app` waits for Voilà to answer before giving up.
+APP_START_TIMEOUT = 90.0
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FINAL = 'class="puras-static puras-final"'
 # nbconvert's page loads require.js, MathJax and mermaid from CDNs; the demo needs none of them.
@@ -189,6 +198,99 @@ def open_lab(directory: Path, *, port: int | None = None) -> int:
             return 0
 
 
+def voila_command(notebook_path: Path, port: int, token: str) -> list[str]:
+    """The Voilà command that serves the app safely: loopback only, a token, no code, no tracebacks (Voilà then also
+    drops every stderr stream, which is where warnings go), a fixed port that fails rather than wanders."""
+    return [
+        sys.executable, "-m", "voila", str(notebook_path), "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--Voila.port_retries=0", f"--Voila.token={token}",
+        "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
+    ]  # fmt: skip
+
+
+def app_env(server: Any = None) -> dict[str, str]:
+    """The kernels' environment: the local emulator's address and key when one runs for the app, else the caller's
+    own `PURAS_API_KEY` / `PURAS_API_BASE`. It reaches the kernels only, never the page."""
+    return _kernel_env(server) if server is not None else dict(os.environ)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_answering(proc: subprocess.Popen, url: str, timeout: float) -> None:
+    """Wait until `url` answers (any status below 500); SystemExit if `proc` exits first or `timeout` s pass."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    code = proc.poll()
+    raise SystemExit(
+        f"puras-nb demo --app: Voilà exited with {code}" if code is not None
+        else f"puras-nb demo --app: Voilà did not answer within {timeout:.0f} s"
+    )
+
+
+def serve_app(directory: Path, *, port: int | None = None) -> int:
+    """Serve the stakeholder app with Voilà from a copy in `directory` until Ctrl-C (or SIGTERM); print its URL.
+
+    Without `PURAS_API_KEY` / `PURAS_API_BASE` a local emulator runs for it, shared by every visitor's kernel."""
+    import contextlib
+    import secrets
+
+    from . import local
+
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        raise SystemExit("puras-nb demo --app needs Voilà: pip install 'puras-nb[demo]'") from None
+    target = directory / f"{APP}.ipynb"
+    shutil.copyfile(notebook(APP), target)
+    hosted = bool(os.environ.get("PURAS_API_KEY") or os.environ.get("PURAS_API_BASE"))
+    with contextlib.ExitStack() as stack:
+        server = None if hosted else stack.enter_context(local.start())
+        where = "the API in PURAS_API_BASE / PURAS_API_KEY" if hosted else f"a local emulator at {server.url}"
+        token, port = secrets.token_urlsafe(24), port or free_port()
+        log = stack.enter_context((directory / "voila.log").open("w"))
+        proc = subprocess.Popen(
+            voila_command(target, port, token), env=app_env(server), cwd=directory,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_answering(proc, url, APP_START_TIMEOUT)
+            print(f"puras-nb: the stakeholder app runs on {where}; Voilà's log: {directory / 'voila.log'}",
+                  file=sys.stderr, flush=True)
+            print("puras-nb: open the app in a browser (Ctrl-C stops it):", file=sys.stderr, flush=True)
+            print(f"{url}?token={token}", flush=True)
+            return proc.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `puras-nb demo`."""
     parser.add_argument(
@@ -196,6 +298,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="open JupyterLab on a copy of the demo notebooks instead (emulator running)",
     )
+    parser.add_argument(
+        "--app",
+        action="store_true",
+        help="serve the stakeholder app (a form to try skills) with Voilà on a free local port, until Ctrl-C",
+    )
+    parser.add_argument("--port", type=int, help="with --app: the port to serve on (default: a free one)")
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -205,11 +313,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run `puras-nb demo` with parsed arguments."""
-    directory = workdir(args.out, "lab" if args.lab else "demo")
+    if args.lab and args.app:
+        raise SystemExit("puras-nb demo: choose --lab or --app, not both")
+    directory = workdir(args.out, "lab" if args.lab else "app" if args.app else "demo")
     if args.out is None:
         print(f"puras-nb: working in {directory} (choose another with --out DIR)", file=sys.stderr, flush=True)
     if args.lab:
         return open_lab(directory)
+    if args.app:
+        return serve_app(directory, port=args.port)
     print("puras-nb: running the stakeholder demo on the local emulator…", file=sys.stderr, flush=True)
     path = render(directory)
     print("puras-nb: wrote the demo page; open it in a browser:", file=sys.stderr, flush=True)

@@ -14,7 +14,9 @@ from .model.job import LiveJob, jobs, present
 from .model.text import event_message
 from .settings import Settings, configure, current
 
-__all__ = ["LiveJob", "Settings", "attach", "configure", "event_message", "jobs", "run", "settings", "start"]
+__all__ = [
+    "LiveJob", "Settings", "attach", "configure", "event_message", "jobs", "rerun", "run", "settings", "start"
+]
 
 #: How long a foreground run waits for the server before showing its widget: a job that ends (or is
 #: rejected) within it is shown once, finished, and a bad request raises with nothing displayed.
@@ -76,3 +78,11 @@ def attach(job_id: str, *, display: bool = True, client: Any = None, **opts: Any
     if display:
         present(job)
     return job
+
+
+def rerun(job_id: str, changes: dict | None = None, *, version: int | None = None, display: bool = True) -> LiveJob:
+    """Start the skill of job `job_id` (this kernel's, or any the server knows) again with `changes` to its
+    inputs, on its version unless `version` is given; the new LiveJob is shown like `start`'s."""
+    known = next((job for job in reversed(jobs()) if job.id == job_id), None)
+    source = known if known is not None else LiveJob.attach(job_id)
+    return source.rerun(changes or {}, version=version, display=display)

@@ -32,6 +32,7 @@ USAGE = {
     "cell": "%%puras SKILL [key=value ...] [options]   (the cell body: inputs as a JSON object or YAML mapping)",
     "jobs": "%puras jobs",
     "attach": "%puras attach ID|$var [-o VAR]",
+    "rerun": "%puras rerun ID|$var [key=value ...] [--version N] [-o VAR]",
     "cancel": "%puras cancel ID|$var",
     "logs": "%puras logs ID|$var",
     "get": "%puras get ID|$var",
@@ -46,6 +47,7 @@ HELP = {
     "cell": "the same, with the inputs in the cell body; $name values are notebook variables",
     "jobs": "this kernel's jobs as a live table",
     "attach": "a live view of a job started elsewhere",
+    "rerun": "start a job's skill again with some inputs changed (same version unless --version)",
     "cancel": "cancel a job",
     "logs": "print a job's events as they arrive",
     "get": "the job object, as the API returns it",
@@ -338,6 +340,27 @@ class PurasMagics(Magics):
         self._store(args.out, job)
         return job
 
+    def cmd_rerun(self, argv: list[str]) -> Any:
+        from .live import rerun
+
+        p = _Parser("rerun")
+        p.add_argument("job_id", metavar="ID")
+        p.add_argument("inputs", nargs="*", metavar="key=value")
+        p.add_argument("--version", type=int, metavar="N")
+        p.add_argument("-o", "--out", metavar="VAR")
+        args = p.parse_intermixed_args(argv)
+        _check_var(args.out)
+        try:
+            changes = build_inputs(args.inputs, namespace=self.shell.user_ns)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            job = rerun(job_id(args.job_id, self.shell.user_ns), changes, version=args.version, display=False)
+        except PurasError as exc:
+            raise _short(exc) from None
+        self._store(args.out, job)
+        return job
+
     def cmd_cancel(self, argv: list[str]) -> None:
         from .live import attach
 
@@ -441,7 +464,7 @@ def completer(settings: Puras) -> Completer:
     return Completer(
         commands=["run", *PurasMagics.commands()],
         run_options=RUN_FLAGS,
-        job_commands=("attach", "cancel", "logs", "get"),
+        job_commands=("attach", "rerun", "cancel", "logs", "get"),
         skill_commands=("skills",),
         job_ids=job_ids,
         skillpack=lambda: settings.skillpack,

@@ -158,8 +158,9 @@ def uses_emulator(s: Settings | None = None) -> bool:
     return s.local is True or (s.local is None and not (s.api_key or s.api_base))
 
 
-def endpoint(s: Settings | None = None) -> Endpoint:
-    """The API live jobs use, starting the embedded emulator once (and saying so) when the rule asks for it."""
+def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
+    """The API live jobs use, starting the embedded emulator once (and saying so, unless `announce=False`: a page
+    that shows its own note) when the rule asks for it."""
     global _emulator
     s = s or current()
     if not uses_emulator(s):
@@ -169,11 +170,12 @@ def endpoint(s: Settings | None = None) -> Endpoint:
             from . import local
 
             _emulator = local.start()
-            print(
-                f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
-                " (configure(api_key=...) for the hosted API)",
-                file=sys.stdout if in_kernel() else sys.stderr,
-            )
+            if announce:
+                print(
+                    f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
+                    " (configure(api_key=...) for the hosted API)",
+                    file=sys.stdout if in_kernel() else sys.stderr,
+                )
         return Endpoint(_emulator.url, _emulator.api_key)
 
 

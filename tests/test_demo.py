@@ -152,3 +152,43 @@ def test_lab_serves_a_copy_and_a_save_leaves_the_repository_untouched(tmp_path: 
             proc.wait()
         if served is not None:
             shutil.rmtree(served, ignore_errors=True)
+
+
+def test_app_and_lab_are_one_or_the_other(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit, match="--lab or --app"):
+        cli.main(["demo", "--lab", "--app"])
+
+
+def test_the_app_is_served_on_loopback_with_a_token_no_code_and_no_tracebacks(tmp_path: Path) -> None:
+    cmd = demo.voila_command(tmp_path / "stakeholder-app.ipynb", 8899, "secret")
+    assert {"--Voila.ip=127.0.0.1", "--port=8899", "--Voila.token=secret", "--Voila.port_retries=0"} <= set(cmd)
+    assert {"--strip_sources=True", "--show_tracebacks=False", "--no-browser"} <= set(cmd)
+
+
+@pytest.mark.kernel
+def test_app_runs_its_own_emulator_prints_the_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """`demo --app` with no PURAS_* variables: an emulator of its own for every visitor's kernel, the page behind a
+    token, the app's notebook copied into --out, and SIGINT (Ctrl-C) ends it all with status 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "puras_nb.cli", "demo", "--app", "--out", str(tmp_path)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", url), (url, proc.stderr.read())
+        page = httpx.get(url, timeout=90)
+        assert page.status_code == 200 and "Try a Puras skill" in page.text
+        assert "SkillForm demo/ugc-ad" in page.text and "from puras_nb" not in page.text
+        assert httpx.get(url.split("?")[0], timeout=30).status_code != 200, "no page without the token"
+        assert (tmp_path / "stakeholder-app.ipynb").is_file()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=40) == 0
+        assert "runs on a local emulator" in proc.stderr.read()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url, timeout=5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -92,6 +92,37 @@ def test_attach_replays_a_finished_job_and_follows_a_running_one() -> None:
         live.attach("00000000-0000-0000-0000-000000000000", display=False)
 
 
+def test_rerun_changes_only_the_given_inputs_and_keeps_the_version() -> None:
+    first = live.start("demo/echo", {"a": 1, "b": "x"}, version=1, display=False)
+    assert first.result(timeout=10) == {"a": 1, "b": "x"}
+    again = first.rerun(b="y", display=False)
+    assert again.result(timeout=10) == {"a": 1, "b": "y"} and again.id != first.id
+    assert again.version == 1 and again.skill == first.skill
+    clash = first.rerun({"version": 7}, display=False)  # an input named like a keyword goes in the dict
+    assert clash.result(timeout=10) == {"a": 1, "b": "x", "version": 7}
+    attached = live.attach(first.id, display=False)
+    assert attached.rerun(a=2, display=False).result(timeout=10) == {"a": 2, "b": "x"}
+
+
+def test_rerun_on_another_version_and_replay_use_the_server() -> None:
+    first = live.start("demo/image", {"prompt": "a cat", "width": 16, "height": 16}, version=1, display=False)
+    first.result(timeout=10)
+    replayed = first.replay(display=False)
+    assert replayed.result(timeout=10)["prompt"] == "a cat" and replayed.job["parent_job_id"] == first.id
+    assert replayed.version == 1
+    assert first.replay(version=2, display=False).wait(10)["version"] == 2
+    tweaked = first.rerun(prompt="a dog", version=2, display=False)
+    assert tweaked.result(timeout=10)["prompt"] == "a dog" and tweaked.version == 2
+    assert tweaked.job["inputs"] == {"prompt": "a dog", "width": 16, "height": 16}
+    with pytest.raises(PurasAPIError):
+        first.replay(version=9, display=False)
+
+
+def test_rerun_needs_a_job_with_an_id() -> None:
+    with pytest.raises(PurasError, match="no id yet"):
+        live.LiveJob({"status": "queued"}).rerun(a=1)
+
+
 def test_await_on_the_callers_loop() -> None:
     async def main() -> tuple[Any, Any]:
         job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)

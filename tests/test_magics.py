@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from jupyter_client.manager import KernelManager
 
@@ -288,6 +289,44 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
     short_error(kernel.run("%puras get 00000000-0000-0000-0000-000000000000"), "PurasAPIError", "404")
     usage_error(kernel.run("%puras get $nothing_here"), "no variable named 'nothing_here'")
     usage_error(kernel.run("%puras get $data"), "$data is not a job")
+
+
+def test_rerun_changes_one_input_and_keeps_the_rest(kernel: Kernel) -> None:
+    kernel.ok("%puras run demo/ugc-ad product=https://shop.example/acme-mug duration=2 --version 1 --bg --no-display "
+              "-o ad")
+    kernel.ok("ad.result(60)")
+    again = kernel.ok("again = ad.rerun(duration=6, display=False)\nagain.result(120)\nagain.job['inputs']")
+    assert again.text == "{'product': 'https://shop.example/acme-mug', 'duration': 6}"
+    assert kernel.value("again.version, again.id != ad.id") == "(1, True)"
+    magic = kernel.ok("%puras rerun $ad duration=3 --version 2 -o third")
+    assert magic.shown["text/plain"].startswith("<LiveJob demo/ugc-ad")
+    assert kernel.value("third.wait(120)['inputs'], third.version") == (
+        "({'product': 'https://shop.example/acme-mug', 'duration': 3}, 2)"
+    )
+    replayed = kernel.value("r = ad.replay(version=2, display=False)\nr.wait(120)['parent_job_id'] == ad.id, r.version")
+    assert replayed == "(True, 2)"
+    short_error(kernel.run("%puras rerun 00000000-0000-0000-0000-000000000000 duration=3"), "PurasAPIError", "404")
+    usage_error(kernel.run("%puras rerun"), "required: ID", "usage: %puras rerun ID")
+    usage_error(kernel.run("%puras rerun $ad oops"), "expected key=value, got 'oops'")
+
+
+def test_form_marks_an_out_of_bounds_number_and_sends_no_request(kernel: Kernel, emulator: Any) -> None:
+    auth = {"Authorization": f"Bearer {emulator.api_key}"}
+
+    def created() -> int:
+        return httpx.get(f"{emulator.url}/_emulator/stats", headers=auth, timeout=10).json()["jobs_created"]
+
+    shown = kernel.ok("import puras_nb\nf = puras_nb.form('demo/slow')\nf")
+    assert shown.shown["text/plain"] == "<SkillForm demo/slow: seconds>"
+    assert "application/vnd.jupyter.widget-view+json" in shown.shown
+    before = created()
+    kernel.ok("f.fill(seconds='4000')\nstarted = f.run()")
+    assert kernel.value("started is None, f.fields['seconds'].message.value") == (
+        "(True, '⚠ seconds must be between 0 and 3600')"
+    )
+    assert kernel.value("len(f.runs), f.history.children") == "(0, ())" and created() == before
+    kernel.ok("f.fill(seconds='0.1')\nstarted = f.run()\nstarted.result(30)")
+    assert created() == before + 1 and kernel.value("f.runs[0] is started") == "True"
 
 
 def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:

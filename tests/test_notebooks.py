@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ["quickstart", "magics", "stakeholder-demo", "exploration"]
+NAMES = ["quickstart", "magics", "stakeholder-demo", "exploration", "stakeholder-app"]
 
 pytestmark = pytest.mark.kernel
 

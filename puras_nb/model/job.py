@@ -660,6 +660,41 @@ class LiveJob:
         sess = self._session or session()
         return rt.run_sync(sess.call("feedback", self.id, rating=rating, comment=comment, client=self.client))
 
+    def rerun(
+        self, inputs: dict | None = None, /, *, version: int | None = None, display: bool = True, **changes: Any
+    ) -> LiveJob:
+        """Start this job's skill again with its inputs changed by `changes` (and/or the `inputs` dict, for keys
+        that clash with the keywords here), on this job's version unless `version` is given. Shown like `start`."""
+        if not self.id:
+            raise PurasError("this job has no id yet (its submission has not been answered); rerun it once it has")
+        sess = self._session or session()
+        old = self.job.get("inputs")
+        if not isinstance(old, dict):  # a job dict without its inputs (a list row, another server's shape)
+            old = rt.run_sync(sess.call("get", self.id, client=self.client)).get("inputs")
+        if not isinstance(old, dict):
+            raise PurasError(f"the server does not say which inputs job {self.id} ran with; start it anew instead")
+        new_inputs = {**old, **(inputs or {}), **changes}
+        # a bare skill name (a server whose jobs name no pack path) is found through the job's own skillpack id
+        pack = None if "/" in self.skill else self.job.get("skillpack_id")
+        same = version if version is not None else self.version
+        job = LiveJob.submit(self.skill, new_inputs, skillpack=pack, version=same, client=self.client)
+        if display:
+            present(job)
+        return job
+
+    def replay(self, *, version: int | None = None, display: bool = True) -> LiveJob:
+        """Run this job's inputs again as a new job through the API's replay (the same version unless `version` is
+        given). Shown like `start`."""
+        if not self.id:
+            raise PurasError("this job has no id yet (its submission has not been answered); replay it once it has")
+        sess = self._session or session()
+        answer = rt.run_sync(sess.call("replay", self.id, version=version, client=self.client))
+        job = LiveJob(answer, skill=self.skill, version=version, client=self.client)
+        job._follow(sess)
+        if display:
+            present(job)
+        return job
+
     def send_feedback(self, rating: int, on_done: Callable[[BaseException | None], Any]) -> None:
         """Record feedback without blocking (a button click); `on_done(error or None)` says how it went."""
         sess = self._session or session()

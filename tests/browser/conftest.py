@@ -47,6 +47,14 @@ def artifacts_dir() -> Path:
     return root / "browser"
 
 
+@pytest.fixture
+def artifacts() -> Path:
+    """The screenshots folder (`artifacts_dir()`), created."""
+    folder = artifacts_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say where the screenshots are, and repeat why the browser tests skipped, at the very end of the run."""
     folder = artifacts_dir()
