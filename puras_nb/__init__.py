@@ -7,7 +7,7 @@ The public surface, all importable from `puras_nb`:
 - `PurasError`, `PurasAPIError`, `PurasConnectionError`, `JobError`,
   `JobInterrupted`, `SubmitInterrupted`: every exception (see `puras_nb.errors`).
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
-  jobs that poll on the kernel's event loop and render as widgets.
+  jobs followed on a background thread (they move while a cell computes), shown as widgets.
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
   its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
