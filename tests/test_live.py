@@ -109,7 +109,7 @@ def test_rerun_on_another_version_and_replay_use_the_server() -> None:
     first.result(timeout=10)
     replayed = first.replay(display=False)
     assert replayed.result(timeout=10)["prompt"] == "a cat" and replayed.job["parent_job_id"] == first.id
-    assert replayed.version == 1
+    assert replayed.version == 2  # the active deployment: replay, unlike rerun, does not keep the job's version
     assert first.replay(version=2, display=False).wait(10)["version"] == 2
     tweaked = first.rerun(prompt="a dog", version=2, display=False)
     assert tweaked.result(timeout=10)["prompt"] == "a dog" and tweaked.version == 2

@@ -331,7 +331,8 @@ async def job_feedback(request: Request) -> Response:
 
 
 async def replay_job(request: Request) -> Response:
-    """`POST /v1/jobs/{id}/replay[?version=N]`: the same skill and inputs as a new job (same version by default)."""
+    """`POST /v1/jobs/{id}/replay[?version=N]`: the same skill and inputs as a new job, on the active deployment's
+    version unless `version` pins one (as the official CLI says: "default: active")."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
     info = emu.store.entry_info(job_id)
@@ -339,7 +340,7 @@ async def replay_job(request: Request) -> Response:
         raise ApiError(404, f"job {job_id} not found")
     old, skill, _ = info
     pack = emu.find_pack(old["skillpack_id"])
-    version = _int_param(request, "version", minimum=1) or old["version"]
+    version = _int_param(request, "version", minimum=1) or emu.deployments.active(pack)
     job = await _create(request, emu, pack, skill.name, version, old["inputs"], parent_job_id=job_id)
     return JSONResponse(job, status_code=201)
 

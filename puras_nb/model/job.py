@@ -683,8 +683,8 @@ class LiveJob:
         return job
 
     def replay(self, *, version: int | None = None, display: bool = True) -> LiveJob:
-        """Run this job's inputs again as a new job through the API's replay (the same version unless `version` is
-        given). Shown like `start`."""
+        """Run this job's inputs again as a new job through the API's replay: on the active deployment unless
+        `version` pins one (`rerun` keeps this job's version). Shown like `start`."""
         if not self.id:
             raise PurasError("this job has no id yet (its submission has not been answered); replay it once it has")
         sess = self._session or session()
