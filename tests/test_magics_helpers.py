@@ -247,10 +247,29 @@ def test_table_widget_follows_its_jobs() -> None:
     done = _job("succeeded", result={"n": 1})
     view = table([running, done], title="live")
     widget = view.widget
-    assert view._bar.value == 0.5 and "running" in view._html.value
+    assert widget is view._html and "running" in widget.value
+    assert widget.value.count('class="puras-bar"') == 2, "the batch's bar and the finished row's, nothing else"
     running._apply({"id": "r", "status": "succeeded", "cost_micros": 2000, "result": {"n": 2}})
     running._finish()
-    assert view._bar.value == 1.0 and view._bar.bar_style == "success"
-    assert "running" not in view._html.value and "$0.0020" in view._html.value
-    assert widget.children == (view._bar, view._html)
+    assert "running" not in widget.value and "$0.0020" in widget.value
+    assert widget.value.count("var(--jp-success-color1") == 3 and "<progress" not in widget.value
     assert running._observers == []
+
+
+def test_table_after_a_failure_has_a_red_bar_and_a_cancel_stays_neutral() -> None:
+    def head(jobs: list) -> str:  # the batch line and bar, after the style sheet and before the rows
+        return table(jobs).html().split("</style>", 1)[1].split("<table")[0]
+
+    assert "var(--jp-error-color1" in head([_job("failed", error="boom"), _job("succeeded")])
+    neutral = head([_job("cancelled")])
+    assert 'class="puras-bar"' in neutral and "error-color" not in neutral and "success-color" not in neutral
+
+
+def test_the_table_shows_each_job_once_named_as_it_was_started() -> None:
+    first = live.LiveJob({"id": "same", "status": "succeeded", "skillpack": "local/demo", "skill_name": "x"},
+                         skill="demo/x")
+    again = live.LiveJob({"id": "same", "status": "succeeded", "skillpack": "local/demo", "skill_name": "x"})
+    assert again.skill == "local/demo/x"
+    rows = [line for line in table().text().splitlines() if "demo/x" in line]
+    assert [first in table().jobs, again in table().jobs] == [True, False]
+    assert len([line for line in rows if "local/demo/x" in line]) == 0

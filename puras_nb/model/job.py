@@ -326,11 +326,14 @@ class LiveJob:
 
     @property
     def progress_label(self) -> str:
+        """`2/4` (or `2/5 tasks`); `finishing` while the last step still runs (never `4/4` before the end)."""
         step = self._step()
         if not step:
             return ""
         if self.status == "succeeded":
             return f"{step[1]}/{step[1]}{step[2]}"
+        if step[0] >= step[1] and not self.done():
+            return "finishing"
         return f"{step[0]}/{step[1]}{step[2]}"
 
     @property

@@ -15,7 +15,7 @@ from ..media import fetch as fetch_now
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
-from .html import STYLE, esc, json_html, result_html, summarize
+from .html import STYLE, esc, json_html, raw_html, result_html, summarize
 
 __all__ = ["ResultView", "media_widget"]
 
@@ -55,7 +55,8 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
         return _link(media, f"{media.mime}: loading preview…" if pending else f"{media.mime} not previewed "
                      "(too large, past this job's preview budget, or unreachable)")
     fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
-    layout = w.Layout(max_width="100%", height="auto")
+    # flex-start: a flex column stretches its children to its width, which would upscale a small image
+    layout = w.Layout(max_width="100%", height="auto", width="auto", align_self="flex-start")
     classes = (f"puras-media-{media.kind}",)
     if media.kind == "image":
         view: w.Widget = w.Image(value=data, format=fmt, layout=layout, _dom_classes=classes)
@@ -65,12 +66,13 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
         view = w.Video(
             value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout, _dom_classes=classes
         )
-    caption = w.HTML(f'<span style="font-size:11px;color:#6b7280">{esc(media.name or media.path or media.mime)}</span>')
+    caption = w.HTML(f'{STYLE}<span class="puras-caption">{esc(media.name or media.path or media.mime)}</span>')
     return w.VBox([view, caption], _dom_classes=("puras-media",))
 
 
 class ResultView(w.VBox):
-    """A result: media gallery on top, collapsible JSON below. Static text/html and text/plain fallbacks.
+    """A result: media gallery on top, collapsible JSON below (folded when there are media to look at).
+    Static text/html and text/plain fallbacks.
 
     Media bytes given in `data` show at once; the others are fetched in the background (never on the
     kernel's thread) when `fetch` is on, showing as links until they arrive.
@@ -109,9 +111,13 @@ class ResultView(w.VBox):
         if len(views) == 1:
             children.append(views[0])
         elif views:
-            layout = w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px")
+            layout = w.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(200px, max-content))", grid_gap="8px",
+                align_items="flex-start",
+            )
             children.append(w.GridBox(views, layout=layout, _dom_classes=("puras-gallery",)))
-        children.append(w.HTML(STYLE + json_html(self.result), _dom_classes=("puras-json-view",)))
+        tree = raw_html(self.result) if self.media else json_html(self.result)
+        children.append(w.HTML(STYLE + tree, _dom_classes=("puras-json-view",)))
         self.children = children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
