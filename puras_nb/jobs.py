@@ -194,9 +194,12 @@ class JobsTable:
             progress = "" if frac is None else bar_html(frac, job.status)
             inputs = esc(_short_json(job.job.get("inputs")))
             body.append(
-                f"<tr><td>{i}</td><td>{esc(job.skill)}{esc(version)}</td><td><code>{inputs}</code></td>"
-                f'<td>{badge(job.status)}</td><td style="width:80px">{progress}</td><td>{job.elapsed:.1f} s</td>'
-                f"<td>{dollars(job.job.get('cost_micros'))}</td><td>{esc(_outcome(job, 200))}</td></tr>"
+                f'<tr><td>{i}</td><td class="puras-nowrap">{esc(job.skill)}{esc(version)}</td>'
+                f"<td><code>{inputs}</code></td><td>{badge(job.status)}</td>"
+                f'<td style="width:80px;min-width:60px">{progress}</td>'
+                f'<td class="puras-nowrap">{job.elapsed:.1f} s</td>'
+                f'<td class="puras-nowrap">{dollars(job.job.get("cost_micros"))}</td>'
+                f'<td class="puras-wrap">{esc(_outcome(job, 200))}</td></tr>'
             )
         cls = "puras-static puras-jobs puras-final" if final else "puras-static puras-jobs"
         return (
@@ -252,9 +255,8 @@ class JobsTable:
 
 
 def _one_per_job(jobs: list[LiveJob]) -> list[LiveJob]:
-    """One row per job: the first LiveJob made for each job id (named as it was started), in order.
-
-    Attaching to a job this kernel already follows makes a second LiveJob of the same job."""
+    """One row per job: the first LiveJob of each job id, in order (attaching to a job this kernel already
+    follows makes a second LiveJob of the same job, under the same name)."""
     seen: set[str] = set()
     out = []
     for job in jobs:

@@ -205,9 +205,8 @@ def failure_message(job: Any, error: BaseException | None = None) -> str:
     if job.events:
         last = job.events[-1]
         message = event_message(last)
-        if message.strip() == detail.strip():  # the error, said once: not again as the last event
-            message = ""
-        parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
+        if message.strip() != detail.strip():  # an event that only repeats the error is not worth a mention
+            parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
     parts.append(f"job {job.id}")
     return " · ".join(parts)
 

@@ -215,7 +215,9 @@ class LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
         sess = session()
         fetched = rt.run_sync(sess.call("get", job_id, client=client))
-        job = cls(fetched, client=client, **check_options(opts))
+        # a job this kernel already follows keeps the name it was started with (one job, named one way)
+        known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
+        job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():

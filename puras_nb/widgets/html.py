@@ -56,13 +56,12 @@ _BAR = {
     "failed": "var(--jp-error-color1,#d32f2f)",
     "cancelled": "var(--jp-border-color1,#9ca3af)",
 }
-_WIDGET_VIEW = '[data-mime-type="application/vnd.jupyter.widget-view+json"]'
 
 # Styles for our own markup only (never built from result data).
 # - The static final view is hidden wherever the live widget rendered, so a live notebook shows it once.
 # - Where the widget cannot render (a saved notebook reopened without a kernel), ipywidgets leaves the line
-#   "Error displaying widget: model not found" (the renderer node, classed `jupyter-widgets`, with no child
-#   element); that line is hidden when our static view follows it, which then stands in for the widget.
+#   "Error displaying widget: model not found" (only then does the output node itself get the class
+#   `jupyter-widgets`); that line is hidden when our static view follows it, standing in for the widget.
 # - Error text uses the theme's error colour (light: --jp-error-color1, dark: the lighter --jp-error-color2),
 #   both above 4.5:1 against the page.
 STYLE = (
@@ -89,12 +88,14 @@ STYLE = (
     "transparent 75%);background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
     "@keyframes puras-stripes{from{background-position:16px 0}to{background-position:0 0}}"
     ".puras-static table{border-collapse:collapse;margin:4px 0}"
-    ".puras-static td{overflow-wrap:anywhere}.puras-static td code{white-space:normal}"
+    ".puras-static td code,.puras-static td.puras-wrap{overflow-wrap:anywhere;white-space:normal}"
+    ".puras-static td.puras-nowrap{white-space:nowrap}"
+    ".puras-job .widget-html-content,.puras-comparison .widget-html-content{line-height:1.4}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
     ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live) .puras-final{display:none}"
-    f".jp-OutputArea-child:has(> .jupyter-widgets{_WIDGET_VIEW}:not(:has(*))):has(+ .jp-OutputArea-child "
-    ".puras-final){display:none}"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets):has(+ .jp-OutputArea-child .puras-final)"
+    "{display:none}"
     "</style>"
 )
 
@@ -109,7 +110,7 @@ def badge(status: str) -> str:
     color = _COLORS.get(status, "#6b7280")
     return (
         f'<span class="puras-badge puras-badge-{esc(status)}" style="background:{color};color:#fff;'
-        f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600">{esc(status)}</span>'
+        f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap">{esc(status)}</span>'
     )
 
 
@@ -217,8 +218,9 @@ def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
 
 def ending_html(job: Any, limit: int = 2000) -> str:
     """How a job that did not succeed ended: an error in the error colour, or a neutral note for a cancel."""
-    if job.status == "cancelled" and job.exception is None:
-        return f'<div class="puras-cancelled">{esc(_short(job.error_text or "cancelled", limit))}</div>'
+    if job.status == "cancelled" and job.exception is None:  # the badge says cancelled: only a reason adds to it
+        reason = job.error_text if job.error_text != "cancelled" else ""
+        return f'<div class="puras-cancelled">{esc(_short(reason, limit))}</div>' if reason else ""
     return error_html(job.error_text, limit=limit)
 
 
