@@ -87,7 +87,7 @@ def test_attach_replays_a_finished_job_and_follows_a_running_one() -> None:
     assert [e["id"] for e in again.events] == [e["id"] for e in first.events]
     running = live.start("demo/count", {"n": 5, "delay": 0.1}, display=False)
     follower = live.attach(running.id, display=False)
-    assert follower.result(timeout=10) == {"count": 5} and follower.skill == "local/demo/count"
+    assert follower.result(timeout=10) == {"count": 5} and follower.skill == running.skill == "demo/count"
     with pytest.raises(PurasAPIError):
         live.attach("00000000-0000-0000-0000-000000000000", display=False)
 
