@@ -341,6 +341,18 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
     assert len(audio) == 1 and bytes(audio[0].value).startswith(b"RIFF") and audio[0].format == "wav"
 
 
+def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: Any) -> None:
+    """What a saved notebook keeps of `show(...)`: the media themselves, not links to a host that is gone."""
+    from puras_nb import Client
+    from puras_nb.widgets import show
+
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        done = client.submit("demo/image", {"prompt": "a kite", "width": 64, "height": 64}, wait=True)
+    html = show(done).static_bundle()["text/html"]
+    assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
+    assert emulator.url.split("//")[1] not in html.split('class="puras-raw"')[0], "no link in place of the image"
+
+
 def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyPatch) -> None:
     job = live.start("demo/hang", {}, display=False)
     view = job.widget

@@ -6,6 +6,7 @@ up to a per-kind cap; beyond it, or when a fetch fails, the item is a link. Ever
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -17,7 +18,11 @@ from ..runtime.session import session
 from ..settings import current
 from .html import STYLE, esc, json_html, raw_html, result_html, summarize
 
-__all__ = ["ResultView", "media_widget"]
+__all__ = ["STATIC_WAIT", "ResultView", "media_widget"]
+
+# How long showing a ResultView waits for its previews, so that its static view (what a saved notebook,
+# nbconvert and GitHub keep) embeds the media rather than links to a host that may be gone by then.
+STATIC_WAIT = 3.0
 
 _FORMATS = {
     "image/png": "png",
@@ -75,7 +80,8 @@ class ResultView(w.VBox):
     Static text/html and text/plain fallbacks.
 
     Media bytes given in `data` show at once; the others are fetched in the background (never on the
-    kernel's thread) when `fetch` is on, showing as links until they arrive.
+    kernel's thread) when `fetch` is on, showing as links until they arrive. Shown as a cell's value it
+    is two outputs like a job: the widget, and a static view (see `puras_nb.widgets.display`).
     """
 
     def __init__(
@@ -96,13 +102,19 @@ class ResultView(w.VBox):
             if m.is_data and m.url not in self.data:
                 self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, caps))
         super().__init__(_dom_classes=("puras-result-view",))
+        self._previews = threading.Event()
         self._render()
         missing = [m for m in self.media if m.url not in self.data]
         if fetch and missing:
             rt.spawn(self._fetch(missing, caps))
+        else:
+            self._previews.set()
 
     async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
-        self.data.update(await session().fetch_previews(missing, max_bytes))
+        try:
+            self.data.update(await session().fetch_previews(missing, max_bytes))
+        finally:
+            self._previews.set()
         self._render()
 
     def _render(self) -> None:
@@ -125,3 +137,19 @@ class ResultView(w.VBox):
         data["text/plain"] = f"<result {summarize(self.result)}>"
         data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data)
         return data
+
+    def static_bundle(self) -> dict:
+        """The static view (`puras-final`), with the previews fetched within `STATIC_WAIT` seconds embedded."""
+        self._previews.wait(STATIC_WAIT)
+        html = result_html(self.result, media=self.media, data=self.data)
+        final = f'{STYLE}<div class="puras-static puras-final">{html}</div>'
+        return {"text/plain": f"<result {summarize(self.result)}>", "text/html": final}
+
+    def _ipython_display_(self) -> None:
+        """The widget, then its static view: two outputs, so a saved notebook keeps the result (with media)."""
+        from IPython.display import display
+
+        from .display import live_bundle
+
+        display(live_bundle(self._repr_mimebundle_()), raw=True)
+        display(self.static_bundle(), raw=True)
