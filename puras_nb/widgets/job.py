@@ -149,29 +149,32 @@ class JobWidget(w.VBox):
         return self.job.done() and not self.job.media_pending
 
     def _head_html(self) -> str:
-        """The header; the running layout (label, checklist, message) stays until the previews are in, so the
-        view changes its layout once at the end instead of shrinking, then growing as media arrive."""
+        """The header: a title line (skill, version, id, badge, progress), the checklist, and one line that
+        holds the latest message while the job runs and its duration and cost once it ended. The running
+        layout stays until the previews are in; the checklist stays too (a record of what the skill did, or
+        where it stopped), so the view only grows at the end, once, instead of shrinking, then growing."""
         job = self.job
         version = f" · v{esc(job.version)}" if job.version is not None else ""
         parts = [
             f"{STYLE}<b>{esc(job.skill or 'job')}</b>{version} · <code>{esc(job.short_id)}</code> ",
             f'<span class="puras-status">{badge(job.status)}</span>',
         ]
-        if not self._ended():
+        ended = self._ended()
+        if not ended:
             label = " · ".join(x for x in (job.progress_label, f"{job.elapsed:.0f} s") if x)
             if job.done():
                 label = "loading previews…"
             parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
-            todos = job.todos
-            if todos:
-                parts.append(_checklist(todos))
+        todos = job.todos
+        if todos:
+            parts.append(_checklist(todos))
+        if not ended:
             message = job.message
             if job.last_error:
                 message = f"connection trouble, retrying: {job.last_error}"
-            if message:
-                parts.append(f'<div class="puras-message"><i>{esc(message[:500])}</i></div>')
+            parts.append(f'<div class="puras-message"><i>{esc(message[:300])}</i></div>')
             return "".join(parts)
-        parts.append(f' <span class="puras-summary">{esc(facts(job))}</span>')
+        parts.append(f'<div class="puras-message"><span class="puras-summary">{esc(facts(job))}</span></div>')
         if job.status != "succeeded" or job.exception is not None:
             parts.append(ending_html(job))
         return "".join(parts)
