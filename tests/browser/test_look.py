@@ -7,6 +7,7 @@ Screenshots go to artifacts/browser/look-*.png (see conftest.py).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -92,6 +93,7 @@ def test_job_states_images_cancel_and_dark_theme(notebook_page: Any) -> None:
         "%puras run demo/count n=40 delay=0.25 --bg -o counter",
         "hung = puras_nb.start('demo/hang')",
         "hung.cancel()['status']",
+        "%%puras demo/ugc-ad -o ad\nproduct: solar lantern\nduration: 4",
     ])  # fmt: skip
     nb.run_cell(0)
     image_out = nb.run_cell(1, timeout=60)
@@ -133,6 +135,19 @@ def test_job_states_images_cancel_and_dark_theme(notebook_page: Any) -> None:
     assert job.locator(".progress-bar-warning, .progress-bar-danger").count() == 0, "no orange or red bar"
     assert job.locator(".puras-feedback-up, .puras-feedback-down").count() == 0, "nothing to rate"
     _shot(hung_out, "cancelled")
+
+    ad_out = nb.run_cell(6, wait=False)
+    heights: list[float] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (heights and ad_out.locator(".puras-job video").count()):
+        heights.append(ad_out.evaluate("o => o.getBoundingClientRect().height"))
+        nb.page.wait_for_timeout(50)
+    nb.wait_cell_done(6, timeout=30)
+    ad_out.locator(".puras-job video").first.wait_for()
+    nb.page.wait_for_timeout(500)
+    shrinks = [(a, b) for a, b in itertools.pairwise(heights) if b < a - 4]
+    assert not shrinks, f"the view shrank before its media arrived (layout jumps): {heights}"
+    _shot(ad_out, "ugc-ad-succeeded")
 
     nb.js("await window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'});")
     nb.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
@@ -221,17 +236,20 @@ def test_run_all_finishes_in_jupyterlab(notebook_page: Any, name: str) -> None:
     nb.open(name)
     nb.js("await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs');")
     nb.js("window.jupyterapp.commands.execute('notebook:run-all-cells');")
-    code = nb.panel.locator(".jp-CodeCell")
-    total = code.count()
+    # the model's execution counts: JupyterLab does not lay out cells scrolled out of view
+    counts_js = """const cells = panel.content.model.cells; const out = [];
+                   for (let i = 0; i < cells.length; i++) {
+                     const c = cells.get(i); if (c.type === 'code') out.push(c.executionCount); }
+                   return out;"""
 
     def finished() -> bool:
-        prompts = code.locator(".jp-InputPrompt").all_inner_texts()
-        return all(re.search(r"\[\d+\]", p) for p in prompts) and nb.panel.locator(".jp-Stdin").count() == 0
+        return all(n is not None for n in nb.js(counts_js)) or nb.panel.locator(".jp-Stdin").count() > 0
 
     _until(finished, 100, nb)
-    prompts = code.locator(".jp-InputPrompt").all_inner_texts()
-    waiting = [i for i, p in enumerate(prompts) if not re.search(r"\[\d+\]", p)]
+    counts = nb.js(counts_js)
+    waiting = [i for i, n in enumerate(counts) if n is None]
     assert nb.panel.locator(".jp-Stdin").count() == 0, "a cell waits for typed input"
-    assert not waiting, f"{len(waiting)} of {total} code cells did not run: {waiting} ({prompts})"
+    assert not waiting, f"{len(waiting)} of {len(counts)} code cells did not run: {waiting}"
+    nb.wait_kernel_idle(30)
     assert MODEL_NOT_FOUND not in nb.panel.locator(".jp-Notebook").inner_text()
     nb.screenshot(f"look-run-all-{Path(name).stem}")
