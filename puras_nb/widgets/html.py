@@ -76,6 +76,7 @@ STYLE = (
     ".puras-gallery img,.puras-gallery video,.puras-media img,.puras-media video{max-width:100%;height:auto;"
     "width:auto}"
     ".puras-gallery audio{width:100%;min-width:200px}"
+    ".puras-grid img,.puras-grid video{max-height:240px}"
     ".puras-json details{margin-left:1em}.puras-json summary,.puras-raw>summary{cursor:pointer}"
     ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
     ".puras-raw>summary{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
