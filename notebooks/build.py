@@ -2,8 +2,8 @@
 
 They execute without any PURAS_* variables, so on the local emulator, exactly as the tests run them.
 What is stored is slimmed (`slim`) so the repository stays small: no widget state (a notebook on disk has
-no kernel; the static views stand in for the widgets), images as small JPEG previews, videos as their
-poster, no audio. `puras-nb demo` writes the full-media version.
+no kernel; the static views stand in for the widgets), images as small JPEG previews, a video as its
+poster unless that image is already shown, no audio. `puras-nb demo` writes the full-media version.
 
 nbval (tests/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
 after changing a notebook or anything its outputs show:
@@ -229,7 +229,7 @@ compares the two versions of the skill side by side, and sums up what it cost.
 
 *Runs offline on the local Puras emulator: `puras-nb demo` starts one for it, and with no
 `PURAS_API_KEY` set puras-nb starts its own on the first job. Set `PURAS_API_KEY` to run the hosted
-skills instead. This stored copy keeps small previews (images, video posters); `puras-nb demo` writes
+skills instead. This stored copy keeps small image previews only; `puras-nb demo` writes
 the version with every video and voiceover.*
 """),
     code("""
@@ -378,15 +378,23 @@ def _preview(match: re.Match) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def _poster(match: re.Match) -> str:
-    """A `<video>` as its poster image (none when it has no embedded poster)."""
-    poster = _POSTER.search(match.group(0))
-    return f'<img src="{poster.group(1)}" alt="video poster">' if poster else ""
+_NOTE = '<div class="puras-caption"><i>{kind}: in the full demo (puras-nb demo)</i></div>'
+_IMG_SRC = re.compile(r'<img src="(data:[^"]+)"')
 
 
 def _slim_html(html: str) -> str:
-    html = _VIDEO.sub(_poster, html)
-    html = _AUDIO.sub("<i>audio: played in the full demo (puras-nb demo)</i>", html)
+    """Videos become their poster (or a note, when the poster is already shown as an image), audio a note,
+    and every image a small JPEG preview."""
+    shown = set(_IMG_SRC.findall(html))
+
+    def video(match: re.Match) -> str:
+        poster = _POSTER.search(match.group(0))
+        if poster and poster.group(1) not in shown:
+            return f'<img src="{poster.group(1)}" alt="video poster">'
+        return _NOTE.format(kind="video")
+
+    html = _VIDEO.sub(video, html)
+    html = _AUDIO.sub(_NOTE.format(kind="audio"), html)
     return _DATA_IMAGE.sub(_preview, html)
 
 
