@@ -1,6 +1,9 @@
 """Write the demo notebooks from the cell sources below, then execute each once to store its outputs.
 
 They execute without any PURAS_* variables, so on the local emulator, exactly as the tests run them.
+What is stored is slimmed (`slim`) so the repository stays small: no widget state (a notebook on disk has
+no kernel; the static views stand in for the widgets), images as small JPEG previews, a video as its
+poster unless that image is already shown, no audio. `puras-nb demo` writes the full-media version.
 
 nbval (tests/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
 after changing a notebook or anything its outputs show:
@@ -11,7 +14,10 @@ after changing a notebook or anything its outputs show:
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -204,15 +210,18 @@ here; `-o` still keeps the failed job for inspection.
 ## Settings
 
 `%config Puras.<name>` sets `api_base`, `skillpack`, `poll_interval`, `timeout`, `cancel_on_interrupt`
-and `preview_max_bytes` for this kernel (the environment gives the defaults). `%puras login` asks for
-a key with getpass and keeps it in memory only; a headless run like this one has no prompt, so it says so.
+and `preview_max_bytes` for this kernel (the environment gives the defaults).
 """),
     code("""
 %config Puras.poll_interval = 0.5
 %config Puras.timeout = 300.0
 %puras config
 """),
-    code("%puras login", "raises-exception"),
+    md("""
+For the hosted API, `%puras login` asks for your key with a password prompt and keeps it in this
+kernel's memory only (never in the notebook). It waits for you to type, so it is not run here: a demo
+notebook runs top to bottom unattended.
+"""),
 ]
 
 STAKEHOLDER = [
@@ -225,7 +234,8 @@ compares the two versions of the skill side by side, and sums up what it cost.
 
 *Runs offline on the local Puras emulator: `puras-nb demo` starts one for it, and with no
 `PURAS_API_KEY` set puras-nb starts its own on the first job. Set `PURAS_API_KEY` to run the hosted
-skills instead.*
+skills instead. This stored copy keeps small image previews only; `puras-nb demo` writes
+the version with every video and voiceover.*
 """),
     code("""
 import puras_nb
@@ -359,12 +369,70 @@ def build(name: str, *, execute: bool = True, timeout: int = 120) -> Path:
     nb.metadata["language_info"] = {"name": "python"}
     path = HERE / f"{name}.ipynb"
     if execute:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}},
+            store_widget_state=False,
+        )
         client.execute(env={k: v for k, v in os.environ.items() if not k.startswith("PURAS_")})
+        slim(nb)
     for i, cell in enumerate(nb.cells):
         cell.id = f"{name}-{i}"
     nbformat.write(nb, path)
     return path
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PREVIEW_WIDTH = 240
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)")
+_VIDEO = re.compile(r"<video\b[^>]*></video>")
+_POSTER = re.compile(r'poster="(data:[^"]+)"')
+_AUDIO = re.compile(r"<audio\b[^>]*></audio>")
+
+
+def _preview(match: re.Match) -> str:
+    """A data: image as a small JPEG data: URL (at most PREVIEW_WIDTH px wide)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("RGB")
+    img.thumbnail((PREVIEW_WIDTH, PREVIEW_WIDTH * 4))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+_NOTE = '<div class="puras-caption"><i>{kind}: in the full demo (puras-nb demo)</i></div>'
+_IMG_SRC = re.compile(r'<img src="(data:[^"]+)"')
+
+
+def _slim_html(html: str) -> str:
+    """Videos become their poster (or a note, when the poster is already shown as an image), audio a note,
+    and every image a small JPEG preview."""
+    shown = set(_IMG_SRC.findall(html))
+
+    def video(match: re.Match) -> str:
+        poster = _POSTER.search(match.group(0))
+        if poster and poster.group(1) not in shown:
+            return f'<img src="{poster.group(1)}" alt="video poster">'
+        return _NOTE.format(kind="video")
+
+    html = _VIDEO.sub(video, html)
+    html = _AUDIO.sub(_NOTE.format(kind="audio"), html)
+    return _DATA_IMAGE.sub(_preview, html)
+
+
+def slim(nb: nbformat.NotebookNode) -> None:
+    """Keep the committed notebook small: static views only (no widget views or state, which need a kernel),
+    image previews, video posters, no audio. nbval compares text, and HTML only as `<HTML>`."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data:
+                continue
+            data.pop(WIDGET_VIEW, None)
+            if "text/html" in data:
+                html = data["text/html"]
+                data["text/html"] = _slim_html("".join(html) if isinstance(html, list) else html)
 
 
 def main(argv: list[str]) -> int:

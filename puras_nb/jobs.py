@@ -1,8 +1,10 @@
 """Many jobs at once: this kernel's jobs, a live table with one combined progress bar, and event logs.
 
 `table(jobs)` is the view behind `%puras jobs` and behind a fan-out over inputs: one progress bar for
-the whole batch and a row per job (status, progress, duration, cost, result or error) that updates as
-the jobs do. `follow(job_id)` prints a job's events as they arrive (`%puras logs`).
+the whole batch and a row per job (status, its own bar, duration, cost, result or error) that updates as
+the jobs do. It shows as two outputs like a job (a live widget, and its static view for saved notebooks,
+nbconvert and GitHub; see `puras_nb.widgets.display`). `follow(job_id)` prints a job's events as they
+arrive (`%puras logs`).
 """
 
 from __future__ import annotations
@@ -15,17 +17,13 @@ from typing import Any, TextIO
 from .errors import JobInterrupted
 from .live import LiveJob, attach
 from .live import jobs as all_jobs
-from .model.text import dollars, event_message, plain, summarize
+from .model.text import dollars, plain, summarize
+from .model.text import event_line as _event_text
 from .settings import in_kernel
 
 __all__ = ["JobsTable", "fan_out", "follow", "table"]
 
 _HZ = 4.0
-# Frontends right-align rendered table cells; a jobs table reads better left-aligned and top-aligned.
-_TABLE_STYLE = (
-    "<style>.puras-jobs-table td,.puras-jobs-table th,.jp-RenderedHTMLCommon .puras-jobs-table td,"
-    ".jp-RenderedHTMLCommon .puras-jobs-table th{text-align:left;vertical-align:top}</style>"
-)
 
 
 def _outcome(job: LiveJob, limit: int = 80) -> str:
@@ -44,10 +42,11 @@ class JobsTable:
     """
 
     def __init__(self, jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> None:
-        self.jobs: list[LiveJob] = list(all_jobs() if jobs is None else jobs)
+        self.jobs: list[LiveJob] = _one_per_job(all_jobs()) if jobs is None else list(jobs)
         self.title = title
         self.launch: dict[int, dict[str, Any]] = {}
         self._handle: Any = None
+        self._static: Any = None
         self._widget: Any = None
         self._throttle: Any = None
         self._unsubscribe: list[Any] = []
@@ -80,16 +79,41 @@ class JobsTable:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             job.wait(left)
         self._render()
-        if self._handle is not None and self.done():
-            self._handle.update(self)
+        if self.done():
+            self._publish()
         return self
 
     def display(self) -> JobsTable:
-        """Show the table live now; `wait()` later refreshes this output's static views to the end state."""
+        """Show the table live now; `wait()` later refreshes its static view to the end state."""
+        self._ipython_display_()
+        return self
+
+    def _ipython_display_(self) -> None:
+        """Two outputs with display ids: the live widget, then the static view a saved notebook keeps."""
         from IPython.display import display
 
-        self._handle = display(self, display_id=True)
-        return self
+        from .widgets.display import live_bundle
+
+        if not in_kernel():
+            display({"text/plain": self.text(), "text/html": self.html()}, raw=True)
+            return
+        self._handle = display(live_bundle(self._widget_bundle()), raw=True, display_id=True)
+        self._static = display(self._static_bundle(), raw=True, display_id=True)
+
+    def _widget_bundle(self) -> dict:
+        return {**(self.widget._repr_mimebundle_() or {}), "text/plain": self.text()}
+
+    def _static_bundle(self) -> dict:
+        return {"text/plain": self.text(), "text/html": self.html(final=True)}
+
+    def _publish(self) -> None:
+        """Bring both outputs to the current state (frontends route updates by display id, even later)."""
+        if self._handle is not None:
+            from .widgets.display import live_bundle
+
+            self._handle.update(live_bundle(self._widget_bundle()), raw=True)
+        if self._static is not None:
+            self._static.update(self._static_bundle(), raw=True)
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per job: skill, version, inputs, status, duration, cost_micros, result, error, id."""
@@ -146,45 +170,55 @@ class JobsTable:
             lines.append(plain(f"{i:>3}  {job.skill}{version}  {job.status}  {cost}  {_outcome(job)}").rstrip())
         return "\n".join(lines)
 
-    def html(self) -> str:
-        """A static HTML table (escaped), used for saved and exported notebooks."""
-        from .widgets.html import STYLE, badge, esc
+    def status(self) -> str:
+        """The table's overall state for its bar: failed if any failed, succeeded when all ended well."""
+        statuses = {j.status for j in self.jobs}
+        if "failed" in statuses:
+            return "failed"
+        if self.done():
+            return "succeeded" if statuses <= {"succeeded"} else "cancelled"
+        return "running"
 
-        head = "".join(
-            f"<th>{h}</th>" for h in ("#", "skill", "inputs", "status", "progress", "duration", "cost", "outcome")
-        )
+    def html(self, *, final: bool = False) -> str:
+        """A static HTML table (escaped): one bar for the batch, then a row per job with its own bar.
+
+        `final`: the static output beside the live widget (hidden where the widget renders)."""
+        from .widgets.html import STYLE, badge, bar_html, esc
+
+        columns = ("#", "skill", "inputs", "status", "progress", "time", "cost", "outcome")
+        head = "".join(f"<th>{h}</th>" for h in columns)
         body = []
         for i, job in enumerate(self.jobs, 1):
             version = f" · v{job.version}" if job.version is not None else ""
             frac = job.progress
-            progress = "" if frac is None else f"{frac:.0%}"
-            duration = f"{job.elapsed:.1f} s"
+            progress = "" if frac is None else bar_html(frac, job.status)
             inputs = esc(_short_json(job.job.get("inputs")))
             body.append(
-                f"<tr><td>{i}</td><td>{esc(job.skill)}{esc(version)}</td><td><code>{inputs}</code></td>"
-                f"<td>{badge(job.status)}</td><td>{progress}</td><td>{duration}</td>"
-                f"<td>{dollars(job.job.get('cost_micros'))}</td><td>{esc(_outcome(job, 200))}</td></tr>"
+                f'<tr><td>{i}</td><td class="puras-nowrap">{esc(job.skill)}{esc(version)}</td>'
+                f"<td><code>{inputs}</code></td><td>{badge(job.status)}</td>"
+                f'<td style="width:80px;min-width:60px">{progress}</td>'
+                f'<td class="puras-nowrap">{job.elapsed:.1f} s</td>'
+                f'<td class="puras-nowrap">{dollars(job.job.get("cost_micros"))}</td>'
+                f'<td class="puras-wrap">{esc(_outcome(job, 200))}</td></tr>'
             )
-        bar = f'<progress max="1" value="{self.progress():.3f}"></progress>'
+        cls = "puras-static puras-jobs puras-final" if final else "puras-static puras-jobs"
         return (
-            f"{STYLE}{_TABLE_STYLE}"
-            f'<div class="puras-static puras-jobs"><div><b>{esc(self.title)}</b> {bar} '
-            f"{esc(self.summary())}</div>"
+            f'{STYLE}<div class="{cls}"><div><b>{esc(self.title)}</b> · {esc(self.summary())}</div>'
+            f"{bar_html(self.progress(), self.status())}"
             f'<table class="puras-jobs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
             "</div>"
         )
 
     @property
     def widget(self) -> Any:
-        """The live widget: a progress bar and the table, re-rendered at most a few times a second."""
+        """The live widget: the table with its one bar, re-rendered at most a few times a second."""
         if self._widget is None:
             import ipywidgets as w
 
             from .widgets.job import Throttle
 
-            self._bar = w.FloatProgress(value=self.progress(), min=0.0, max=1.0, description=self.title)
-            self._html = w.HTML(self.html())
-            self._widget = w.VBox([self._bar, self._html])
+            self._html = w.HTML(self.html(), _dom_classes=("puras-jobs-live",))
+            self._widget = self._html
             self._throttle = Throttle(self._render, 1.0 / _HZ)
             for job in self.jobs:
                 self._unsubscribe.append(job.subscribe(self._changed))
@@ -201,20 +235,16 @@ class JobsTable:
     def _render(self) -> None:
         if self._widget is None:
             return
-        with self._widget.hold_sync():
-            self._bar.value = self.progress()
-            self._bar.bar_style = "danger" if any(j.status in ("failed", "cancelled") for j in self.jobs) else (
-                "success" if self.done() else ""
-            )
-            self._html.value = self.html()
-        if self.done():
+        self._html.value = self.html()
+        if self.done() and self._unsubscribe:
             for unsubscribe in self._unsubscribe:
                 unsubscribe()
             self._unsubscribe.clear()
-            self._bar.send_state()
             self._html.send_state()
+            self._publish()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """One output (where `_ipython_display_` is not used): the widget in a kernel, with both fallbacks."""
         data = dict(self.widget._repr_mimebundle_() or {}) if in_kernel() else {}
         data["text/plain"] = self.text()
         data["text/html"] = self.html()
@@ -222,6 +252,20 @@ class JobsTable:
 
     def __repr__(self) -> str:
         return self.text()
+
+
+def _one_per_job(jobs: list[LiveJob]) -> list[LiveJob]:
+    """One row per job: the first LiveJob of each job id, in order (attaching to a job this kernel already
+    follows makes a second LiveJob of the same job, under the same name)."""
+    seen: set[str] = set()
+    out = []
+    for job in jobs:
+        if job.id and job.id in seen:
+            continue
+        if job.id:
+            seen.add(job.id)
+        out.append(job)
+    return out
 
 
 def _short_json(value: Any, limit: int = 80) -> str:
@@ -272,7 +316,7 @@ def fan_out(
 
 def event_line(event: dict) -> str:
     """One event as a log line: `[id] type: message` (control characters blanked)."""
-    return plain(f"[{event.get('id')}] {event.get('type', '')}: {event_message(event)}").rstrip(": ")
+    return plain(f"[{event.get('id')}] {_event_text(event)}")
 
 
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:

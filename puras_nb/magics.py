@@ -20,6 +20,7 @@ from traitlets.config import Configurable
 from .completion import Completer, install, uninstall
 from .errors import JobError, JobInterrupted, PurasError
 from .inputs import InputError, build_inputs, parse_value, split_line
+from .runtime.kernel import parent_id as _parent_id
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -187,6 +188,21 @@ def _short(exc: BaseException) -> BaseException:
     return exc
 
 
+class ShownResult(dict):
+    """A result the job's live view already shows in full: as the value of that same cell it prints nothing
+    (it would repeat the view), yet `_`, `Out[n]` and `x = %puras run ...` hold it; shown later, a dict."""
+
+    def __init__(self, value: dict) -> None:
+        super().__init__(value)
+        self.shown_in = _parent_id()
+
+    def _ipython_display_(self) -> None:
+        if _parent_id() != self.shown_in:
+            from IPython.display import display
+
+            display(dict(self))
+
+
 def failure_message(job: Any, error: BaseException | None = None) -> str:
     """One line about a job that did not succeed: skill, status, error, last event, job id."""
     from .model.text import event_message
@@ -196,7 +212,8 @@ def failure_message(job: Any, error: BaseException | None = None) -> str:
     if job.events:
         last = job.events[-1]
         message = event_message(last)
-        parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
+        if message.strip() != detail.strip():  # an event that only repeats the error is not worth a mention
+            parts.append(f"last event: {last.get('type')}" + (f" {message!r}" if message else ""))
     parts.append(f"job {job.id}")
     return " · ".join(parts)
 
@@ -294,7 +311,9 @@ class PurasMagics(Magics):
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
-        return self._block(job, args.out, args.timeout if args.timeout is not None else self.settings.timeout, cancel)
+        timeout = args.timeout if args.timeout is not None else self.settings.timeout
+        result = self._block(job, args.out, timeout, cancel)
+        return ShownResult(result) if args.display and isinstance(result, dict) else result
 
     def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool) -> Any:
         try:

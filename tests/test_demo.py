@@ -192,3 +192,26 @@ def test_app_runs_its_own_emulator_prints_the_url_and_stops_on_ctrl_c(tmp_path: 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_the_shipped_notebooks_are_small_and_read_without_a_kernel() -> None:
+    """Committed notebooks (issue 11, items 3 and 16): small, no widget state or views (they need a kernel;
+    the static views stand in), previews embedded (a link to the build's emulator would be dead), and no
+    cell that waits for typed input under Run All."""
+    folder = Path(demo.__file__).resolve().parents[1] / "notebooks"
+    names = sorted(folder.glob("*.ipynb"))
+    assert len(names) >= 5 and sum(p.stat().st_size for p in names) < 500_000
+    for path in names:
+        nb = json.loads(path.read_text())
+        assert path.stat().st_size < 200_000, path.name
+        assert "widgets" not in nb["metadata"], path.name
+        for cell in nb["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code":
+                assert "%puras login" not in source and "getpass" not in source, (path.name, source)
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                assert "application/vnd.jupyter.widget-view+json" not in data, (path.name, source)
+                html = "".join(data.get("text/html", ""))
+                assert not re.search(r"data:(video|audio)/", html), (path.name, source)
+                assert all(src.startswith("data:image/") for src in re.findall(r'<img src="([^"]*)"', html))

@@ -87,7 +87,7 @@ def test_attach_replays_a_finished_job_and_follows_a_running_one() -> None:
     assert [e["id"] for e in again.events] == [e["id"] for e in first.events]
     running = live.start("demo/count", {"n": 5, "delay": 0.1}, display=False)
     follower = live.attach(running.id, display=False)
-    assert follower.result(timeout=10) == {"count": 5} and follower.skill == "local/demo/count"
+    assert follower.result(timeout=10) == {"count": 5} and follower.skill == running.skill == "demo/count"
     with pytest.raises(PurasAPIError):
         live.attach("00000000-0000-0000-0000-000000000000", display=False)
 
@@ -402,6 +402,18 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
         time.sleep(0.02)
     audio = [x for x in descendants(view) if isinstance(x, w.Audio)]
     assert len(audio) == 1 and bytes(audio[0].value).startswith(b"RIFF") and audio[0].format == "wav"
+
+
+def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: Any) -> None:
+    """What a saved notebook keeps of `show(...)`: the media themselves, not links to a host that is gone."""
+    from puras_nb import Client
+    from puras_nb.widgets import show
+
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        done = client.submit("demo/image", {"prompt": "a kite", "width": 64, "height": 64}, wait=True)
+    html = show(done).static_bundle()["text/html"]
+    assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
+    assert emulator.url.split("//")[1] not in html.split('class="puras-raw"')[0], "no link in place of the image"
 
 
 def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyPatch) -> None:

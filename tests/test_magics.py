@@ -153,8 +153,11 @@ def short_error(cell: Cell, ename: str, *fragments: str) -> None:
 def test_run_blocks_and_the_result_is_the_cells_value(kernel: Kernel) -> None:
     kernel.ok("data = {'k': [1, '{x}']}")
     cell = kernel.ok('%puras run demo/echo n=3 s="a {b} c" t=true obj=$data')
-    assert cell.text == "{'n': 3, 's': 'a {b} c', 't': True, 'obj': {'k': [1, '{x}']}}"
     assert any("application/vnd.jupyter.widget-view+json" in d for d in cell.displays)
+    assert cell.result == {}, "the live view shows the result: it is not printed a second time"
+    later = kernel.ok("_")  # the cell's value all the same, and shown as a dict from a later cell
+    (shown,) = later.displays
+    assert shown["text/plain"] == "{'n': 3, 's': 'a {b} c', 't': True, 'obj': {'k': [1, '{x}']}}"
     stored = kernel.ok('%puras run demo/echo n=3 -o r')
     assert stored.result == {} and any("widget-view" in k for d in stored.displays for k in d)
     assert kernel.value("r") == "{'n': 3}"
@@ -196,7 +199,7 @@ def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
 
 def test_failure_raises_a_short_job_error_and_out_keeps_the_job(kernel: Kernel) -> None:
     cell = kernel.run("%puras run demo/fail after=1 message=kaput -o failed")
-    short_error(cell, "JobError", "demo/fail failed: kaput", "last event: error", "job ")
+    short_error(cell, "JobError", "demo/fail failed: kaput · job ")  # the error once: no last event repeating it
     assert kernel.value("type(failed).__name__, failed.status, failed.job['error']") == (
         "('LiveJob', 'failed', 'kaput')"
     )
@@ -282,7 +285,7 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
     assert logs[-1] == f"job {job_id} succeeded"
     assert sum("progress" in line for line in logs) == 3
     attached = kernel.ok("%puras attach $job_id_text -o again")
-    assert attached.shown["text/plain"].startswith("<LiveJob local/demo/count succeeded>")
+    assert attached.shown["text/plain"].startswith("<LiveJob demo/count succeeded>"), "named as it was started"
     assert kernel.value("again.result()") == "{'count': 3}"
     got = kernel.ok(f"%puras get {job_id}")
     assert f"'id': '{job_id}'" in got.text and "'status': 'succeeded'" in got.text
@@ -333,13 +336,14 @@ def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
     kernel.ok("%puras run demo/echo tag=listed --no-display")
     kernel.ok("import puras_nb\npuras_nb.start('demo/echo', {'tag': 'from-python'}, display=False).wait(10)")
     cell = kernel.ok("%puras jobs")
-    lines = cell.text.splitlines()
+    live, static = cell.displays  # the live widget, then the static view a saved notebook keeps
+    lines = static["text/plain"].splitlines()
     assert lines[0].startswith("<JobsTable jobs: ") and " done" in lines[0]
     assert any("demo/echo v2  succeeded" in line and "listed" in line for line in lines)
     assert any("demo/fail" in line and "failed" in line for line in lines)
     assert any("from-python" in line for line in lines)
-    assert "application/vnd.jupyter.widget-view+json" in cell.result
-    assert "<table" in cell.result["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in live and "<table" not in live["text/html"]
+    assert "<table" in static["text/html"] and "puras-final" in static["text/html"]
 
 
 def test_skills_and_completion(kernel: Kernel) -> None:

@@ -229,10 +229,28 @@ def test_table_widget_follows_its_jobs() -> None:
     done = _job("succeeded", result={"n": 1})
     view = table([running, done], title="live")
     widget = view.widget
-    assert view._bar.value == 0.5 and "running" in view._html.value
+    assert widget is view._html and "running" in widget.value
+    assert widget.value.count('class="puras-bar"') == 2, "the batch's bar and the finished row's, nothing else"
     running._apply({"id": "r", "status": "succeeded", "cost_micros": 2000, "result": {"n": 2}})
     running._finish()
-    assert view._bar.value == 1.0 and view._bar.bar_style == "success"
-    assert "running" not in view._html.value and "$0.0020" in view._html.value
-    assert widget.children == (view._bar, view._html)
+    assert "running" not in widget.value and "$0.0020" in widget.value
+    assert widget.value.count("var(--jp-success-color1") == 3 and "<progress" not in widget.value
     assert running._observers == []
+
+
+def test_table_after_a_failure_has_a_red_bar_and_a_cancel_stays_neutral() -> None:
+    def head(jobs: list) -> str:  # the batch line and bar, after the style sheet and before the rows
+        return table(jobs).html().split("</style>", 1)[1].split("<table")[0]
+
+    assert "var(--jp-error-color1" in head([_job("failed", error="boom"), _job("succeeded")])
+    neutral = head([_job("cancelled")])
+    assert 'class="puras-bar"' in neutral and "error-color" not in neutral and "success-color" not in neutral
+
+
+def test_the_table_shows_each_job_once_named_as_it_was_started(configured: None) -> None:
+    started = live.start("demo/count", {"n": 1, "delay": 0.01}, display=False)
+    started.wait(20)
+    again = live.attach(started.id, display=False)
+    assert again is not started and again.skill == started.skill == "demo/count"
+    rows = [line for line in table().text().splitlines() if started.id and "demo/count" in line]
+    assert len([job for job in table().jobs if job.id == started.id]) == 1, rows

@@ -123,12 +123,14 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
     )
     job._apply(done)
     job._finish()
-    assert '<span class="puras-summary">2.5 s · $0.0040</span>' in view.head.value
-    assert view.actions.children == (view.up, view.down, view.feedback_note)
-    assert "puras-feedback-up" in view.up._dom_classes
+    # the layout changes once: the running view stays while the previews load, then the final one
+    assert "loading previews" in view.head.value and view.result_box.children == ()
     deadline = time.monotonic() + 5  # previews come from the runtime thread, after the end
     while not view.result_box.children and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert '<span class="puras-summary">2.5 s · $0.0040</span>' in view.head.value
+    assert view.actions.children == (view.up, view.down, view.feedback_note)
+    assert "puras-feedback-up" in view.up._dom_classes
     (result,) = view.result_box.children
     assert isinstance(result, ResultView)
     images = [x for x in descendants(result) if isinstance(x, w.Image)]
@@ -226,7 +228,7 @@ def test_a_progress_event_with_odd_numbers_is_ignored_not_fatal(step: Any, total
     job = LiveJob(_job(), skill="demo/count")
     job.events.extend([_progress(1, 1, 4), _progress(2, step, total)])
     assert job.progress == 0.25 and job.progress_label == "1/4"
-    assert "<progress" in job_html(job) and job_text(job) == "<LiveJob demo/count in progress>"
+    assert 'class="puras-bar"' in job_html(job) and job_text(job) == "<LiveJob demo/count in progress>"
     assert TerminalLine(job, stream=io.StringIO()).line().startswith("[demo/count] running")
 
 
@@ -317,3 +319,75 @@ def test_elapsed_uses_the_local_clock_while_running_and_the_server_span_when_don
     job._apply(_job("succeeded", created_at="1999-01-01T00:00:00Z", finished_at="1999-01-01T00:00:01.5Z"))
     job._finish()
     assert job.duration == 1.5
+
+
+# -- what people read: each word once, neutral cancels, no upscaling ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        ({"type": "progress", "payload": {"message": "counted 1 of 3"}}, "progress: counted 1 of 3"),
+        ({"type": "error", "payload": {"message": "error: boom"}}, "error: boom"),
+        ({"type": "cancelled", "payload": {"status": "cancelled"}}, "cancelled"),
+        ({"type": "cancelled", "payload": {"message": "cancelled: job cancelled"}}, "cancelled: job cancelled"),
+        ({"type": "log", "payload": {}}, "log"),
+    ],
+)
+def test_an_event_line_says_each_word_once(event: dict, line: str) -> None:
+    from puras_nb.jobs import event_line
+    from puras_nb.model.text import event_line as text_line
+    from puras_nb.widgets.html import events_html
+
+    assert text_line(event) == line
+    assert event_line({"id": 7, **event}) == f"[7] {line}"
+    shown = re.sub(r"<[^>]+>", " ", events_html([event]))
+    assert " ".join(shown.split()) == line.replace(":", "", 1)
+
+
+def test_small_wording_rules() -> None:
+    from puras_nb.model.text import count, dollars
+
+    assert count(1, "key") == "1 key" and count(3, "key") == "3 keys" and count(0, "item") == "0 items"
+    assert "{…} 1 key<" in json_html({"a": {"b": 1}}) and "[…] 2 items" in json_html([1, 2])
+    assert dollars(0) == "free" and dollars(1500) == "$0.0015"
+    job = LiveJob(_job(), skill="demo/ugc-ad")
+    job.events.append(_progress(1, 4, 4, "muxing"))
+    assert job.progress_label == "finishing", "never 4/4 while step 4 still runs"
+    job.events.append(_progress(2, 3, 4, "muxing"))
+    assert job.progress_label == "3/4"
+
+
+def test_a_long_error_reads_once_in_the_view_and_the_one_line_failure() -> None:
+    from puras_nb.magics import failure_message
+
+    error = "out of credits " + "x" * 300
+    job = LiveJob(_job(), skill="demo/fail")
+    view = JobWidget(job, hz=1e6)
+    job._apply(_job("failed", error=error), [{"id": 1, "type": "error", "payload": {"message": error}}])
+    job._finish()
+    assert view.head.value.count(error) == 1
+    assert job_html(job).count(error) == 1
+    assert failure_message(job).count(error) == 1
+
+
+def test_a_cancelled_job_is_neutral_and_offers_no_rating() -> None:
+    job = LiveJob(_job(), skill="demo/hang")
+    view = JobWidget(job, hz=1e6)
+    job._apply(_job("cancelled", error="job cancelled"), [{"id": 1, "type": "cancelled", "payload": {}}])
+    job._finish()
+    assert view.up is None and view.actions.children == ()
+    assert view.bar.bar_style == "" and view.bar.value == 0.0
+    for html in (view.head.value, job_html(job)):
+        body = html.split("</style>", 1)[1]
+        assert "puras-error" not in body and "puras-cancelled" in body and "#b91c1c" not in body
+
+
+def test_media_never_stretch_and_the_raw_result_folds_away_behind_them() -> None:
+    view = ResultView({"image": {"url": PNG_URL, "mime": "image/png"}, "prompt": "p"})
+    (image,) = [x for x in descendants(view) if isinstance(x, w.Image)]
+    assert image.layout.align_self == "flex-start" and image.layout.width == "auto"
+    (tree,) = [x for x in descendants(view) if "puras-json-view" in x._dom_classes]
+    assert '<details class="puras-raw">' in tree.value and "<details class=\"puras-raw\" open" not in tree.value
+    assert '<details class="puras-raw">' in result_html(view.result)
+    assert "puras-raw" not in result_html({"n": 1}), "without media the value itself is the result: shown open"

@@ -216,7 +216,9 @@ class LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
         sess = session()
         fetched = rt.run_sync(sess.call("get", job_id, client=client))
-        job = cls(fetched, client=client, **check_options(opts))
+        # a job this kernel already follows keeps the name it was started with (one job, named one way)
+        known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
+        job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():
@@ -328,11 +330,14 @@ class LiveJob:
 
     @property
     def progress_label(self) -> str:
+        """`2/4` (or `2/5 tasks`); `finishing` while the last step still runs (never `4/4` before the end)."""
         step = self._step()
         if not step:
             return ""
         if self.status == "succeeded":
             return f"{step[1]}/{step[1]}{step[2]}"
+        if step[0] >= step[1] and not self.done():
+            return "finishing"
         return f"{step[0]}/{step[1]}{step[2]}"
 
     @property

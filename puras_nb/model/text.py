@@ -9,7 +9,7 @@ from typing import Any
 
 from ..media import find_media
 
-__all__ = ["dollars", "event_message", "finite", "plain", "short", "summarize"]
+__all__ = ["count", "dollars", "event_line", "event_message", "event_parts", "finite", "plain", "short", "summarize"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _JSON_ITEMS = 200
@@ -23,6 +23,31 @@ def event_message(event: dict) -> str:
         if isinstance(payload.get(key), str) and payload[key]:
             return payload[key]
     return ""
+
+
+def event_parts(event: dict) -> tuple[str, str]:
+    """An event as (type, message) for a log line, each word once: a message that only repeats the type
+    ("cancelled" for a `cancelled` event) is dropped, and one that starts with it ("error: boom") loses it."""
+    kind = str(event.get("type") or "")
+    message = event_message(event).strip()
+    if kind and message.lower() == kind.lower():
+        return kind, ""
+    for sep in (":", " "):
+        if kind and message.lower().startswith(kind.lower() + sep):
+            message = message[len(kind) + 1 :].strip()
+            break
+    return kind, message
+
+
+def event_line(event: dict) -> str:
+    """`type: message` (or just `type`), the words of `event_parts`."""
+    kind, message = event_parts(event)
+    return f"{kind}: {message}" if kind and message else kind or message
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 key`, `3 keys`: a number with its noun in the right form."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def plain(value: Any) -> str:

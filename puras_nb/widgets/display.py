@@ -1,8 +1,13 @@
 """Showing a LiveJob where it runs: a live widget in a kernel, one updating text line on stderr elsewhere.
 
-In a kernel the job is displayed with a display id, plus its static summary (hidden by CSS wherever the
-live widget rendered). When it ends, both are updated to the final text/html and text/plain, so saved
-and exported notebooks and frontends without the widget state show the end state.
+In a kernel a live view is two outputs with display ids: the widget, and next to it its static view
+(`puras-final`). JupyterLab and Notebook 7 render one MIME type per output, the widget when there is one,
+so a fallback inside the widget's own output is never seen there; the separate static output is what
+a saved notebook reopened without a kernel, nbconvert HTML and GitHub show. CSS in that static output
+hides it wherever the widget rendered, and hides ipywidgets' "Error displaying widget: model not found"
+line right before it wherever the widget could not (see `html.STYLE`). The widget's own output therefore
+carries only an empty text/html: its text would repeat the static view in nbconvert and on GitHub.
+When the job ends, both outputs are updated to the end state.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from ..model.text import plain
 from ..runtime.kernel import parent_id as _parent_id
 from ..settings import in_kernel
 
-__all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "static_bundle", "widget_for"]
+__all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "live_bundle", "static_bundle", "widget_for"]
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 _widgets: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _displays: weakref.WeakKeyDictionary[Any, list] = weakref.WeakKeyDictionary()
@@ -58,6 +65,14 @@ def bundle(obj: Any) -> dict:
     return widget_for(obj)._repr_mimebundle_() or {}
 
 
+def live_bundle(data: dict) -> dict:
+    """The widget's output of a two-output display: the widget view, its text/plain, and an empty text/html
+    (the static output beside it is the view every frontend without the widget shows)."""
+    if WIDGET_VIEW in data:
+        data = {**data, "text/html": '<div class="puras-live-fallback"></div>'}
+    return data
+
+
 class JobDisplay:
     """The notebook output of a LiveJob (or a Comparison): live widget plus static fallbacks, finalized at the end.
 
@@ -80,7 +95,7 @@ class JobDisplay:
         self.handle: Any = None
         self._missed = False
         job.subscribe(self._changed)  # before displaying: an end while we display is not lost
-        handle = display(bundle(job), raw=True, display_id=True)
+        handle = display(live_bundle(bundle(job)), raw=True, display_id=True)
         self.slot = display(static_bundle(job, final=True), raw=True, display_id=True)
         with self._lock:
             self.handle = handle
@@ -98,7 +113,7 @@ class JobDisplay:
             if self.handle is None:
                 self._missed = True
                 return
-            self.handle.update(bundle(self.job), raw=True)
+            self.handle.update(live_bundle(bundle(self.job)), raw=True)
             self.slot.update(static_bundle(self.job, final=True), raw=True)
 
     def settle(self) -> None:

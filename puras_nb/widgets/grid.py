@@ -6,7 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from .html import STYLE, badge, error_html, esc, facts, result_html
+from .html import STYLE, badge, ending_html, esc, facts, result_html
 from .job import MAX_HZ, Throttle, set_traits
 from .result import ResultView
 
@@ -19,7 +19,9 @@ class CellView(w.VBox):
     def __init__(self, job: Any) -> None:
         self.job = job
         self.line = w.HTML(_dom_classes=("puras-status",))
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, _dom_classes=("puras-progress",))
+        self.bar = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
+        )
         self.body = w.VBox(_dom_classes=("puras-result",))
         super().__init__([self.line, self.bar, self.body], _dom_classes=("puras-cell",))
         self._throttle = Throttle(self._render, 1.0 / MAX_HZ)
@@ -41,7 +43,7 @@ class CellView(w.VBox):
         label = job.progress_label if not job.done() else facts(job)
         set_traits(self.line, value=f"{badge(job.status)} <small>{esc(label)}</small>")
         frac = job.progress
-        style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "info")
+        style = {"succeeded": "success", "failed": "danger", "cancelled": ""}.get(job.status, "info")
         set_traits(self.bar, value=frac if frac is not None else (1.0 if job.done() else 0.0), bar_style=style)
         if job.done() and not self._ended and not job.media_pending:
             self._ended = True
@@ -50,7 +52,7 @@ class CellView(w.VBox):
                 result = ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False)
                 self.body.children = [result]
             else:
-                self.body.children = [w.HTML(error_html(job.error_text))]
+                self.body.children = [w.HTML(STYLE + ending_html(job))]
 
 
 class ComparisonWidget(w.VBox):
@@ -64,7 +66,8 @@ class ComparisonWidget(w.VBox):
         for i, inputs in enumerate(comparison.inputs):
             cells.append(w.HTML(f"<code>{esc(_short(inputs))}</code>", _dom_classes=("puras-input",)))
             cells.extend(CellView(comparison.job(i, v)) for v in versions)
-        columns = f"minmax(120px, 0.6fr) repeat({len(versions)}, minmax(220px, 1fr))"
+        # the input column only as wide as its text needs (up to 200 px); the versions share the rest evenly
+        columns = f"fit-content(200px) repeat({len(versions)}, minmax(0, 1fr))"
         layout = w.Layout(grid_template_columns=columns, grid_gap="8px")
         grid = w.GridBox(cells, layout=layout, _dom_classes=("puras-grid",))
         title = w.HTML(f"{STYLE}<b>{esc(comparison.skill)}</b>: {len(comparison.inputs)} inputs × {len(versions)}")
@@ -88,7 +91,9 @@ def _short(inputs: Any, limit: int = 80) -> str:
 
 
 def comparison_html(comparison: Any, *, final: bool = False) -> str:
-    """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded)."""
+    """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded).
+
+    Fixed layout at the page's width, left- and top-aligned, so an export neither right-aligns nor clips it."""
     head = "".join(f"<th>{esc(_version_label(v))}</th>" for v in comparison.versions)
     rows = []
     for i, inputs in enumerate(comparison.inputs):
@@ -99,11 +104,12 @@ def comparison_html(comparison: Any, *, final: bool = False) -> str:
             if job.status == "succeeded":
                 inner += result_html(job.job.get("result"), media=job.find_media(), data=job.media_data)
             elif job.done():
-                inner += error_html(job.error_text)
-            cells.append(f'<td style="vertical-align:top">{inner}</td>')
-        rows.append(f'<tr><td style="vertical-align:top"><code>{esc(_short(inputs))}</code></td>{"".join(cells)}</tr>')
+                inner += ending_html(job)
+            cells.append(f"<td>{inner}</td>")
+        rows.append(f'<tr><td class="puras-input"><code>{esc(_short(inputs))}</code></td>{"".join(cells)}</tr>')
     cls = "puras-static puras-final" if final else "puras-static"
     return (
         f'{STYLE}<div class="{cls}"><b>{esc(comparison.skill)}</b>'
-        f'<table class="puras-grid"><tr><th>input</th>{head}</tr>{"".join(rows)}</table></div>'
+        f'<table class="puras-grid" style="table-layout:fixed;width:100%"><tr><th style="width:20%">input</th>{head}'
+        f'</tr>{"".join(rows)}</table></div>'
     )

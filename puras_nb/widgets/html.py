@@ -13,20 +13,24 @@ from typing import Any
 
 from ..media import Media, find_media, media_kind, mime_of, safe_url
 from ..model.job import job_text
-from ..model.text import dollars, event_message, plain, summarize
+from ..model.text import count, dollars, event_parts, plain, summarize
 from ..model.text import short as _short
 
 __all__ = [
     "STYLE",
     "badge",
+    "bar_html",
+    "ending_html",
     "error_html",
     "esc",
+    "events_html",
     "facts",
     "job_html",
     "job_text",
     "json_html",
     "media_html",
     "plain",
+    "raw_html",
     "result_html",
     "summarize",
 ]
@@ -36,30 +40,65 @@ EMBED_MAX_BYTES = 4_000_000
 _STR_MAX = 2_000
 _DATA_PREVIEW = 48
 
+# Badge backgrounds, each with at least 4.5:1 contrast against its white text. Cancelled is a neutral,
+# expected ending: grey like queued, never the colour of a failure.
 _COLORS = {
-    "queued": "#6b7280",
-    "submitting": "#6b7280",
-    "running": "#2563eb",
-    "succeeded": "#16a34a",
-    "failed": "#dc2626",
-    "cancelled": "#a16207",
+    "queued": "#4b5563",
+    "submitting": "#4b5563",
+    "running": "#1d4ed8",
+    "succeeded": "#15803d",
+    "failed": "#b91c1c",
+    "cancelled": "#4b5563",
+}
+# The fill of a progress bar in each state (JupyterLab's own variables where they exist).
+_BAR = {
+    "succeeded": "var(--jp-success-color1,#15803d)",
+    "failed": "var(--jp-error-color1,#d32f2f)",
+    "cancelled": "var(--jp-border-color1,#9ca3af)",
 }
 
-# Styles for our own markup only (never built from result data). The `:has` rule hides the static
-# final summary wherever the live widget rendered, so a live notebook does not show the result twice.
+# Styles for our own markup only (never built from result data).
+# - The static final view is hidden wherever the live widget rendered, so a live notebook shows it once.
+# - Where the widget cannot render (a saved notebook reopened without a kernel), ipywidgets leaves the line
+#   "Error displaying widget: model not found" (only then does the output node itself get the class
+#   `jupyter-widgets`); that line is hidden when our static view follows it, standing in for the widget.
+# - Error text uses the theme's error colour (light: --jp-error-color1, dark: the lighter --jp-error-color2),
+#   both above 4.5:1 against the page.
 STYLE = (
     "<style>"
-    ".puras-static{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4}"
-    ".puras-gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px;margin:6px 0}"
-    ".puras-gallery figure{margin:0}.puras-gallery figcaption{font-size:11px;color:#6b7280;word-break:break-all}"
-    ".puras-gallery img,.puras-gallery video{max-width:100%;height:auto}.puras-gallery audio{width:100%}"
-    ".puras-json details{margin-left:1em}.puras-json summary{cursor:pointer}"
+    ".puras-static{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;"
+    "text-align:left;max-width:100%;overflow-x:auto}"
+    ".puras-gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(200px,100%),max-content));gap:8px;"
+    "margin:6px 0;justify-content:start;align-items:start}"
+    ".puras-gallery figure,.puras-media{margin:0;max-width:100%}"
+    ".puras-caption,.puras-gallery figcaption{font-size:11px;color:var(--jp-ui-font-color2,#4b5563);"
+    "word-break:break-all}"
+    ".puras-gallery img,.puras-gallery video,.puras-media img,.puras-media video{max-width:100%;height:auto;"
+    "width:auto}"
+    ".puras-gallery audio{width:100%;min-width:200px}"
+    ".puras-grid img,.puras-grid video{max-height:240px}"
+    ".puras-json details{margin-left:1em}.puras-json summary,.puras-raw>summary{cursor:pointer}"
     ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
-    ".puras-progress .progress-bar-info{background-image:linear-gradient(45deg,rgba(255,255,255,.4) 25%,"
-    "transparent 25%,transparent 50%,rgba(255,255,255,.4) 50%,rgba(255,255,255,.4) 75%,transparent 75%);"
-    "background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
+    ".puras-raw>summary{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
+    ".puras-error{color:var(--jp-error-color1,#b91c1c)}"
+    "[data-jp-theme-light=false] .puras-error{color:var(--jp-error-color2,#e57373)}"
+    ".puras-bar{height:6px;border-radius:3px;background:var(--jp-layout-color3,#e5e7eb);margin:4px 0;"
+    "overflow:hidden}.puras-bar>div{height:100%;background:var(--jp-brand-color1,#1d4ed8)}"
+    ".puras-progress{width:100%}.puras-progress .progress-bar-info{background-image:linear-gradient(45deg,"
+    "rgba(255,255,255,.4) 25%,transparent 25%,transparent 50%,rgba(255,255,255,.4) 50%,rgba(255,255,255,.4) 75%,"
+    "transparent 75%);background-size:16px 16px;animation:puras-stripes 1s linear infinite}"
     "@keyframes puras-stripes{from{background-position:16px 0}to{background-position:0 0}}"
-    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison) .puras-final{display:none}"
+    ".puras-static table{border-collapse:collapse;margin:4px 0}"
+    ".puras-static td code,.puras-static td.puras-wrap{overflow-wrap:anywhere;white-space:normal}"
+    ".puras-static td.puras-nowrap{white-space:nowrap}"
+    ".puras-job .widget-html-content,.puras-comparison .widget-html-content{line-height:1.4}"
+    ".puras-header .puras-message{min-height:1.4em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
+    ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
+    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view) "
+    ".puras-final{display:none}"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets):has(+ .jp-OutputArea-child .puras-final)"
+    "{display:none}"
     "</style>"
 )
 
@@ -70,10 +109,11 @@ def esc(value: Any) -> str:
 
 
 def badge(status: str) -> str:
+    """A status pill (white on a colour of at least 4.5:1 contrast; cancelled neutral like queued)."""
     color = _COLORS.get(status, "#6b7280")
     return (
         f'<span class="puras-badge puras-badge-{esc(status)}" style="background:{color};color:#fff;'
-        f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600">{esc(status)}</span>'
+        f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap">{esc(status)}</span>'
     )
 
 
@@ -101,7 +141,7 @@ def _json_node(value: Any, key: str | None, depth: int, open_depth: int) -> str:
         if len(pairs) > _JSON_ITEMS:
             items += f"<div><i>… {len(pairs) - _JSON_ITEMS} more</i></div>"
         opened = " open" if depth < open_depth else ""
-        shape = f"{{…}} {len(value)} keys" if isinstance(value, dict) else f"[…] {len(value)} items"
+        shape = f"{{…}} {count(len(value), 'key')}" if isinstance(value, dict) else f"[…] {count(len(value), 'item')}"
         return f"<details{opened}><summary>{label}{shape}</summary>{items}</details>"
     if isinstance(value, (dict, list, tuple)):
         return f"<div>{label}{'{}' if isinstance(value, dict) else '[]'}</div>"
@@ -148,7 +188,8 @@ def media_html(
     link = ""
     if not media.is_data and src == media.url:
         link = f' · <a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
-    return f'<figure class="puras-media puras-media-{kind}">{tag}<figcaption>{caption}{link}</figcaption></figure>'
+    caption_html = f'<figcaption class="puras-caption">{caption}{link}</figcaption>'
+    return f'<figure class="puras-media puras-media-{kind}">{tag}{caption_html}</figure>'
 
 
 def result_html(
@@ -158,21 +199,40 @@ def result_html(
     media: list[Media] | None = None,
     data: dict[str, bytes | None] | None = None,
 ) -> str:
-    """A result as static HTML: its media as a gallery, then the whole value as a collapsible JSON tree."""
+    """A result as static HTML: its media as a gallery, then the whole value as a collapsible JSON tree
+    (folded away behind "raw result" when media are previewed: the media are the result people look at)."""
     found = media if media is not None else find_media(result, outputs)
     data = data or {}
     gallery = "".join(media_html(m, data.get(m.url), posters=data) for m in found)
     parts = [f'<div class="puras-gallery">{gallery}</div>'] if gallery else []
-    parts.append(json_html(result))
+    parts.append(raw_html(result) if gallery else json_html(result))
     return f'<div class="puras-result">{"".join(parts)}</div>'
 
 
+def raw_html(result: Any) -> str:
+    """The raw result one click away: a closed `<details>` holding its JSON tree."""
+    return f'<details class="puras-raw"><summary>raw result</summary>{json_html(result, open_depth=1)}</details>'
+
+
 def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
-    """A job's error as a block in the theme's error colour (JupyterLab's variable, readable in dark themes)."""
-    return (
-        f'<div class="puras-error" style="color:var(--jp-error-color1,#b91c1c)"><b>{esc(_short(text, limit))}</b>'
-        f"{extra}</div>"
-    )
+    """A job's error as a block in the theme's error colour (AA contrast in JupyterLab's light and dark themes)."""
+    return f'<div class="puras-error"><b>{esc(_short(text, limit))}</b>{extra}</div>'
+
+
+def ending_html(job: Any, limit: int = 2000) -> str:
+    """How a job that did not succeed ended: an error in the error colour, or a neutral note for a cancel."""
+    if job.status == "cancelled" and job.exception is None:  # the badge says cancelled: only a reason adds to it
+        reason = job.error_text if job.error_text != "cancelled" else ""
+        return f'<div class="puras-cancelled">{esc(_short(reason, limit))}</div>' if reason else ""
+    return error_html(job.error_text, limit=limit)
+
+
+def bar_html(fraction: float | None, status: str) -> str:
+    """A thin progress bar in plain HTML (no `<progress>`, whose colour the page cannot theme), coloured by status."""
+    frac = 1.0 if fraction is None else min(max(fraction, 0.0), 1.0)
+    fill = _BAR.get(status, "")
+    style = f"width:{frac * 100:.0f}%" + (f";background:{fill}" if fill else "")
+    return f'<div class="puras-bar" title="{frac:.0%}"><div style="{style}"></div></div>'
 
 
 def facts(job: Any) -> str:
@@ -181,18 +241,16 @@ def facts(job: Any) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _event_line(event: dict) -> str:
-    msg = event_message(event)
-    return f"{event.get('type', '')}: {msg}" if msg else str(event.get("type", ""))
-
-
-def events_html(events: list[dict], limit: int = 50) -> str:
-    """The last `limit` events as an escaped list, newest last."""
-    rows = "".join(
-        f'<li><span class="puras-event-type">{esc(e.get("type", ""))}</span> {esc(_short(_event_line(e), 500))}</li>'
-        for e in events[-limit:]
-    )
-    return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{rows}</ol>'
+def events_html(events: list[dict], limit: int = 50, *, skip: str = "") -> str:
+    """The last `limit` events as an escaped list, newest last; an event saying only `skip` (the error
+    already shown above it) is left out, so an error reads once."""
+    rows = []
+    for event in events[-limit:]:
+        kind, message = event_parts(event)
+        if skip and message == skip.strip():
+            continue
+        rows.append(f'<li><span class="puras-event-type">{esc(kind)}</span> {esc(_short(message, 500))}</li>')
+    return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{"".join(rows)}</ol>'
 
 
 def job_html(
@@ -212,9 +270,8 @@ def job_html(
     body = []
     if not job.done():
         frac = job.progress
-        label = job.progress_label or "working"
         if frac is not None:
-            body.append(f'<progress max="1" value="{frac:.3f}"></progress> {esc(label)}')
+            body.append(bar_html(frac, status) + f'<span class="puras-progress-label">{esc(job.progress_label)}</span>')
         if job.message:
             body.append(f'<div class="puras-message">{esc(_short(job.message, 500))}</div>')
     else:
@@ -222,7 +279,8 @@ def job_html(
         if status == "succeeded" and not compact:
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
         elif not compact:
-            body.append(error_html(job.error_text))
-            body.append(events_html(job.events, 10))
+            body.append(ending_html(job))
+            if status != "cancelled":
+                body.append(events_html(job.events, 10, skip=job.error_text))
     cls = "puras-static puras-final" if final else "puras-static"
     return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'

@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
-from .html import STYLE, badge, error_html, esc, events_html, facts
+from .html import STYLE, badge, ending_html, esc, events_html, facts
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
@@ -93,7 +93,9 @@ class JobWidget(w.VBox):
         self.job = job
         self.sent_final = False
         self.head = w.HTML(_dom_classes=("puras-header",))
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, _dom_classes=("puras-progress",))
+        self.bar = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
+        )
         self.log_html = w.HTML(_dom_classes=("puras-log-body",))
         self.log_box = w.Accordion(
             children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",), _dom_classes=("puras-log",)
@@ -148,28 +150,39 @@ class JobWidget(w.VBox):
         self._throttle()
         rt.call_later(max(TICK, len(_live_views) / 50), self._tick)
 
+    def _ended(self) -> bool:
+        """The job ended and its previews are in: the moment the view switches to its final layout, once."""
+        return self.job.done() and not self.job.media_pending
+
     def _head_html(self) -> str:
+        """The header: a title line (skill, version, id, badge, progress), the checklist, and one line that
+        holds the latest message while the job runs and its duration and cost once it ended. The running
+        layout stays until the previews are in; the checklist stays too (a record of what the skill did, or
+        where it stopped), so the view only grows at the end, once, instead of shrinking, then growing."""
         job = self.job
         version = f" · v{esc(job.version)}" if job.version is not None else ""
         parts = [
             f"{STYLE}<b>{esc(job.skill or 'job')}</b>{version} · <code>{esc(job.short_id)}</code> ",
             f'<span class="puras-status">{badge(job.status)}</span>',
         ]
-        if not job.done():
+        ended = self._ended()
+        if not ended:
             label = " · ".join(x for x in (job.progress_label, f"{job.elapsed:.0f} s") if x)
+            if job.done():
+                label = "loading previews…"
             parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
-            todos = job.todos
-            if todos:
-                parts.append(_checklist(todos))
+        todos = job.todos
+        if todos:
+            parts.append(_checklist(todos))
+        if not ended:
             message = job.message
             if job.last_error:
                 message = f"connection trouble, retrying: {job.last_error}"
-            if message:
-                parts.append(f'<div class="puras-message"><i>{esc(message[:500])}</i></div>')
+            parts.append(f'<div class="puras-message"><i>{esc(message[:300])}</i></div>')
             return "".join(parts)
-        parts.append(f' <span class="puras-summary">{esc(facts(job))}</span>')
+        parts.append(f'<div class="puras-message"><span class="puras-summary">{esc(facts(job))}</span></div>')
         if job.status != "succeeded" or job.exception is not None:
-            parts.append(error_html(job.error_text, events_html(job.events, 10)))
+            parts.append(ending_html(job))
         return "".join(parts)
 
     def _render(self) -> None:
@@ -179,16 +192,19 @@ class JobWidget(w.VBox):
         n = len(job.events)
         if self.log_box.selected_index == 0 and n != self._log_count:
             self._log_count = n
-            set_traits(self.log_html, value=events_html(job.events))
-        if job.done():
+            set_traits(self.log_html, value=STYLE + events_html(job.events))
+        if self._ended():
             self._render_end()
+        elif job.done():  # previews still loading: nothing left to cancel
+            set_traits(self.cancel_button, disabled=True)
 
     def _render_progress(self) -> None:
         job = self.job
         frac = job.progress
-        if job.done():
-            style = {"succeeded": "success", "failed": "danger", "cancelled": "warning"}.get(job.status, "")
-            set_traits(self.bar, value=1.0 if frac is None else frac, bar_style=style)
+        if job.done():  # a cancel is an expected ending: a neutral bar, left where the job stopped
+            style = {"succeeded": "success", "failed": "danger"}.get(job.status, "")
+            value = (0.0 if job.status == "cancelled" else 1.0) if frac is None else frac
+            set_traits(self.bar, value=value, bar_style=style)
         elif frac is None:
             set_traits(self.bar, value=1.0, bar_style="info")
         else:
@@ -210,7 +226,7 @@ class JobWidget(w.VBox):
 
     def _render_end(self) -> None:
         job = self.job
-        if self.up is None and job.id:
+        if self.up is None and job.id and job.status != "cancelled":  # nothing to rate in a cancelled job
             self.up = w.Button(
                 description="Good", icon="thumbs-up", tooltip="good result", layout=w.Layout(width="auto"),
                 _dom_classes=("puras-feedback-up",),
@@ -223,7 +239,7 @@ class JobWidget(w.VBox):
             self.up.on_click(lambda _b: self._on_feedback(1))
             self.down.on_click(lambda _b: self._on_feedback(-1))
             self.actions.children = [self.up, self.down, self.feedback_note]
-        elif not job.id:
+        elif self.up is None:
             self.actions.children = []
         if job.status == "succeeded" and not self._rendered_result and not job.media_pending:
             self._rendered_result = True

@@ -6,6 +6,7 @@ up to a per-kind cap; beyond it, or when a fetch fails, the item is a link. Ever
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -15,9 +16,13 @@ from ..media import fetch as fetch_now
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
-from .html import STYLE, esc, json_html, result_html, summarize
+from .html import STYLE, esc, json_html, raw_html, result_html, summarize
 
-__all__ = ["ResultView", "media_widget"]
+__all__ = ["STATIC_WAIT", "ResultView", "media_widget"]
+
+# How long showing a ResultView waits for its previews, so that its static view (what a saved notebook,
+# nbconvert and GitHub keep) embeds the media rather than links to a host that may be gone by then.
+STATIC_WAIT = 3.0
 
 _FORMATS = {
     "image/png": "png",
@@ -55,7 +60,8 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
         return _link(media, f"{media.mime}: loading preview…" if pending else f"{media.mime} not previewed "
                      "(too large, past this job's preview budget, or unreachable)")
     fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
-    layout = w.Layout(max_width="100%", height="auto")
+    # flex-start: a flex column stretches its children to its width, which would upscale a small image
+    layout = w.Layout(max_width="100%", height="auto", width="auto", align_self="flex-start")
     classes = (f"puras-media-{media.kind}",)
     if media.kind == "image":
         view: w.Widget = w.Image(value=data, format=fmt, layout=layout, _dom_classes=classes)
@@ -65,15 +71,17 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
         view = w.Video(
             value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout, _dom_classes=classes
         )
-    caption = w.HTML(f'<span style="font-size:11px;color:#6b7280">{esc(media.name or media.path or media.mime)}</span>')
+    caption = w.HTML(f'{STYLE}<span class="puras-caption">{esc(media.name or media.path or media.mime)}</span>')
     return w.VBox([view, caption], _dom_classes=("puras-media",))
 
 
 class ResultView(w.VBox):
-    """A result: media gallery on top, collapsible JSON below. Static text/html and text/plain fallbacks.
+    """A result: media gallery on top, collapsible JSON below (folded when there are media to look at).
+    Static text/html and text/plain fallbacks.
 
     Media bytes given in `data` show at once; the others are fetched in the background (never on the
-    kernel's thread) when `fetch` is on, showing as links until they arrive.
+    kernel's thread) when `fetch` is on, showing as links until they arrive. Shown as a cell's value it
+    is two outputs like a job: the widget, and a static view (see `puras_nb.widgets.display`).
     """
 
     def __init__(
@@ -94,13 +102,19 @@ class ResultView(w.VBox):
             if m.is_data and m.url not in self.data:
                 self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, caps))
         super().__init__(_dom_classes=("puras-result-view",))
+        self._previews = threading.Event()
         self._render()
         missing = [m for m in self.media if m.url not in self.data]
         if fetch and missing:
             rt.spawn(self._fetch(missing, caps))
+        else:
+            self._previews.set()
 
     async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
-        self.data.update(await session().fetch_previews(missing, max_bytes))
+        try:
+            self.data.update(await session().fetch_previews(missing, max_bytes))
+        finally:
+            self._previews.set()
         self._render()
 
     def _render(self) -> None:
@@ -109,9 +123,13 @@ class ResultView(w.VBox):
         if len(views) == 1:
             children.append(views[0])
         elif views:
-            layout = w.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="8px")
+            layout = w.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(200px, max-content))", grid_gap="8px",
+                align_items="flex-start",
+            )
             children.append(w.GridBox(views, layout=layout, _dom_classes=("puras-gallery",)))
-        children.append(w.HTML(STYLE + json_html(self.result), _dom_classes=("puras-json-view",)))
+        tree = raw_html(self.result) if self.media else json_html(self.result)
+        children.append(w.HTML(STYLE + tree, _dom_classes=("puras-json-view",)))
         self.children = children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
@@ -119,3 +137,19 @@ class ResultView(w.VBox):
         data["text/plain"] = f"<result {summarize(self.result)}>"
         data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data)
         return data
+
+    def static_bundle(self) -> dict:
+        """The static view (`puras-final`), with the previews fetched within `STATIC_WAIT` seconds embedded."""
+        self._previews.wait(STATIC_WAIT)
+        html = result_html(self.result, media=self.media, data=self.data)
+        final = f'{STYLE}<div class="puras-static puras-final">{html}</div>'
+        return {"text/plain": f"<result {summarize(self.result)}>", "text/html": final}
+
+    def _ipython_display_(self) -> None:
+        """The widget, then its static view: two outputs, so a saved notebook keeps the result (with media)."""
+        from IPython.display import display
+
+        from .display import live_bundle
+
+        display(live_bundle(self._repr_mimebundle_()), raw=True)
+        display(self.static_bundle(), raw=True)
