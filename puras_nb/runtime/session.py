@@ -76,6 +76,7 @@ class Watch:
     events_at: float = field(default_factory=time.monotonic)  # the last event fetch (at first: the start)
     failures: int = 0
     ended: bool = False
+    order: int = 0
 
     def fresh(self, events: Any) -> list[dict]:
         """The events past the cursor (well-formed ones only), advancing it."""
@@ -127,7 +128,7 @@ class Session:
         self.requests = 0
         self.lists: bool | None = None  # does the server list jobs? None: not tried yet
         self.watches: list[Watch] = []
-        self.crowd = 0  # the most jobs followed at once since the tracker last had none
+        self.added = 0  # jobs handed to the tracker so far (a Watch's `order` is its number)
         self.retired = False
         self._semaphore: asyncio.Semaphore | None = None
         self._media_semaphore: asyncio.Semaphore | None = None
@@ -206,6 +207,8 @@ class Session:
         rt.call_soon(now)
 
     def _add(self, w: Watch) -> None:
+        self.added += 1
+        w.order = self.added
         w.next_check = time.monotonic() + FIRST_CHECK
         self.watches.append(w)
         if self._wake is None:
@@ -245,7 +248,6 @@ class Session:
             upcoming = min(w.next_check for w in self.watches) - time.monotonic()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, upcoming))
-        self.crowd = 0
         if self.retired:
             await self.close()
 
@@ -253,8 +255,7 @@ class Session:
         rows: dict[str, dict] | None = None
         shared = [w for w in self.watches if w.client is None and not w.ended]
         if self.lists is not False and len(shared) >= LIST_MIN:
-            self.crowd = max(self.crowd, len(self.watches))
-            rows = await self._list(self.crowd)
+            rows = await self._list(self.added - min(w.order for w in shared) + 1)
         if rows is not None:  # the list answered for every job it shows: all of them are checked now
             listed = [w for w in shared if w.job_id in rows and w not in due]
             due = due + listed
@@ -276,10 +277,10 @@ class Session:
             w.next_check = now + self.interval(w, now)
         await asyncio.gather(*(self._events(w) for w in talk), *(self._end(w) for w in ended))
 
-    async def _list(self, crowd: int) -> dict[str, dict] | None:
-        """The newest jobs, keyed by id, enough to show every job followed: the list is newest first, and the
-        crowd's first jobs (the oldest) sit behind all those started after them, ended or not."""
-        limit = min(LIST_MAX, max(50, 2 * crowd))
+    async def _list(self, span: int) -> dict[str, dict] | None:
+        """The newest jobs, keyed by id, enough to show every job followed: the list is newest first, so the
+        oldest job followed sits behind the `span` jobs started here since (ended or not) and any others'."""
+        limit = min(LIST_MAX, max(50, 2 * span))
         try:
             listed = await self.call("jobs", limit=limit, background=True)
         except PurasAPIError as exc:
