@@ -134,6 +134,14 @@ class Tracer:
         return exc
 
 
+def event_id(event: Any) -> int:
+    """An event's number (1, 2, … per job), 0 for anything malformed: the cursor of `/events?after=`."""
+    try:
+        return int(event.get("id") or 0) if isinstance(event, dict) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
 def delivered(stop: BaseException) -> bool:
     """Whether the request a Ctrl-C (or cancellation) cut off may have reached the server (True when unknown)."""
     return getattr(stop, "puras_delivered", True)
@@ -650,7 +658,7 @@ class BaseClient:
         while True:
             events = yield from self._call_waiting(self._events_request(job_id, after), deadline)
             if events:
-                after = max(after, *(int(e.get("id", after)) for e in events))
+                after = max(after, *(event_id(e) for e in events))
                 yield Emit(events)
             if ended:
                 if not events:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from ._http import event_id
 from .errors import JobInterrupted
 from .live import LiveJob, attach
 from .live import jobs as all_jobs
@@ -333,9 +334,9 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
         while True:
             ended = live.done()
             for event in list(live.events):
-                if int(event.get("id") or 0) > last:
+                if event_id(event) > last:
                     print(event_line(event), file=out, flush=True)
-                    last = int(event.get("id") or 0)
+                    last = event_id(event)
             if ended:
                 break
             news.wait(interval)  # short waits: Ctrl-C gets through

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .._http import TERMINAL, parse_time
+from .._http import TERMINAL, event_id, parse_time
 from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
 from ..media import Media, find_media
 from ..runtime import loop as rt
@@ -365,7 +365,7 @@ class LiveJob:
         return self._media_started and not self._previews.is_set()
 
     def _cursor(self) -> int:
-        return max((int(e.get("id") or 0) for e in self.events), default=0)
+        return max((event_id(e) for e in self.events), default=0)
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -425,7 +425,7 @@ class LiveJob:
                 self.job = dict(job)  # a terminal job's late details (result, cost): same status, more fields
                 changed.add("job")
             cursor = self._cursor()
-            fresh = [e for e in events or () if isinstance(e, dict) and _event_id(e) > cursor]
+            fresh = [e for e in events or () if event_id(e) > cursor]
             if fresh:
                 self.events.extend(fresh)
                 del self.events[:-MAX_EVENTS]
@@ -733,13 +733,6 @@ class LiveJob:
 
     def __repr__(self) -> str:
         return job_text(self)
-
-
-def _event_id(event: dict) -> int:
-    try:
-        return int(event.get("id") or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 def job_text(job: LiveJob) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from .._http import LIMITS, TERMINAL, parse_retry_after
+from .._http import LIMITS, TERMINAL, event_id, parse_retry_after
 from ..aio import AsyncClient
 from ..errors import PurasAPIError, PurasError
 from ..media import Media, afetch, max_bytes_for
@@ -80,18 +80,9 @@ class Watch:
 
     def fresh(self, events: Any) -> list[dict]:
         """The events past the cursor (well-formed ones only), advancing it."""
-        out = []
-        for event in events if isinstance(events, list) else ():
-            if not isinstance(event, dict):
-                continue
-            try:
-                number = int(event.get("id") or 0)
-            except (TypeError, ValueError):
-                continue
-            if number > self.cursor:
-                out.append(event)
+        out = [e for e in events if event_id(e) > self.cursor] if isinstance(events, list) else []
         if out:
-            self.cursor = max(int(e.get("id") or 0) for e in out)
+            self.cursor = max(event_id(e) for e in out)
         return out
 
 
