@@ -165,6 +165,14 @@ def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_t
     assert [e["payload"].get("step") for e in viewed.events if e["type"] == "progress"] == [1, 2, 3]
 
 
+def test_a_viewed_job_with_a_checklist_gets_its_last_state() -> None:
+    """Views show a checklist to the end: its final state (every step done) must not be left on the server."""
+    job = live.start("demo/ugc-ad", {"product": "lamp", "duration": 2}, version=1, display=False)
+    job.subscribe(lambda *_: None)
+    job.result(timeout=60)
+    assert job.todos and {t["status"] for t in job.todos} == {"completed"}, job.todos
+
+
 def test_the_first_jobs_of_a_crowd_stay_in_the_list_after_later_ones_end() -> None:
     """The list is newest first: once 60 later jobs have ended, it must still reach back to the 5 first."""
     live.configure(max_rps=200)

@@ -250,7 +250,8 @@ class LiveJob:
             on_trouble=self._trouble,
             on_end=self._finish,
             wants_events=lambda: bool(self._observers),
-            wants_last_events=lambda: self._log_wanted or not self._observers,
+            # a view shows a checklist to its end, so a job that keeps one gets its last state
+            wants_last_events=lambda: self._log_wanted or not self._observers or self.todos is not None,
             client=self.client,
             poll_interval=self.poll_interval,
         )
@@ -384,7 +385,7 @@ class LiveJob:
         Views of a job show its progress and outcome, not its log, so when views watch a job that succeeds
         its last events are left on the server until someone opens the log: one request less a job, which
         is what keeps a fan-out of live widgets as cheap as the official client's polling. A job nobody
-        views, or one that failed, always gets them."""
+        views, one that failed, and one that keeps a checklist (views show it to the end) always get them."""
         if self._log_wanted:
             return
         self._log_wanted = True
