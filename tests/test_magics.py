@@ -366,6 +366,9 @@ def test_skill_cards(kernel: Kernel) -> None:
     short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
     assert "\n" not in cell.evalue
     short_error(kernel.run("%puras run demo/nop --help"), "UnknownSkill", "did you mean")
+    cell = kernel.run("%puras run demo/nope text=hi")
+    short_error(cell, "SkillNotFound", "no skill 'demo/nope' on this server; did you mean", "demo/hang")
+    assert "\n" not in cell.evalue and "404" not in cell.evalue
     overview = kernel.ok("%puras skills").result["text/html"]
     assert "text-align:left" in overview and "`" not in overview
 
