@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -152,9 +153,13 @@ def test_the_page_shows_the_form_and_no_code(visit: Any, artifacts: Path) -> Non
     _shot(page, artifacts, "1-loaded")
 
 
-def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: Path) -> None:
+def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: Path, emulator: Any) -> None:
     page = visit()
     _type(page, "product", "solar lantern")
+    tone = page.locator(".puras-field-tone select")
+    assert tone.locator("option").all_inner_texts() == ["friendly", "luxury", "energetic"], "the enum's values"
+    assert tone.locator("option:checked").inner_text() == "friendly", "the default is chosen"
+    tone.select_option(label="luxury")
     handle = page.locator(".puras-field-duration .noUi-handle").first
     handle.focus()
     for _ in range(4):  # 6 s → 10 s, one step per key, as a keyboard user moves a slider
@@ -173,6 +178,10 @@ def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: 
     assert not entry.locator(".puras-json-view").is_visible(), "the app shows media, not raw JSON"
     head = entry.locator(".puras-run-head").inner_text()
     assert "#1" in head and "solar lantern" in head and "duration=10" in head, head
+    jobs = httpx.get(f"{emulator.url}/v1/jobs", params={"skill": "ugc-ad"}, timeout=10,
+                     headers={"Authorization": f"Bearer {emulator.api_key}"}).raise_for_status().json()
+    mine = [job for job in jobs if job.get("inputs", {}).get("product") == "solar lantern"]
+    assert mine and mine[0]["inputs"]["tone"] == "luxury" and mine[0]["inputs"]["duration"] == 10, mine
     assert entry.locator("button.puras-feedback-up").inner_text().strip() == "Good"
     entry.locator("button.puras-feedback-up").click()
     entry.locator(".puras-feedback-note").get_by_text("thanks").wait_for(timeout=15_000)
