@@ -366,6 +366,9 @@ def test_skill_cards(kernel: Kernel) -> None:
     short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
     assert "\n" not in cell.evalue
     short_error(kernel.run("%puras run demo/nop --help"), "UnknownSkill", "did you mean")
+    for code in ("import puras_nb; puras_nb.form('demo/nope')", "puras_nb.skill('demo/nope')",
+                 "puras_nb.run('demo/nope', {'text': 'hi'})"):
+        short_error(kernel.run(code), "SkillNotFound" if "run" in code else "UnknownSkill", "did you mean demo/")
     cell = kernel.run("%puras run demo/nope text=hi")
     short_error(cell, "SkillNotFound", "no skill 'demo/nope' on this server; did you mean", "demo/hang")
     assert "\n" not in cell.evalue and "404" not in cell.evalue

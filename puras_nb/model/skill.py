@@ -69,6 +69,11 @@ MISSING: Any = _Missing()
 class UnknownSkill(PurasError, LookupError):
     """No skill of that name on the current connection; the message names close matches."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows a mistyped name as its one line, not a traceback through puras-nb (`form`, `skill`, `run`)."""
+        message = str(self).replace("\x1b", "\\x1b").splitlines() or [""]
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {' '.join(message)}"]
+
 
 class SkillNotFound(PurasAPIError, UnknownSkill):
     """The server's 404 to a submission for a skill its catalog does not list: a `PurasAPIError` (`.status` 404,
