@@ -1,7 +1,8 @@
 """`puras-nb demo`: run the stakeholder demo notebook on the local emulator and write it as one HTML file.
 
 `--app` serves the stakeholder app (`stakeholder-app.ipynb`, a form people drive) with Voilà on a free local
-port instead: code hidden, tracebacks and warnings stripped, the API key only in the kernels' environment.
+port instead: code hidden, tracebacks and warnings stripped, the notebook's printed output left out (puras-nb's
+Voilà template `puras-app`, shipped in `puras_nb/jupyter/`), the API key only in the kernels' environment.
 
 The emulator runs as a child process; the notebook runs in a real kernel (nbclient) whose environment
 points at it; nbconvert writes a self-contained HTML file (media embedded as data: URLs within the
@@ -29,12 +30,14 @@ from typing import Any
 
 __all__ = [
     "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
-    "serve_app", "voila_command", "wait_answering", "workdir",
+    "serve_app", "voila_command", "voila_env", "wait_answering", "workdir",
 ]
 
 _HERE = Path(__file__).resolve().parent
 PACKAGED = _HERE / "notebooks"  # an installed wheel: the notebooks as package data
 CHECKOUT = _HERE.parent / "notebooks"  # a source checkout (editable install): the repository's own notebooks/
+#: A Jupyter data directory (for JUPYTER_PATH) holding puras-nb's Voilà template `puras-app`.
+TEMPLATES = _HERE / "jupyter"
 DEMO = "stakeholder-demo"
 APP = "stakeholder-app"
 #: How long `--app` waits for Voilà to answer before giving up.
@@ -200,18 +203,28 @@ def open_lab(directory: Path, *, port: int | None = None) -> int:
 
 def voila_command(notebook_path: Path, port: int, token: str) -> list[str]:
     """The Voilà command that serves the app safely: loopback only, a token, no code, no tracebacks (Voilà then also
-    drops every stderr stream, which is where warnings go), a fixed port that fails rather than wanders."""
+    drops every stderr stream, which is where warnings go), the `puras-app` template (it leaves out what the notebook
+    prints), which a visitor's `?template=` cannot swap, a fixed port that fails rather than wanders. Run it with
+    `voila_env`, which makes the template findable."""
     return [
         sys.executable, "-m", "voila", str(notebook_path), "--no-browser", "--Voila.ip=127.0.0.1",
         f"--port={port}", "--Voila.port_retries=0", f"--Voila.token={token}",
-        "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
+        "--strip_sources=True", "--show_tracebacks=False", "--theme=light", "--template=puras-app",
+        "--VoilaConfiguration.allow_template_override=NO",
     ]  # fmt: skip
 
 
+def voila_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with `TEMPLATES` first on JUPYTER_PATH, for the Voilà process of `voila_command`."""
+    paths = [str(TEMPLATES), *filter(None, env.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**env, "JUPYTER_PATH": os.pathsep.join(paths)}
+
+
 def app_env(server: Any = None) -> dict[str, str]:
-    """The kernels' environment: the local emulator's address and key when one runs for the app, else the caller's
-    own `PURAS_API_KEY` / `PURAS_API_BASE`. It reaches the kernels only, never the page."""
-    return _kernel_env(server) if server is not None else dict(os.environ)
+    """The Voilà process's (and so the kernels') environment: the local emulator's address and key when one runs for
+    the app, else the caller's own `PURAS_API_KEY` / `PURAS_API_BASE`; the `puras-app` template on JUPYTER_PATH. It
+    reaches the kernels only, never the page."""
+    return voila_env(_kernel_env(server) if server is not None else dict(os.environ))
 
 
 def free_port() -> int:

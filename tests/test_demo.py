@@ -163,6 +163,19 @@ def test_the_app_is_served_on_loopback_with_a_token_no_code_and_no_tracebacks(tm
     cmd = demo.voila_command(tmp_path / "stakeholder-app.ipynb", 8899, "secret")
     assert {"--Voila.ip=127.0.0.1", "--port=8899", "--Voila.token=secret", "--Voila.port_retries=0"} <= set(cmd)
     assert {"--strip_sources=True", "--show_tracebacks=False", "--no-browser"} <= set(cmd)
+    assert {"--template=puras-app", "--VoilaConfiguration.allow_template_override=NO"} <= set(cmd)
+
+
+def test_the_app_template_is_found_first_and_leaves_out_printed_output() -> None:
+    """Voilà looks for `puras-app` on JUPYTER_PATH: `voila_env` puts the shipped copy first and keeps the caller's
+    entries; the template (on Voilà's "lab") renders no stream output."""
+    env = demo.voila_env({"JUPYTER_PATH": "/somewhere", "HOME": "/home/x"})
+    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(demo.TEMPLATES), "/somewhere"] and env["HOME"] == "/home/x"
+    template = demo.TEMPLATES / "voila" / "templates" / "puras-app"
+    assert '"base_template": "lab"' in (template / "conf.json").read_text()
+    page = (template / "index.html.j2").read_text()
+    assert "{% block stream_stdout %}{% endblock stream_stdout %}" in page
+    assert "{% block stream_stderr %}{% endblock stream_stderr %}" in page
 
 
 @pytest.mark.kernel

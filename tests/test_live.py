@@ -230,9 +230,9 @@ def test_a_foreground_run_needs_no_poll_for_a_short_job() -> None:
 
 def test_a_rejected_foreground_run_raises_and_registers_no_job() -> None:
     count = len(live.jobs())
-    with pytest.raises(PurasAPIError, match="404"):
+    with pytest.raises(PurasAPIError, match="no skill 'demo/no-such-skill'") as caught:
         live.run("demo/no-such-skill", {}, display=False)
-    assert len(live.jobs()) == count
+    assert caught.value.status == 404 and len(live.jobs()) == count
 
 
 def test_polling_survives_a_flaky_server(faults: Any) -> None:

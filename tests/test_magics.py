@@ -255,7 +255,9 @@ def test_missing_skill(kernel: Kernel) -> None:
 
 
 def test_unknown_skill(kernel: Kernel) -> None:
-    short_error(kernel.run("%puras run demo/nope"), "PurasAPIError", "404", "nope")
+    cell = kernel.run("%puras run demo/nope text=hi")
+    short_error(cell, "SkillNotFound", "no skill 'demo/nope' on this server; did you mean", "demo/hang")
+    assert "\n" not in cell.evalue and "404" not in cell.evalue
 
 
 def test_bad_json_and_yaml_bodies_name_the_line(kernel: Kernel) -> None:
@@ -370,6 +372,9 @@ def test_skill_cards(kernel: Kernel) -> None:
     short_error(cell, "UnknownSkill", "no skill 'demo/nope'", "did you mean", "demo/hang")
     assert "\n" not in cell.evalue
     short_error(kernel.run("%puras run demo/nop --help"), "UnknownSkill", "did you mean")
+    for code in ("import puras_nb; puras_nb.form('demo/nope')", "puras_nb.skill('demo/nope')",
+                 "puras_nb.run('demo/nope', {'text': 'hi'})"):
+        short_error(kernel.run(code), "SkillNotFound" if "run" in code else "UnknownSkill", "did you mean demo/")
     overview = kernel.ok("%puras skills").result["text/html"]
     assert "text-align:left" in overview and "`" not in overview
 

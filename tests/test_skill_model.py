@@ -202,3 +202,51 @@ def test_known_never_raises_and_remembers_an_unreachable_server() -> None:
             model.catalog()
     finally:
         settings.restore(before)
+
+
+def test_submitting_an_unknown_skill_names_close_matches(configured: None) -> None:
+    """The server's 404 to `start` (answer awaited) and `run` (held submission) becomes one line naming close
+    matches, still a PurasAPIError with status 404 and the server's own words in `.detail`."""
+    import puras_nb
+    from puras_nb.errors import PurasAPIError
+
+    for submit in (puras_nb.start, puras_nb.run):
+        with pytest.raises(model.SkillNotFound) as caught:
+            submit("demo/ugc", {"product": "a lamp"})
+        assert str(caught.value).startswith("no skill 'demo/ugc' on this server; did you mean demo/ugc-ad")
+        assert isinstance(caught.value, PurasAPIError) and isinstance(caught.value, UnknownSkill)
+        assert caught.value.status == 404 and "ugc" in caught.value.detail
+    with pytest.raises(model.SkillNotFound, match="did you mean demo/echo"):
+        puras_nb.start("elsewhere/echo", {"text": "hi"})
+
+
+def test_a_404_about_something_else_stays_the_servers_error(configured: None) -> None:
+    import puras_nb
+    from puras_nb.errors import PurasAPIError
+
+    with pytest.raises(PurasAPIError, match="no version 99") as caught:
+        puras_nb.start("demo/echo", {"text": "hi"}, version=99)
+    assert not isinstance(caught.value, UnknownSkill)
+
+
+def test_a_known_skill_is_submitted_without_asking_for_the_catalog(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint costs a round trip only on the error path: a good submission never lists the skills."""
+    import puras_nb
+    from puras_nb.runtime.session import Session
+
+    asked: list[str] = []
+    call = Session.call
+
+    def spy(self: Session, name: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(name)
+        return call(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "call", spy)
+    assert puras_nb.run("demo/echo", {"text": "hi"}) is not None
+    puras_nb.start("demo/echo", {"text": "hi"}).result(30)
+    assert "skillpacks" not in asked and asked.count("submit") == 2, asked
+    with pytest.raises(model.SkillNotFound):
+        puras_nb.start("demo/nope", {"text": "hi"})
+    assert asked.count("skillpacks") <= 1

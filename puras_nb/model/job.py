@@ -24,6 +24,7 @@ from ..media import Media, find_media
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
+from .skill import explain_not_found
 from .text import event_message, finite, plain, short, summarize
 
 __all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
@@ -160,7 +161,10 @@ class LiveJob:
         check_options(opts)
         request = dict(skillpack=skillpack, version=version, client=client)
         if not hold:
-            submitted = rt.run_sync(sess.call("submit", skill, inputs or {}, **request))
+            try:
+                submitted = rt.run_sync(sess.call("submit", skill, inputs or {}, **request))
+            except PurasAPIError as exc:
+                raise rt.run_sync(explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess)) from None
             job = cls(submitted, skill=path, version=version, client=client, **opts)
             job._follow(sess)
             return job
@@ -178,10 +182,11 @@ class LiveJob:
                 job._finish(PurasError("the submission was stopped before the server answered"))
                 raise
             except Exception as exc:  # rejected or unreachable: no job exists; waiters get the error
+                error = await explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess)
                 job.submitting = False
                 with contextlib.suppress(ValueError):
                     _remembered.remove(job)
-                job._finish(exc)
+                job._finish(error)
                 return
             finally:
                 submitted_event.set()

@@ -11,6 +11,7 @@ file picker) when its schema has `contentMediaType` (JSON Schema's keyword for e
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 import re
@@ -19,17 +20,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import PurasConnectionError, PurasError
+from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..runtime import loop as rt
-from ..runtime.session import session
+from ..runtime.session import Session, session
 from ..settings import current, on_change
 
 __all__ = [
     "MISSING",
     "Input",
     "Skill",
+    "SkillNotFound",
     "UnknownSkill",
     "catalog",
+    "explain_not_found",
     "find",
     "from_skillpacks",
     "known",
@@ -65,6 +68,20 @@ MISSING: Any = _Missing()
 
 class UnknownSkill(PurasError, LookupError):
     """No skill of that name on the current connection; the message names close matches."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows a mistyped name as its one line, not a traceback through puras-nb (`form`, `skill`, `run`)."""
+        message = str(self).replace("\x1b", "\\x1b").splitlines() or [""]
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {' '.join(message)}"]
+
+
+class SkillNotFound(PurasAPIError, UnknownSkill):
+    """The server's 404 to a submission for a skill its catalog does not list: a `PurasAPIError` (`.status` 404,
+    `.detail` the server's words) whose message, like `UnknownSkill`'s, names close matches instead."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(404, detail)
+        self.args = (message,)
 
 
 def _number(value: float | None) -> str:
@@ -428,6 +445,28 @@ def resolve(path: str, skills: list[Skill], skillpack: str | None = None) -> Ski
     else:
         hint = "the server lists no skills"
     raise UnknownSkill(f"no skill {path!r} on this server; {hint}")
+
+
+async def explain_not_found(error: BaseException, path: str, skillpack: str | None, sess: Session) -> BaseException:
+    """`error`, or when it is the server's 404 to submitting `path` and the catalog has no such skill, a
+    `SkillNotFound` naming close matches. Runs only on that error path: the catalog cached for `sess`'s server,
+    else one quick fetch (when that fails too, the server's own error stands)."""
+    if not (isinstance(error, PurasAPIError) and error.status == 404 and error.job_id is None):
+        return error
+    with _lock:
+        skills = _cache.get(sess.api_base)
+    if skills is None:
+        try:
+            skills = from_skillpacks(await asyncio.wait_for(sess.call("skillpacks"), QUICK_TIMEOUT))
+        except Exception:  # the hint is a courtesy: without a catalog the server's 404 is the answer
+            return error
+        with _lock:
+            _cache[sess.api_base] = skills
+    try:
+        resolve(path, skills, skillpack)
+    except UnknownSkill as unknown:
+        return SkillNotFound(str(unknown), error.detail)
+    return error  # the skill exists: the 404 is about something else (a version, say)
 
 
 def find(path: str) -> Skill:

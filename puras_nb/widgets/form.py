@@ -6,6 +6,7 @@ file picker for a media input). A press checks every value against the schema fi
 `Skill.check`) and shows what is wrong next to its field, with no request made; a valid press starts a job
 through the `start` callable the entry point gives (the view makes no request itself) and puts its live widget
 on top of this form's history. A server that refuses the inputs gets a short message, never a traceback.
+Colours are JupyterLab's theme variables with light fallbacks, so the form reads in dark themes (and Voilà's).
 """
 
 from __future__ import annotations
@@ -44,14 +45,20 @@ FORM_STYLE = (
     "<style>"
     ".puras-form{max-width:920px}"
     ".puras-form .puras-field{margin:2px 0 6px 0}"
-    ".puras-form .puras-field-label{font-size:13px;line-height:1.3}"
-    ".puras-form .puras-field-help{color:#6b7280;font-size:12px;margin-left:6px}"
-    ".puras-form .puras-field-error,.puras-form .puras-form-message{color:#b91c1c;font-size:12px;min-height:0}"
-    ".puras-form .puras-note{background:#eff6ff;color:#1e3a8a;border-radius:6px;padding:4px 10px;font-size:12px}"
-    ".puras-form .puras-skill-about{color:#374151;font-size:13px}"
+    ".puras-form .puras-field-label{font-size:13px;line-height:1.3;color:var(--jp-ui-font-color1,#111827)}"
+    ".puras-form .puras-field-help{color:var(--jp-ui-font-color2,#4b5563);font-size:12px;margin-left:6px}"
+    ".puras-form .puras-field-error,.puras-form .puras-form-message{color:var(--jp-error-color1,#b91c1c);"
+    "font-size:12px;min-height:0}"
+    # A dark theme's error-color1 is too dark on its grey backgrounds (4.4:1 on Voilà's #212121): its lighter red.
+    "[data-jp-theme-light='false'] .puras-form .puras-field-error,"
+    "[data-jp-theme-light='false'] .puras-form .puras-form-message{color:var(--jp-error-color2,#e57373)}"
+    ".puras-form .puras-note{background:var(--jp-layout-color2,#eff6ff);color:var(--jp-ui-font-color1,#1e3a8a);"
+    "border-left:3px solid var(--jp-brand-color1,#1d4ed8);border-radius:6px;padding:4px 10px;margin-bottom:8px;"
+    "font-size:12px}"
+    ".puras-form .puras-skill-about{color:var(--jp-ui-font-color1,#374151);font-size:13px}"
     ".puras-form.puras-results-only .puras-json-view{display:none}"
-    ".puras-form .puras-run-head{font-size:12px;color:#374151;margin-top:10px;border-top:1px solid #e5e7eb;"
-    "padding-top:6px;word-break:break-word}"
+    ".puras-form .puras-run-head{font-size:12px;color:var(--jp-ui-font-color1,#374151);margin-top:10px;"
+    "border-top:1px solid var(--jp-border-color2,#e5e7eb);padding-top:6px;word-break:break-word}"
     "</style>"
 )
 

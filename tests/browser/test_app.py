@@ -1,6 +1,7 @@
 """The stakeholder app as visitors see it: `puras-nb demo --app` (a real Voilà process with the embedded emulator)
 in headless Chromium. The page shows no code, the form starts live jobs, bad values are marked inline, Cancel
-works, two visitors at once each see only their own runs, and Ctrl-C stops the command cleanly."""
+works, two visitors at once each see only their own runs, and Ctrl-C stops the command cleanly. The card and the
+form keep their contrast in JupyterLab Dark and Voilà's dark and light themes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -152,9 +154,13 @@ def test_the_page_shows_the_form_and_no_code(visit: Any, artifacts: Path) -> Non
     _shot(page, artifacts, "1-loaded")
 
 
-def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: Path) -> None:
+def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: Path, emulator: Any) -> None:
     page = visit()
     _type(page, "product", "solar lantern")
+    tone = page.locator(".puras-field-tone select")
+    assert tone.locator("option").all_inner_texts() == ["friendly", "luxury", "energetic"], "the enum's values"
+    assert tone.locator("option:checked").inner_text() == "friendly", "the default is chosen"
+    tone.select_option(label="luxury")
     handle = page.locator(".puras-field-duration .noUi-handle").first
     handle.focus()
     for _ in range(4):  # 6 s → 10 s, one step per key, as a keyboard user moves a slider
@@ -173,6 +179,10 @@ def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: 
     assert not entry.locator(".puras-json-view").is_visible(), "the app shows media, not raw JSON"
     head = entry.locator(".puras-run-head").inner_text()
     assert "#1" in head and "solar lantern" in head and "duration=10" in head, head
+    jobs = httpx.get(f"{emulator.url}/v1/jobs", params={"skill": "ugc-ad"}, timeout=10,
+                     headers={"Authorization": f"Bearer {emulator.api_key}"}).raise_for_status().json()
+    mine = [job for job in jobs if job.get("inputs", {}).get("product") == "solar lantern"]
+    assert mine and mine[0]["inputs"]["tone"] == "luxury" and mine[0]["inputs"]["duration"] == 10, mine
     assert entry.locator("button.puras-feedback-up").inner_text().strip() == "Good"
     entry.locator("button.puras-feedback-up").click()
     entry.locator(".puras-feedback-note").get_by_text("thanks").wait_for(timeout=15_000)
@@ -234,16 +244,17 @@ def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -
     _shot(page, artifacts, "6-compare")
 
 
-def _serve(notebook: Path, env: dict[str, str]) -> Iterator[str]:
-    """`notebook` under Voilà with the app's settings (`demo.voila_command`); yields its URL with the token."""
+def _serve(notebook: Path, env: dict[str, str], theme: str = "light") -> Iterator[str]:
+    """`notebook` under Voilà with the app's settings (`demo.voila_command`), in Voilà's `theme`; yields its URL
+    with the token."""
     from puras_nb import demo
 
     port, token = demo.free_port(), "plain-voila-test"
+    command = [arg.replace("--theme=light", f"--theme={theme}") for arg in demo.voila_command(notebook, port, token)]
     with (notebook.parent / "voila.log").open("w") as log:
         proc = subprocess.Popen(
-            demo.voila_command(notebook, port, token), env=env, cwd=notebook.parent, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            command, env=demo.voila_env(env), cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         demo.wait_answering(proc, f"http://127.0.0.1:{port}/", 90)
         yield f"http://127.0.0.1:{port}/?token={token}"
@@ -270,6 +281,7 @@ def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
 NOISY = """\
 import sys, warnings
 import ipywidgets as w
+print("PRINTED-WHILE-LOADING")
 warnings.warn("WARNED-WHILE-RUNNING")
 print("STDERR-WHILE-RUNNING", file=sys.stderr)
 button = w.Button(description="noisy")
@@ -285,10 +297,11 @@ button
 """
 
 
-def test_the_app_settings_keep_warnings_errors_and_callback_output_off_the_page(
+def test_the_app_settings_keep_prints_warnings_errors_and_callback_output_off_the_page(
     browser: Any, tmp_path: Path
 ) -> None:
-    """What the app's Voilà settings guarantee: stderr and warnings while the notebook runs are dropped
+    """What the app's Voilà settings guarantee: what the notebook prints while it loads is left out (the `puras-app`
+    template, which a visitor's `?template=lab` cannot swap), stderr and warnings are dropped
     (`--show_tracebacks=False`), and whatever a widget callback prints, warns or raises never reaches the page."""
     import nbformat
 
@@ -297,16 +310,17 @@ def test_the_app_settings_keep_warnings_errors_and_callback_output_off_the_page(
     nb.cells = [nbformat.v4.new_code_cell(NOISY), nbformat.v4.new_code_cell("1 / 0")]
     nbformat.write(nb, tmp_path / "noisy.ipynb")
     for url in _serve(tmp_path / "noisy.ipynb", dict(os.environ)):
-        page = browser.new_page()
-        try:
-            page.goto(url)
-            page.locator("button").get_by_text("noisy").click(timeout=90_000)
-            page.wait_for_timeout(2_000)
-            text = page.locator("body").inner_text()
-            for leak in ("WARNED", "STDERR", "PRINTED-BY", "RAISED", "ZeroDivisionError", "Traceback", "1 / 0"):
-                assert leak not in text, (leak, text)
-        finally:
-            page.close()
+        for visit in (url, f"{url}&template=lab"):
+            page = browser.new_page()
+            try:
+                page.goto(visit)
+                page.locator("button").get_by_text("noisy").click(timeout=90_000)
+                page.wait_for_timeout(2_000)
+                text, html = page.locator("body").inner_text(), page.content()
+                for leak in ("PRINTED", "WARNED", "STDERR", "RAISED", "ZeroDivisionError", "Traceback", "1 / 0"):
+                    assert leak not in text and leak not in html, (leak, text)
+            finally:
+                page.close()
 
 
 def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
@@ -337,3 +351,119 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
     finally:
         for page in pages:
             page.context.close()
+
+
+# -- themes: the card, the form and the app in dark themes (and Voilà's light one) --------------------------------
+# Every text of the card and the form keeps a WCAG contrast of at least 4.5:1 against what is behind it, and none is
+# clipped; the screenshots go to the artifacts folder for a person to look at too. The live job widget inside a
+# form's history (`.puras-job`) is left out: its look and dark theme are issue 11's, tested with it.
+
+#: Every element with text of its own inside `roots` (outside a `.puras-job`): its text, colour contrast against the
+#: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth
+#: beyond its box with overflow hidden).
+CONTRAST = """(roots) => {
+  const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const behind = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0.5) return c;
+    }
+    return rgba(getComputedStyle(document.body).backgroundColor);
+  };
+  const out = [];
+  for (const root of roots) {
+    for (const el of [root, ...root.querySelectorAll('*')]) {
+      const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join(' ').trim();
+      const style = getComputedStyle(el);
+      const hidden = style.visibility === 'hidden' || style.display === 'none' || el.offsetParent === null;
+      if (!own || hidden || el.closest('.puras-job')) continue;
+      let fg = rgba(style.color);
+      const bg = behind(el);
+      fg = fg.map((c, i) => i < 3 ? c * fg[3] + bg[i] * (1 - fg[3]) : 1);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const clipped = style.overflow === 'hidden' && el.scrollWidth > el.clientWidth + 1;
+      out.push({text: own.slice(0, 40), cls: el.className && String(el.className).slice(0, 60),
+                ratio: (hi + 0.05) / (lo + 0.05), clipped});
+    }
+  }
+  return out;
+}"""
+
+
+def _check(page: Any, selector: str) -> list[dict]:
+    """Texts under `selector` that fail: contrast below 4.5:1 or clipped."""
+    found = page.locator(selector).evaluate_all(CONTRAST)
+    assert found, f"no text under {selector}"
+    return [t for t in found if t["ratio"] < 4.5 or t["clipped"]]
+
+
+def _run_bad_and_good(page: Any, form: Any, selector: str) -> list[dict]:
+    """A bad value (marked inline), then a good run that finishes: every kind of text the form shows; the texts
+    under `selector` that fail, checked at both stages."""
+    product = form.locator(".puras-field-product").locator("input, textarea").first
+    product.fill("")
+    product.press("Tab")
+    form.locator(".puras-run").click()
+    form.locator(".puras-field-error-product").get_by_text("must not be empty").wait_for(timeout=15_000)
+    bad = _check(page, selector)
+    product.fill("a dark lamp")
+    product.press("Tab")
+    form.locator(".puras-run").click()
+    form.locator(".puras-history .puras-status", has_text="succeeded").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    return bad + _check(page, selector)
+
+
+def test_card_and_form_read_well_in_jupyterlab_dark(notebook_page: Any, artifacts: Path) -> None:
+    nb = notebook_page
+    nb.lab.write_notebook(
+        "dark.ipynb",
+        ["import puras_nb", 'puras_nb.skill("demo/ugc-ad")', 'puras_nb.form("demo/ugc-ad")'],
+    )
+    nb.open("dark.ipynb")
+    nb.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    nb.page.locator("body[data-jp-theme-light='false']").wait_for(state="attached", timeout=30_000)
+    for index in range(3):
+        nb.run_cell(index, timeout=90)
+    nb.output(1).locator(".puras-skill").wait_for()
+    form = nb.output(2).locator(".puras-form")
+    form.locator(".puras-run").wait_for(timeout=60_000)
+    bad = _run_bad_and_good(nb.page, form, ".jp-OutputArea .puras-skill, .jp-OutputArea .puras-form")
+    nb.screenshot("dark-lab-card-and-form")
+    assert not bad, "\n".join(map(str, bad))
+
+
+@pytest.fixture(params=["dark", "light"])
+def themed_app(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple]:
+    """(URL, theme): the stakeholder app under the app's Voilà settings in Voilà's dark (or light) theme, with no key
+    (so the page shows its emulator note too)."""
+    from puras_nb import demo
+
+    notebook = tmp_path / "stakeholder-app.ipynb"
+    notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
+    for url in _serve(notebook, env, request.param):
+        yield url, request.param
+
+
+def test_the_app_reads_well_in_voila_dark_and_light(browser: Any, themed_app: tuple, artifacts: Path) -> None:
+    url, theme = themed_app
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        form = page.locator(".puras-form")
+        form.locator(".puras-run").wait_for(timeout=90_000)
+        assert page.locator(f"body.theme-{theme}").count() == 1
+        assert page.locator(".puras-note").is_visible()
+        bad = _run_bad_and_good(page, form, "#rendered_cells")
+        page.set_viewport_size({"width": 1100, "height": 2000})
+        page.screenshot(path=str(artifacts / f"{theme}-voila-app.png"), full_page=True)
+        assert not bad, "\n".join(map(str, bad))
+    finally:
+        context.close()
