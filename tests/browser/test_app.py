@@ -355,10 +355,10 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
 
 # -- themes: the card, the form and the app in dark themes (and Voilà's light one) --------------------------------
 # Every text of the card and the form keeps a WCAG contrast of at least 4.5:1 against what is behind it, and none is
-# clipped; the screenshots go to the artifacts folder for a person to look at too. The live job widget inside a
-# form's history (`.puras-job`) is left out: its look and dark theme are issue 11's, tested with it.
+# clipped; the screenshots go to the artifacts folder for a person to look at too. The live job widget of each run
+# in the form's history is included.
 
-#: Every element with text of its own inside `roots` (outside a `.puras-job`): its text, colour contrast against the
+#: Every element with text of its own inside `roots`: its text, colour contrast against the
 #: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth
 #: beyond its box with overflow hidden).
 CONTRAST = """(roots) => {
@@ -380,7 +380,7 @@ CONTRAST = """(roots) => {
       const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join(' ').trim();
       const style = getComputedStyle(el);
       const hidden = style.visibility === 'hidden' || style.display === 'none' || el.offsetParent === null;
-      if (!own || hidden || el.closest('.puras-job')) continue;
+      if (!own || hidden) continue;
       let fg = rgba(style.color);
       const bg = behind(el);
       fg = fg.map((c, i) => i < 3 ? c * fg[3] + bg[i] * (1 - fg[3]) : 1);
