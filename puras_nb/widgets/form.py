@@ -216,13 +216,14 @@ class SkillForm(w.VBox):
         self.skill = self.skills[0]
         self.picker = w.Dropdown(
             options=[(s.path, i) for i, s in enumerate(self.skills)], value=0, description="Skill",
+            style={"description_width": "initial"},  # flush left, like the fields' own labels
             layout=w.Layout(width="min(420px, 100%)", display="" if len(self.skills) > 1 else "none"),
             _dom_classes=("puras-skill-picker",),
         )  # fmt: skip
         self.about = w.HTML(_dom_classes=("puras-skill-about",))
         self.field_box = w.VBox(_dom_classes=("puras-fields",))
         self.version = w.Dropdown(description="Version", layout=w.Layout(width="min(300px, 100%)"),
-                                  _dom_classes=("puras-version",))
+                                  style={"description_width": "initial"}, _dom_classes=("puras-version",))
         self.run_button = w.Button(description=run_label, button_style="primary", icon="play",
                                    _dom_classes=("puras-run",))
         self.message = w.HTML("", _dom_classes=("puras-form-message",))
