@@ -242,8 +242,7 @@ class LiveJob:
         if self.status in TERMINAL:
 
             async def last_events() -> None:
-                with contextlib.suppress(PurasError, OSError):
-                    self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
+                await self._catch_up(sess)
                 self._finish()
 
             rt.spawn(last_events())
@@ -395,14 +394,13 @@ class LiveJob:
             return
         self._log_wanted = True
         sess = self._session
-        if not self.done() or sess is None or not self.id:
-            return
+        if self.done() and sess is not None and self.id:
+            rt.spawn(self._catch_up(sess))
 
-        async def rest() -> None:
-            with contextlib.suppress(PurasError, OSError):
-                self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
-
-        rt.spawn(rest())
+    async def _catch_up(self, sess: Session) -> None:
+        """Fetch and apply the events past the cursor; on failure they stay on the server."""
+        with contextlib.suppress(PurasError, OSError):
+            self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
 
     def _notify(self, changed: set[str]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
