@@ -377,12 +377,21 @@ def _forget() -> None:
 on_change(_forget)
 
 
-def _fetch(timeout: float) -> list[Skill]:
-    """The skills, asked on the runtime's client of this connection, waiting `timeout` s at most."""
+async def _afetch(sess: Session, timeout: float) -> list[Skill]:
+    """The skills `sess`'s server lists, waiting `timeout` s at most; cached for that server."""
     try:
-        return from_skillpacks(rt.run_sync(session().call("skillpacks"), timeout))
+        skills = from_skillpacks(await asyncio.wait_for(sess.call("skillpacks"), timeout))
     except TimeoutError:
         raise PurasConnectionError(f"the server did not list its skills within {timeout:g} s") from None
+    with _lock:
+        _cache[sess.api_base] = skills
+        _failed.pop(sess.api_base, None)
+    return skills
+
+
+def _fetch(timeout: float) -> list[Skill]:
+    """The skills of this connection, asked on the runtime's client (see `_afetch`)."""
+    return rt.run_sync(_afetch(session(), timeout))
 
 
 def catalog(*, refresh: bool = False) -> list[Skill]:
@@ -392,11 +401,7 @@ def catalog(*, refresh: bool = False) -> list[Skill]:
     with _lock:
         if not refresh and where in _cache:
             return list(_cache[where])
-    skills = _fetch(CATALOG_TIMEOUT)
-    with _lock:
-        _cache[where] = skills
-        _failed.pop(where, None)
-    return list(skills)
+    return list(_fetch(CATALOG_TIMEOUT))
 
 
 def known() -> list[Skill]:
@@ -410,14 +415,11 @@ def known() -> list[Skill]:
                 return list(_cache[where])
             if time.monotonic() - _failed.get(where, -FAILURE_TTL) < FAILURE_TTL:
                 return []
-        skills = _fetch(QUICK_TIMEOUT)
+        return list(_fetch(QUICK_TIMEOUT))
     except Exception:  # completion must never raise: whatever went wrong, it completes only what it knows
         with _lock:
             _failed[where] = time.monotonic()
         return []
-    with _lock:
-        _cache[where] = skills
-    return list(skills)
 
 
 def _matches(skill: Skill, ref: str, name: str) -> bool:
@@ -457,11 +459,9 @@ async def explain_not_found(error: BaseException, path: str, skillpack: str | No
         skills = _cache.get(sess.api_base)
     if skills is None:
         try:
-            skills = from_skillpacks(await asyncio.wait_for(sess.call("skillpacks"), QUICK_TIMEOUT))
+            skills = await _afetch(sess, QUICK_TIMEOUT)
         except Exception:  # the hint is a courtesy: without a catalog the server's 404 is the answer
             return error
-        with _lock:
-            _cache[sess.api_base] = skills
     try:
         resolve(path, skills, skillpack)
     except UnknownSkill as unknown:
