@@ -23,7 +23,7 @@ from ..inputs import data_url
 from ..model.skill import MISSING, Input, Skill
 from ..model.text import plain, short
 from .display import widget_for
-from .html import esc
+from .html import STYLE, esc
 
 __all__ = ["COMPARE", "Field", "SkillForm"]
 
@@ -47,11 +47,7 @@ FORM_STYLE = (
     ".puras-form .puras-field{margin:2px 0 6px 0}"
     ".puras-form .puras-field-label{font-size:13px;line-height:1.3;color:var(--jp-ui-font-color1,#111827)}"
     ".puras-form .puras-field-help{color:var(--jp-ui-font-color2,#4b5563);font-size:12px;margin-left:6px}"
-    ".puras-form .puras-field-error,.puras-form .puras-form-message{color:var(--jp-error-color1,#b91c1c);"
-    "font-size:12px;min-height:0}"
-    # A dark theme's error-color1 is too dark on its grey backgrounds (4.4:1 on Voilà's #212121): its lighter red.
-    "[data-jp-theme-light='false'] .puras-form .puras-field-error,"
-    "[data-jp-theme-light='false'] .puras-form .puras-form-message{color:var(--jp-error-color2,#e57373)}"
+    ".puras-form .puras-field-error,.puras-form .puras-form-message{font-size:12px;min-height:0}"
     ".puras-form .puras-note{background:var(--jp-layout-color2,#eff6ff);color:var(--jp-ui-font-color1,#1e3a8a);"
     "border-left:3px solid var(--jp-brand-color1,#1d4ed8);border-radius:6px;padding:4px 10px;margin-bottom:8px;"
     "font-size:12px}"
@@ -104,7 +100,9 @@ class Field:
             f'<span class="puras-field-label"><b>{esc(item.name)}</b>{required}{help_html}</span>',
             _dom_classes=("puras-field-label-box",),
         )
-        self.message = w.HTML("", _dom_classes=("puras-field-error", f"puras-field-error-{_css(item.name)}"))
+        self.message = w.HTML(
+            "", _dom_classes=("puras-error", "puras-field-error", f"puras-field-error-{_css(item.name)}")
+        )
         self.box = w.VBox(
             [self.label, self.widget, self.message],
             _dom_classes=("puras-field", f"puras-field-{_css(item.name)}"),
@@ -226,14 +224,14 @@ class SkillForm(w.VBox):
                                   style={"description_width": "initial"}, _dom_classes=("puras-version",))
         self.run_button = w.Button(description=run_label, button_style="primary", icon="play",
                                    _dom_classes=("puras-run",))
-        self.message = w.HTML("", _dom_classes=("puras-form-message",))
+        self.message = w.HTML("", _dom_classes=("puras-error", "puras-form-message"))
         self.history = w.VBox(_dom_classes=("puras-history",))
         note_html = w.HTML(f'<div class="puras-note">{esc(note)}</div>' if note else "", _dom_classes=("puras-notes",))
         self.picker.observe(lambda change: self.choose(self.skills[change["new"]]), names="value")
         self.run_button.on_click(lambda _b: self.run())
         controls = w.HBox([self.version, self.run_button], _dom_classes=("puras-controls",))
         super().__init__(
-            [w.HTML(FORM_STYLE), note_html, self.picker, self.about, self.field_box, controls, self.message,
+            [w.HTML(STYLE + FORM_STYLE), note_html, self.picker, self.about, self.field_box, controls, self.message,
              self.history],
             _dom_classes=("puras-form", "puras-results-only") if results_only else ("puras-form",),
         )  # fmt: skip
