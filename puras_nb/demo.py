@@ -46,13 +46,11 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FINAL = 'class="puras-static puras-final"'
 # nbconvert's page loads require.js, MathJax and mermaid from CDNs; the demo needs none of them.
 _SCRIPT = re.compile(r"<script\b.*?</script>\s*", re.S)
-# Reading order for a static page: cells top-aligned and left-aligned (nbconvert right-aligns table cells),
-# media at a readable size, and the raw JSON trees of results left out: their URLs point at an emulator that is
+# Reading order for a static page (the views' own STYLE already left-aligns their tables): media at a readable
+# size, and the raw JSON trees of results left out: their URLs point at an emulator that is
 # gone once the page is read, and the media, the script cell and the tables say the rest.
 EXPORT_CSS = (
-    "<style>.jp-RenderedHTMLCommon .puras-static td,.jp-RenderedHTMLCommon .puras-static th"
-    "{text-align:left;vertical-align:top}"
-    ".puras-static video,.puras-static img{max-height:360px;width:auto;max-width:100%}"
+    "<style>.puras-static video,.puras-static img{max-height:360px;width:auto;max-width:100%}"
     ".puras-json{display:none}</style>"
 )
 

@@ -16,12 +16,12 @@ __all__ = ["SkillCard", "overview_html", "overview_text", "skill"]
 
 _TICKS = re.compile(r"`([^`\n]+)`")
 
-# Our own markup's styles (never built from server data). Tables are left-aligned: JupyterLab and Notebook
-# right-align `td` in rendered HTML, which suits numbers, not names and sentences.
+# Our own markup's styles (never built from server data), on top of widgets/html.py's STYLE (which also
+# left-aligns every .puras-static table: JupyterLab and Notebook right-align `td` in rendered HTML).
 SKILL_STYLE = (
     "<style>"
     ".puras-static table.puras-table{border-collapse:collapse;margin:4px 0 8px}"
-    ".puras-static table.puras-table th,.puras-static table.puras-table td{text-align:left;vertical-align:top;"
+    ".puras-static table.puras-table th,.puras-static table.puras-table td{"
     "padding:2px 10px 2px 0;border:none;border-bottom:1px solid var(--jp-border-color2,#e5e7eb)}"
     ".puras-static table.puras-table th{font-weight:600;color:var(--jp-ui-font-color1,#111827)}"
     ".puras-muted{color:var(--jp-ui-font-color2,#4b5563)}"
