@@ -48,7 +48,7 @@ def form(
     )
 
 
-def app(skills: Sequence[str], *, run_label: str = "Generate") -> SkillForm:
+def app(skills: str | Sequence[str], *, run_label: str = "Generate") -> SkillForm:
     """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button, results shown as
     media without their raw JSON, and, when no API key is set, a small note that jobs run on the built-in emulator
     (instead of the kernel's printed notice)."""
@@ -56,4 +56,4 @@ def app(skills: Sequence[str], *, run_label: str = "Generate") -> SkillForm:
     if uses_emulator():
         endpoint(announce=False)  # start it now, quietly: the note says it on the page
         note = EMULATOR_NOTE
-    return form(list(skills), run_label=run_label, note=note, results_only=True)
+    return form(skills, run_label=run_label, note=note, results_only=True)

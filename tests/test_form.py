@@ -145,6 +145,10 @@ def test_the_app_notes_the_emulator_and_never_shows_the_key(emulator: Any) -> No
     assert emulator.api_key not in state
 
 
+def test_the_app_takes_one_skill_by_name_like_form() -> None:
+    assert [s.path for s in app("demo/echo").skills] == ["demo/echo"]
+
+
 APP_WITHOUT_KEY = """
 import ipywidgets as w
 from puras_nb.app import EMULATOR_NOTE, app
