@@ -28,6 +28,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .settings import from_environment, uses_emulator
+
 __all__ = [
     "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
     "serve_app", "voila_command", "voila_env", "wait_answering", "workdir",
@@ -270,7 +272,7 @@ def serve_app(directory: Path, *, port: int | None = None) -> int:
         raise SystemExit("puras-nb demo --app needs Voilà: pip install 'puras-nb[demo]'") from None
     target = directory / f"{APP}.ipynb"
     shutil.copyfile(notebook(APP), target)
-    hosted = bool(os.environ.get("PURAS_API_KEY") or os.environ.get("PURAS_API_BASE"))
+    hosted = not uses_emulator(from_environment())  # the kernels' own rule, read from the same variables
     with contextlib.ExitStack() as stack:
         server = None if hosted else stack.enter_context(local.start())
         where = "the API in PURAS_API_BASE / PURAS_API_KEY" if hosted else f"a local emulator at {server.url}"
