@@ -157,15 +157,20 @@ class LiveJob:
         the API's error.
         """
         sess = session()
-        path = skill_path(skill, skillpack or sess.settings.skillpack)
+        pack = skillpack or sess.settings.skillpack
+        path = skill_path(skill, pack)
         check_options(opts)
-        request = dict(skillpack=skillpack, version=version, client=client)
-        if not hold:
+
+        async def submitted(**wait: Any) -> dict:
+            """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
             try:
-                submitted = rt.run_sync(sess.call("submit", skill, inputs or {}, **request))
+                return await sess.call("submit", skill, inputs or {}, skillpack=skillpack, version=version,
+                                       client=client, **wait)
             except PurasAPIError as exc:
-                raise rt.run_sync(explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess)) from None
-            job = cls(submitted, skill=path, version=version, client=client, **opts)
+                raise await explain_not_found(exc, skill, pack, sess) from None
+
+        if not hold:
+            job = cls(rt.run_sync(submitted()), skill=path, version=version, client=client, **opts)
             job._follow(sess)
             return job
         job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
@@ -176,13 +181,12 @@ class LiveJob:
 
         async def send() -> None:
             try:
-                answer = await sess.call("submit", skill, inputs or {}, wait=True, timeout=HOLD, **request)
+                answer = await submitted(wait=True, timeout=HOLD)
             except asyncio.CancelledError:
                 job.submitting = False
                 job._finish(PurasError("the submission was stopped before the server answered"))
                 raise
-            except Exception as exc:  # rejected or unreachable: no job exists; waiters get the error
-                error = await explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess)
+            except Exception as error:  # rejected or unreachable: no job exists; waiters get the error
                 job.submitting = False
                 with contextlib.suppress(ValueError):
                     _remembered.remove(job)
