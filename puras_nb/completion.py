@@ -53,7 +53,7 @@ class Completer:
         if _CELL_MAGIC.match(lines[0]):
             if len(lines) == 1:
                 words, fragment = _words(lines[0])
-                return fragment, self._run_args(words[1:] if words[1:2] != ["run"] else words[2:], fragment)
+                return fragment, self._run_args(_cell_args(words), fragment)
             return self._body(lines[0], lines[1:-1], current)
         if _LINE_MAGIC.match(current):
             words, fragment = _words(current)
@@ -106,7 +106,7 @@ class Completer:
     def _body(self, first: str, middle: list[str], current: str) -> tuple[str, list[Item]] | None:
         """`key: ` at the start of a body line, then the allowed values after `key: `."""
         words, _ = _words(first + " ")
-        args = words[1:] if words[1:2] != ["run"] else words[2:]
+        args = _cell_args(words)
         positional = _positional(args, self.run_options)
         if not positional or (middle and middle[0].lstrip().startswith("{")):
             return None
@@ -130,10 +130,7 @@ class Completer:
         """Skill paths, then the bare names of `skillpack` (the line's `--skillpack`, else the default)."""
         skills = self.skills()
         pack = skillpack or self.skillpack()
-        items = [(s.path, "skill") for s in skills]
-        if pack:
-            items += [(s.name, "skill") for s in skills if pack in (s.skillpack, s.pack_path, s.pack_id)]
-        return items
+        return [(s.path, "skill") for s in skills] + [(s.name, "skill") for s in skills if s.in_pack(pack)]
 
     def _skill(self, words: list[str]) -> Skill | None:
         """The skill the run arguments `words` name (a bare name in their `--skillpack` or the default one)."""
@@ -144,6 +141,11 @@ class Completer:
             return resolve(positional[0], self.skills(), _option(words, "--skillpack") or self.skillpack())
         except UnknownSkill:
             return None
+
+
+def _cell_args(words: list[str]) -> list[str]:
+    """The run arguments of a `%%puras [run] SKILL …` first line (`run` is optional there)."""
+    return words[1:] if words[1:2] != ["run"] else words[2:]
 
 
 def _words(line: str) -> tuple[list[str], str]:

@@ -32,10 +32,7 @@ class SkillList(list):
 
     def names(self, skillpack: str | None = None) -> list[str]:
         """Paths to complete: "pack/skill" for all, plus bare names of the default `skillpack`."""
-        out = [s.path for s in self]
-        if skillpack:
-            out += [s.name for s in self if skillpack in (s.skillpack, s.pack_path, s.pack_id)]
-        return out
+        return [s.path for s in self] + [s.name for s in self if s.in_pack(skillpack)]
 
     def text(self) -> str:
         from .widgets.skill import overview_text

@@ -249,6 +249,10 @@ class Skill:
         """The input names in schema order."""
         return [i.name for i in self.inputs]
 
+    def in_pack(self, ref: str | None) -> bool:
+        """Whether `ref` names this skill's skillpack: its slug, its "workspace/slug" path or its id."""
+        return bool(ref) and ref in (self.skillpack, self.pack_path, self.pack_id)
+
     def defaults(self) -> dict[str, Any]:
         """The inputs that have a default, with it."""
         return {i.name: i.default for i in self.inputs if i.default is not MISSING}
@@ -423,7 +427,7 @@ def known() -> list[Skill]:
 
 
 def _matches(skill: Skill, ref: str, name: str) -> bool:
-    return skill.name == name and ref in (skill.skillpack, skill.pack_path, skill.pack_id)
+    return skill.name == name and skill.in_pack(ref)
 
 
 def resolve(path: str, skills: list[Skill], skillpack: str | None = None) -> Skill:
