@@ -25,7 +25,7 @@ import puras
 
 import puras_nb
 from puras_nb import local
-from puras_nb._http import parse_time
+from puras_nb.api.flows import parse_time
 
 
 class Bench:

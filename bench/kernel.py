@@ -90,7 +90,7 @@ def main() -> None:
     with local.start() as server:
         kernel = KernelHarness({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key})
         try:
-            kernel.run("import json\nimport puras_nb\nfrom puras_nb.widgets.job import descendants\nload = []")
+            kernel.run("import json\nimport puras_nb\nfrom puras_nb.views.job import descendants\nload = []")
             kernel.run("puras_nb.start('demo/echo', {}).result()")
             kernel.run(LAG_MONITOR)
             live_load(kernel, 50)  # warm-up: first imports, connections, widget classes

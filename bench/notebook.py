@@ -32,7 +32,7 @@ from puras_nb import local
 SETUP = """
 import json, random, threading, time
 import puras, puras_nb
-from puras_nb._http import parse_time
+from puras_nb.api.flows import parse_time
 %load_ext puras_nb
 official = puras.Client()
 def spans(n, seed):
@@ -85,7 +85,7 @@ def fan_out(kernel: KernelHarness, server: local.LocalServer, n: int) -> dict:
 def busy(kernel: KernelHarness) -> int:
     kernel.run("%puras run demo/count n=10 delay=0.3 --bg -o bgjob")
     ids = set(json.loads(kernel.run(
-        "from puras_nb.widgets.job import descendants\n"
+        "from puras_nb.views.job import descendants\n"
         "print(json.dumps([x.model_id for x in descendants(bgjob.widget)]))")["stdout"]))
     cell = kernel.run("time.sleep(4)")
     return len(kernel.comm_updates(ids, since=cell["sent"] + 0.2, until=cell["idle"] - 0.1))

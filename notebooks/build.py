@@ -107,7 +107,7 @@ feedback["rating"], feedback["comment"]
 retries, cancel, events and job listing.
 """),
     code("""
-from puras_nb.live import settings
+from puras_nb.notebook.live import settings
 
 with puras_nb.Client(api_key=settings().api_key, api_base=settings().api_base, skillpack="demo") as client:
     print(client.run("echo", {"hello": "world"}))
@@ -281,7 +281,7 @@ for version in grid.versions:
 """),
     md("Every job with its inputs, status, time and cost (the same view as `%puras jobs`):"),
     code("""
-from puras_nb.jobs import table
+from puras_nb.notebook.fanout import table
 
 table(grid.jobs.values(), title="v1 vs v2")
 """),
@@ -297,7 +297,7 @@ be fixed and rerun alone.
 """),
     code("""
 import puras_nb
-from puras_nb.jobs import fan_out
+from puras_nb import fan_out
 
 %load_ext puras_nb
 %puras local
@@ -346,7 +346,7 @@ versions side by side. Every run stays in the list below, newest first; rate eac
 **Good** or **Bad**.
 """),
     code("""
-from puras_nb.app import app
+from puras_nb import app
 
 app(["demo/ugc-ad", "demo/image", "demo/speech", "demo/slow"])
 """),

@@ -11,9 +11,9 @@ The public surface, all importable from `puras_nb`:
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
   its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
-- `form`: a form for any skill from its input schema (`puras_nb.app.app`: the stakeholder app on it).
+- `form`: a form for any skill from its input schema (`puras_nb.app`: the stakeholder app on it).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
-  `puras_nb.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
+  `puras_nb.notebook.inputs` (magic input parsing), `puras_nb.jobs` (job tables, `fan_out`, `follow`),
   `puras_nb.connection` (skills, login, the local emulator for this kernel).
 
 Names are imported lazily, so `import puras_nb` in a script does not pay for
@@ -25,29 +25,22 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .errors import (
-    JobError,
-    JobInterrupted,
-    PurasAPIError,
-    PurasConnectionError,
-    PurasError,
-    SubmitInterrupted,
-)
-
-__version__ = "0.1.0"
+from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError, SubmitInterrupted
 
 _LAZY = {
-    "Client": "puras_nb.client",
-    "AsyncClient": "puras_nb.aio",
-    "LiveJob": "puras_nb.live",
-    "start": "puras_nb.live",
-    "run": "puras_nb.live",
-    "attach": "puras_nb.live",
-    "configure": "puras_nb.live",
-    "compare": "puras_nb.compare",
-    "show": "puras_nb.widgets",
-    "skill": "puras_nb.widgets.skill",
-    "form": "puras_nb.app",
+    "Client": "puras_nb.api.client",
+    "AsyncClient": "puras_nb.api.aio",
+    "LiveJob": "puras_nb.model.job",
+    "start": "puras_nb.notebook.live",
+    "run": "puras_nb.notebook.live",
+    "attach": "puras_nb.notebook.live",
+    "configure": "puras_nb.settings",
+    "compare": "puras_nb.notebook.compare",
+    "fan_out": "puras_nb.notebook.fanout",
+    "show": "puras_nb.views.show",
+    "skill": "puras_nb.views.skill",
+    "form": "puras_nb.notebook.app",
+    "app": "puras_nb.notebook.app",
 }
 
 __all__ = [
@@ -88,13 +81,13 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext puras_nb`: register the `%puras` and `%%puras` magics."""
-    from .magics import load_ipython_extension as load
+    from .notebook.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """`%unload_ext puras_nb`: remove the magics again."""
-    from .magics import unload_ipython_extension as unload
+    from .notebook.magics import unload_ipython_extension as unload
 
     unload(ipython)

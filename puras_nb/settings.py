@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ._http import mask_key
+from .strings import mask_key
 
-__all__ = ["Endpoint", "Settings", "configure", "current", "embedded_emulator", "endpoint", "in_kernel", "on_change"]
+__all__ = ["Settings", "configure", "current", "on_change", "uses_emulator"]
 
 #: Settings whose change points live jobs at another server (or changes the request budget).
 CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
@@ -90,7 +90,6 @@ def from_environment() -> Settings:
 _lock = threading.RLock()
 _settings: Settings | None = None
 _listeners: list[Callable[[], None]] = []
-_emulator: Any = None
 
 
 def current() -> Settings:
@@ -144,50 +143,7 @@ def on_change(listener: Callable[[], None]) -> None:
     _listeners.append(listener)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where live jobs go: the API's base URL and key."""
-
-    api_base: str | None
-    api_key: str | None
-
-
 def uses_emulator(s: Settings | None = None) -> bool:
     """The emulator rule: always with `local=True`, never with `local=False`, else when no key or base is set."""
     s = s or current()
     return s.local is True or (s.local is None and not (s.api_key or s.api_base))
-
-
-def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
-    """The API live jobs use, starting the embedded emulator once (and saying so, unless `announce=False`: a page
-    that shows its own note) when the rule asks for it."""
-    global _emulator
-    s = s or current()
-    if not uses_emulator(s):
-        return Endpoint(s.api_base, s.api_key)
-    with _lock:
-        if _emulator is None or not _emulator.running:
-            from . import local
-
-            _emulator = local.start()
-            if announce:
-                print(
-                    f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
-                    " (configure(api_key=...) for the hosted API)",
-                    file=sys.stdout if in_kernel() else sys.stderr,
-                )
-        return Endpoint(_emulator.url, _emulator.api_key)
-
-
-def embedded_emulator() -> Any:
-    """The embedded emulator's handle, if it was started (else None)."""
-    return _emulator
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (widgets can render), False in a terminal IPython or a script."""
-    ip = sys.modules.get("IPython")
-    if ip is None:
-        return False
-    shell = ip.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None

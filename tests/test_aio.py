@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from puras_nb import AsyncClient, JobError, PurasAPIError, PurasConnectionError
-from puras_nb._http import USER_AGENT
+from puras_nb.api.flows import USER_AGENT
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+import puras_nb
 from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted
-from puras_nb._http import TERMINAL, USER_AGENT, parse_time
+from puras_nb.api.flows import TERMINAL, USER_AGENT, parse_time
 
 
 @pytest.fixture
@@ -280,6 +281,6 @@ def test_ctrl_c_before_the_submission_left_this_machine_says_no_job_exists(sigin
 
 
 def test_start_returns_a_live_job_polled_with_this_client(client: Client) -> None:
-    job = client.start("count", {"n": 2, "delay": 0.05}, display=False)
+    job = puras_nb.start("count", {"n": 2, "delay": 0.05}, client=client, display=False)
     assert job.result(timeout=10) == {"count": 2}
     assert job.status == "succeeded" and client.get(job.id)["status"] == "succeeded"

@@ -1,4 +1,4 @@
-"""Pure parts of the client core (puras_nb._http): no I/O, so they are checked directly.
+"""Pure parts of the client core (puras_nb.api.flows): no I/O, so they are checked directly.
 
 Flows are driven by a scripted driver that answers each Request with a canned httpx.Response
 or exception, which pins the retry policy down exactly (which failures, how many tries, how long).
@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from puras_nb import _http
-from puras_nb._http import BaseClient, Request, Sleep
+from puras_nb.api import flows as _http
+from puras_nb.api.flows import BaseClient, Request, Sleep
 from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, SubmitInterrupted
 
 KEY = "puras_live_0123456789abcdefWXYZ"

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 from IPython.core.completer import IPCompleter, provisionalcompleter
 
-from puras_nb import live
-from puras_nb.completion import Completer, install, uninstall
-from puras_nb.local.demo import build_demo_pack
-from puras_nb.magics import RUN_FLAGS, Puras, completer
+from puras_nb.local.demopack import build_demo_pack
 from puras_nb.model.skill import Skill, from_skillpacks
+from puras_nb.notebook import live
+from puras_nb.notebook.completion import Completer, install, uninstall
+from puras_nb.notebook.magics import RUN_FLAGS, Puras, completer
 
 SKILLS = from_skillpacks([build_demo_pack().describe()])
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from puras_nb import cli, demo
+from puras_nb.cli import command as cli
+from puras_nb.cli import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -211,7 +212,7 @@ def test_the_shipped_notebooks_are_small_and_read_without_a_kernel() -> None:
     """Committed notebooks (issue 11, items 3 and 16): small, no widget state or views (they need a kernel;
     the static views stand in), previews embedded (a link to the build's emulator would be dead), and no
     cell that waits for typed input under Run All."""
-    folder = Path(demo.__file__).resolve().parents[1] / "notebooks"
+    folder = Path(demo.__file__).resolve().parents[2] / "notebooks"
     names = sorted(folder.glob("*.ipynb"))
     assert len(names) >= 5 and sum(p.stat().st_size for p in names) < 500_000
     for path in names:

@@ -15,11 +15,11 @@ import ipywidgets as w
 import pytest
 
 import puras_nb
-from puras_nb.app import EMULATOR_NOTE, app
-from puras_nb.live import LiveJob
 from puras_nb.model.skill import from_skillpacks
-from puras_nb.widgets.form import COMPARE, SkillForm
-from puras_nb.widgets.job import descendants
+from puras_nb.notebook.app import EMULATOR_NOTE, app
+from puras_nb.notebook.live import LiveJob
+from puras_nb.views.form import COMPARE, SkillForm
+from puras_nb.views.job import descendants
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -151,9 +151,9 @@ def test_the_app_takes_one_skill_by_name_like_form() -> None:
 
 APP_WITHOUT_KEY = """
 import ipywidgets as w
-from puras_nb.app import EMULATOR_NOTE, app
-from puras_nb.widgets.html import esc
-from puras_nb.widgets.job import descendants
+from puras_nb.notebook.app import EMULATOR_NOTE, app
+from puras_nb.views.html import esc
+from puras_nb.views.job import descendants
 form = app(["demo/count"])
 job = form.fill(n="2", delay=0.01).run()
 assert job.result(timeout=30) == {"count": 2}

@@ -111,7 +111,7 @@ class KernelHarness:
 @pytest.fixture(scope="module")
 def kernel(emulator: Any) -> Iterator[KernelHarness]:
     harness = KernelHarness({"PURAS_API_BASE": emulator.url, "PURAS_API_KEY": emulator.api_key})
-    harness.run("import json\nimport puras_nb\nfrom puras_nb.widgets.job import descendants")
+    harness.run("import json\nimport puras_nb\nfrom puras_nb.views.job import descendants")
     yield harness
     harness.close()
 

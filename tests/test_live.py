@@ -11,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from puras_nb import Client, live, settings
-from puras_nb.compare import compare
+from puras_nb import Client, settings
 from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError
+from puras_nb.notebook import live
+from puras_nb.notebook.compare import compare
+from puras_nb.runtime import endpoint as runtime_endpoint
 from puras_nb.runtime import loop as rt
 from puras_nb.runtime import session as runtime_session
 from puras_nb.runtime.budget import Budget
-from puras_nb.widgets.display import TerminalLine, static_bundle
+from puras_nb.views.display import TerminalLine, static_bundle
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -293,7 +295,7 @@ def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.Mo
     monkeypatch.delenv("PURAS_API_KEY", raising=False)
     monkeypatch.delenv("PURAS_API_BASE", raising=False)
     monkeypatch.setattr(settings, "_settings", None)
-    monkeypatch.setattr(settings, "_emulator", None)
+    monkeypatch.setattr(runtime_endpoint, "_emulator", None)
     monkeypatch.setattr(runtime_session, "_current", None)
     try:
         assert live.start("demo/echo", {"hi": 1}, display=False).result(timeout=20) == {"hi": 1}
@@ -301,8 +303,8 @@ def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.Mo
         said = capsys.readouterr().err
         assert said.count("local emulator") == 1 and said.count("\n") == 1
     finally:
-        if settings.embedded_emulator() is not None:
-            settings.embedded_emulator().stop()
+        if runtime_endpoint.embedded_emulator() is not None:
+            runtime_endpoint.embedded_emulator().stop()
 
 
 def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
@@ -399,8 +401,8 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
     import ipywidgets as w
 
     from puras_nb import Client
-    from puras_nb.widgets import show
-    from puras_nb.widgets.job import descendants
+    from puras_nb.views.job import descendants
+    from puras_nb.views.show import show
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         done = client.submit("demo/speech", {"text": "hello there"}, wait=True)
@@ -415,7 +417,7 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
 def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: Any) -> None:
     """What a saved notebook keeps of `show(...)`: the media themselves, not links to a host that is gone."""
     from puras_nb import Client
-    from puras_nb.widgets import show
+    from puras_nb.views.show import show
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         done = client.submit("demo/image", {"prompt": "a kite", "width": 64, "height": 64}, wait=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from puras_nb.local.app import Emulator
+from puras_nb.local.emulator import Emulator
 from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SkillFailed, SkillPack
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from puras_nb import local
-from puras_nb.local.app import Emulator
+from puras_nb.local.emulator import Emulator
 from puras_nb.local.server import ServerThread
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("puras-nb")

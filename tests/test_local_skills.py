@@ -12,7 +12,7 @@ import puras
 import pytest
 
 from puras_nb import local
-from puras_nb.local.app import Emulator
+from puras_nb.local.emulator import Emulator
 from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SchemaError, SkillFailed, SkillPack, validate_inputs
 

@@ -408,7 +408,7 @@ def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
 def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:
     kernel.ok("%config Puras.poll_interval = 0.5")
     kernel.ok("%config Puras.skillpack = 'demo'")
-    assert kernel.value("import puras_nb.live as L; L.settings().poll_interval, L.settings().skillpack") == (
+    assert kernel.value("import puras_nb.notebook.live as L; L.settings().poll_interval, L.settings().skillpack") == (
         "(0.5, 'demo')"
     )
     assert kernel.ok("%puras run echo short=name --no-display").text == "{'short': 'name'}"
@@ -423,7 +423,7 @@ def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:
 def test_config_api_base_and_cancel_on_interrupt(kernel: Kernel, emulator: Any) -> None:
     same_server = emulator.url.replace("127.0.0.1", "localhost")
     kernel.ok(f"%config Puras.api_base = {same_server!r}")
-    assert kernel.value("import puras_nb.live as L; L.settings().api_base") == repr(same_server)
+    assert kernel.value("import puras_nb.notebook.live as L; L.settings().api_base") == repr(same_server)
     assert kernel.ok("%puras run demo/echo via=1 --no-display").text == "{'via': 1}"
     kernel.ok("%config Puras.cancel_on_interrupt = False")
     cell = kernel.run("%puras run demo/hang --no-display -o left", interrupt_after=1.2)
@@ -451,7 +451,7 @@ def test_local_starts_an_emulator_for_this_kernel(kernel: Kernel, emulator: Any)
     assert "demo/ugc-ad" in cell.stdout
     assert emulator.url not in cell.stdout
     assert kernel.ok("%puras run demo/echo here=1 --no-display").text == "{'here': 1}"
-    assert kernel.value("import puras_nb.live as L; L.settings().api_base") != repr(emulator.url)
+    assert kernel.value("import puras_nb.notebook.live as L; L.settings().api_base") != repr(emulator.url)
 
 
 def test_help_and_unload(kernel: Kernel) -> None:

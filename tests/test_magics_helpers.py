@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from puras_nb import connection, live
 from puras_nb import settings as settings_store
 from puras_nb.errors import JobError
-from puras_nb.jobs import JobsTable, fan_out, follow, table
-from puras_nb.magics import USAGE, Puras, PurasMagics, _run_parser, _short, failure_message, job_id
+from puras_nb.notebook import connection, live
+from puras_nb.notebook.fanout import fan_out, follow, table
+from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _run_parser, _short, failure_message, job_id
+from puras_nb.views.table import JobsTable
 
 # -- argument parsing and messages ------------------------------------------------------------
 

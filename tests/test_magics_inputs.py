@@ -1,4 +1,4 @@
-"""Unit tests of puras_nb.inputs: the key=value, JSON and YAML parsing behind the magics."""
+"""Unit tests of puras_nb.notebook.inputs: the key=value, JSON and YAML parsing behind the magics."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from puras_nb.inputs import (
+from puras_nb.notebook.inputs import (
     InputError,
     build_inputs,
     data_url,

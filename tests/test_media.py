@@ -19,17 +19,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from puras_nb.media import (
-    DEFAULT_MAX_BYTES,
-    Media,
-    afetch,
-    fetch,
-    find_media,
-    max_bytes_for,
-    media_kind,
-    safe_url,
-    sniff,
-)
+from puras_nb.api.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, max_bytes_for, media_kind, safe_url, sniff
+from puras_nb.model.media import find_media
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -7,10 +7,10 @@ import re
 import pytest
 
 import puras_nb
-from puras_nb import connection
-from puras_nb.local.demo import build_demo_pack
+from puras_nb.local.demopack import build_demo_pack
 from puras_nb.model.skill import UnknownSkill, from_skillpacks
-from puras_nb.widgets.skill import SkillCard, overview_html, overview_text
+from puras_nb.notebook import connection
+from puras_nb.views.skill import SkillCard, overview_html, overview_text
 
 SKILLS = {s.path: s for s in from_skillpacks([build_demo_pack().describe()])}
 

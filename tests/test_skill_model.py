@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from puras_nb import settings
-from puras_nb.local.demo import build_demo_pack
+from puras_nb.local.demopack import build_demo_pack
 from puras_nb.local.skills import SchemaError, validate_inputs
 from puras_nb.model import skill as model
 from puras_nb.model.skill import MISSING, Input, Skill, UnknownSkill, from_skillpacks, resolve

@@ -14,12 +14,13 @@ from typing import Any
 import ipywidgets as w
 import pytest
 
-from puras_nb.live import LiveJob
-from puras_nb.media import find_media
-from puras_nb.widgets import JobWidget, ResultView, show
-from puras_nb.widgets.display import TerminalLine
-from puras_nb.widgets.html import job_html, job_text, json_html, media_html, result_html, summarize
-from puras_nb.widgets.job import Throttle, descendants
+from puras_nb.model.media import find_media
+from puras_nb.notebook.live import LiveJob
+from puras_nb.views import JobWidget, ResultView
+from puras_nb.views.display import TerminalLine
+from puras_nb.views.html import job_html, job_text, json_html, media_html, result_html, summarize
+from puras_nb.views.job import Throttle, descendants
+from puras_nb.views.show import show
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -335,9 +336,9 @@ def test_elapsed_uses_the_local_clock_while_running_and_the_server_span_when_don
     ],
 )
 def test_an_event_line_says_each_word_once(event: dict, line: str) -> None:
-    from puras_nb.jobs import event_line
     from puras_nb.model.text import event_line as text_line
-    from puras_nb.widgets.html import events_html
+    from puras_nb.notebook.fanout import event_line
+    from puras_nb.views.html import events_html
 
     assert text_line(event) == line
     assert event_line({"id": 7, **event}) == f"[7] {line}"
@@ -359,7 +360,7 @@ def test_small_wording_rules() -> None:
 
 
 def test_a_long_error_reads_once_in_the_view_and_the_one_line_failure() -> None:
-    from puras_nb.magics import failure_message
+    from puras_nb.notebook.magics import failure_message
 
     error = "out of credits " + "x" * 300
     job = LiveJob(_job(), skill="demo/fail")

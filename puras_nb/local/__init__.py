@@ -151,8 +151,8 @@ def start(
     api_key = check_key(require_key) if require_key is not None else new_key()
     origins = [normalize_origin(origin) for origin in cors or []]
     if in_process:
-        from .app import Emulator
-        from .demo import build_demo_pack
+        from .demopack import build_demo_pack
+        from .emulator import Emulator
         from .registry import load_skillpacks
         from .server import ServerThread
 

@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
 def serve(args: argparse.Namespace) -> int:
     """Run the server in the foreground; print the URL first (and the skills unless parent-watched)."""
     try:
-        from .app import Emulator
-        from .demo import build_demo_pack
+        from .demopack import build_demo_pack
+        from .emulator import Emulator
         from .faults import parse_spec
         from .registry import load_skillpacks
         from .server import run

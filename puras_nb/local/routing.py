@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from .emulator import Emulator
 
 __all__ = ["ApiError", "emulator", "platform_only"]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from .app import Emulator, create_app
+from .emulator import Emulator, create_app
 
 __all__ = ["ServerThread", "bind", "display_url", "run"]
 

@@ -18,12 +18,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .._http import TERMINAL, event_id, parse_time
+from ..api.flows import TERMINAL, event_id, parse_time
+from ..api.media import Media
 from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
-from ..media import Media, find_media
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
+from .media import find_media
 from .skill import explain_not_found
 from .text import event_message, finite, plain, short, summarize
 
@@ -729,7 +730,7 @@ class LiveJob:
         """The live widget of this job (made on first use by the registered views)."""
         make = _presenter.get("widget")
         if make is None:
-            raise RuntimeError("no view layer is loaded: import puras_nb.widgets")
+            raise RuntimeError("no view layer is loaded: import puras_nb.views")
         return make(self)
 
     def _ipython_display_(self) -> None:

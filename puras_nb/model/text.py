@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from ..media import find_media
+from .media import find_media
 
 __all__ = ["count", "dollars", "event_line", "event_message", "event_parts", "finite", "plain", "short", "summarize"]
 

@@ -12,9 +12,10 @@ nothing, and `clicks_reach_blocked_cells()` says False so views can tell the use
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any
 
-__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "parent_id"]
+__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "in_kernel", "parent_id"]
 
 
 def _kernel() -> Any:
@@ -79,3 +80,12 @@ def _forget_route(comm: Any) -> None:
     lock = getattr(comm, "_reply_subshell_lock", None)
     with lock if lock is not None else contextlib.nullcontext(), contextlib.suppress(AttributeError):
         del comm._reply_subshell_id
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (widgets can render), False in a terminal IPython or a script."""
+    ip = sys.modules.get("IPython")
+    if ip is None:
+        return False
+    shell = ip.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

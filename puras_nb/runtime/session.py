@@ -25,13 +25,14 @@ from typing import Any
 
 import httpx
 
-from .._http import LIMITS, TERMINAL, event_id, parse_retry_after
-from ..aio import AsyncClient
+from ..api.aio import AsyncClient
+from ..api.flows import LIMITS, TERMINAL, event_id, parse_retry_after
+from ..api.media import Media, afetch, max_bytes_for
 from ..errors import PurasAPIError, PurasError
-from ..media import Media, afetch, max_bytes_for
-from ..settings import Settings, current, endpoint, on_change
+from ..settings import Settings, current, on_change
 from . import loop as rt
 from .budget import Budget
+from .endpoint import endpoint
 
 __all__ = ["Session", "Watch", "session"]
 

@@ -247,7 +247,7 @@ def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -
 def _serve(notebook: Path, env: dict[str, str], theme: str = "light") -> Iterator[str]:
     """`notebook` under Voilà with the app's settings (`demo.voila_command`), in Voilà's `theme`; yields its URL
     with the token."""
-    from puras_nb import demo
+    from puras_nb.cli import demo
 
     port, token = demo.free_port(), "plain-voila-test"
     command = [arg.replace("--theme=light", f"--theme={theme}") for arg in demo.voila_command(notebook, port, token)]
@@ -271,7 +271,7 @@ def _serve(notebook: Path, env: dict[str, str], theme: str = "light") -> Iterato
 def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
     """The app under a plain `voila` command with no PURAS_* variables: every visitor's kernel starts its own
     embedded emulator (the shared-machine setup of the README, minus the key)."""
-    from puras_nb import demo
+    from puras_nb.cli import demo
 
     notebook = tmp_path / "stakeholder-app.ipynb"
     notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
@@ -441,7 +441,7 @@ def test_card_and_form_read_well_in_jupyterlab_dark(notebook_page: Any, artifact
 def themed_app(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple]:
     """(URL, theme): the stakeholder app under the app's Voilà settings in Voilà's dark (or light) theme, with no key
     (so the page shows its emulator note too)."""
-    from puras_nb import demo
+    from puras_nb.cli import demo
 
     notebook = tmp_path / "stakeholder-app.ipynb"
     notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())

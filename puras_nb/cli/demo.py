@@ -28,14 +28,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .settings import from_environment, uses_emulator
+from ..settings import from_environment, uses_emulator
 
 __all__ = [
     "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
     "serve_app", "voila_command", "voila_env", "wait_answering", "workdir",
 ]
 
-_HERE = Path(__file__).resolve().parent
+_HERE = Path(__file__).resolve().parent.parent  # the puras_nb package directory
 PACKAGED = _HERE / "notebooks"  # an installed wheel: the notebooks as package data
 CHECKOUT = _HERE.parent / "notebooks"  # a source checkout (editable install): the repository's own notebooks/
 #: A Jupyter data directory (for JUPYTER_PATH) holding puras-nb's Voilà template `puras-app`.
@@ -132,7 +132,7 @@ def render(out_dir: Path, *, timeout: int = 600) -> Path:
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
-    from . import local
+    from .. import local
 
     source = notebook(DEMO)
     nb = nbformat.read(source, as_version=4)
@@ -177,7 +177,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 def open_lab(directory: Path, *, port: int | None = None) -> int:
     """Run JupyterLab on a copy of the notebooks in `directory`, with a local emulator for its kernels, until Lab
     exits. Lab's root is `directory`, so saves and new notebooks stay there."""
-    from . import local
+    from .. import local
 
     notebook(DEMO)
     kept = copy_notebooks(directory)
@@ -264,7 +264,7 @@ def serve_app(directory: Path, *, port: int | None = None) -> int:
     import contextlib
     import secrets
 
-    from . import local
+    from .. import local
 
     try:
         import voila  # noqa: F401

@@ -22,8 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from . import __version__
-from .errors import (
+from ..errors import (
     JobError,
     JobInterrupted,
     PurasAPIError,
@@ -32,6 +31,8 @@ from .errors import (
     SubmitInterrupted,
     redact,
 )
+from ..strings import mask_key
+from ..version import __version__
 
 DEFAULT_API_BASE = "https://api.puras.co"
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -169,14 +170,6 @@ def job_path(job_id: str, action: str = "") -> str:
     """`/v1/jobs/{id}[/action]`, the id escaped so that no id can point at another route."""
     path = f"/v1/jobs/{quote(str(job_id), safe='')}"
     return f"{path}/{action}" if action else path
-
-
-def mask_key(key: str) -> str:
-    """`puras_live_…abcd`: enough to tell keys apart, never enough to use one."""
-    m = re.match(r"^(puras_[a-z]+_)", key)
-    prefix = m.group(1) if m else ""
-    tail = key[-4:] if len(key) - len(prefix) >= 12 else ""
-    return f"{prefix}…{tail}"
 
 
 def clean_key(key: str) -> str:

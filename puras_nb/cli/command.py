@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["build_parser", "main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .local.entry import serve
+    from ..local.entry import serve
 
     return serve(args)
 
@@ -33,7 +32,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each subcommand registers its flags and sets `func`."""
-    from .local.entry import add_arguments
+    from ..local.entry import add_arguments
 
     parser = argparse.ArgumentParser(prog="puras-nb", description="puras-nb: the notebook-native client for Puras.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,5 +55,3 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,10 +11,10 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import PurasError
+from ..errors import PurasError
+from ..model.comparison import Comparison
+from ..model.job import LiveJob, present
 from .live import start
-from .model.comparison import Comparison
-from .model.job import LiveJob, present
 
 __all__ = ["Comparison", "compare"]
 

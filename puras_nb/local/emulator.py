@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from . import routes_packs, routes_platform, routes_spans
-from .demo import build_demo_pack
+from .demopack import build_demo_pack
 from .deployments import Deployments
 from .faults import FaultInjector
 from .guard import Contained, Door, new_key
@@ -198,7 +198,7 @@ def _base_url(request: Request) -> str:
 # ── routes ──────────────────────────────────────────────────────────────────
 async def health(request: Request) -> Response:
     """`GET /health` (and `/`): liveness, the served skills, the package version and store sizes."""
-    from puras_nb import __version__
+    from ..version import __version__
 
     emu = _emulator(request)
     return JSONResponse(

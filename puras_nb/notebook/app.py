@@ -1,7 +1,7 @@
 """`puras_nb.form(skill)` and `puras_nb.app(skills)`: a form for any skill, and the stakeholder app built on it.
 
 Entry points over the skill model (`puras_nb.model.skill`), the live-job model and the form view
-(`puras_nb.widgets.form.SkillForm`): they look the skills up, hand the view the actions that start jobs, and,
+(`puras_nb.views.form.SkillForm`): they look the skills up, hand the view the actions that start jobs, and,
 for the app, say in a small note when jobs run on the built-in emulator.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model.job import LiveJob
-from .model.skill import Skill, find
-from .settings import endpoint, uses_emulator
-from .widgets.form import SkillForm
+from ..model.job import LiveJob
+from ..model.skill import Skill, find
+from ..runtime.endpoint import endpoint
+from ..settings import uses_emulator
+from ..views.form import SkillForm
 
 __all__ = ["EMULATOR_NOTE", "app", "form"]
 

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 
 from ..model.job import set_presenter
 from ..model.text import plain
+from ..runtime.kernel import in_kernel
 from ..runtime.kernel import parent_id as _parent_id
-from ..settings import in_kernel
 
 __all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "live_bundle", "static_bundle", "widget_for"]
 

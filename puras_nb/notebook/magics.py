@@ -1,7 +1,8 @@
 """`%puras` and `%%puras`: run a skill from a cell, and manage this kernel's jobs.
 
 Each subcommand is a thin layer over a public function (`puras_nb.start`, `puras_nb.attach`,
-`puras_nb.inputs.build_inputs`, `puras_nb.jobs.table`, `puras_nb.connection.skills`, ...). Errors raise,
+`puras_nb.notebook.inputs.build_inputs`, `puras_nb.notebook.fanout.table`, `puras_nb.notebook.connection.skills`,
+...). Errors raise,
 so a failed job stops "Run All": usage errors as a one-line `UsageError`, job failures as `JobError` with
 a one-line message (no traceback through our internals). Settings live on the `Puras` configurable
 (`%config Puras.timeout = 60`), whose defaults come from the environment.
@@ -17,10 +18,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
+from ..errors import JobError, JobInterrupted, PurasError
+from ..runtime.kernel import parent_id as _parent_id
 from .completion import Completer, install, uninstall
-from .errors import JobError, JobInterrupted, PurasError
 from .inputs import InputError, build_inputs, parse_value, split_line
-from .runtime.kernel import parent_id as _parent_id
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -97,7 +98,7 @@ class Puras(Configurable):
     NAMES = ("api_base", "skillpack", "poll_interval", "timeout", "cancel_on_interrupt", "preview_max_bytes")
 
     def __init__(self, **kwargs: Any) -> None:
-        from .settings import current
+        from ..settings import current
 
         s = current()
         defaults = {name: getattr(s, name) for name in self.NAMES}
@@ -111,7 +112,7 @@ class Puras(Configurable):
 
     def apply(self) -> None:
         """Push every value set from a config file to the kernel-wide settings."""
-        from .settings import configure, current
+        from ..settings import configure, current
 
         s = current()
         changed = {k: v for k, v in self.values().items() if getattr(s, k) != v}
@@ -120,7 +121,7 @@ class Puras(Configurable):
 
     @observe(*NAMES)
     def _changed(self, change: dict) -> None:
-        from .settings import configure
+        from ..settings import configure
 
         if change["new"] is not None:
             configure(**{change["name"]: change["new"]})
@@ -181,7 +182,7 @@ def _short(exc: BaseException) -> BaseException:
     """Make IPython show `exc` as one line (its type and message), not a traceback through this package.
 
     The message may quote a job's error or events: its control characters are blanked (a terminal shows it raw)."""
-    from .widgets.html import plain
+    from ..views.html import plain
 
     line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
     exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
@@ -205,7 +206,7 @@ class ShownResult(dict):
 
 def failure_message(job: Any, error: BaseException | None = None) -> str:
     """One line about a job that did not succeed: skill, status, error, last event, job id."""
-    from .model.text import event_message
+    from ..model.text import event_message
 
     detail = job.error_text or (str(error) if error is not None else "") or job.status
     parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
@@ -220,7 +221,7 @@ def failure_message(job: Any, error: BaseException | None = None) -> str:
 
 def skill_card(path: str) -> Any:
     """The card of a skill (`%puras skills SKILL`, `%puras run SKILL --help`); errors as one line."""
-    from .widgets.skill import skill
+    from ..views.skill import skill
 
     try:
         return skill(path)
@@ -342,7 +343,7 @@ class PurasMagics(Magics):
     # -- subcommands ------------------------------------------------------------------------------
 
     def cmd_jobs(self, argv: list[str]) -> Any:
-        from .jobs import table
+        from .fanout import table
 
         _Parser("jobs").parse_args(argv)
         return table()
@@ -393,7 +394,7 @@ class PurasMagics(Magics):
         print(f"job {job.id} {job.status}")
 
     def cmd_logs(self, argv: list[str]) -> None:
-        from .jobs import follow
+        from .fanout import follow
 
         args = _id_parser("logs").parse_args(argv)
         try:
@@ -451,7 +452,8 @@ class PurasMagics(Magics):
             masked = login()
         except StdinNotImplementedError:
             raise UsageError(
-                "this frontend cannot prompt for a key; use puras_nb.connection.login(key) or puras_nb.configure"
+                "this frontend cannot prompt for a key; use puras_nb.notebook.connection.login(key)"
+                " or puras_nb.configure"
             ) from None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
@@ -476,7 +478,7 @@ def completer(settings: Puras) -> Completer:
     """The completer of `%puras` / `%%puras`: this module's vocabulary, the connection's skills, this kernel's jobs."""
 
     def job_ids() -> list[str]:
-        from .model.job import jobs
+        from ..model.job import jobs
 
         return [j.id for j in reversed(jobs()) if j.id]
 

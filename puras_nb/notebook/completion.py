@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model.skill import Skill, UnknownSkill, known, resolve, yaml_value
+from ..model.skill import Skill, UnknownSkill, known, resolve, yaml_value
 
 __all__ = ["Completer", "install", "uninstall"]
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..media import Media, find_media, max_bytes_for
-from ..media import fetch as fetch_now
+from ..api.media import Media, max_bytes_for
+from ..api.media import fetch as fetch_now
+from ..model.media import find_media
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
@@ -81,7 +82,7 @@ class ResultView(w.VBox):
 
     Media bytes given in `data` show at once; the others are fetched in the background (never on the
     kernel's thread) when `fetch` is on, showing as links until they arrive. Shown as a cell's value it
-    is two outputs like a job: the widget, and a static view (see `puras_nb.widgets.display`).
+    is two outputs like a job: the widget, and a static view (see `puras_nb.views.display`).
     """
 
     def __init__(

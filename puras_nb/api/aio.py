@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ._http import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["AsyncClient"]
 

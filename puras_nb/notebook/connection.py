@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ._http import DEFAULT_API_BASE, mask_key
-from .settings import configure, current, embedded_emulator, endpoint, uses_emulator
+from ..api.flows import DEFAULT_API_BASE
+from ..runtime.endpoint import embedded_emulator, endpoint
+from ..settings import configure, current, uses_emulator
+from ..strings import mask_key
 
 __all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
 
@@ -19,7 +21,7 @@ _servers_lock = threading.Lock()
 
 def client() -> Any:
     """A sync `Client` on the kernel-wide connection that live jobs use (the embedded emulator if none is set)."""
-    from .client import Client
+    from ..api.client import Client
 
     where = endpoint()
     return Client(
@@ -35,12 +37,12 @@ class SkillList(list):
         return [s.path for s in self] + [s.name for s in self if s.in_pack(skillpack)]
 
     def text(self) -> str:
-        from .widgets.skill import overview_text
+        from ..views.skill import overview_text
 
         return overview_text(self)
 
     def html(self) -> str:
-        from .widgets.skill import overview_html
+        from ..views.skill import overview_html
 
         return overview_html(self)
 
@@ -56,7 +58,7 @@ def skills(api: Any = None) -> SkillList:
 
     `api` is a `Client` to ask; by default the current connection is asked afresh (and its cached catalog,
     which completion and skill cards use, refreshed)."""
-    from .model.skill import catalog, from_skillpacks
+    from ..model.skill import catalog, from_skillpacks
 
     if api is None:
         return SkillList(catalog(refresh=True))
@@ -65,7 +67,7 @@ def skills(api: Any = None) -> SkillList:
 
 def use_local(port: int = 0) -> Any:
     """Start the local emulator (a child process) and point this kernel's live jobs at it; returns its handle."""
-    from . import local
+    from .. import local
 
     server = local.start(port=port)
     with _servers_lock:

@@ -1,7 +1,7 @@
 """Static renderers: text/plain and text/html views of jobs and results, for saved and exported notebooks.
 
 Everything that comes from a result or an event is untrusted: every string is `html.escape`d, and the
-only URLs ever put in an attribute are http(s) and `data:` URLs of media types (see `puras_nb.media`).
+only URLs ever put in an attribute are http(s) and `data:` URLs of media types (see `puras_nb.api.media`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 from html import escape
 from typing import Any
 
-from ..media import Media, find_media, media_kind, mime_of, safe_url
+from ..api.media import Media, media_kind, mime_of, safe_url
 from ..model.job import job_text
+from ..model.media import find_media
 from ..model.text import count, dollars, event_parts, plain, summarize
 from ..model.text import short as _short
 

@@ -1,7 +1,7 @@
 """Live jobs, the entry points: `start`, `run`, `attach`, `jobs`, plus `configure` / `settings`.
 
 A LiveJob is followed by puras-nb's runtime thread (see `puras_nb.runtime`), so it keeps moving while
-the kernel computes; in a kernel it shows as a live widget (`puras_nb.widgets`), in a script as one
+the kernel computes; in a kernel it shows as a live widget (`puras_nb.views`), in a script as one
 progress line on stderr.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import widgets  # noqa: F401  (registers how jobs are displayed; imports no ipywidgets by itself)
-from .model.job import LiveJob, jobs, present
-from .model.text import event_message
-from .settings import Settings, configure, current
+from .. import views  # noqa: F401  (registers how jobs are displayed; imports no ipywidgets by itself)
+from ..model.job import LiveJob, jobs, present
+from ..model.text import event_message
+from ..settings import Settings, configure, current
 
 __all__ = [
     "LiveJob", "Settings", "attach", "configure", "event_message", "jobs", "rerun", "run", "settings", "start"

@@ -1,7 +1,7 @@
 """`Client`: a drop-in for `puras.Client` (same calls, answers and errors) on one pooled httpx.Client.
 
 Beyond the official client: retries, a run() that returns as soon as a job ends, cancel, events,
-job listing, replay and skillpacks. The job logic lives in `puras_nb._http`; this module only
+job listing, replay and skillpacks. The job logic lives in `puras_nb.api.flows`; this module only
 sends requests and sleeps.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ._http import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -106,14 +106,6 @@ class Client(BaseClient):
     def skillpacks(self) -> list[dict]:
         """The skillpacks this key can run, with their skills, versions and input schemas."""
         return self._drive(self._call(self._skillpacks_request()))
-
-    def start(self, skill: str, inputs: dict | None = None, **opts: Any) -> Any:
-        """Submit a job and return a `LiveJob` at once, polled in the background with this client.
-
-        Takes the options of `puras_nb.start` (`skillpack`, `version`, `display`, `poll_interval`, …)."""
-        from .live import start
-
-        return start(skill, inputs, client=self, **opts)
 
     def close(self) -> None:
         """Close the pooled connections."""

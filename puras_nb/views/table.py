@@ -3,26 +3,21 @@
 `table(jobs)` is the view behind `%puras jobs` and behind a fan-out over inputs: one progress bar for
 the whole batch and a row per job (status, its own bar, duration, cost, result or error) that updates as
 the jobs do. It shows as two outputs like a job (a live widget, and its static view for saved notebooks,
-nbconvert and GitHub; see `puras_nb.widgets.display`). `follow(job_id)` prints a job's events as they
+nbconvert and GitHub; see `puras_nb.views.display`). `follow(job_id)` prints a job's events as they
 arrive (`%puras logs`).
 """
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Iterable
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ._http import event_id
-from .errors import JobInterrupted
-from .live import LiveJob, attach
-from .live import jobs as all_jobs
-from .model.text import dollars, plain, summarize
-from .model.text import event_line as _event_text
-from .settings import in_kernel
+from ..model.job import LiveJob
+from ..model.job import jobs as all_jobs
+from ..model.text import dollars, plain, summarize
+from ..runtime.kernel import in_kernel
 
-__all__ = ["JobsTable", "fan_out", "follow", "table"]
+__all__ = ["JobsTable"]
 
 _HZ = 4.0
 
@@ -42,9 +37,17 @@ class JobsTable:
     `.rows()` gives one dict per job for further analysis.
     """
 
-    def __init__(self, jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> None:
+    def __init__(
+        self,
+        jobs: Iterable[LiveJob] | None = None,
+        *,
+        title: str = "jobs",
+        starter: Callable[..., LiveJob] | None = None,
+    ) -> None:
         self.jobs: list[LiveJob] = _one_per_job(all_jobs()) if jobs is None else list(jobs)
         self.title = title
+        #: How `rerun` starts a row again (`puras_nb.notebook.fanout.start_or_reject`, given by its callers).
+        self.starter = starter
         self.launch: dict[int, dict[str, Any]] = {}
         self._handle: Any = None
         self._static: Any = None
@@ -93,7 +96,7 @@ class JobsTable:
         """Two outputs with display ids: the live widget, then the static view a saved notebook keeps."""
         from IPython.display import display
 
-        from .widgets.display import live_bundle
+        from .display import live_bundle
 
         if not in_kernel():
             display({"text/plain": self.text(), "text/html": self.html()}, raw=True)
@@ -110,7 +113,7 @@ class JobsTable:
     def _publish(self) -> None:
         """Bring both outputs to the current state (frontends route updates by display id, even later)."""
         if self._handle is not None:
-            from .widgets.display import live_bundle
+            from .display import live_bundle
 
             self._handle.update(live_bundle(self._widget_bundle()), raw=True)
         if self._static is not None:
@@ -142,7 +145,9 @@ class JobsTable:
         launch = dict(self.launch.get(index - 1) or {"skill": old.skill, "version": old.version})
         skill = launch.pop("skill")
         new_inputs = {**(inputs if inputs is not None else old.job.get("inputs") or {}), **changes}
-        job = _start_or_reject(skill, new_inputs, **launch)
+        if self.starter is None:
+            raise TypeError("this table was made without a way to start jobs: build it with puras_nb.notebook.fanout")
+        job = self.starter(skill, new_inputs, **launch)
         self.launch[index - 1] = {"skill": skill, **launch}
         self.jobs[index - 1] = job
         if self._widget is not None:
@@ -184,7 +189,7 @@ class JobsTable:
         """A static HTML table (escaped): one bar for the batch, then a row per job with its own bar.
 
         `final`: the static output beside the live widget (hidden where the widget renders)."""
-        from .widgets.html import STYLE, badge, bar_html, esc
+        from .html import STYLE, badge, bar_html, esc
 
         columns = ("#", "skill", "inputs", "status", "progress", "time", "cost", "outcome")
         head = "".join(f"<th>{h}</th>" for h in columns)
@@ -216,7 +221,7 @@ class JobsTable:
         if self._widget is None:
             import ipywidgets as w
 
-            from .widgets.job import Throttle
+            from .job import Throttle
 
             self._html = w.HTML(self.html(), _dom_classes=("puras-jobs-live",))
             self._widget = self._html
@@ -274,76 +279,3 @@ def _short_json(value: Any, limit: int = 80) -> str:
 
     text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def table(jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> JobsTable:
-    """A live table of `jobs` (default: every job of this kernel) with one combined progress bar."""
-    return JobsTable(jobs, title=title)
-
-
-def _start_or_reject(skill: str, inputs: dict, **launch: Any) -> LiveJob:
-    """Start a job; a submission the server rejects (bad inputs, unknown skill) becomes a failed LiveJob."""
-    from .errors import PurasAPIError
-    from .live import start
-
-    try:
-        return start(skill, inputs, display=False, **launch)
-    except PurasAPIError as exc:
-        rejected = {"status": "failed", "error": f"rejected: {exc}", "inputs": inputs, "skill_name": skill}
-        return LiveJob(rejected, skill=skill, version=launch.get("version"))
-
-
-def fan_out(
-    skill: str,
-    inputs_list: Iterable[dict],
-    *,
-    skillpack: str | None = None,
-    version: int | None = None,
-    title: str | None = None,
-    display: bool = True,
-    **opts: Any,
-) -> JobsTable:
-    """Start `skill` once per inputs, all at once; show and return their live table (one combined progress bar).
-
-    A rejected submission (say a 422 for a bad input) becomes a failed row instead of stopping the batch;
-    fix it with `table.rerun(i, ...)`. Options go to each `puras_nb.start` (e.g. `poll_interval`).
-    """
-    launch = {"skillpack": skillpack, "version": version, **opts}
-    jobs = [_start_or_reject(skill, dict(inputs), **launch) for inputs in inputs_list]
-    batch = JobsTable(jobs, title=title or skill)
-    batch.launch = {i: {"skill": skill, **launch} for i in range(len(jobs))}
-    return batch.display() if display and in_kernel() else batch
-
-
-def event_line(event: dict) -> str:
-    """One event as a log line: `[id] type: message` (control characters blanked)."""
-    return plain(f"[{event.get('id')}] {_event_text(event)}")
-
-
-def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:
-    """Print a job's events (all so far, then new ones as they arrive) until it ends; returns the LiveJob.
-
-    Interrupting stops following (`JobInterrupted`); a job given by id keeps running.
-    """
-    live = job if isinstance(job, LiveJob) else attach(job, display=False, cancel_on_interrupt=False)
-    out = file or sys.stdout
-    news = threading.Event()
-    unsubscribe = live.subscribe(lambda _job, changed: news.set(), log=True)  # the runtime fetches every event
-    last = 0
-    try:
-        while True:
-            ended = live.done()
-            for event in list(live.events):
-                if event_id(event) > last:
-                    print(event_line(event), file=out, flush=True)
-                    last = event_id(event)
-            if ended:
-                break
-            news.wait(interval)  # short waits: Ctrl-C gets through
-            news.clear()
-    except KeyboardInterrupt:
-        raise JobInterrupted(live.id or "", cancelled=False) from None
-    finally:
-        unsubscribe()
-    print(f"job {live.id} {live.status}", file=out, flush=True)
-    return live
