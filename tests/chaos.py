@@ -5,7 +5,7 @@ answer reset, replaced by a 502 or cut short), and a keep-alive connection close
 arrives. Each request is forwarded on a fresh upstream connection; the client side keeps its connection
 alive between requests (no `Connection: close`), as a server or load balancer does.
 
-Used by the tests (tests/test_faults.py) and by bench/chaos.py.
+Used by the tests (tests/api/test_faults.py) and by bench/chaos.py.
 """
 
 from __future__ import annotations
