@@ -12,11 +12,11 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import chaos
 import httpx
 import pytest
 
 from puras_nb import AsyncClient, Client, PurasAPIError, PurasConnectionError
+from tests.harness import chaos
 
 KEY = "puras_live_fault_test_key_0123456789"
 TRANSIENT_GET_FAULTS = {"rate": 0.3, "seed": 11, "kinds": "502|503|reset", "methods": "GET"}

@@ -162,8 +162,11 @@ def _read_request(conn: socket.socket, buf: bytes) -> tuple[tuple | None, bytes]
 
 
 def _response(status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
-    lines = [f"HTTP/1.1 {status} {reason}".encode(), *(k + b": " + v for k, v in headers),
-             b"content-length: " + str(len(body)).encode()]
+    lines = [
+        f"HTTP/1.1 {status} {reason}".encode(),
+        *(k + b": " + v for k, v in headers),
+        b"content-length: " + str(len(body)).encode(),
+    ]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
@@ -171,5 +174,3 @@ def _reset(conn: socket.socket) -> None:
     """Abort the connection with a RST (SO_LINGER 0), as a crashed server or a load balancer does."""
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.close()
-
-
