@@ -233,6 +233,7 @@ def test_form_marks_an_out_of_bounds_number_and_sends_no_request(kernel: Kernel,
 
 def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
     kernel.ok("%puras run demo/echo tag=listed --no-display")
+    assert kernel.run("%puras run demo/fail after=0 message=listed-failure --no-display").ename == "JobError"
     kernel.ok("import puras_nb\npuras_nb.start('demo/echo', {'tag': 'from-python'}, display=False).wait(10)")
     cell = kernel.ok("%puras jobs")
     live, static = cell.displays  # the live widget, then the static view a saved notebook keeps
