@@ -50,3 +50,13 @@ def configured(emulator: local.LocalServer) -> Iterator[None]:
     settings.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
     yield
     settings.restore(before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_session() -> Iterator[None]:
+    """Each test module gets a runtime session of its own and leaves the settings as it found them: jobs an
+    earlier module left running are not polled with its jobs, nor share its event-fetch and request budgets."""
+    before = settings.current()
+    settings.restore(before)  # retires the session in use: the module's first job makes a new one
+    yield
+    settings.restore(before)
