@@ -60,3 +60,20 @@ def fresh_session() -> Iterator[None]:
     settings.restore(before)  # retires the session in use: the module's first job makes a new one
     yield
     settings.restore(before)
+
+
+CHEAP_MODULE_FIXTURES = {"fresh_session"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, a module whose tests share a module-scoped fixture (a kernel, an emulator of
+    its own) runs on one worker, so the fixture is made once; every other test goes to whichever worker is free."""
+    for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        fixtures = defs.name2fixturedefs.items() if defs is not None else ()
+        if any(
+            name not in CHEAP_MODULE_FIXTURES and d.scope in ("module", "package", "class")
+            for name, ds in fixtures
+            for d in ds
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -361,7 +361,7 @@ class EchoHeaders(http.server.BaseHTTPRequestHandler):
 
 def test_an_error_page_echoing_the_request_headers_never_shows_the_key() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHeaders)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shutdown() waits a poll
     texts = []
     try:
         with Client(KEY, "demo", api_base=f"http://127.0.0.1:{server.server_port}", max_retries=0) as client:
