@@ -16,9 +16,17 @@ import httpx
 import pytest
 
 from puras_nb import AsyncClient, Client, PurasAPIError, PurasConnectionError
+from puras_nb.api import flows
 from tests.harness import chaos
 
 KEY = "puras_live_fault_test_key_0123456789"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries back off from 10 ms instead of 200 ms: the same retries and deadlines, less waiting between
+    them (backoff's growth and cap are checked in test_client_http; Retry-After still sets its own pause)."""
+    monkeypatch.setattr(flows, "BACKOFF_BASE", 0.01)
 TRANSIENT_GET_FAULTS = {"rate": 0.3, "seed": 11, "kinds": "502|503|reset", "methods": "GET"}
 
 
