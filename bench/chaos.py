@@ -1,7 +1,7 @@
 """Chaos run: `run()` of short emulator jobs through a fault-injecting proxy, ours against the official client.
 
-One emulator behind tests/chaos.py's proxy, which fails a share of the POSTs or the GETs to /v1/: a reset
-before the server saw the request, a reset after it processed it, a 502 after it processed it, or the
+One emulator behind tests/harness/chaos.py's proxy, which fails a share of the POSTs or the GETs to /v1/: a
+reset before the server saw the request, a reset after it processed it, a 502 after it processed it, or the
 answer cut short. Every run has its own inputs, so the jobs it created can be counted on the emulator
 afterwards (directly, not through the proxy). For each client and fault mix:
 - ok: run() returned the job's result;
@@ -12,29 +12,24 @@ afterwards (directly, not through the proxy). For each client and fault mix:
 "puras_nb" runs as a user would (the server holds the submission until the job ends, so a short job makes
 no GET); "puras_nb, polling" submits without a server-side wait and polls, as the official client does.
 
-Usage: python bench/chaos.py [--runs N] (default 40 per client and mix; about a minute). Bounded: at most
---runs runs per cell, each with a 30 s timeout.
+Usage, from the repository root: python -m bench.chaos [--runs N] (default 40 per client and mix; about a
+minute). Bounded: at most --runs runs per cell, each with a 30 s timeout.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import puras
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-import chaos  # tests/chaos.py, the proxy the tests use
-
 import puras_nb
 from puras_nb import local
+from tests.harness import chaos  # the proxy the tests use
 
 KINDS = (chaos.RESET_BEFORE, chaos.RESET_AFTER, chaos.BAD_GATEWAY_AFTER, chaos.TRUNCATE_AFTER)
 MIXES = [(0.1, "POST"), (0.3, "POST"), (0.1, "GET"), (0.3, "GET")]

@@ -6,35 +6,30 @@ busy machine than the round-trip); comm messages per second per widget over a 3 
 per job. Numbers on a loaded 2-core box are noisy: run it on a quiet one.
 Targets: p95 < 50 ms with 200 live jobs; <= 10 messages per second per widget.
 
-    /work/venv/bin/python bench/kernel.py
+    python -m bench.kernel  # from the repository root
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from test_kernel import KernelHarness
-
 from puras_nb import local
+from tests.harness.kernel import Kernel
 
 CELLS = 60
 LONG = "{'n': 100, 'delay': 0.5}"  # 50 s jobs, 2 progress events a second each
 
 
-def round_trips(kernel: KernelHarness, n: int = CELLS) -> tuple[float, float]:
+def round_trips(kernel: Kernel, n: int = CELLS) -> tuple[float, float]:
     """p50 and p95 (ms) of execute -> idle for a trivial cell."""
     times = []
     for _ in range(n):
-        cell = kernel.run("1 + 1")
-        times.append((cell["idle"] - cell["sent"]) * 1000)
+        cell = kernel.ok("1 + 1")
+        times.append((cell.idle - cell.sent) * 1000)
         time.sleep(0.05)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
@@ -52,28 +47,28 @@ _lag_task = asyncio.get_running_loop().create_task(_lag_monitor())
 """
 
 
-def live_load(kernel: KernelHarness, n: int) -> dict:
+def live_load(kernel: Kernel, n: int) -> dict:
     if n:
-        kernel.run(f"load = [puras_nb.start('demo/count', {LONG}) for _ in range({n})]", timeout=120)
+        kernel.ok(f"load = [puras_nb.start('demo/count', {LONG}) for _ in range({n})]", timeout=120)
         time.sleep(2.0)
-    kernel.run("lags.clear()")
+    kernel.ok("lags.clear()")
     p50, p95 = round_trips(kernel)
-    lag = float(kernel.value("round(sorted(lags)[int(len(lags) * 0.95)], 1)"))
-    live = int(kernel.value("sum(not j.done() for j in load)")) if n else 0
+    lag = float(kernel.printed("round(sorted(lags)[int(len(lags) * 0.95)], 1)"))
+    live = int(kernel.printed("sum(not j.done() for j in load)")) if n else 0
     if n:
-        kernel.run("for j in load: j.request_cancel()\nfor j in load: j.wait(30)", timeout=120)
+        kernel.ok("for j in load: j.request_cancel()\nfor j in load: j.wait(30)", timeout=120)
     return {"jobs": n, "still_live": live, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "lag_ms": lag}
 
 
-def widget_rate(kernel: KernelHarness) -> dict:
+def widget_rate(kernel: Kernel) -> dict:
     """Comm messages per second to one JobWidget's models over a 3 s job (15 steps x 0.2 s)."""
-    kernel.run("probe = puras_nb.start('demo/count', {'n': 15, 'delay': 0.2})")
-    ids = set(json.loads(kernel.value("json.dumps([x.model_id for x in descendants(probe.widget)])")))
+    kernel.ok("probe = puras_nb.start('demo/count', {'n': 15, 'delay': 0.2})")
+    ids = set(json.loads(kernel.printed("json.dumps([x.model_id for x in descendants(probe.widget)])")))
     began = time.monotonic()
-    while kernel.value("probe.done()") != "True":  # no cell waits on it: a purely background job
+    while kernel.printed("probe.done()") != "True":  # no cell waits on it: a purely background job
         time.sleep(0.5)
     time.sleep(0.3)
-    duration = float(kernel.value("probe.duration"))
+    duration = float(kernel.printed("probe.duration"))
     updates = kernel.comm_updates(ids, since=began - 0.5)
     per_model: dict[str, int] = {}
     for m in updates:
@@ -88,18 +83,18 @@ def widget_rate(kernel: KernelHarness) -> dict:
 
 def main() -> None:
     with local.start() as server:
-        kernel = KernelHarness({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key})
+        kernel = Kernel({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key})
         try:
-            kernel.run("import json\nimport puras_nb\nfrom puras_nb.views.job import descendants\nload = []")
-            kernel.run("puras_nb.start('demo/echo', {}).result()")
-            kernel.run(LAG_MONITOR)
+            kernel.ok("import json\nimport puras_nb\nfrom puras_nb.views.job import descendants\nload = []")
+            kernel.ok("puras_nb.start('demo/echo', {}).result()")
+            kernel.ok(LAG_MONITOR)
             live_load(kernel, 50)  # warm-up: first imports, connections, widget classes
             loads = [live_load(kernel, n) for n in (0, 50, 200)]
             rate = widget_rate(kernel)
             auth = {"Authorization": f"Bearer {server.api_key}"}
             httpx.post(f"{server.url}/_emulator/reset-stats", headers=auth, timeout=10).raise_for_status()
-            kernel.run("few = [puras_nb.start('demo/count', {'n': 10, 'delay': 0.2}) for _ in range(20)]")
-            kernel.run("for j in few: j.wait(30)")
+            kernel.ok("few = [puras_nb.start('demo/count', {'n': 10, 'delay': 0.2}) for _ in range(20)]")
+            kernel.ok("for j in few: j.wait(30)")
             seen = httpx.get(f"{server.url}/_emulator/stats", headers=auth, timeout=10).json()["requests"]
         finally:
             kernel.close()

@@ -9,7 +9,7 @@ Prints markdown tables:
 - the kernel's trivial-cell round-trip p95 with 200 live jobs.
 Numbers on a shared 2-core machine are noisy: compare the ratios of one run.
 
-    /work/venv/bin/python bench/notebook.py [--sizes 20,60,200]
+    python -m bench.notebook [--sizes 20,60,200]  # from the repository root
 """
 
 from __future__ import annotations
@@ -17,17 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from test_kernel import KernelHarness
-
 from puras_nb import local
+from tests.harness.kernel import Kernel
 
 SETUP = """
 import json, random, threading, time
@@ -73,42 +68,42 @@ def reset(server: local.LocalServer) -> None:
     httpx.post(f"{server.url}/_emulator/reset-stats", headers=_auth(server), timeout=10).raise_for_status()
 
 
-def fan_out(kernel: KernelHarness, server: local.LocalServer, n: int) -> dict:
+def fan_out(kernel: Kernel, server: local.LocalServer, n: int) -> dict:
     row = {"jobs": n}
     for who, code in (("ours", OURS), ("official", THEIRS)):
         reset(server)
-        p95, finished = json.loads(kernel.run(code.format(n=n), timeout=180)["stdout"].strip().splitlines()[-1])
+        p95, finished = json.loads(kernel.ok(code.format(n=n), timeout=180).stdout.strip().splitlines()[-1])
         row[who] = (p95, (requests(server) - 1) / n, finished)
     return row
 
 
-def busy(kernel: KernelHarness) -> int:
-    kernel.run("%puras run demo/count n=10 delay=0.3 --bg -o bgjob")
-    ids = set(json.loads(kernel.run(
+def busy(kernel: Kernel) -> int:
+    kernel.ok("%puras run demo/count n=10 delay=0.3 --bg -o bgjob")
+    ids = set(json.loads(kernel.ok(
         "from puras_nb.views.job import descendants\n"
-        "print(json.dumps([x.model_id for x in descendants(bgjob.widget)]))")["stdout"]))
-    cell = kernel.run("time.sleep(4)")
-    return len(kernel.comm_updates(ids, since=cell["sent"] + 0.2, until=cell["idle"] - 0.1))
+        "print(json.dumps([x.model_id for x in descendants(bgjob.widget)]))").stdout))
+    cell = kernel.ok("time.sleep(4)")
+    return len(kernel.comm_updates(ids, since=cell.sent + 0.2, until=cell.idle - 0.1))
 
 
-def cell_ms(kernel: KernelHarness, code: str, n: int = 15) -> float:
+def cell_ms(kernel: Kernel, code: str, n: int = 15) -> float:
     times = []
     for _ in range(n):
-        cell = kernel.run(code, timeout=60)
-        times.append((cell["idle"] - cell["sent"]) * 1000)
+        cell = kernel.ok(code, timeout=60)
+        times.append((cell.idle - cell.sent) * 1000)
     return statistics.median(times)
 
 
-def round_trip_p95(kernel: KernelHarness, live: int) -> float:
-    kernel.run(f"load = [puras_nb.start('demo/count', {{'n': 100, 'delay': 0.5}}) for _ in range({live})]",
+def round_trip_p95(kernel: Kernel, live: int) -> float:
+    kernel.ok(f"load = [puras_nb.start('demo/count', {{'n': 100, 'delay': 0.5}}) for _ in range({live})]",
                timeout=180)
     time.sleep(2)
     times = []
     for _ in range(60):
-        cell = kernel.run("1 + 1")
-        times.append((cell["idle"] - cell["sent"]) * 1000)
+        cell = kernel.ok("1 + 1")
+        times.append((cell.idle - cell.sent) * 1000)
         time.sleep(0.05)
-    kernel.run("for j in load: j.request_cancel()")
+    kernel.ok("for j in load: j.request_cancel()")
     times.sort()
     return times[int(len(times) * 0.95) - 1]
 
@@ -119,11 +114,11 @@ def main() -> None:
     sizes = [int(x) for x in parser.parse_args().sizes.split(",")]
     with local.start() as server:
         env = {"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key}
-        kernel = KernelHarness(env)
+        kernel = Kernel(env)
         try:
-            kernel.run(SETUP, timeout=60)
-            kernel.run("%puras run demo/echo x=1")  # warm-up: imports, connections, widget classes
-            kernel.run("official.run('demo/echo', {'x': 1}, skillpack='local/demo')")
+            kernel.ok(SETUP, timeout=60)
+            kernel.ok("%puras run demo/echo x=1")  # warm-up: imports, connections, widget classes
+            kernel.ok("official.run('demo/echo', {'x': 1}, skillpack='local/demo')")
             rows = [fan_out(kernel, server, n) for n in sizes]
             updates = busy(kernel)
             tiny = (cell_ms(kernel, "%puras run demo/echo x=1"),

@@ -5,7 +5,7 @@ What is stored is slimmed (`slim`) so the repository stays small: no widget stat
 no kernel; the static views stand in for the widgets), images as small JPEG previews, a video as its
 poster unless that image is already shown, no audio. `puras-nb demo` writes the full-media version.
 
-nbval (tests/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
+nbval (tests/notebook/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
 after changing a notebook or anything its outputs show:
 
     python notebooks/build.py                 # all of them

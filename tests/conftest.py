@@ -50,3 +50,30 @@ def configured(emulator: local.LocalServer) -> Iterator[None]:
     settings.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
     yield
     settings.restore(before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_session() -> Iterator[None]:
+    """Each test module gets a runtime session of its own and leaves the settings as it found them: jobs an
+    earlier module left running are not polled with its jobs, nor share its event-fetch and request budgets."""
+    before = settings.current()
+    settings.restore(before)  # retires the session in use: the module's first job makes a new one
+    yield
+    settings.restore(before)
+
+
+CHEAP_MODULE_FIXTURES = {"fresh_session"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, a module whose tests share a module-scoped fixture (a kernel, an emulator of
+    its own) runs on one worker, so the fixture is made once; every other test goes to whichever worker is free."""
+    for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        fixtures = defs.name2fixturedefs.items() if defs is not None else ()
+        if any(
+            name not in CHEAP_MODULE_FIXTURES and d.scope in ("module", "package", "class")
+            for name, ds in fixtures
+            for d in ds
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -43,6 +43,9 @@ CANCEL_WAIT = 10.0
 SLICE = 0.25
 
 _remembered: deque[LiveJob] = deque(maxlen=MAX_REMEMBERED)
+#: Whether jobs of a skill (path, version) keep a checklist, learned from one whose last events were fetched: a
+#: viewed job that ended before its first event fetch cannot tell from its own events.
+_checklists: dict[tuple[str, int | None], bool] = {}
 _presenter: dict[str, Callable[..., Any]] = {}
 
 
@@ -130,6 +133,7 @@ class LiveJob:
         self._media_started = False
         self._finished_at: float | None = None
         self._ended_once = False
+        self._learns_checklist = False
         self._submitted_event: threading.Event | None = None
         _remembered.append(self)
         if self.status in TERMINAL:
@@ -247,6 +251,7 @@ class LiveJob:
         if self.status in TERMINAL:
 
             async def last_events() -> None:
+                self._learns_checklist = True
                 await self._catch_up(sess)
                 self._finish()
 
@@ -259,8 +264,7 @@ class LiveJob:
             on_trouble=self._trouble,
             on_end=self._finish,
             wants_events=lambda: bool(self._observers),
-            # a view shows a checklist to its end, so a job that keeps one gets its last state
-            wants_last_events=lambda: self._log_wanted or not self._observers or self.todos is not None,
+            wants_last_events=self._wants_last_events,
             client=self.client,
             poll_interval=self.poll_interval,
         )
@@ -268,6 +272,15 @@ class LiveJob:
         self._watch.started = time.monotonic() - max(0.0, time.time() - self.started)
         self._watch.cursor = self._cursor()
         sess.watch(self._watch)
+
+    def _wants_last_events(self) -> bool:
+        """Whether a job that succeeded needs its last events: for a log, when nobody views it, or for a view's
+        checklist (shown to its end), also when the job ended before its first event fetch unless its skill is
+        known to keep none."""
+        unknown = not self.events and _checklists.get((self.skill, self.version)) is not False
+        wanted = self._log_wanted or not self._observers or self.todos is not None or unknown
+        self._learns_checklist = self._learns_checklist or wanted  # it will have all its events
+        return wanted
 
     # -- read-only views of the state -----------------------------------------------------------
 
@@ -394,7 +407,8 @@ class LiveJob:
         Views of a job show its progress and outcome, not its log, so when views watch a job that succeeds
         its last events are left on the server until someone opens the log: one request less a job, which
         is what keeps a fan-out of live widgets as cheap as the official client's polling. A job nobody
-        views, one that failed, and one that keeps a checklist (views show it to the end) always get them."""
+        views, one that failed, and one that keeps a checklist (views show it to the end; a job that ended before
+        its first event fetch, unless its skill is known to keep none) always get them."""
         if self._log_wanted:
             return
         self._log_wanted = True
@@ -459,6 +473,8 @@ class LiveJob:
             self._ended_once = True
             if exception is not None and self.exception is None:
                 self.exception = exception
+            if self.todos is not None or (self._learns_checklist and self.events and self.status == "succeeded"):
+                _checklists[(self.skill, self.version)] = self.todos is not None
             previews = self._wants_media and self.status == "succeeded" and not self._media_started
             previews = previews and bool(self.find_media())
             self._media_started = self._media_started or previews  # before waiters wake: they wait for previews

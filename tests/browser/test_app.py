@@ -45,7 +45,7 @@ class App:
 def app(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """`puras-nb demo --app` with PURAS_API_BASE / PURAS_API_KEY set (the session emulator standing in for the hosted
     API, so the tests know the key the page must never show), stopped with Ctrl-C (SIGINT) after the module, which
-    must end it cleanly with exit status 0. (tests/test_demo_app.py covers the command's own emulator.)"""
+    must end it cleanly with exit status 0. (tests/cli/test_demo.py covers the command's own emulator.)"""
     directory = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
     env.update(PYTHONUNBUFFERED="1", PURAS_API_BASE=emulator.url, PURAS_API_KEY=emulator.api_key)

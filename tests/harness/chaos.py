@@ -5,7 +5,7 @@ answer reset, replaced by a 502 or cut short), and a keep-alive connection close
 arrives. Each request is forwarded on a fresh upstream connection; the client side keeps its connection
 alive between requests (no `Connection: close`), as a server or load balancer does.
 
-Used by the tests (tests/test_faults.py) and by bench/chaos.py.
+Used by the tests (tests/api/test_faults.py) and by bench/chaos.py.
 """
 
 from __future__ import annotations
@@ -162,8 +162,11 @@ def _read_request(conn: socket.socket, buf: bytes) -> tuple[tuple | None, bytes]
 
 
 def _response(status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
-    lines = [f"HTTP/1.1 {status} {reason}".encode(), *(k + b": " + v for k, v in headers),
-             b"content-length: " + str(len(body)).encode()]
+    lines = [
+        f"HTTP/1.1 {status} {reason}".encode(),
+        *(k + b": " + v for k, v in headers),
+        b"content-length: " + str(len(body)).encode(),
+    ]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
@@ -171,5 +174,3 @@ def _reset(conn: socket.socket) -> None:
     """Abort the connection with a RST (SO_LINGER 0), as a crashed server or a load balancer does."""
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.close()
-
-

@@ -2,7 +2,7 @@
 
 The demo must never write into the installed package or the repository's `notebooks/`: the HTML page goes to
 `--out DIR` or a new directory of its own, and `--lab` serves copies. The full render is tested in
-test_notebooks.py; the built wheel is tested end to end by .ci/run.
+tests/notebook/test_notebooks.py; the built wheel is tested end to end by .ci/run.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 from puras_nb.cli import command as cli
 from puras_nb.cli import demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -164,7 +164,7 @@ assert len(notes) == 1 and esc(EMULATOR_NOTE) in notes[0], notes
 
 def test_without_a_key_the_app_runs_on_its_own_emulator_and_says_so_in_a_note_not_a_print() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     proc = subprocess.run(
         [sys.executable, "-c", APP_WITHOUT_KEY], env=env, capture_output=True, text=True, timeout=90
     )

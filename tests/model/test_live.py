@@ -149,10 +149,12 @@ def test_many_jobs_share_one_client_and_one_list_request_per_round() -> None:
 
 def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_the_log() -> None:
     """Views show progress and outcome: a watched job that succeeds costs no last event fetch (fan-outs of
-    widgets stay as cheap as the official client's polls), and `want_log()` fetches them on demand."""
+    widgets stay as cheap as the official client's polls) once its skill is known to keep no checklist (here
+    from the unviewed job's events), and `want_log()` fetches them on demand."""
+    unviewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    assert unviewed.result(timeout=10) == {"count": 3}
     viewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
     viewed.subscribe(lambda *_: None)
-    unviewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
     failed = live.start("demo/fail", {"after": 2}, display=False)
     failed.subscribe(lambda *_: None)
     assert viewed.result(timeout=10) == unviewed.result(timeout=10) == {"count": 3}
@@ -170,6 +172,17 @@ def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_t
 def test_a_viewed_job_with_a_checklist_gets_its_last_state() -> None:
     """Views show a checklist to the end: its final state (every step done) must not be left on the server."""
     job = live.start("demo/ugc-ad", {"product": "lamp", "duration": 2}, version=1, display=False)
+    job.subscribe(lambda *_: None)
+    job.result(timeout=60)
+    assert job.todos and {t["status"] for t in job.todos} == {"completed"}, job.todos
+
+
+def test_a_viewed_job_that_ends_before_its_first_event_fetch_still_gets_its_checklist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its own events cannot say it keeps a checklist: unless its skill is known to keep none, it gets them."""
+    monkeypatch.setattr(runtime_session, "EVENTS_MIN", 3600.0)  # no event fetch while it runs
+    job = live.start("demo/ugc-ad", {"product": "desk", "duration": 2}, version=1, display=False)
     job.subscribe(lambda *_: None)
     job.result(timeout=60)
     assert job.todos and {t["status"] for t in job.todos} == {"completed"}, job.todos

@@ -202,7 +202,7 @@ def hosts() -> Iterator[tuple[str, str, list]]:
     for _ in range(2):
         handler = type("H", (_Recorder,), {"seen": seen})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shutdown() waits a poll
         servers.append(server)
     a, b = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
     yield a, b, seen

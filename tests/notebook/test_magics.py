@@ -6,119 +6,16 @@ status, error name and message and outputs are checked as a notebook user would 
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from jupyter_client.manager import KernelManager
+
+from tests.harness.kernel import Cell, Kernel
 
 pytestmark = pytest.mark.kernel
-
-
-@dataclass
-class Cell:
-    """What one executed cell produced."""
-
-    status: str
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = field(default_factory=list)
-    stdout: str = ""
-    stderr: str = ""
-    result: dict = field(default_factory=dict)
-    displays: list[dict] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return self.result.get("text/plain", "")
-
-    @property
-    def shown(self) -> dict:
-        """The cell's value as displayed: its execute_result, or the first display of an object that displays itself."""
-        return self.result or (self.displays[0] if self.displays else {})
-
-
-class Kernel:
-    """A kernel driven through jupyter_client, one cell at a time."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env={**os.environ, **env})
-        self.kc = self.km.blocking_client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-
-    def run(self, code: str, *, stdin: str | None = None, interrupt_after: float | None = None) -> Cell:
-        msg_id = self.kc.execute(code, allow_stdin=stdin is not None)
-        timer = threading.Timer(interrupt_after, self.km.interrupt_kernel) if interrupt_after else None
-        if timer:
-            timer.start()
-        cell = Cell(status="")
-        deadline = time.monotonic() + 45
-        idle = False
-        while not idle:
-            assert time.monotonic() < deadline, f"cell did not finish: {code!r}"
-            if stdin is not None:
-                try:
-                    self.kc.get_stdin_msg(timeout=0.01)
-                    self.kc.input(stdin)
-                    stdin = None
-                except queue.Empty:
-                    pass
-            try:
-                msg = self.kc.get_iopub_msg(timeout=0.05)
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                setattr(cell, content["name"], getattr(cell, content["name"]) + content["text"])
-            elif kind == "execute_result":
-                cell.result = content["data"]
-            elif kind == "display_data":
-                cell.displays.append(content["data"])
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-        if timer:
-            timer.cancel()
-        reply = self.kc.get_shell_msg(timeout=10)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.kc.get_shell_msg(timeout=10)
-        content = reply["content"]
-        cell.status = content["status"]
-        cell.ename, cell.evalue = content.get("ename", ""), content.get("evalue", "")
-        cell.traceback = content.get("traceback", [])
-        return cell
-
-    def ok(self, code: str, **kwargs: Any) -> Cell:
-        cell = self.run(code, **kwargs)
-        assert cell.status == "ok", f"{code!r} failed: {cell.ename}: {cell.evalue}\n{cell.stderr}"
-        return cell
-
-    def value(self, expr: str) -> str:
-        return self.ok(expr).text
-
-    def complete(self, code: str) -> list[str]:
-        return self.complete_reply(code)["matches"]
-
-    def complete_reply(self, code: str) -> dict:
-        """The kernel's complete_reply content for the cursor at the end of `code`."""
-        msg_id = self.kc.complete(code, len(code))
-        reply = self.kc.get_shell_msg(timeout=20)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.kc.get_shell_msg(timeout=20)
-        return reply["content"]
-
-    def close(self) -> None:
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
 
 
 @pytest.fixture(scope="module")
@@ -336,6 +233,7 @@ def test_form_marks_an_out_of_bounds_number_and_sends_no_request(kernel: Kernel,
 
 def test_jobs_lists_this_kernels_jobs(kernel: Kernel) -> None:
     kernel.ok("%puras run demo/echo tag=listed --no-display")
+    assert kernel.run("%puras run demo/fail after=0 message=listed-failure --no-display").ename == "JobError"
     kernel.ok("import puras_nb\npuras_nb.start('demo/echo', {'tag': 'from-python'}, display=False).wait(10)")
     cell = kernel.ok("%puras jobs")
     live, static = cell.displays  # the live widget, then the static view a saved notebook keeps

@@ -12,13 +12,21 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import chaos
 import httpx
 import pytest
 
 from puras_nb import AsyncClient, Client, PurasAPIError, PurasConnectionError
+from puras_nb.api import flows
+from tests.harness import chaos
 
 KEY = "puras_live_fault_test_key_0123456789"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries back off from 10 ms instead of 200 ms: the same retries and deadlines, less waiting between
+    them (backoff's growth and cap are checked in test_client_http; Retry-After still sets its own pause)."""
+    monkeypatch.setattr(flows, "BACKOFF_BASE", 0.01)
 TRANSIENT_GET_FAULTS = {"rate": 0.3, "seed": 11, "kinds": "502|503|reset", "methods": "GET"}
 
 
@@ -361,7 +369,7 @@ class EchoHeaders(http.server.BaseHTTPRequestHandler):
 
 def test_an_error_page_echoing_the_request_headers_never_shows_the_key() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHeaders)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()  # shutdown() waits a poll
     texts = []
     try:
         with Client(KEY, "demo", api_base=f"http://127.0.0.1:{server.server_port}", max_retries=0) as client:

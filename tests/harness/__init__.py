@@ -1,0 +1,1 @@
+"""What the tests and bench/ share: the kernel harness (`kernel`) and the fault-injecting proxy (`chaos`)."""
