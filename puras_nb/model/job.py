@@ -473,7 +473,7 @@ class LiveJob:
         for loop, fut in waiters:
             # a waiter's loop may close at any moment (an asyncio.run() that ended); nothing waits there then
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+                loop.call_soon_threadsafe(_wake, fut)
         if previews:
             rt.spawn(self._fetch_media())
 
@@ -742,6 +742,12 @@ class LiveJob:
 
     def __repr__(self) -> str:
         return job_text(self)
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    """Resolve a waiter's future on its own loop, unless it was already (cancelled by a timeout)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def job_text(job: LiveJob) -> str:

@@ -46,7 +46,9 @@ QUICK_TIMEOUT = 2.0
 FAILURE_TTL = 30.0
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object")
-_PYTHON = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+_PYTHON: dict[str, type | tuple[type, ...]] = {
+    "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict,
+}
 _ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object", "boolean": "true or false"}
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
