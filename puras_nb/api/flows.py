@@ -120,7 +120,7 @@ class Tracer:
     def mark(self, stop: BaseException) -> None:
         """Note on `stop` (Ctrl-C, a cancelled task) whether the whole request had left this machine: a server
         cannot act on a request it did not get whole, so an interrupted submission can then be called off."""
-        stop.puras_delivered = self.delivered  # type: ignore[attr-defined]
+        stop.puras_delivered = self.delivered  # type: ignore[attr-defined]  # a tag on any exception, read by getattr
 
     def check(self, exc: httpx.TransportError) -> httpx.TransportError:
         """`exc` as a StaleConnection when it is a reused connection dying before any answer: the server closed

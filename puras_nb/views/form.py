@@ -59,13 +59,16 @@ FORM_STYLE = (
 )
 
 
-def _sane_slider(item: Input) -> bool:
+def _slider_range(item: Input) -> tuple[float, float] | None:
+    """(min, max) of a slider for `item`, or None when its bounds make no sane one."""
     lo, hi = item.minimum, item.maximum
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return False
+        return None
     if item.type == "integer":
-        return float(lo).is_integer() and float(hi).is_integer() and hi - lo <= SLIDER_STEPS
-    return item.type == "number" and hi - lo <= SLIDER_SPAN
+        sane = float(lo).is_integer() and float(hi).is_integer() and hi - lo <= SLIDER_STEPS
+    else:
+        sane = item.type == "number" and hi - lo <= SLIDER_SPAN
+    return (lo, hi) if sane else None
 
 
 def _step(lo: float, hi: float) -> float:
@@ -121,8 +124,8 @@ class Field:
             return w.Dropdown(options=options, value=value, layout=w.Layout(width="min(320px, 100%)"))
         if item.type == "boolean":
             return w.Checkbox(value=bool(default) if default is not MISSING else False, indent=False)
-        if item.type in ("integer", "number") and _sane_slider(item):
-            lo, hi = item.minimum, item.maximum
+        if item.type in ("integer", "number") and (bounds := _slider_range(item)):
+            lo, hi = bounds
             if item.type == "integer":
                 return w.IntSlider(value=int(_start_value(item)), min=int(lo), max=int(hi), continuous_update=False,
                                    layout=wide)
