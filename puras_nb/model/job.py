@@ -1,10 +1,11 @@
 """`LiveJob`: one remote job, kept up to date by the runtime, with the actions a person takes on it.
 
 The runtime's tracker feeds it (job dicts, new events, trouble, the end) on the runtime thread; anything
-may read it from any thread. Views subscribe (`subscribe`) and are told what changed: `status`, `job`,
-`events`, `error` (connection trouble), `done`, `media` (previews arrived), `settle` (a cell that waited
-for the job wants the final state re-sent from its own context). The model imports no view: a view
-package registers how jobs are displayed (`set_presenter`).
+may read it from any thread. Views subscribe (`subscribe`) and are told what changed, a set of `Change`
+topics (`model/protocols.py`): status, job, events, error (connection trouble), done, media (previews
+arrived), settle (a cell that waited for the job wants the final state re-sent from its own context) and
+waiting (a cell began or stopped blocking on it). Views see a job as a `JobView`. The model imports no view:
+a view package registers how jobs are displayed (`set_presenter`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from .media import find_media
+from .protocols import Change, JobView, Shown
 from .skill import explain_not_found
 from .text import event_message, finite, plain, short, summarize
 
 __all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
 
-Observer = Callable[["LiveJob", frozenset], None]
+Observer = Callable[["LiveJob", frozenset[Change]], None]
 
 MAX_EVENTS = 5_000
 #: How many LiveJobs `jobs()` remembers (and keeps alive), newest kept.
@@ -47,14 +49,14 @@ _presenter: dict[str, Callable[..., Any]] = {}
 
 
 def set_presenter(
-    *, display: Callable[[Any], Any], bundle: Callable[[Any], dict], widget: Callable[[Any], Any]
+    *, display: Callable[[Shown], Any], bundle: Callable[[Shown], dict], widget: Callable[[Shown], Any]
 ) -> None:
     """Register the view layer: `display(obj)` shows a LiveJob or Comparison live in a kernel (or as a
     terminal line), `bundle(obj)` gives its mimebundle, `widget(obj)` its live widget."""
     _presenter.update(display=display, bundle=bundle, widget=widget)
 
 
-def present(obj: Any) -> None:
+def present(obj: Shown) -> None:
     """Display `obj` through the registered views (its text elsewhere)."""
     show = _presenter.get("display")
     if show is None:
@@ -63,7 +65,7 @@ def present(obj: Any) -> None:
         show(obj)
 
 
-def presenter_bundle(obj: Any) -> dict:
+def presenter_bundle(obj: Shown) -> dict:
     """`obj`'s mimebundle through the registered views (its text where none are registered)."""
     bundle = _presenter.get("bundle")
     return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
@@ -407,7 +409,7 @@ class LiveJob:
         with contextlib.suppress(PurasError, OSError):
             self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
 
-    def _notify(self, changed: set[str]) -> None:
+    def _notify(self, changed: set[Change]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
         if changed:
             frozen = frozenset(changed)
@@ -417,34 +419,34 @@ class LiveJob:
                 except Exception as exc:  # one broken view must not stop the model or the others
                     print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
 
-    def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[str]:
+    def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[Change]:
         """Merge a fresh job dict and new events into the model; notify observers of what changed."""
-        changed: set[str] = set()
+        changed: set[Change] = set()
         with self._mutex:
             if job and not self.done():
                 if job.get("status") != self.job.get("status"):
-                    changed.add("status")
+                    changed.add(Change.STATUS)
                 if job != self.job:
-                    changed.add("job")
+                    changed.add(Change.JOB)
                 self.job = dict(job)
                 self.id = self.id or job.get("id")
                 if not self.skill:
                     self.skill = self._skill_from_job()
             elif job and job != self.job and job.get("status") == self.job.get("status"):
                 self.job = dict(job)  # a terminal job's late details (result, cost): same status, more fields
-                changed.add("job")
+                changed.add(Change.JOB)
             cursor = self._cursor()
             fresh = [e for e in events or () if event_id(e) > cursor]
             if fresh:
                 self.events.extend(fresh)
                 del self.events[:-MAX_EVENTS]
-                changed.add("events")
+                changed.add(Change.EVENTS)
         self._notify(changed)
         return changed
 
     def _trouble(self, message: str | None) -> None:
         self.last_error = message
-        self._notify({"error"})
+        self._notify({Change.ERROR})
 
     def _mark_done(self) -> None:
         self._finished_at = self._finished_at or time.time()
@@ -464,7 +466,7 @@ class LiveJob:
             self._media_started = self._media_started or previews  # before waiters wake: they wait for previews
             self._mark_done()
             callbacks, self._callbacks = self._callbacks, []
-        self._notify({"done"})
+        self._notify({Change.DONE})
         for fn in callbacks:
             self._call_back(fn)
         with self._mutex:
@@ -521,7 +523,7 @@ class LiveJob:
             self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
         finally:
             self._previews.set()
-            self._notify({"media"})
+            self._notify({Change.MEDIA})
 
     def wait_previews(self, timeout: float) -> bool:
         """Block up to `timeout` s for the previews of a finished job; True when there is nothing left to fetch."""
@@ -586,7 +588,7 @@ class LiveJob:
 
     def _block(self, timeout: float | None) -> None:
         self.waiting_in_cell = True
-        self._notify({"waiting"})
+        self._notify({Change.WAITING})
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             # in slices: a lock wait with no timeout is not woken by a simulated Ctrl-C (_thread.interrupt_main)
@@ -597,7 +599,7 @@ class LiveJob:
             self._interrupted()
         finally:
             self.waiting_in_cell = False
-            self._notify({"waiting"})
+            self._notify({Change.WAITING})
 
     def _interrupted(self) -> None:
         """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
@@ -624,7 +626,7 @@ class LiveJob:
         nbclient (ipykernel 7) records only messages tagged with the running cell, so this is what puts the
         end state into a notebook executed headless."""
         if self.done():
-            self._notify({"settle"})
+            self._notify({Change.SETTLE})
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -750,7 +752,7 @@ def _wake(waiter: asyncio.Future) -> None:
         waiter.set_result(None)
 
 
-def job_text(job: LiveJob) -> str:
+def job_text(job: JobView) -> str:
     """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
 
     A job still in flight reads `in progress` (queued vs running depends on timing); a finished one

@@ -19,6 +19,7 @@ import ipywidgets as w
 from traitlets import TraitError
 
 from ..errors import PurasAPIError, PurasError
+from ..model.protocols import GridView, JobView, Shown
 from ..model.skill import MISSING, Input, Skill
 from ..model.text import plain, short
 from ..notebook.inputs import data_url
@@ -38,8 +39,8 @@ HISTORY_MAX = 30
 COMPARE = "compare"
 MESSAGE_MAX = 300
 
-Starter = Callable[[Skill, dict, "int | None"], Any]
-Comparer = Callable[[Skill, dict, list], Any]
+Starter = Callable[[Skill, dict, "int | None"], JobView]
+Comparer = Callable[[Skill, dict, list], GridView]
 
 FORM_STYLE = (
     "<style>"
@@ -211,7 +212,7 @@ class SkillForm(w.VBox):
         self.skills = list(skills)
         self._start = start
         self._compare = compare
-        self.runs: list[Any] = []
+        self.runs: list[Shown] = []
         self._count = 0
         self.fields: dict[str, Field] = {}
         self.skill = self.skills[0]
@@ -290,7 +291,7 @@ class SkillForm(w.VBox):
             problems.setdefault(name, problem)
         return values, problems
 
-    def run(self) -> Any:
+    def run(self) -> Shown | None:
         """Press Run: check the fields, then start the job (or the comparison) and put it on top of the history.
         Returns it, or None when a field is wrong or the server refused (the reason is shown on the form)."""
         values, problems = self.values()
@@ -303,6 +304,7 @@ class SkillForm(w.VBox):
         self.message.value = ""
         choice = self.version.value
         try:
+            started: Shown
             if choice == COMPARE and self._compare is not None:
                 newest = sorted(self.skill.versions, reverse=True)[:2]
                 started = self._compare(self.skill, values, sorted(newest))
@@ -319,7 +321,7 @@ class SkillForm(w.VBox):
         self._add_run(started, values, choice)
         return started
 
-    def _add_run(self, started: Any, values: dict, choice: Any) -> None:
+    def _add_run(self, started: Shown, values: dict, choice: Any) -> None:
         self.runs.insert(0, started)
         del self.runs[HISTORY_MAX:]
         self._count += 1
