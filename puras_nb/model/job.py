@@ -164,11 +164,11 @@ class LiveJob:
         path = skill_path(skill, pack)
         check_options(opts)
 
-        async def submitted(**wait: Any) -> dict:
+        async def submitted(wait: bool = False, timeout: int = 60) -> dict:
             """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
             try:
-                return await sess.call("submit", skill, inputs or {}, skillpack=skillpack, version=version,
-                                       client=client, **wait)
+                return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, wait=wait,
+                                         timeout=timeout, client=client)
             except PurasAPIError as exc:
                 raise await explain_not_found(exc, skill, pack, sess) from None
 
@@ -227,14 +227,14 @@ class LiveJob:
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
         sess = session()
-        fetched = rt.run_sync(sess.call("get", job_id, client=client))
+        fetched = rt.run_sync(sess.get(job_id, client=client))
         # a job this kernel already follows keeps the name it was started with (one job, named one way)
         known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
         job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():
-            job._apply(events=rt.run_sync(sess.call("events", job_id, after=0, client=client)))
+            job._apply(events=rt.run_sync(sess.events(job_id, after=0, client=client)))
             job._finish()
         else:
             job._follow(sess)
@@ -407,7 +407,8 @@ class LiveJob:
     async def _catch_up(self, sess: Session) -> None:
         """Fetch and apply the events past the cursor; on failure they stay on the server."""
         with contextlib.suppress(PurasError, OSError):
-            self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
+            job_id = self._known_id("read the events of")
+            self._apply(events=await sess.events(job_id, after=self._cursor(), client=self.client))
 
     def _notify(self, changed: set[Change]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
@@ -630,6 +631,12 @@ class LiveJob:
 
     # -- actions --------------------------------------------------------------------------------
 
+    def _known_id(self, action: str) -> str:
+        """The job's id; a PurasError saying to `action` the job later while its submission is unanswered."""
+        if not self.id:
+            raise PurasError(f"this job has no id yet (its submission has not been answered); {action} it once it has")
+        return self.id
+
     def cancel(self) -> dict:
         """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping)."""
         if self.done():
@@ -641,12 +648,13 @@ class LiveJob:
 
     async def _cancel(self) -> dict:
         sess = self._session or session()
+        job_id = self._known_id("cancel")
         try:
-            job = await sess.call("cancel", self.id, client=self.client)
+            job = await sess.cancel(job_id, client=self.client)
         except PurasAPIError as exc:
             if exc.status != 409:
                 raise
-            job = await sess.call("get", self.id, client=self.client)
+            job = await sess.get(job_id, client=self.client)
         self._apply(job)
         if self._watch is not None:
             sess.check_now(self._watch)
@@ -674,21 +682,21 @@ class LiveJob:
     def feedback(self, rating: int = 0, comment: str | None = None) -> dict:
         """Record feedback on this job's result (`rating` +1 / -1, or 0 with a comment)."""
         sess = self._session or session()
-        return rt.run_sync(sess.call("feedback", self.id, rating=rating, comment=comment, client=self.client))
+        job_id = self._known_id("give feedback on")
+        return rt.run_sync(sess.feedback(job_id, rating=rating, comment=comment, client=self.client))
 
     def rerun(
         self, inputs: dict | None = None, /, *, version: int | None = None, display: bool = True, **changes: Any
     ) -> LiveJob:
         """Start this job's skill again with its inputs changed by `changes` (and/or the `inputs` dict, for keys
         that clash with the keywords here), on this job's version unless `version` is given. Shown like `start`."""
-        if not self.id:
-            raise PurasError("this job has no id yet (its submission has not been answered); rerun it once it has")
+        job_id = self._known_id("rerun")
         sess = self._session or session()
         old = self.job.get("inputs")
         if not isinstance(old, dict):  # a job dict without its inputs (a list row, another server's shape)
-            old = rt.run_sync(sess.call("get", self.id, client=self.client)).get("inputs")
+            old = rt.run_sync(sess.get(job_id, client=self.client)).get("inputs")
         if not isinstance(old, dict):
-            raise PurasError(f"the server does not say which inputs job {self.id} ran with; start it anew instead")
+            raise PurasError(f"the server does not say which inputs job {job_id} ran with; start it anew instead")
         new_inputs = {**old, **(inputs or {}), **changes}
         # a bare skill name (a server whose jobs name no pack path) is found through the job's own skillpack id
         pack = None if "/" in self.skill else self.job.get("skillpack_id")
@@ -701,10 +709,9 @@ class LiveJob:
     def replay(self, *, version: int | None = None, display: bool = True) -> LiveJob:
         """Run this job's inputs again as a new job through the API's replay: on the active deployment unless
         `version` pins one (`rerun` keeps this job's version). Shown like `start`."""
-        if not self.id:
-            raise PurasError("this job has no id yet (its submission has not been answered); replay it once it has")
+        job_id = self._known_id("replay")
         sess = self._session or session()
-        answer = rt.run_sync(sess.call("replay", self.id, version=version, client=self.client))
+        answer = rt.run_sync(sess.replay(job_id, version=version, client=self.client))
         job = LiveJob(answer, skill=self.skill, version=version, client=self.client)
         job._follow(sess)
         if display:
@@ -717,7 +724,7 @@ class LiveJob:
 
         async def send() -> None:
             try:
-                await sess.call("feedback", self.id, rating=rating, client=self.client)
+                await sess.feedback(self._known_id("rate"), rating=rating, client=self.client)
             except Exception as exc:  # told to the view, never raised into the kernel
                 on_done(exc)
                 return

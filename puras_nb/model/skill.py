@@ -386,7 +386,7 @@ on_change(_forget)
 async def _afetch(sess: Session, timeout: float) -> list[Skill]:
     """The skills `sess`'s server lists, waiting `timeout` s at most; cached for that server."""
     try:
-        skills = from_skillpacks(await asyncio.wait_for(sess.call("skillpacks"), timeout))
+        skills = from_skillpacks(await asyncio.wait_for(sess.skillpacks(), timeout))
     except TimeoutError:
         raise PurasConnectionError(f"the server did not list its skills within {timeout:g} s") from None
     with _lock:
