@@ -19,10 +19,10 @@ import ipywidgets as w
 from traitlets import TraitError
 
 from ..errors import PurasAPIError, PurasError
+from ..mime import data_url
 from ..model.protocols import GridView, JobView, Shown
 from ..model.skill import MISSING, Input, Skill
 from ..model.text import plain, short
-from ..notebook.inputs import data_url
 from .display import widget_for
 from .html import STYLE, esc
 
