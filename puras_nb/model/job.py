@@ -164,11 +164,11 @@ class LiveJob:
         path = skill_path(skill, pack)
         check_options(opts)
 
-        async def submitted(wait: bool = False, timeout: int = 60) -> dict:
+        async def submitted(hold: int | None = None) -> dict:
             """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
             try:
-                return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, wait=wait,
-                                         timeout=timeout, client=client)
+                return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, hold=hold,
+                                         client=client)
             except PurasAPIError as exc:
                 raise await explain_not_found(exc, skill, pack, sess) from None
 
@@ -184,7 +184,7 @@ class LiveJob:
 
         async def send() -> None:
             try:
-                answer = await submitted(wait=True, timeout=HOLD)
+                answer = await submitted(hold=HOLD)
             except asyncio.CancelledError:
                 job.submitting = False
                 job._finish(PurasError("the submission was stopped before the server answered"))

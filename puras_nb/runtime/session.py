@@ -156,13 +156,15 @@ class Session:
         *,
         skillpack: str | None = None,
         version: int | None = None,
-        wait: bool = False,
-        timeout: int = 60,
+        hold: int | None = None,
         client: Any = None,
     ) -> dict:
-        """Submit a job (`wait`: the server holds the answer up to `timeout` s); the server's job dict."""
-        return await self._request(self._on(client).submit, skill, inputs, skillpack=skillpack, version=version,
-                               wait=wait, timeout=timeout)
+        """Submit a job; the server's job dict. `hold`: the server may hold its answer that many seconds, so a short
+        job comes back finished (`wait=True, timeout=hold`); else the client's own submit defaults apply."""
+        held: dict[str, Any] = {"wait": True, "timeout": hold} if hold is not None else {}
+        return await self._request(
+            self._on(client).submit, skill, inputs, skillpack=skillpack, version=version, **held
+        )
 
     async def get(self, job_id: str, *, client: Any = None, background: bool = False) -> dict:
         """The job dict as the server has it now."""
