@@ -101,7 +101,7 @@ class JobInterrupted(KeyboardInterrupt):
     """
 
     def __init__(self, job_id: str, *, cancelled: bool = False):
-        self.job_id = job_id
+        self.job_id: str | None = job_id  # None only in a SubmitInterrupted
         self.cancelled = cancelled
         what = "cancelled the job" if cancelled else "the job keeps running"
         super().__init__(f"interrupted while waiting for job {job_id}; {what} (reattach with attach({job_id!r}))")
@@ -115,7 +115,7 @@ class SubmitInterrupted(JobInterrupted):
     """
 
     def __init__(self, skill: str, outcome: str):
-        self.job_id = None  # type: ignore[assignment]
+        self.job_id = None
         self.cancelled = False
         self.skill = skill
         KeyboardInterrupt.__init__(self, f"interrupted while submitting {skill}; {outcome}")

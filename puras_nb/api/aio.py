@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
 
 __all__ = ["AsyncClient"]
 
@@ -130,7 +130,7 @@ class AsyncClient(BaseClient):
         await self.aclose()
 
     # ── I/O ──────────────────────────────────────────────────────────────────
-    async def _perform(self, step: Step) -> tuple[Any, BaseException | None]:
+    async def _perform(self, step: Request | Sleep) -> tuple[Any, BaseException | None]:
         """Do one step of a flow; a failure (or a cancellation) is returned, to be thrown back into the flow."""
         try:
             if isinstance(step, Sleep):
@@ -153,9 +153,11 @@ class AsyncClient(BaseClient):
             raise
 
     async def _drive(self, flow: Flow[Any]) -> Any:
+        """Drive a flow to its end and return its result; what it emits is passed over, as `Client._drive` does
+        (an `Emit` is no request to send)."""
         value, error = None, None
         while True:
             done, step = advance(flow, value, error)
             if done:
                 return step
-            value, error = await self._perform(step)
+            value, error = (None, None) if isinstance(step, Emit) else await self._perform(step)

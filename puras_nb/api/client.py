@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -118,7 +118,7 @@ class Client(BaseClient):
         self.close()
 
     # ── I/O ──────────────────────────────────────────────────────────────────
-    def _perform(self, step: Step) -> tuple[Any, BaseException | None]:
+    def _perform(self, step: Request | Sleep) -> tuple[Any, BaseException | None]:
         """Do one step of a flow; a failure is returned, to be thrown back into the flow."""
         try:
             if isinstance(step, Sleep):

@@ -120,7 +120,7 @@ class Tracer:
     def mark(self, stop: BaseException) -> None:
         """Note on `stop` (Ctrl-C, a cancelled task) whether the whole request had left this machine: a server
         cannot act on a request it did not get whole, so an interrupted submission can then be called off."""
-        stop.puras_delivered = self.delivered  # type: ignore[attr-defined]
+        stop.puras_delivered = self.delivered  # type: ignore[attr-defined]  # a tag on any exception, read by getattr
 
     def check(self, exc: httpx.TransportError) -> httpx.TransportError:
         """`exc` as a StaleConnection when it is a reused connection dying before any answer: the server closed
@@ -267,8 +267,9 @@ def connection_error(exc: httpx.RequestError, req: Request, host: str, key: str 
     return err
 
 
-def name_job(err: PurasError, job_id: str) -> PurasError:
-    """Make an error that ends a wait say which job it was about, so the job can be waited on again."""
+def name_job(err: PurasAPIError | PurasConnectionError, job_id: str) -> PurasAPIError | PurasConnectionError:
+    """Make an error that ends a wait say which job it was about, so the job can be waited on again (`.job_id`,
+    which both errors a call can end with carry)."""
     err.job_id = job_id
     if job_id not in str(err):
         err.args = (f"{err} (while waiting for job {job_id}; it may still be running)",)
@@ -460,7 +461,7 @@ class BaseClient:
             try:
                 response = yield self._within(req, deadline)
             except httpx.RequestError as exc:
-                error: PurasError = connection_error(exc, req, self._host, self.api_key)
+                error: PurasAPIError | PurasConnectionError = connection_error(exc, req, self._host, self.api_key)
                 retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT) or (
                     isinstance(exc, StaleConnection) and not req.creates_job
                 )
@@ -502,7 +503,7 @@ class BaseClient:
         while True:
             try:
                 return (yield from self._call(req, deadline=deadline))
-            except PurasError as err:
+            except (PurasAPIError, PurasConnectionError) as err:
                 pause = backoff(rounds + 1 + self.max_retries)
                 late = deadline is not None and time.monotonic() + pause >= deadline
                 if not is_transient(err) or rounds >= self.max_retries or late:

@@ -336,7 +336,8 @@ class _Body:
     byte at a time never hits a read timeout, so only a deadline on the whole body bounds it)."""
 
     def __init__(self, cap: int, deadline: float) -> None:
-        self.cap, self.deadline, self.total, self.chunks = cap, deadline, 0, []
+        self.cap, self.deadline, self.total = cap, deadline, 0
+        self.chunks: list[bytes] = []
 
     def add(self, chunk: bytes) -> bool:
         self.total += len(chunk)

@@ -275,7 +275,7 @@ def serve_app(directory: Path, *, port: int | None = None) -> int:
     hosted = not uses_emulator(from_environment())  # the kernels' own rule, read from the same variables
     with contextlib.ExitStack() as stack:
         server = None if hosted else stack.enter_context(local.start())
-        where = "the API in PURAS_API_BASE / PURAS_API_KEY" if hosted else f"a local emulator at {server.url}"
+        where = "the API in PURAS_API_BASE / PURAS_API_KEY" if server is None else f"a local emulator at {server.url}"
         token, port = secrets.token_urlsafe(24), port or free_port()
         log = stack.enter_context((directory / "voila.log").open("w"))
         proc = subprocess.Popen(

@@ -93,7 +93,8 @@ class LocalServer:
         if self._process is not None:
             proc, self._process = self._process, None
             with contextlib.suppress(OSError):
-                proc.stdin.close()
+                if proc.stdin is not None:
+                    proc.stdin.close()
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -195,9 +196,9 @@ def start(
 def _first_line(proc: subprocess.Popen, timeout: float) -> str | None:
     """The child's first stdout line (stripped), '' at EOF, None on timeout."""
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: lines.put(proc.stdout.readline().decode(errors="replace").strip()), daemon=True
-    ).start()
+    stdout = proc.stdout
+    assert stdout is not None, "started with stdout=PIPE"
+    threading.Thread(target=lambda: lines.put(stdout.readline().decode(errors="replace").strip()), daemon=True).start()
     try:
         return lines.get(timeout=timeout)
     except queue.Empty:

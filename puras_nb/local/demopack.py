@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlparse
 
 from .skills import RunContext, SkillFailed, SkillPack
@@ -269,7 +269,13 @@ _CTAS = {
 TONES = ("friendly", "luxury", "energetic")
 
 # What each version renders: v2 is vertical at a higher resolution and frame rate, with one more scene.
-_AD_FORMATS = {
+class _AdFormat(TypedDict):
+    size: tuple[int, int]
+    fps: int
+    extra_scenes: int
+
+
+_AD_FORMATS: dict[str, _AdFormat] = {
     "v1": {"size": (640, 360), "fps": 24, "extra_scenes": 0},
     "v2": {"size": (540, 960), "fps": 30, "extra_scenes": 1},
 }

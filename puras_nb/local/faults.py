@@ -186,7 +186,7 @@ class FaultInjector:
         """Abort the TCP connection (RST) without any response; falls back to a 502 off uvicorn."""
         cycle = getattr(receive, "__self__", None)
         transport = getattr(cycle, "transport", None)
-        if transport is None:
+        if cycle is None or transport is None:
             await self._error("502", send)
             return
         sock = transport.get_extra_info("socket")

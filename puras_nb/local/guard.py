@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 __all__ = ["Contained", "Door", "check_key", "new_key", "normalize_origin"]
 
@@ -130,7 +131,7 @@ class Door:
         name = _host_name(header)
         return _is_loopback(name) or name in self.hosts or (self.any_ip and _is_ip(name))
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -140,7 +141,7 @@ class Door:
             return
         await self.inner(scope, receive, send)
 
-    async def _checked(self, scope: dict, receive: Any, send: Any) -> None:
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]
         origin = _header(scope, b"origin")
         if method in STATE_CHANGING and origin is not None and not self._origin_allowed(origin, scope):
@@ -159,7 +160,7 @@ class Door:
                 return
         await self.app(scope, receive, send)
 
-    def _origin_allowed(self, origin: str, scope: dict) -> bool:
+    def _origin_allowed(self, origin: str, scope: Scope) -> bool:
         value = origin.strip().rstrip("/").lower()
         if value in self.origins:
             return True
@@ -167,14 +168,14 @@ class Door:
         return scheme == "http" and netloc == (_header(scope, b"host") or "").strip().lower()
 
 
-def _header(scope: dict, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
             return value.decode("latin-1")
     return None
 
 
-def _body_refusal(scope: dict) -> str | None:
+def _body_refusal(scope: Scope) -> str | None:
     """Why a state-changing request's body is refused (None when JSON, or no body and no content type)."""
     ctype = _header(scope, b"content-type")
     if ctype is None:
@@ -198,7 +199,7 @@ class Contained:
     def __init__(self, app: Any):
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -20,9 +20,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import OutputContainer
 
 __all__ = [
     "SAMPLE_RATE",
@@ -109,8 +113,8 @@ def _gradient(
 ) -> Image.Image:
     ramp = Image.linear_gradient("L")
     if diagonal:
-        ramp = ramp.rotate(45, resample=Image.BILINEAR, expand=True).crop((91, 91, 271, 271))
-    return ImageOps.colorize(ramp.resize(size, Image.BILINEAR), top, bottom).convert("RGB")
+        ramp = ramp.rotate(45, resample=Image.Resampling.BILINEAR, expand=True).crop((91, 91, 271, 271))
+    return ImageOps.colorize(ramp.resize(size, Image.Resampling.BILINEAR), top, bottom).convert("RGB")
 
 
 def _wrap(text: str, fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int, max_lines: int) -> list[str]:
@@ -252,7 +256,7 @@ def animate(base: Image.Image, index: int, count: int, seed: str, style: str) ->
     cw, ch = width / zoom, height / zoom
     x0 = (width - cw) * (0.5 + 0.3 * math.sin(t * math.pi - math.pi / 2))
     y0 = (height - ch) * 0.5
-    frame = base.resize((width, height), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+    frame = base.resize((width, height), Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
     draw = ImageDraw.Draw(frame)
     rng = _rng("sparkles", seed, style)
     scale = min(width, height)
@@ -283,7 +287,7 @@ def ad_frame(
     zoom = 1.0 + 0.06 * t
     cw, ch = width / zoom, height / zoom
     left, top = (width - cw) / 2, (height - ch) / 2
-    frame = background.resize((width, height), Image.BILINEAR, box=(left, top, left + cw, top + ch))
+    frame = background.resize((width, height), Image.Resampling.BILINEAR, box=(left, top, left + cw, top + ch))
     pal = palette_for(product, style, tone)
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -470,7 +474,7 @@ def _encode_video(
             _encode_audio(container, audio, audio_pcm, limit=count / fps)
 
 
-def _encode_audio(container: object, stream: object, pcm: bytes, limit: float) -> None:
+def _encode_audio(container: OutputContainer, stream: AudioStream, pcm: bytes, limit: float) -> None:
     import av
 
     max_bytes = int(limit * SAMPLE_RATE) * 2

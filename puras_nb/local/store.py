@@ -8,6 +8,7 @@ their inputs and results (as JSON) exceed `max_json_bytes`; queued and running j
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import re
 import shutil
@@ -284,7 +285,7 @@ class JobStore:
 
     def list(self, *, status: str | None = None, skill: str | None = None, limit: int | None = None) -> list[dict]:
         """Jobs newest first, optionally filtered by status and skill name."""
-        out = []
+        out: list[dict] = []
         with self._lock:
             for entry in reversed(self._jobs.values()):
                 if status and entry.job["status"] != status:
@@ -296,7 +297,7 @@ class JobStore:
                 out.append(self._snapshot(entry))
         return out
 
-    def events(self, job_id: str, after: int = 0) -> list[dict] | None:
+    def events(self, job_id: str, after: int = 0) -> builtins.list[dict] | None:  # `list` is a method here
         """The job's events with id > `after`, or None when the job is unknown."""
         with self._lock:
             entry = self._jobs.get(job_id)
@@ -355,8 +356,12 @@ class JobStore:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
+        def resolve() -> None:
+            if not done.done():
+                done.set_result(None)
+
         def wake() -> None:
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            loop.call_soon_threadsafe(resolve)
 
         with self._lock:
             entry = self._jobs.get(job_id)

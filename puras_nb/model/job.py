@@ -1,10 +1,11 @@
 """`LiveJob`: one remote job, kept up to date by the runtime, with the actions a person takes on it.
 
 The runtime's tracker feeds it (job dicts, new events, trouble, the end) on the runtime thread; anything
-may read it from any thread. Views subscribe (`subscribe`) and are told what changed: `status`, `job`,
-`events`, `error` (connection trouble), `done`, `media` (previews arrived), `settle` (a cell that waited
-for the job wants the final state re-sent from its own context). The model imports no view: a view
-package registers how jobs are displayed (`set_presenter`).
+may read it from any thread. Views subscribe (`subscribe`) and are told what changed, a set of `Change`
+topics (`model/protocols.py`): status, job, events, error (connection trouble), done, media (previews
+arrived), settle (a cell that waited for the job wants the final state re-sent from its own context) and
+waiting (a cell began or stopped blocking on it). Views see a job as a `JobView`. The model imports no view:
+a view package registers how jobs are displayed (`set_presenter`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from .media import find_media
+from .protocols import Change, JobView, Shown
 from .skill import explain_not_found
 from .text import event_message, finite, plain, short, summarize
 
 __all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
 
-Observer = Callable[["LiveJob", frozenset], None]
+Observer = Callable[["LiveJob", frozenset[Change]], None]
 
 MAX_EVENTS = 5_000
 #: How many LiveJobs `jobs()` remembers (and keeps alive), newest kept.
@@ -50,14 +52,14 @@ _presenter: dict[str, Callable[..., Any]] = {}
 
 
 def set_presenter(
-    *, display: Callable[[Any], Any], bundle: Callable[[Any], dict], widget: Callable[[Any], Any]
+    *, display: Callable[[Shown], Any], bundle: Callable[[Shown], dict], widget: Callable[[Shown], Any]
 ) -> None:
     """Register the view layer: `display(obj)` shows a LiveJob or Comparison live in a kernel (or as a
     terminal line), `bundle(obj)` gives its mimebundle, `widget(obj)` its live widget."""
     _presenter.update(display=display, bundle=bundle, widget=widget)
 
 
-def present(obj: Any) -> None:
+def present(obj: Shown) -> None:
     """Display `obj` through the registered views (its text elsewhere)."""
     show = _presenter.get("display")
     if show is None:
@@ -66,7 +68,7 @@ def present(obj: Any) -> None:
         show(obj)
 
 
-def presenter_bundle(obj: Any) -> dict:
+def presenter_bundle(obj: Shown) -> dict:
     """`obj`'s mimebundle through the registered views (its text where none are registered)."""
     bundle = _presenter.get("bundle")
     return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
@@ -166,11 +168,11 @@ class LiveJob:
         path = skill_path(skill, pack)
         check_options(opts)
 
-        async def submitted(**wait: Any) -> dict:
+        async def submitted(hold: int | None = None) -> dict:
             """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
             try:
-                return await sess.call("submit", skill, inputs or {}, skillpack=skillpack, version=version,
-                                       client=client, **wait)
+                return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, hold=hold,
+                                         client=client)
             except PurasAPIError as exc:
                 raise await explain_not_found(exc, skill, pack, sess) from None
 
@@ -186,7 +188,7 @@ class LiveJob:
 
         async def send() -> None:
             try:
-                answer = await submitted(wait=True, timeout=HOLD)
+                answer = await submitted(hold=HOLD)
             except asyncio.CancelledError:
                 job.submitting = False
                 job._finish(PurasError("the submission was stopped before the server answered"))
@@ -229,14 +231,14 @@ class LiveJob:
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
         sess = session()
-        fetched = rt.run_sync(sess.call("get", job_id, client=client))
+        fetched = rt.run_sync(sess.get(job_id, client=client))
         # a job this kernel already follows keeps the name it was started with (one job, named one way)
         known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
         job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():
-            job._apply(events=rt.run_sync(sess.call("events", job_id, after=0, client=client)))
+            job._apply(events=rt.run_sync(sess.events(job_id, after=0, client=client)))
             job._finish()
         else:
             job._follow(sess)
@@ -419,9 +421,10 @@ class LiveJob:
     async def _catch_up(self, sess: Session) -> None:
         """Fetch and apply the events past the cursor; on failure they stay on the server."""
         with contextlib.suppress(PurasError, OSError):
-            self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
+            job_id = self._known_id("read the events of")
+            self._apply(events=await sess.events(job_id, after=self._cursor(), client=self.client))
 
-    def _notify(self, changed: set[str]) -> None:
+    def _notify(self, changed: set[Change]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
         if changed:
             frozen = frozenset(changed)
@@ -431,34 +434,34 @@ class LiveJob:
                 except Exception as exc:  # one broken view must not stop the model or the others
                     print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
 
-    def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[str]:
+    def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[Change]:
         """Merge a fresh job dict and new events into the model; notify observers of what changed."""
-        changed: set[str] = set()
+        changed: set[Change] = set()
         with self._mutex:
             if job and not self.done():
                 if job.get("status") != self.job.get("status"):
-                    changed.add("status")
+                    changed.add(Change.STATUS)
                 if job != self.job:
-                    changed.add("job")
+                    changed.add(Change.JOB)
                 self.job = dict(job)
                 self.id = self.id or job.get("id")
                 if not self.skill:
                     self.skill = self._skill_from_job()
             elif job and job != self.job and job.get("status") == self.job.get("status"):
                 self.job = dict(job)  # a terminal job's late details (result, cost): same status, more fields
-                changed.add("job")
+                changed.add(Change.JOB)
             cursor = self._cursor()
             fresh = [e for e in events or () if event_id(e) > cursor]
             if fresh:
                 self.events.extend(fresh)
                 del self.events[:-MAX_EVENTS]
-                changed.add("events")
+                changed.add(Change.EVENTS)
         self._notify(changed)
         return changed
 
     def _trouble(self, message: str | None) -> None:
         self.last_error = message
-        self._notify({"error"})
+        self._notify({Change.ERROR})
 
     def _mark_done(self) -> None:
         self._finished_at = self._finished_at or time.time()
@@ -480,7 +483,7 @@ class LiveJob:
             self._media_started = self._media_started or previews  # before waiters wake: they wait for previews
             self._mark_done()
             callbacks, self._callbacks = self._callbacks, []
-        self._notify({"done"})
+        self._notify({Change.DONE})
         for fn in callbacks:
             self._call_back(fn)
         with self._mutex:
@@ -489,7 +492,7 @@ class LiveJob:
         for loop, fut in waiters:
             # a waiter's loop may close at any moment (an asyncio.run() that ended); nothing waits there then
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+                loop.call_soon_threadsafe(_wake, fut)
         if previews:
             rt.spawn(self._fetch_media())
 
@@ -537,7 +540,7 @@ class LiveJob:
             self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
         finally:
             self._previews.set()
-            self._notify({"media"})
+            self._notify({Change.MEDIA})
 
     def wait_previews(self, timeout: float) -> bool:
         """Block up to `timeout` s for the previews of a finished job; True when there is nothing left to fetch."""
@@ -602,7 +605,7 @@ class LiveJob:
 
     def _block(self, timeout: float | None) -> None:
         self.waiting_in_cell = True
-        self._notify({"waiting"})
+        self._notify({Change.WAITING})
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             # in slices: a lock wait with no timeout is not woken by a simulated Ctrl-C (_thread.interrupt_main)
@@ -613,7 +616,7 @@ class LiveJob:
             self._interrupted()
         finally:
             self.waiting_in_cell = False
-            self._notify({"waiting"})
+            self._notify({Change.WAITING})
 
     def _interrupted(self) -> None:
         """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
@@ -640,9 +643,15 @@ class LiveJob:
         nbclient (ipykernel 7) records only messages tagged with the running cell, so this is what puts the
         end state into a notebook executed headless."""
         if self.done():
-            self._notify({"settle"})
+            self._notify({Change.SETTLE})
 
     # -- actions --------------------------------------------------------------------------------
+
+    def _known_id(self, action: str) -> str:
+        """The job's id; a PurasError saying to `action` the job later while its submission is unanswered."""
+        if not self.id:
+            raise PurasError(f"this job has no id yet (its submission has not been answered); {action} it once it has")
+        return self.id
 
     def cancel(self) -> dict:
         """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping)."""
@@ -655,12 +664,13 @@ class LiveJob:
 
     async def _cancel(self) -> dict:
         sess = self._session or session()
+        job_id = self._known_id("cancel")
         try:
-            job = await sess.call("cancel", self.id, client=self.client)
+            job = await sess.cancel(job_id, client=self.client)
         except PurasAPIError as exc:
             if exc.status != 409:
                 raise
-            job = await sess.call("get", self.id, client=self.client)
+            job = await sess.get(job_id, client=self.client)
         self._apply(job)
         if self._watch is not None:
             sess.check_now(self._watch)
@@ -688,21 +698,21 @@ class LiveJob:
     def feedback(self, rating: int = 0, comment: str | None = None) -> dict:
         """Record feedback on this job's result (`rating` +1 / -1, or 0 with a comment)."""
         sess = self._session or session()
-        return rt.run_sync(sess.call("feedback", self.id, rating=rating, comment=comment, client=self.client))
+        job_id = self._known_id("give feedback on")
+        return rt.run_sync(sess.feedback(job_id, rating=rating, comment=comment, client=self.client))
 
     def rerun(
         self, inputs: dict | None = None, /, *, version: int | None = None, display: bool = True, **changes: Any
     ) -> LiveJob:
         """Start this job's skill again with its inputs changed by `changes` (and/or the `inputs` dict, for keys
         that clash with the keywords here), on this job's version unless `version` is given. Shown like `start`."""
-        if not self.id:
-            raise PurasError("this job has no id yet (its submission has not been answered); rerun it once it has")
+        job_id = self._known_id("rerun")
         sess = self._session or session()
         old = self.job.get("inputs")
         if not isinstance(old, dict):  # a job dict without its inputs (a list row, another server's shape)
-            old = rt.run_sync(sess.call("get", self.id, client=self.client)).get("inputs")
+            old = rt.run_sync(sess.get(job_id, client=self.client)).get("inputs")
         if not isinstance(old, dict):
-            raise PurasError(f"the server does not say which inputs job {self.id} ran with; start it anew instead")
+            raise PurasError(f"the server does not say which inputs job {job_id} ran with; start it anew instead")
         new_inputs = {**old, **(inputs or {}), **changes}
         # a bare skill name (a server whose jobs name no pack path) is found through the job's own skillpack id
         pack = None if "/" in self.skill else self.job.get("skillpack_id")
@@ -715,10 +725,9 @@ class LiveJob:
     def replay(self, *, version: int | None = None, display: bool = True) -> LiveJob:
         """Run this job's inputs again as a new job through the API's replay: on the active deployment unless
         `version` pins one (`rerun` keeps this job's version). Shown like `start`."""
-        if not self.id:
-            raise PurasError("this job has no id yet (its submission has not been answered); replay it once it has")
+        job_id = self._known_id("replay")
         sess = self._session or session()
-        answer = rt.run_sync(sess.call("replay", self.id, version=version, client=self.client))
+        answer = rt.run_sync(sess.replay(job_id, version=version, client=self.client))
         job = LiveJob(answer, skill=self.skill, version=version, client=self.client)
         job._follow(sess)
         if display:
@@ -731,7 +740,7 @@ class LiveJob:
 
         async def send() -> None:
             try:
-                await sess.call("feedback", self.id, rating=rating, client=self.client)
+                await sess.feedback(self._known_id("rate"), rating=rating, client=self.client)
             except Exception as exc:  # told to the view, never raised into the kernel
                 on_done(exc)
                 return
@@ -760,7 +769,13 @@ class LiveJob:
         return job_text(self)
 
 
-def job_text(job: LiveJob) -> str:
+def _wake(waiter: asyncio.Future) -> None:
+    """Resolve a waiter's future on its own loop, unless it was already (cancelled by a timeout)."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def job_text(job: JobView) -> str:
     """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
 
     A job still in flight reads `in progress` (queued vs running depends on timing); a finished one

@@ -47,7 +47,7 @@ def _from_dict(d: dict, path: str) -> Media | None:
     if url is None:
         return None
     mime = next((d[k] for k in _MIME_KEYS if isinstance(d.get(k), str) and "/" in d[k]), None)
-    name = d.get("name") if isinstance(d.get("name"), str) else ""
+    name = given if isinstance(given := d.get("name"), str) else ""
     if not name and isinstance(d.get("drive_path"), str):
         name = d["drive_path"].rsplit("/", 1)[-1]
     return _from_url(url, mime, name, path, d.get("size_bytes", d.get("size")), d.get("poster"))

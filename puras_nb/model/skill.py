@@ -46,7 +46,9 @@ QUICK_TIMEOUT = 2.0
 FAILURE_TTL = 30.0
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object")
-_PYTHON = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+_PYTHON: dict[str, type | tuple[type, ...]] = {
+    "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict,
+}
 _ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object", "boolean": "true or false"}
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -384,7 +386,7 @@ on_change(_forget)
 async def _afetch(sess: Session, timeout: float) -> list[Skill]:
     """The skills `sess`'s server lists, waiting `timeout` s at most; cached for that server."""
     try:
-        skills = from_skillpacks(await asyncio.wait_for(sess.call("skillpacks"), timeout))
+        skills = from_skillpacks(await asyncio.wait_for(sess.skillpacks(), timeout))
     except TimeoutError:
         raise PurasConnectionError(f"the server did not list its skills within {timeout:g} s") from None
     with _lock:

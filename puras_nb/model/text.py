@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from .media import find_media
 
@@ -18,10 +18,10 @@ _JSON_DEPTH = 20
 
 def event_message(event: dict) -> str:
     """An event's human text, as the official CLI shows it: `payload.message or text or status` ("" if none)."""
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    payload = payload if isinstance(payload := event.get("payload"), dict) else {}
     for key in ("message", "text", "status"):
-        if isinstance(payload.get(key), str) and payload[key]:
-            return payload[key]
+        if isinstance(text := payload.get(key), str) and text:
+            return text
     return ""
 
 
@@ -61,7 +61,7 @@ def short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def finite(value: Any) -> bool:
+def finite(value: Any) -> TypeGuard[int | float]:
     """A real, finite number (JSON from the API may say NaN or Infinity; a bool is no count)."""
     if isinstance(value, bool):
         return False

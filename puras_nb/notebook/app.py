@@ -8,8 +8,8 @@ for the app, say in a small note when jobs run on the built-in emulator.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from ..model.comparison import Comparison
 from ..model.job import LiveJob
 from ..model.skill import Skill, find
 from ..runtime.endpoint import endpoint
@@ -28,7 +28,7 @@ def _start(skill: Skill, inputs: dict, version: int | None) -> LiveJob:
     return LiveJob.submit(skill.path, inputs, version=version)
 
 
-def _compare(skill: Skill, inputs: dict, versions: list[int]) -> Any:
+def _compare(skill: Skill, inputs: dict, versions: list[int]) -> Comparison:
     from .compare import compare
 
     return compare(skill.path, [inputs], versions, display=False)

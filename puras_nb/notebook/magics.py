@@ -11,9 +11,10 @@ a one-line message (no traceback through our internals). Settings live on the `P
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
 from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, Unicode, observe
 from traitlets.config import Configurable
@@ -134,7 +135,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(prog="%puras", usage=USAGE[usage_key], add_help=False, allow_abbrev=False, **kwargs)
         self.usage_key = usage_key
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}. usage: {USAGE[self.usage_key]}")
 
 
@@ -185,7 +186,7 @@ def _short(exc: BaseException) -> BaseException:
     from ..views.html import plain
 
     line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
-    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
+    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]  # IPython's hook, set on any exception
     return exc
 
 
@@ -238,7 +239,9 @@ def _check_var(name: str | None) -> None:
 class PurasMagics(Magics):
     """The `%puras` line magic (subcommands) and the `%%puras SKILL` cell magic."""
 
-    def __init__(self, shell: Any, settings: Puras) -> None:
+    shell: InteractiveShell  # always made with the shell it is registered on (`load_ipython_extension`)
+
+    def __init__(self, shell: InteractiveShell, settings: Puras) -> None:
         super().__init__(shell)
         self.settings = settings
 

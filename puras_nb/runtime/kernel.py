@@ -19,11 +19,12 @@ __all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "in_ker
 
 
 def _kernel() -> Any:
+    """The running ipykernel, read from the IPython already loaded (a kernel always loads it): never imported
+    here, so a script that asks stays free of IPython."""
+    ip = sys.modules.get("IPython")
     try:
-        from IPython import get_ipython
-
-        return getattr(get_ipython(), "kernel", None)
-    except Exception:  # no IPython at all
+        return getattr(ip.get_ipython(), "kernel", None) if ip is not None else None
+    except Exception:  # an IPython without get_ipython
         return None
 
 

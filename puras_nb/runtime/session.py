@@ -130,8 +130,8 @@ class Session:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def call(self, method: str, *args: Any, client: Any = None, background: bool = False, **kwargs: Any) -> Any:
-        """One API call under the concurrency cap, on `client` if given (a sync `Client` runs in a worker thread).
+    async def _request(self, fn: Callable[..., Any], *args: Any, background: bool = False, **kwargs: Any) -> Any:
+        """Call the bound client method `fn` under the concurrency cap (a sync `Client`'s in a worker thread).
 
         `background` calls (polls, events) take a slot from the budget first; a user's own calls do not.
         """
@@ -139,12 +139,60 @@ class Session:
             self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
         if background:
             await self.budget.take()
-        fn = getattr(client or self.client, method)
         async with self._semaphore:
             self.requests += 1
             if asyncio.iscoroutinefunction(fn):
                 return await fn(*args, **kwargs)
             return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def _on(self, client: Any) -> Any:
+        """The client a call goes to: the caller's own (a `Client`, an `AsyncClient` or `puras.Client`), else ours."""
+        return client if client is not None else self.client
+
+    async def submit(
+        self,
+        skill: str,
+        inputs: dict,
+        *,
+        skillpack: str | None = None,
+        version: int | None = None,
+        hold: int | None = None,
+        client: Any = None,
+    ) -> dict:
+        """Submit a job; the server's job dict. `hold`: the server may hold its answer that many seconds, so a short
+        job comes back finished (`wait=True, timeout=hold`); else the client's own submit defaults apply."""
+        held: dict[str, Any] = {"wait": True, "timeout": hold} if hold is not None else {}
+        return await self._request(
+            self._on(client).submit, skill, inputs, skillpack=skillpack, version=version, **held
+        )
+
+    async def get(self, job_id: str, *, client: Any = None, background: bool = False) -> dict:
+        """The job dict as the server has it now."""
+        return await self._request(self._on(client).get, job_id, background=background)
+
+    async def events(self, job_id: str, *, after: int = 0, client: Any = None, background: bool = False) -> list[dict]:
+        """The job's events with an id greater than `after`."""
+        return await self._request(self._on(client).events, job_id, after=after, background=background)
+
+    async def cancel(self, job_id: str, *, client: Any = None) -> dict:
+        """Ask the server to cancel the job; the job dict it answers."""
+        return await self._request(self._on(client).cancel, job_id)
+
+    async def feedback(self, job_id: str, *, rating: int, comment: str | None = None, client: Any = None) -> dict:
+        """Record feedback on the job's result; the stored feedback."""
+        return await self._request(self._on(client).feedback, job_id, rating=rating, comment=comment)
+
+    async def replay(self, job_id: str, *, version: int | None = None, client: Any = None) -> dict:
+        """Run the job's inputs again as a new job (on `version`, else the active deployment); the new job."""
+        return await self._request(self._on(client).replay, job_id, version=version)
+
+    async def jobs(self, *, limit: int | None = None, background: bool = False) -> list[dict]:
+        """The newest jobs on our client's server, newest first."""
+        return await self._request(self.client.jobs, limit=limit, background=background)
+
+    async def skillpacks(self) -> list[dict]:
+        """The skillpacks our client's key can run, with their skills."""
+        return await self._request(self.client.skillpacks)
 
     async def fetch_media(self, media: Media, cap: int) -> bytes | None:
         """A media item's bytes within `cap` (None past it or when unreachable); the key only to the API origin."""
@@ -274,7 +322,7 @@ class Session:
         oldest job followed sits behind the `span` jobs started here since (ended or not) and any others'."""
         limit = min(LIST_MAX, max(50, 2 * span))
         try:
-            listed = await self.call("jobs", limit=limit, background=True)
+            listed = await self.jobs(limit=limit, background=True)
         except PurasAPIError as exc:
             if exc.status in NO_LISTING:
                 self.lists = False
@@ -290,7 +338,7 @@ class Session:
     async def _poll(self, w: Watch) -> None:
         w.requests += 1
         try:
-            job = await self.call("get", w.job_id, client=w.client, background=True)
+            job = await self.get(w.job_id, client=w.client, background=True)
         except PurasAPIError as exc:
             if exc.status in GIVE_UP:
                 self._stop(w, exc)
@@ -314,7 +362,7 @@ class Session:
     async def _events(self, w: Watch) -> bool:
         w.requests += 1
         try:
-            events = await self.call("events", w.job_id, after=w.cursor, client=w.client, background=True)
+            events = await self.events(w.job_id, after=w.cursor, client=w.client, background=True)
         except (PurasError, OSError) as exc:
             self._trouble(w, str(exc))
             return False

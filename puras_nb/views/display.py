@@ -19,23 +19,23 @@ import weakref
 from typing import Any, TextIO
 
 from ..model.job import set_presenter
+from ..model.protocols import Change, GridView, JobView, Shown
 from ..model.text import plain
 from ..runtime.kernel import in_kernel
 from ..runtime.kernel import parent_id as _parent_id
+from .outputs import live_bundle
 
-__all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "live_bundle", "static_bundle", "widget_for"]
+__all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "static_bundle", "widget_for"]
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-_widgets: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_displays: weakref.WeakKeyDictionary[Any, list] = weakref.WeakKeyDictionary()
+_widgets: weakref.WeakKeyDictionary[Shown, Any] = weakref.WeakKeyDictionary()
+_displays: weakref.WeakKeyDictionary[Shown, list[JobDisplay]] = weakref.WeakKeyDictionary()
 
 
-def widget_for(obj: Any) -> Any:
+def widget_for(obj: Shown) -> Any:
     """The live widget of a LiveJob or Comparison (one per object, made on first use)."""
     widget = _widgets.get(obj)
     if widget is None:
-        if hasattr(obj, "versions"):
+        if isinstance(obj, GridView):
             from .grid import ComparisonWidget
 
             widget = ComparisonWidget(obj)
@@ -47,9 +47,9 @@ def widget_for(obj: Any) -> Any:
     return widget
 
 
-def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
+def static_bundle(obj: Shown, final: bool = False) -> dict[str, str]:
     """text/plain and text/html of a job or grid as it is now (media embedded where fetched)."""
-    if hasattr(obj, "versions"):
+    if isinstance(obj, GridView):
         from .grid import comparison_html
 
         return {"text/plain": obj.text(), "text/html": comparison_html(obj, final=final)}
@@ -58,19 +58,11 @@ def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
     return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}
 
 
-def bundle(obj: Any) -> dict:
+def bundle(obj: Shown) -> dict:
     """The live view (the widget plus a compact fallback) in a kernel; the full static view elsewhere."""
     if not in_kernel():
         return static_bundle(obj)
     return widget_for(obj)._repr_mimebundle_() or {}
-
-
-def live_bundle(data: dict) -> dict:
-    """The widget's output of a two-output display: the widget view, its text/plain, and an empty text/html
-    (the static output beside it is the view every frontend without the widget shows)."""
-    if WIDGET_VIEW in data:
-        data = {**data, "text/html": '<div class="puras-live-fallback"></div>'}
-    return data
 
 
 class JobDisplay:
@@ -84,7 +76,7 @@ class JobDisplay:
     The shown object provides `done()`, `subscribe(observer)` and `want_media()`.
     """
 
-    def __init__(self, job: Any) -> None:
+    def __init__(self, job: Shown) -> None:
         from IPython.display import display
 
         self.job = job
@@ -102,10 +94,10 @@ class JobDisplay:
         if self._missed:
             self._publish()
 
-    def _changed(self, job: Any, changed: frozenset) -> None:
-        if "settle" in changed:
+    def _changed(self, job: Shown, changed: frozenset[Change]) -> None:
+        if Change.SETTLE in changed:
             self.settle()
-        elif "done" in changed or "media" in changed:
+        elif Change.DONE in changed or Change.MEDIA in changed:
             self._publish()
 
     def _publish(self) -> None:
@@ -137,7 +129,7 @@ class JobDisplay:
 class TerminalLine:
     """Progress as one line rewritten in place on a terminal (`\\r`); in a log, only the final line."""
 
-    def __init__(self, job: Any, stream: TextIO | None = None, hz: float = 10.0) -> None:
+    def __init__(self, job: JobView, stream: TextIO | None = None, hz: float = 10.0) -> None:
         self.job = job
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -148,7 +140,7 @@ class TerminalLine:
         self._ending = threading.Lock()  # the final line once, whoever sees the end first
         job.subscribe(self._changed, log=True)  # the final line quotes the last step and message
         if job.done():  # attached after the end (or it ended before we subscribed): print the outcome now
-            self._changed(job, frozenset({"done"}))
+            self._changed(job, frozenset({Change.DONE}))
 
     def line(self) -> str:
         job = self.job
@@ -166,8 +158,8 @@ class TerminalLine:
             parts.append(job.message)
         return plain(" ".join(parts))[:200]
 
-    def _changed(self, job: Any, changed: frozenset) -> None:
-        done = "done" in changed
+    def _changed(self, job: JobView, changed: frozenset[Change]) -> None:
+        done = Change.DONE in changed
         now = time.monotonic()
         if not done and (not self.tty or now - self._last < self.interval):
             return
@@ -187,7 +179,7 @@ class TerminalLine:
         self.stream.flush()
 
 
-def display_job(job: Any) -> Any:
+def display_job(job: Shown) -> JobDisplay | TerminalLine | None:
     """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line.
 
     Once per cell: `puras_nb.start(...)` as a cell's last line displays the job, then IPython displays the
@@ -201,7 +193,7 @@ def display_job(job: Any) -> Any:
         shown = JobDisplay(job)
         shown_before.append(shown)
         return shown
-    if hasattr(job, "progress_label"):
+    if not isinstance(job, GridView):
         return TerminalLine(job)
     print(repr(job))
     return None

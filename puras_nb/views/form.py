@@ -19,9 +19,10 @@ import ipywidgets as w
 from traitlets import TraitError
 
 from ..errors import PurasAPIError, PurasError
+from ..mime import data_url
+from ..model.protocols import GridView, JobView, Shown
 from ..model.skill import MISSING, Input, Skill
 from ..model.text import plain, short
-from ..notebook.inputs import data_url
 from .display import widget_for
 from .html import STYLE, esc
 
@@ -38,8 +39,8 @@ HISTORY_MAX = 30
 COMPARE = "compare"
 MESSAGE_MAX = 300
 
-Starter = Callable[[Skill, dict, "int | None"], Any]
-Comparer = Callable[[Skill, dict, list], Any]
+Starter = Callable[[Skill, dict, "int | None"], JobView]
+Comparer = Callable[[Skill, dict, list], GridView]
 
 FORM_STYLE = (
     "<style>"
@@ -59,13 +60,16 @@ FORM_STYLE = (
 )
 
 
-def _sane_slider(item: Input) -> bool:
+def _slider_range(item: Input) -> tuple[float, float] | None:
+    """(min, max) of a slider for `item`, or None when its bounds make no sane one."""
     lo, hi = item.minimum, item.maximum
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return False
+        return None
     if item.type == "integer":
-        return float(lo).is_integer() and float(hi).is_integer() and hi - lo <= SLIDER_STEPS
-    return item.type == "number" and hi - lo <= SLIDER_SPAN
+        sane = float(lo).is_integer() and float(hi).is_integer() and hi - lo <= SLIDER_STEPS
+    else:
+        sane = item.type == "number" and hi - lo <= SLIDER_SPAN
+    return (lo, hi) if sane else None
 
 
 def _step(lo: float, hi: float) -> float:
@@ -121,8 +125,8 @@ class Field:
             return w.Dropdown(options=options, value=value, layout=w.Layout(width="min(320px, 100%)"))
         if item.type == "boolean":
             return w.Checkbox(value=bool(default) if default is not MISSING else False, indent=False)
-        if item.type in ("integer", "number") and _sane_slider(item):
-            lo, hi = item.minimum, item.maximum
+        if item.type in ("integer", "number") and (bounds := _slider_range(item)):
+            lo, hi = bounds
             if item.type == "integer":
                 return w.IntSlider(value=int(_start_value(item)), min=int(lo), max=int(hi), continuous_update=False,
                                    layout=wide)
@@ -208,7 +212,7 @@ class SkillForm(w.VBox):
         self.skills = list(skills)
         self._start = start
         self._compare = compare
-        self.runs: list[Any] = []
+        self.runs: list[Shown] = []
         self._count = 0
         self.fields: dict[str, Field] = {}
         self.skill = self.skills[0]
@@ -287,7 +291,7 @@ class SkillForm(w.VBox):
             problems.setdefault(name, problem)
         return values, problems
 
-    def run(self) -> Any:
+    def run(self) -> Shown | None:
         """Press Run: check the fields, then start the job (or the comparison) and put it on top of the history.
         Returns it, or None when a field is wrong or the server refused (the reason is shown on the form)."""
         values, problems = self.values()
@@ -300,6 +304,7 @@ class SkillForm(w.VBox):
         self.message.value = ""
         choice = self.version.value
         try:
+            started: Shown
             if choice == COMPARE and self._compare is not None:
                 newest = sorted(self.skill.versions, reverse=True)[:2]
                 started = self._compare(self.skill, values, sorted(newest))
@@ -316,7 +321,7 @@ class SkillForm(w.VBox):
         self._add_run(started, values, choice)
         return started
 
-    def _add_run(self, started: Any, values: dict, choice: Any) -> None:
+    def _add_run(self, started: Shown, values: dict, choice: Any) -> None:
         self.runs.insert(0, started)
         del self.runs[HISTORY_MAX:]
         self._count += 1

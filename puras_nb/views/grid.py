@@ -6,6 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..model.protocols import Change, GridView, JobView
 from .html import STYLE, badge, ending_html, esc, facts, result_html
 from .job import MAX_HZ, Throttle, set_traits
 from .result import ResultView
@@ -16,7 +17,7 @@ __all__ = ["CellView", "ComparisonWidget", "comparison_html"]
 class CellView(w.VBox):
     """One job in the grid: badge and progress while it runs, then its result (or error)."""
 
-    def __init__(self, job: Any) -> None:
+    def __init__(self, job: JobView) -> None:
         self.job = job
         self.line = w.HTML(_dom_classes=("puras-status",))
         self.bar = w.FloatProgress(
@@ -30,12 +31,12 @@ class CellView(w.VBox):
         self._ended = False
         self._render()
 
-    def _changed(self, job: Any, changed: frozenset) -> None:
-        if "done" in changed or "media" in changed:
+    def _changed(self, job: JobView, changed: frozenset[Change]) -> None:
+        if Change.DONE in changed or Change.MEDIA in changed:
             self._render()
             if self._ended:
                 self._unsubscribe()
-        elif "settle" not in changed and "waiting" not in changed:
+        elif Change.SETTLE not in changed and Change.WAITING not in changed:
             self._throttle()
 
     def _render(self) -> None:
@@ -58,7 +59,7 @@ class CellView(w.VBox):
 class ComparisonWidget(w.VBox):
     """The live grid of a Comparison."""
 
-    def __init__(self, comparison: Any) -> None:
+    def __init__(self, comparison: GridView) -> None:
         self.comparison = comparison
         versions = comparison.versions
         heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{_version_label(v)}</b>") for v in versions]
@@ -90,7 +91,7 @@ def _short(inputs: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def comparison_html(comparison: Any, *, final: bool = False) -> str:
+def comparison_html(comparison: GridView, *, final: bool = False) -> str:
     """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded).
 
     Fixed layout at the page's width, left- and top-aligned, so an export neither right-aligns nor clips it."""

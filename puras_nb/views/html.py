@@ -14,6 +14,7 @@ from typing import Any
 from ..api.media import Media, media_kind, mime_of, safe_url
 from ..model.job import job_text
 from ..model.media import find_media
+from ..model.protocols import JobView
 from ..model.text import count, dollars, event_parts, plain, summarize
 from ..model.text import short as _short
 
@@ -222,7 +223,7 @@ def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
     return f'<div class="puras-error"><b>{esc(_short(text, limit))}</b>{extra}</div>'
 
 
-def ending_html(job: Any, limit: int = 2000) -> str:
+def ending_html(job: JobView, limit: int = 2000) -> str:
     """How a job that did not succeed ended: an error in the error colour, or a neutral note for a cancel."""
     if job.status == "cancelled" and job.exception is None:  # the badge says cancelled: only a reason adds to it
         reason = job.error_text if job.error_text != "cancelled" else ""
@@ -238,7 +239,7 @@ def bar_html(fraction: float | None, status: str) -> str:
     return f'<div class="puras-bar" title="{frac:.0%}"><div style="{style}"></div></div>'
 
 
-def facts(job: Any) -> str:
+def facts(job: JobView) -> str:
     """ "2.5 s · $0.0040": a finished job's duration and cost, whichever are known."""
     parts = [f"{job.duration:.1f} s" if job.duration is not None else "", dollars(job.job.get("cost_micros"))]
     return " · ".join(p for p in parts if p)
@@ -257,9 +258,9 @@ def events_html(events: list[dict], limit: int = 50, *, skip: str = "") -> str:
 
 
 def job_html(
-    job: Any, *, data: dict[str, bytes | None] | None = None, final: bool = False, compact: bool = False
+    job: JobView, *, data: dict[str, bytes | None] | None = None, final: bool = False, compact: bool = False
 ) -> str:
-    """A LiveJob (or anything with its attributes) as static HTML: header, progress, result or error.
+    """A LiveJob (any JobView) as static HTML: header, progress, result or error.
 
     `compact`: header and summary only, for the live view's own fallback (the full result, media
     embedded, lives once, in the static summary output beside it).

@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..model.protocols import Change, JobView
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
 from .html import STYLE, badge, ending_html, esc, events_html, facts
@@ -89,7 +90,7 @@ class JobWidget(w.VBox):
     `puras-summary`, `puras-error`.
     """
 
-    def __init__(self, job: Any, *, hz: float = MAX_HZ) -> None:
+    def __init__(self, job: JobView, *, hz: float = MAX_HZ) -> None:
         self.job = job
         self.sent_final = False
         self.head = w.HTML(_dom_classes=("puras-header",))
@@ -125,14 +126,14 @@ class JobWidget(w.VBox):
 
     # -- model -> view ------------------------------------------------------------------------
 
-    def _changed(self, job: Any, changed: frozenset) -> None:
-        if "done" in changed or "media" in changed:
+    def _changed(self, job: JobView, changed: frozenset[Change]) -> None:
+        if Change.DONE in changed or Change.MEDIA in changed:
             self._render()
             if not job.media_pending:
                 self.finalize()
-        elif "waiting" in changed:
+        elif Change.WAITING in changed:
             self._render_actions()
-        elif "settle" not in changed:
+        elif Change.SETTLE not in changed:
             self._throttle()
 
     def _log_toggled(self, change: dict) -> None:

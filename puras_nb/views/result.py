@@ -18,6 +18,7 @@ from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
 from .html import STYLE, esc, json_html, raw_html, result_html, summarize
+from .outputs import live_bundle
 
 __all__ = ["STATIC_WAIT", "ResultView", "media_widget"]
 
@@ -149,8 +150,6 @@ class ResultView(w.VBox):
     def _ipython_display_(self) -> None:
         """The widget, then its static view: two outputs, so a saved notebook keeps the result (with media)."""
         from IPython.display import display
-
-        from .display import live_bundle
 
         display(live_bundle(self._repr_mimebundle_()), raw=True)
         display(self.static_bundle(), raw=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..model.job import LiveJob
 from ..model.job import jobs as all_jobs
+from ..model.protocols import Change
 from ..model.text import dollars, plain, summarize
 from ..runtime.kernel import in_kernel
 
@@ -96,7 +97,7 @@ class JobsTable:
         """Two outputs with display ids: the live widget, then the static view a saved notebook keeps."""
         from IPython.display import display
 
-        from .display import live_bundle
+        from .outputs import live_bundle
 
         if not in_kernel():
             display({"text/plain": self.text(), "text/html": self.html()}, raw=True)
@@ -113,7 +114,7 @@ class JobsTable:
     def _publish(self) -> None:
         """Bring both outputs to the current state (frontends route updates by display id, even later)."""
         if self._handle is not None:
-            from .display import live_bundle
+            from .outputs import live_bundle
 
             self._handle.update(live_bundle(self._widget_bundle()), raw=True)
         if self._static is not None:
@@ -230,10 +231,10 @@ class JobsTable:
                 self._unsubscribe.append(job.subscribe(self._changed))
         return self._widget
 
-    def _changed(self, job: LiveJob, changed: frozenset) -> None:
-        if changed <= {"settle", "waiting"}:
+    def _changed(self, job: LiveJob, changed: frozenset[Change]) -> None:
+        if changed <= {Change.SETTLE, Change.WAITING}:
             return
-        if "done" in changed and self.done():
+        if Change.DONE in changed and self.done():
             self._render()
         elif self._throttle is not None:
             self._throttle()

@@ -120,9 +120,14 @@ def test_rerun_on_another_version_and_replay_use_the_server() -> None:
         first.replay(version=9, display=False)
 
 
-def test_rerun_needs_a_job_with_an_id() -> None:
-    with pytest.raises(PurasError, match="no id yet"):
-        live.LiveJob({"status": "queued"}).rerun(a=1)
+def test_rerun_replay_and_feedback_need_a_job_with_an_id() -> None:
+    job = live.LiveJob({"status": "queued"})
+    with pytest.raises(PurasError, match=r"no id yet.*rerun it"):
+        job.rerun(a=1)
+    with pytest.raises(PurasError, match=r"no id yet.*replay it"):
+        job.replay(display=False)
+    with pytest.raises(PurasError, match=r"no id yet.*give feedback on it"):  # not a 404 for a job named None
+        job.feedback(1)
 
 
 def test_await_on_the_callers_loop() -> None:
@@ -459,15 +464,12 @@ def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyP
 def test_malformed_event_ids_are_skipped_and_the_job_still_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
     session = job._session
-    real = type(session).call
+    real = type(session).events
 
-    async def odd_event_ids(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        answer = await real(self, method, *args, **kwargs)
-        if method == "events":
-            return [{"id": "evt_1", "type": "log"}, *answer]  # not an int: skipped
-        return answer
+    async def odd_event_ids(self: Any, job_id: str, **kwargs: Any) -> Any:
+        return [{"id": "evt_1", "type": "log"}, *await real(self, job_id, **kwargs)]  # not an int: skipped
 
-    monkeypatch.setattr(type(session), "call", odd_event_ids)
+    monkeypatch.setattr(type(session), "events", odd_event_ids)
     assert job.result(timeout=5) == {"count": 2}
     assert all(isinstance(e["id"], int) for e in job.events)
 

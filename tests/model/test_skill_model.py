@@ -237,13 +237,18 @@ def test_a_known_skill_is_submitted_without_asking_for_the_catalog(
     from puras_nb.runtime.session import Session
 
     asked: list[str] = []
-    call = Session.call
 
-    def spy(self: Session, name: str, *args: Any, **kwargs: Any) -> Any:
-        asked.append(name)
-        return call(self, name, *args, **kwargs)
+    def spying(name: str) -> Any:
+        real = getattr(Session, name)
 
-    monkeypatch.setattr(Session, "call", spy)
+        def spy(self: Session, *args: Any, **kwargs: Any) -> Any:
+            asked.append(name)
+            return real(self, *args, **kwargs)
+
+        return spy
+
+    for name in ("submit", "skillpacks"):
+        monkeypatch.setattr(Session, name, spying(name))
     assert puras_nb.run("demo/echo", {"text": "hi"}) is not None
     puras_nb.start("demo/echo", {"text": "hi"}).result(30)
     assert "skillpacks" not in asked and asked.count("submit") == 2, asked
