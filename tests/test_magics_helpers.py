@@ -15,7 +15,7 @@ from puras_nb import settings as settings_store
 from puras_nb.errors import JobError
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
-from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _run_parser, _short, failure_message, job_id
+from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _one_line_error, _run_parser, failure_message, job_id
 from puras_nb.views.table import JobsTable
 
 # -- argument parsing and messages ------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_usage_errors_are_one_line_with_the_usage(argv: list[str], fragment: str
 def test_a_short_error_carries_no_control_sequences_from_the_job() -> None:
     """IPython prints the one-line error straight to a terminal: only our own colour codes may be in it."""
     err = JobError({"id": "j-1", "status": "failed", "error": "boom \x1b]52;c;ZXZpbA==\x07\x1b[2J\r\n\x9b31m"})
-    (line,) = _short(err)._render_traceback_()
+    (line,) = _one_line_error(err)._render_traceback_()
     assert line.startswith("\x1b[0;31mJobError\x1b[0m: job j-1 failed: boom ")
     assert not re.search(r"[\x00-\x1f\x7f-\x9f]", line.replace("\x1b[0;31m", "").replace("\x1b[0m", ""))
 

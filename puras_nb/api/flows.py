@@ -31,7 +31,7 @@ from ..errors import (
     SubmitInterrupted,
     redact,
 )
-from ..strings import mask_key
+from ..strings import cut, mask_key
 from ..version import __version__
 
 DEFAULT_API_BASE = "https://api.puras.co"
@@ -228,8 +228,7 @@ def short_text(text: str, limit: int = DETAIL_MAX) -> str:
     else:
         text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.I | re.S)
         text = re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(" ".join(text.split()), limit)
 
 
 def detail(response: httpx.Response, key: str | None = None) -> str:

@@ -23,6 +23,8 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import httpx
 
+from ..strings import has_control
+
 __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_MAX_BYTES",
@@ -80,7 +82,6 @@ _EXTENSIONS: dict[str, str] = {
     ".mov": "video/quicktime",
 }
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def safe_url(url: Any) -> bool:
     the URL used."""
     if not isinstance(url, str) or not url or len(url) > 50_000_000:
         return False
-    if url[0].isspace() or url[-1].isspace() or _CONTROL.search(url):
+    if url[0].isspace() or url[-1].isspace() or has_control(url):
         return False
     if url.startswith("data:"):
         m = _DATA_URL.match(url)

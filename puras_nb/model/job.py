@@ -24,9 +24,10 @@ from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, Submit
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
+from ..strings import cut, plain
 from .media import find_media
 from .skill import explain_not_found
-from .text import event_message, finite, plain, short, summarize
+from .text import event_message, finite, summarize
 
 __all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
 
@@ -756,7 +757,7 @@ def job_text(job: LiveJob) -> str:
     if job.status == "succeeded" and job.exception is None:
         return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
     err = job.error_text
-    return f"{head}\nerror: {plain(short(err, 300))}" if err and err != job.status else head
+    return f"{head}\nerror: {plain(cut(err, 300))}" if err and err != job.status else head
 
 
 OPTIONS = ("poll_interval", "preview_max_bytes", "cancel_on_interrupt", "timeout")

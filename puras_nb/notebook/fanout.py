@@ -12,8 +12,8 @@ from ..api.flows import event_id
 from ..errors import JobInterrupted, PurasAPIError
 from ..model.job import LiveJob
 from ..model.text import event_line as _event_text
-from ..model.text import plain
 from ..runtime.kernel import in_kernel
+from ..strings import plain
 from ..views.table import JobsTable
 from .live import attach, start
 

@@ -20,6 +20,7 @@ from traitlets.config import Configurable
 
 from ..errors import JobError, JobInterrupted, PurasError
 from ..runtime.kernel import parent_id as _parent_id
+from ..strings import plain
 from .completion import Completer, install, uninstall
 from .inputs import InputError, build_inputs, parse_value, split_line
 
@@ -178,12 +179,10 @@ def _id_parser(name: str, out: bool = False) -> _Parser:
     return p
 
 
-def _short(exc: BaseException) -> BaseException:
+def _one_line_error(exc: BaseException) -> BaseException:
     """Make IPython show `exc` as one line (its type and message), not a traceback through this package.
 
     The message may quote a job's error or events: its control characters are blanked (a terminal shows it raw)."""
-    from ..views.html import plain
-
     line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
     exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
     return exc
@@ -226,7 +225,7 @@ def skill_card(path: str) -> Any:
     try:
         return skill(path)
     except PurasError as exc:
-        raise _short(exc) from None
+        raise _one_line_error(exc) from None
 
 
 def _check_var(name: str | None) -> None:
@@ -308,7 +307,7 @@ class PurasMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
@@ -327,14 +326,14 @@ class PurasMagics(Magics):
             what = "cancelled it" if cancel else "it keeps running"
             error = JobError(job.job)
             error.args = (f"{job.skill} still {status} after {timeout} s; {what} · job {job.id}",)
-            raise _short(error) from None
+            raise _one_line_error(error) from None
         except JobError as exc:
             self._store(out, job)
             exc.args = (failure_message(job, exc),)
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         except (PurasError, JobInterrupted) as exc:
             self._store(out, job if job.id else None)
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         if out:
             self._store(out, result)
             return None
@@ -356,7 +355,7 @@ class PurasMagics(Magics):
         try:
             job = attach(job_id(args.job_id, self.shell.user_ns), display=False)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         self._store(args.out, job)
         return job
 
@@ -377,7 +376,7 @@ class PurasMagics(Magics):
         try:
             job = rerun(job_id(args.job_id, self.shell.user_ns), changes, version=args.version, display=False)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         self._store(args.out, job)
         return job
 
@@ -390,7 +389,7 @@ class PurasMagics(Magics):
             job.cancel()
             job.wait(CANCEL_WAIT)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         print(f"job {job.id} {job.status}")
 
     def cmd_logs(self, argv: list[str]) -> None:
@@ -400,7 +399,7 @@ class PurasMagics(Magics):
         try:
             follow(job_id(args.job_id, self.shell.user_ns))
         except (PurasError, JobInterrupted) as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
 
     def cmd_get(self, argv: list[str]) -> dict:
         from .connection import client
@@ -410,7 +409,7 @@ class PurasMagics(Magics):
             try:
                 return api.get(job_id(args.job_id, self.shell.user_ns))
             except PurasError as exc:
-                raise _short(exc) from None
+                raise _one_line_error(exc) from None
 
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
@@ -423,7 +422,7 @@ class PurasMagics(Magics):
         try:
             return skills()
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
 
     def cmd_local(self, argv: list[str]) -> None:
         from .connection import skills, use_local

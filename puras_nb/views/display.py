@@ -19,9 +19,9 @@ import weakref
 from typing import Any, TextIO
 
 from ..model.job import set_presenter
-from ..model.text import plain
 from ..runtime.kernel import in_kernel
 from ..runtime.kernel import parent_id as _parent_id
+from ..strings import plain
 
 __all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "live_bundle", "static_bundle", "widget_for"]
 
