@@ -40,6 +40,7 @@ MAX_REMEMBERED = 1_000
 PREVIEW_GRACE = 2.0
 #: How long the server may hold a foreground submission: a job that ends within it needs no poll.
 HOLD = 1
+#: Seconds a cancel may take: the cancel request, and `%puras cancel`'s wait for the job to stop.
 CANCEL_WAIT = 10.0
 SLICE = 0.25
 

@@ -60,7 +60,6 @@ HELP = {
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
     "help": "this help",
 }
-CANCEL_WAIT = 10.0
 RUN_FLAGS = {
     "--json": True,
     "--version": True,
@@ -381,6 +380,7 @@ class PurasMagics(Magics):
         return job
 
     def cmd_cancel(self, argv: list[str]) -> None:
+        from ..model.job import CANCEL_WAIT
         from .live import attach
 
         args = _id_parser("cancel").parse_args(argv)
