@@ -9,7 +9,7 @@ from typing import Any
 from ..strings import cut
 from .media import find_media
 
-__all__ = ["count", "dollars", "event_line", "event_message", "event_parts", "finite", "json_line", "summarize"]
+__all__ = ["count", "dollars", "event_message", "event_parts", "event_text", "finite", "json_line", "summarize"]
 
 _JSON_ITEMS = 200
 _JSON_DEPTH = 20
@@ -38,8 +38,8 @@ def event_parts(event: dict) -> tuple[str, str]:
     return kind, message
 
 
-def event_line(event: dict) -> str:
-    """`type: message` (or just `type`), the words of `event_parts`."""
+def event_text(event: dict) -> str:
+    """`type: message` (or just `type`), the words of `event_parts` (a log line adds the id: fanout's `event_line`)."""
     kind, message = event_parts(event)
     return f"{kind}: {message}" if kind and message else kind or message
 
