@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from ..mime import mime_for_name, sniff_mime
+
 __all__ = [
     "InputError",
     "build_inputs",
@@ -29,29 +31,11 @@ __all__ = [
     "parse_pairs",
     "parse_value",
     "resolve_variables",
-    "sniff_mime",
     "split_line",
     "to_input",
 ]
 
 _VAR = re.compile(r"\$([A-Za-z_]\w*)")
-
-# (offset, magic bytes, mime): enough to label the media a notebook user passes as bytes.
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-    (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"GIF87a", "image/gif"),
-    (0, b"GIF89a", "image/gif"),
-    (8, b"WEBP", "image/webp"),
-    (8, b"WAVE", "audio/wav"),
-    (0, b"OggS", "audio/ogg"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"fLaC", "audio/flac"),
-    (4, b"ftyp", "video/mp4"),
-    (0, b"\x1aE\xdf\xa3", "video/webm"),
-    (0, b"%PDF-", "application/pdf"),
-)
-
 
 class InputError(ValueError):
     """Inputs that cannot be parsed or resolved; `.line` is the offending line number when known."""
@@ -80,27 +64,21 @@ def split_line(line: str) -> list[str]:
     return shlex.split(line)
 
 
-def sniff_mime(data: bytes) -> str:
-    """Guess a mime type from the first bytes of `data` (application/octet-stream if unknown)."""
-    for offset, magic, mime in _SIGNATURES:
-        if data[offset : offset + len(magic)] == magic:
-            return mime
-    return "application/octet-stream"
-
-
 def data_url(data: bytes, mime: str | None = None) -> str:
-    """`data:<mime>;base64,...` for `data`; the mime is sniffed when not given."""
-    return f"data:{mime or sniff_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
+    """`data:<mime>;base64,...` for `data`; the mime is sniffed when not given (application/octet-stream if unknown)."""
+    mime = mime or sniff_mime(data) or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def file_data_url(path: str | Path) -> str:
-    """A data URL with a file's bytes; the mime comes from the extension, else from the bytes."""
+    """A data URL with a file's bytes; the mime comes from the extension (ours for media, else the system's), else
+    from the bytes."""
     p = Path(path).expanduser()
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    mime = mimetypes.guess_type(p.name)[0]
+    mime = mime_for_name(p.name) or mimetypes.guess_type(p.name)[0]
     return data_url(data, mime)
 
 

@@ -11,7 +11,8 @@ import json
 from html import escape
 from typing import Any
 
-from ..api.media import Media, media_kind, mime_of, safe_url
+from ..api.media import Media, mime_of, safe_url
+from ..mime import media_kind
 from ..model.job import job_text
 from ..model.media import find_media
 from ..model.text import count, dollars, event_parts, summarize
