@@ -115,6 +115,31 @@ def test_setting_a_trait_configures_live_jobs() -> None:
         settings_store.restore(before)
 
 
+def test_the_traits_are_made_from_the_settings_with_their_defaults() -> None:
+    from dataclasses import fields
+
+    defaults = {f.name: f.default for f in fields(settings_store.Settings)}
+    traits = Puras.class_traits(config=True)
+    assert set(traits) == set(Puras.NAMES) == set(settings_store.MAGIC_HELP)
+    for name, trait in traits.items():
+        assert (trait.default_value, trait.help) == (defaults[name], settings_store.MAGIC_HELP[name])
+
+
+def test_percent_puras_run_uses_what_configure_set_after_the_magics_loaded(configured: None) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from puras_nb.notebook import magics
+
+    shell = InteractiveShell.instance()
+    magics.load_ipython_extension(shell)
+    try:
+        settings_store.configure(timeout=0.5)
+        with pytest.raises(JobError, match=r"still \w+ after 0.5 s; cancelled it"):
+            shell.run_line_magic("puras", "run demo/hang --no-display")
+    finally:
+        magics.unload_ipython_extension(shell)
+
+
 # -- connection helpers -------------------------------------------------------------------------
 
 

@@ -4,22 +4,25 @@ Each subcommand is a thin layer over a public function (`puras_nb.start`, `puras
 `puras_nb.notebook.inputs.build_inputs`, `puras_nb.notebook.fanout.table`, `puras_nb.notebook.connection.skills`,
 ...). Errors raise,
 so a failed job stops "Run All": usage errors as a one-line `UsageError`, job failures as `JobError` with
-a one-line message (no traceback through our internals). Settings live on the `Puras` configurable
-(`%config Puras.timeout = 60`), whose defaults come from the environment.
+a one-line message (no traceback through our internals). Settings live in `puras_nb.settings`; the `Puras`
+configurable (`%config Puras.timeout = 60`) is its traitlets face, its traits made from `Settings`.
 """
 
 from __future__ import annotations
 
 import argparse
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Float, Int, Unicode, observe
+from traitlets import Bool, Float, Int, TraitType, Unicode, observe
 from traitlets.config import Configurable
 
 from ..errors import JobError, JobInterrupted, PurasError
 from ..runtime.kernel import parent_id as _parent_id
+from ..settings import configure, current, traits
 from ..strings import plain
 from .completion import Completer, install, uninstall
 from .inputs import InputError, build_inputs, parse_value, split_line
@@ -76,30 +79,31 @@ RUN_FLAGS = {
 """The options of `run` / `%%puras` (for completion), each mapped to whether it takes a value."""
 
 
+_TRAIT_TYPES: tuple[tuple[type, type[TraitType]], ...] = ((bool, Bool), (int, Int), (float, Float), (str, Unicode))
+
+
+def _trait(kind: Any, default: Any, help: str) -> TraitType:
+    """The traitlet for a setting of type `kind` (`float | None`: a Float that may be None; `int | dict | None`:
+    an Int, the form `%config` can set)."""
+    options = typing.get_args(kind) or (kind,)
+    trait = next(t for python, t in _TRAIT_TYPES if python in options)
+    return trait(default, allow_none=type(None) in options, help=help).tag(config=True)
+
+
+def _traits() -> dict[str, Any]:
+    """The `Puras` traits, one per setting of `settings.traits()` (its type, default and help)."""
+    return {name: _trait(kind, default, help) for name, kind, default, help in traits()}
+
+
 class Puras(Configurable):
     """The `%config Puras.<name>` face of `puras_nb.settings`: one store, so each change goes to `configure`
-    and each default is the kernel-wide setting (itself read from the environment once)."""
+    and each default is the kernel-wide setting (itself read from the environment once). Its traits are made
+    from `Settings`, which holds the one set of defaults."""
 
-    api_base = Unicode(None, allow_none=True, help="API base URL (default: $PURAS_API_BASE, else hosted).").tag(
-        config=True
-    )
-    skillpack = Unicode(None, allow_none=True, help="Default skillpack for bare skill names ($PURAS_SKILLPACK).").tag(
-        config=True
-    )
-    poll_interval = Float(1.0, help="Longest wait between status checks, seconds.").tag(config=True)
-    timeout = Float(None, allow_none=True, help="Give up waiting (and cancel) after this many seconds.").tag(
-        config=True
-    )
-    cancel_on_interrupt = Bool(True, help="Interrupting a blocking wait cancels its job.").tag(config=True)
-    preview_max_bytes = Int(None, allow_none=True, help="Largest media preview fetched into the kernel.").tag(
-        config=True
-    )
-
-    NAMES = ("api_base", "skillpack", "poll_interval", "timeout", "cancel_on_interrupt", "preview_max_bytes")
+    locals().update(_traits())  # a class body's namespace is a dict: one trait per setting `traits()` lists
+    NAMES = tuple(name for name, *_ in traits())
 
     def __init__(self, **kwargs: Any) -> None:
-        from ..settings import current
-
         s = current()
         defaults = {name: getattr(s, name) for name in self.NAMES}
         if not isinstance(defaults["preview_max_bytes"], int):
@@ -112,8 +116,6 @@ class Puras(Configurable):
 
     def apply(self) -> None:
         """Push every value set from a config file to the kernel-wide settings."""
-        from ..settings import configure, current
-
         s = current()
         changed = {k: v for k, v in self.values().items() if getattr(s, k) != v}
         if changed:
@@ -121,8 +123,6 @@ class Puras(Configurable):
 
     @observe(*NAMES)
     def _changed(self, change: dict) -> None:
-        from ..settings import configure
-
         if change["new"] is not None:
             configure(**{change["name"]: change["new"]})
 
@@ -236,9 +236,8 @@ def _check_var(name: str | None) -> None:
 class PurasMagics(Magics):
     """The `%puras` line magic (subcommands) and the `%%puras SKILL` cell magic."""
 
-    def __init__(self, shell: Any, settings: Puras) -> None:
+    def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.settings = settings
 
     @no_var_expand
     @line_cell_magic
@@ -291,7 +290,8 @@ class PurasMagics(Magics):
             )
         except InputError as exc:
             raise UsageError(str(exc)) from None
-        cancel = self.settings.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
+        s = current()  # the one store: `%config Puras.x` and `puras_nb.configure(x=...)` both write it
+        cancel = s.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
         launch = foreground if not args.bg else start
         try:
             job = launch(
@@ -310,7 +310,7 @@ class PurasMagics(Magics):
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
-        timeout = args.timeout if args.timeout is not None else self.settings.timeout
+        timeout = args.timeout if args.timeout is not None else s.timeout
         result = self._block(job, args.out, timeout, cancel)
         return ShownResult(result) if args.display and isinstance(result, dict) else result
 
@@ -468,12 +468,11 @@ class PurasMagics(Magics):
         width = max(len(u) for k, u in USAGE.items() if k not in ("run", "cell"))
         lines = [USAGE["run"], f"    {HELP['run']}", USAGE["cell"], f"    {HELP['cell']}"]
         lines += [f"{USAGE[k]:<{width}}  {HELP[k]}" for k in USAGE if k not in ("run", "cell")]
-        lines.append("settings: %config Puras.api_base / .skillpack / .poll_interval / .timeout / "
-                     ".cancel_on_interrupt / .preview_max_bytes")
+        lines.append("settings: %config Puras." + " / .".join(Puras.NAMES))
         return "\n".join(lines)
 
 
-def completer(settings: Puras) -> Completer:
+def completer(skillpack: Callable[[], str | None] | None = None) -> Completer:
     """The completer of `%puras` / `%%puras`: this module's vocabulary, the connection's skills, this kernel's jobs."""
 
     def job_ids() -> list[str]:
@@ -487,7 +486,7 @@ def completer(settings: Puras) -> Completer:
         job_commands=("attach", "rerun", "cancel", "logs", "get"),
         skill_commands=("skills",),
         job_ids=job_ids,
-        skillpack=lambda: settings.skillpack,
+        skillpack=skillpack or (lambda: current().skillpack),
     )
 
 
@@ -498,10 +497,10 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register `%puras` / `%%puras`, the `Puras` configurable and tab completion on `ipython`."""
     settings = Puras(parent=ipython)
     settings.apply()
-    magics = PurasMagics(ipython, settings)
+    magics = PurasMagics(ipython)
     ipython.register_magics(magics)
     ipython.configurables.append(settings)
-    install(ipython, completer(settings))
+    install(ipython, completer())
     _state.update(magics=magics, settings=settings)
 
 
