@@ -9,9 +9,12 @@ nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` 
 | api_key | PURAS_API_KEY | none: the embedded emulator |
 | api_base | PURAS_API_BASE | https://api.puras.co |
 | skillpack | PURAS_SKILLPACK | none |
-| poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between status checks) |
+| poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between a live job's status checks) |
 | timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
 | cancel_on_interrupt | PURAS_NB_CANCEL_ON_INTERRUPT | on: Ctrl-C / ■ during a blocking wait cancels the job |
+
+A live job is checked often while young and then every `poll_interval` (the one cadence rule:
+`runtime.session.Session.interval`); `Client.run` / `wait` keep the official client's 2.0 s (`api.flows.POLL_INTERVAL`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import POLL_INTERVAL, STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["AsyncClient"]
 
@@ -50,7 +50,7 @@ class AsyncClient(BaseClient):
         skillpack: str | None = None,
         version: int | None = None,
         timeout: float = 600,
-        poll_interval: float = 2.0,
+        poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
         """Submit, wait and return the job's `result`; JobError if it failed, was cancelled or outlived `timeout`.
@@ -68,7 +68,12 @@ class AsyncClient(BaseClient):
         return await self._drive(self._call(self._get_request(job_id)))
 
     async def wait(
-        self, job_id: str, *, timeout: float = 600, poll_interval: float = 2.0, cancel_on_interrupt: bool = False
+        self,
+        job_id: str,
+        *,
+        timeout: float = 600,
+        poll_interval: float = POLL_INTERVAL,
+        cancel_on_interrupt: bool = False,
     ) -> dict:
         """Poll until the job is terminal or `timeout` s pass; return the last job object (check `status`)."""
         return await self._drive(self._wait_flow(job_id, timeout, poll_interval, cancel_on_interrupt))
@@ -89,7 +94,7 @@ class AsyncClient(BaseClient):
         return await self._drive(self._call(self._events_request(job_id, after)))
 
     async def iter_events(
-        self, job_id: str, *, after: int = 0, poll_interval: float = 2.0, timeout: float | None = None
+        self, job_id: str, *, after: int = 0, poll_interval: float = POLL_INTERVAL, timeout: float | None = None
     ) -> AsyncIterator[dict]:
         """Yield the job's events as they happen until it is terminal (or `timeout` s pass)."""
         flow = self._events_flow(job_id, after, poll_interval, timeout)

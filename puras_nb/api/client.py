@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import POLL_INTERVAL, STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -51,7 +51,7 @@ class Client(BaseClient):
         skillpack: str | None = None,
         version: int | None = None,
         timeout: float = 600,
-        poll_interval: float = 2.0,
+        poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
         """Submit, wait and return the job's `result`; JobError if it failed, was cancelled or outlived `timeout`.
@@ -69,7 +69,12 @@ class Client(BaseClient):
         return self._drive(self._call(self._get_request(job_id)))
 
     def wait(
-        self, job_id: str, *, timeout: float = 600, poll_interval: float = 2.0, cancel_on_interrupt: bool = False
+        self,
+        job_id: str,
+        *,
+        timeout: float = 600,
+        poll_interval: float = POLL_INTERVAL,
+        cancel_on_interrupt: bool = False,
     ) -> dict:
         """Poll until the job is terminal or `timeout` s pass; return the last job object (check `status`)."""
         return self._drive(self._wait_flow(job_id, timeout, poll_interval, cancel_on_interrupt))
@@ -90,7 +95,7 @@ class Client(BaseClient):
         return self._drive(self._call(self._events_request(job_id, after)))
 
     def iter_events(
-        self, job_id: str, *, after: int = 0, poll_interval: float = 2.0, timeout: float | None = None
+        self, job_id: str, *, after: int = 0, poll_interval: float = POLL_INTERVAL, timeout: float | None = None
     ) -> Iterator[dict]:
         """Yield the job's events as they happen until it is terminal (or `timeout` s pass)."""
         return self._steps(self._events_flow(job_id, after, poll_interval, timeout))

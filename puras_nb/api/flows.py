@@ -39,6 +39,8 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 USER_AGENT = f"puras-nb/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 POLL_START = 0.05
+#: `Client.run` / `wait` / `events`' seconds between checks, as the official client has it (live jobs: Settings').
+POLL_INTERVAL = 2.0
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
 RETRY_AFTER_CAP = 60.0
