@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .flows import POLL_INTERVAL, STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import POLL_INTERVAL, STOPS, WAIT_TIMEOUT, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["AsyncClient"]
 
@@ -49,7 +49,7 @@ class AsyncClient(BaseClient):
         *,
         skillpack: str | None = None,
         version: int | None = None,
-        timeout: float = 600,
+        timeout: float = WAIT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
@@ -71,7 +71,7 @@ class AsyncClient(BaseClient):
         self,
         job_id: str,
         *,
-        timeout: float = 600,
+        timeout: float = WAIT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
@@ -149,8 +149,9 @@ class AsyncClient(BaseClient):
         url = httpx.URL(self.api_base + req.path)
         tracer = Tracer()
         try:
-            return await self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.timeout,
-                                            headers=self._headers(url), extensions={"trace": tracer.atrace})
+            return await self._http.request(req.method, url, params=req.params, json=req.json,
+                                            timeout=req.request_timeout, headers=self._headers(url),
+                                            extensions={"trace": tracer.atrace})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
         except STOPS as stop:

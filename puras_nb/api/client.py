@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .flows import POLL_INTERVAL, STOPS, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
+from .flows import POLL_INTERVAL, STOPS, WAIT_TIMEOUT, BaseClient, Emit, Flow, Request, Sleep, Step, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -50,7 +50,7 @@ class Client(BaseClient):
         *,
         skillpack: str | None = None,
         version: int | None = None,
-        timeout: float = 600,
+        timeout: float = WAIT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
@@ -72,7 +72,7 @@ class Client(BaseClient):
         self,
         job_id: str,
         *,
-        timeout: float = 600,
+        timeout: float = WAIT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
@@ -137,7 +137,7 @@ class Client(BaseClient):
         url = httpx.URL(self.api_base + req.path)
         tracer = Tracer()
         try:
-            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.timeout,
+            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.request_timeout,
                                       headers=self._headers(url), extensions={"trace": tracer})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already

@@ -38,9 +38,9 @@ MAX_EVENTS = 5_000
 MAX_REMEMBERED = 1_000
 #: After a job ends, how long a blocking wait also waits for its previews before returning.
 PREVIEW_GRACE = 2.0
-#: How long the server may hold a foreground submission: a job that ends within it needs no poll.
+#: The hold: how long the server may hold a foreground submission; a job that ends within it needs no poll.
 HOLD = 1
-#: Seconds a cancel may take: the cancel request, and `%puras cancel`'s wait for the job to stop.
+#: The cancel's bridge timeout: how long `cancel()` waits for the server (and `%puras cancel` for the job to stop).
 CANCEL_WAIT = 10.0
 SLICE = 0.25
 
@@ -109,7 +109,8 @@ class LiveJob:
         self.poll_interval = poll_interval if poll_interval is not None else s.poll_interval
         self.preview_max_bytes = preview_max_bytes if preview_max_bytes is not None else s.preview_max_bytes
         self.cancel_on_interrupt = cancel_on_interrupt if cancel_on_interrupt is not None else s.cancel_on_interrupt
-        self.timeout = timeout if timeout is not None else s.timeout
+        #: The wait timeout: how long `result()` (and `%puras run`) waits for the end unless told otherwise.
+        self.wait_timeout = timeout if timeout is not None else s.timeout
         self.started = time.time()
         self.last_error: str | None = None
         self.submitting = False
@@ -580,7 +581,7 @@ class LiveJob:
         `TimeoutError` if still running after `timeout` (the job keeps running); Ctrl-C raises
         `JobInterrupted`, cancelling the job first when `cancel_on_interrupt` is set.
         """
-        limit = timeout if timeout is not None else self.timeout
+        limit = timeout if timeout is not None else self.wait_timeout
         self.wait(limit)
         if not self.done():
             raise TimeoutError(f"job {self.id} still {self.status} after {limit} s (it keeps running)")
