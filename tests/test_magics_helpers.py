@@ -140,6 +140,30 @@ def test_percent_puras_run_uses_what_configure_set_after_the_magics_loaded(confi
         magics.unload_ipython_extension(shell)
 
 
+def test_a_timed_out_run_whose_cancel_stalls_ends_soon_with_one_line(configured: None, faults,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cancel after `--timeout` gets the stop budget (injected here: 0.3 s, 5 s by default), not the 10 s
+    bridge, and a cancel that does not answer is said in the one-line error instead of a TimeoutError wall."""
+    import time
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from puras_nb.model import job as model
+    from puras_nb.notebook import magics
+
+    monkeypatch.setattr(model, "STOP_TIMEOUT", 0.3)
+    shell = InteractiveShell.instance()
+    magics.load_ipython_extension(shell)
+    faults({"rate": 1, "kinds": "delay", "delay": 3, "methods": "POST", "paths": "/v1/jobs/"})  # cancels, not submits
+    began = time.monotonic()
+    try:
+        with pytest.raises(JobError, match=r"after 1.5 s; could not cancel it \(it may keep running\) · job "):
+            shell.run_line_magic("puras", "run demo/hang --timeout 1.5 --no-display")
+        assert time.monotonic() - began < 3.0, "1.5 s, the 0.3 s stop budget and some slack; not the 10 s bridge"
+    finally:
+        magics.unload_ipython_extension(shell)
+
+
 # -- connection helpers -------------------------------------------------------------------------
 
 

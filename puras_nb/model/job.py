@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..api.flows import TERMINAL, event_id, parse_time
+from ..api.flows import STOP_TIMEOUT, TERMINAL, event_id, parse_time
 from ..api.media import Media
 from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
 from ..runtime import loop as rt
@@ -614,12 +614,7 @@ class LiveJob:
             what = "it will be cancelled as soon as the server answers" if self.cancel_on_interrupt else (
                 "the job may still be created; list it with puras_nb.Client().jobs()")
             raise SubmitInterrupted(self.skill, what) from None
-        cancelled = False
-        if self.cancel_on_interrupt:
-            with contextlib.suppress(PurasError, OSError, TimeoutError):
-                self.cancel()
-                cancelled = True
-        raise JobInterrupted(self.id, cancelled=cancelled) from None
+        raise JobInterrupted(self.id, cancelled=self.cancel_on_interrupt and self.try_cancel()) from None
 
     def settle(self) -> None:
         """From a cell that waited for the job: let views re-send the final state from this cell's context.
@@ -631,14 +626,24 @@ class LiveJob:
 
     # -- actions --------------------------------------------------------------------------------
 
-    def cancel(self) -> dict:
-        """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping)."""
+    def cancel(self, bridge_timeout: float = CANCEL_WAIT) -> dict:
+        """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping).
+        `TimeoutError` when the server has not answered within `bridge_timeout` s."""
         if self.done():
             return self.job
         if not self.id:
             self._cancel_wanted = True
             return self.job
-        return rt.run_sync(self._cancel(), CANCEL_WAIT)
+        return rt.run_sync(self._cancel(), bridge_timeout)
+
+    def try_cancel(self) -> bool:
+        """Cancel for a wait that gave up (Ctrl-C, its timeout): within `STOP_TIMEOUT` s, as `Client` does, and
+        never raising, so the wait ends soon with its own error. True when the server took the cancel."""
+        try:
+            self.cancel(STOP_TIMEOUT)
+        except (PurasError, OSError, TimeoutError):
+            return False
+        return True
 
     async def _cancel(self) -> dict:
         sess = self._session or session()

@@ -319,10 +319,10 @@ class PurasMagics(Magics):
             result = job.result(timeout)
         except TimeoutError:
             status = job.status
-            if cancel:
-                job.cancel()
+            cancelled = cancel and job.try_cancel()
             self._store(out, job)
-            what = "cancelled it" if cancel else "it keeps running"
+            what = "cancelled it" if cancelled else "could not cancel it (it may keep running)" if cancel else (
+                "it keeps running")
             error = JobError(job.job)
             error.args = (f"{job.skill} still {status} after {timeout} s; {what} · job {job.id}",)
             raise _one_line_error(error) from None
