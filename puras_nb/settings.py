@@ -9,9 +9,12 @@ nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` 
 | api_key | PURAS_API_KEY | none: the embedded emulator |
 | api_base | PURAS_API_BASE | https://api.puras.co |
 | skillpack | PURAS_SKILLPACK | none |
-| poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between status checks) |
+| poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between a live job's status checks) |
 | timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
 | cancel_on_interrupt | PURAS_NB_CANCEL_ON_INTERRUPT | on: Ctrl-C / ■ during a blocking wait cancels the job |
+
+A live job is checked often while young and then every `poll_interval` (the one cadence rule:
+`runtime.session.Session.interval`); `Client.run` / `wait` keep the official client's 2.0 s (`api.flows.POLL_INTERVAL`).
 """
 
 from __future__ import annotations
@@ -19,16 +22,28 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .strings import mask_key
 
-__all__ = ["Settings", "configure", "current", "on_change", "uses_emulator"]
+__all__ = ["Settings", "configure", "current", "on_change", "traits", "uses_emulator"]
 
 #: Settings whose change points live jobs at another server (or changes the request budget).
 CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
+
+
+#: The settings a notebook may also change with `%config Puras.<name>`, and their help there.
+MAGIC_HELP = {
+    "api_base": "API base URL (default: $PURAS_API_BASE, else hosted).",
+    "skillpack": "Default skillpack for bare skill names ($PURAS_SKILLPACK).",
+    "poll_interval": "Longest wait between status checks, seconds.",
+    "timeout": "Give up waiting (and cancel) after this many seconds.",
+    "cancel_on_interrupt": "Interrupting a blocking wait cancels its job.",
+    "preview_max_bytes": "Largest media preview fetched into the kernel.",
+}
 
 
 @dataclass
@@ -39,6 +54,7 @@ class Settings:
     api_base: str | None = None
     skillpack: str | None = None
     poll_interval: float = 1.0
+    #: The wait timeout: how long a blocking wait (`job.result()`, `%puras run`) waits for a job's end.
     timeout: float | None = None
     cancel_on_interrupt: bool = True
     preview_max_bytes: int | dict[str, int] | None = None
@@ -58,6 +74,13 @@ class Settings:
         if shown["api_key"]:
             shown["api_key"] = mask_key(shown["api_key"])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def traits() -> list[tuple[str, Any, Any, str]]:
+    """`(name, type, default, help)` of each setting in `MAGIC_HELP`: the magics build their traitlets from
+    this, so the defaults live in `Settings` only."""
+    hints, defaults = typing.get_type_hints(Settings), {f.name: f.default for f in fields(Settings)}
+    return [(name, hints[name], defaults[name], text) for name, text in MAGIC_HELP.items()]
 
 
 def _env_float(name: str) -> float | None:

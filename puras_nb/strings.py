@@ -1,4 +1,4 @@
-"""Text rules every layer shares, written once: masking a key.
+"""Text rules every layer shares, written once: masking a key, cutting text with an ellipsis, plain text.
 
 The bottom layer (beside `errors` and `settings`): it imports nothing of puras-nb.
 """
@@ -6,8 +6,12 @@ The bottom layer (beside `errors` and `settings`): it imports nothing of puras-n
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["mask_key"]
+__all__ = ["cut", "has_control", "mask_key", "plain"]
+
+# C0 and C1 control characters and DEL: what lets untrusted text drive a terminal or hide part of a URL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def mask_key(key: str) -> str:
@@ -16,3 +20,19 @@ def mask_key(key: str) -> str:
     prefix = m.group(1) if m else ""
     tail = key[-4:] if len(key) - len(prefix) >= 12 else ""
     return f"{prefix}…{tail}"
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, the last one an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character (see `plain`)."""
+    return _CONTROL.search(text) is not None
+
+
+def plain(value: Any) -> str:
+    """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
+    returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
+    return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))

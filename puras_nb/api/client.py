@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .flows import STOPS, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
+from .flows import POLL_INTERVAL, STOPS, WAIT_TIMEOUT, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
 
 __all__ = ["Client"]
 
@@ -50,8 +50,8 @@ class Client(BaseClient):
         *,
         skillpack: str | None = None,
         version: int | None = None,
-        timeout: float = 600,
-        poll_interval: float = 2.0,
+        timeout: float = WAIT_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
         cancel_on_interrupt: bool = False,
     ) -> dict:
         """Submit, wait and return the job's `result`; JobError if it failed, was cancelled or outlived `timeout`.
@@ -69,7 +69,12 @@ class Client(BaseClient):
         return self._drive(self._call(self._get_request(job_id)))
 
     def wait(
-        self, job_id: str, *, timeout: float = 600, poll_interval: float = 2.0, cancel_on_interrupt: bool = False
+        self,
+        job_id: str,
+        *,
+        timeout: float = WAIT_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
+        cancel_on_interrupt: bool = False,
     ) -> dict:
         """Poll until the job is terminal or `timeout` s pass; return the last job object (check `status`)."""
         return self._drive(self._wait_flow(job_id, timeout, poll_interval, cancel_on_interrupt))
@@ -90,7 +95,7 @@ class Client(BaseClient):
         return self._drive(self._call(self._events_request(job_id, after)))
 
     def iter_events(
-        self, job_id: str, *, after: int = 0, poll_interval: float = 2.0, timeout: float | None = None
+        self, job_id: str, *, after: int = 0, poll_interval: float = POLL_INTERVAL, timeout: float | None = None
     ) -> Iterator[dict]:
         """Yield the job's events as they happen until it is terminal (or `timeout` s pass)."""
         return self._steps(self._events_flow(job_id, after, poll_interval, timeout))
@@ -132,7 +137,7 @@ class Client(BaseClient):
         url = httpx.URL(self.api_base + req.path)
         tracer = Tracer()
         try:
-            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.timeout,
+            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.request_timeout,
                                       headers=self._headers(url), extensions={"trace": tracer})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already

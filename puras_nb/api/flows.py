@@ -31,7 +31,7 @@ from ..errors import (
     SubmitInterrupted,
     redact,
 )
-from ..strings import mask_key
+from ..strings import cut, mask_key
 from ..version import __version__
 
 DEFAULT_API_BASE = "https://api.puras.co"
@@ -39,12 +39,22 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 USER_AGENT = f"puras-nb/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 POLL_START = 0.05
+#: `Client.run` / `wait` / `events`' seconds between checks, as the official client has it (live jobs: Settings').
+POLL_INTERVAL = 2.0
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
 RETRY_AFTER_CAP = 60.0
 DETAIL_MAX = 200
 SCAN_MAX = 16_384  # characters of a non-JSON body that short_text reads
-STOP_TIMEOUT = 5.0  # the most an interrupted wait spends on finding or cancelling its job
+# The timeouts, each named for what it bounds:
+#: a wait for a job's end (`Client.run` / `wait`'s `timeout`, as the official client has it);
+WAIT_TIMEOUT = 600.0
+#: one HTTP request (`Client(timeout=...)`, as the official client has it);
+REQUEST_TIMEOUT = 120.0
+#: a held submission (`submit(wait=True, timeout=hold)`): its request may take the hold plus this;
+HOLD_SLACK = 30
+#: the most a wait that gave up (Ctrl-C, its timeout) spends on finding or cancelling its job.
+STOP_TIMEOUT = 5.0
 LOOKUP_PAUSE = 0.25  # between looks for the job an interrupted submission may still create
 DEADLINE_GRACE = 1.0  # a request inside a deadline may outlive it by this much (a poll started just before it)
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -67,7 +77,7 @@ class Request:
     path: str
     params: dict[str, str] | None = None
     json: Any = None
-    timeout: float = 120.0
+    request_timeout: float = REQUEST_TIMEOUT
     idempotent: bool = True
     job_id: str | None = None
     creates_job: bool = False
@@ -228,8 +238,7 @@ def short_text(text: str, limit: int = DETAIL_MAX) -> str:
     else:
         text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.I | re.S)
         text = re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(" ".join(text.split()), limit)
 
 
 def detail(response: httpx.Response, key: str | None = None) -> str:
@@ -256,7 +265,7 @@ def connection_error(exc: httpx.RequestError, req: Request, host: str, key: str 
     """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job (credentials
     blanked: h11 quotes a header it refuses)."""
     if isinstance(exc, httpx.TimeoutException):
-        cause = f"timed out after {req.timeout:g} s ({type(exc).__name__})"
+        cause = f"timed out after {req.request_timeout:.3g} s ({type(exc).__name__})"
     else:
         cause = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
     message = f"{req.method} {req.path}: cannot reach {host}: {cause}"
@@ -325,7 +334,7 @@ def parse_time(stamp: Any) -> float | None:
 class BaseClient:
     """Configuration and job logic shared by `Client` and `AsyncClient` (they add only the I/O)."""
 
-    #: Longest server-side wait `run()` asks for (the hosted API caps it at 60 s).
+    #: Longest server-side hold `run()` asks for (the hosted API caps it at 60 s).
     max_server_wait: float = 60.0
 
     def __init__(
@@ -334,18 +343,28 @@ class BaseClient:
         skillpack: str | None = None,
         *,
         api_base: str | None = None,
-        timeout: float = 120.0,
+        timeout: float = REQUEST_TIMEOUT,
         max_retries: int = 3,
         transport: Any = None,
     ) -> None:
         self.api_key = clean_key(api_key or os.environ.get("PURAS_API_KEY") or "")
         self.skillpack = skillpack
         self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
-        self.timeout = timeout
+        #: Seconds one HTTP request may take (the official client's `timeout` argument).
+        self.request_timeout = timeout
         self.max_retries = max_retries
         self._origin = httpx.URL(self.api_base)
         self._host = host_of(self.api_base)
         self._http = self._open(transport)
+
+    @property
+    def timeout(self) -> float:
+        """The official client's name for `request_timeout`."""
+        return self.request_timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.request_timeout = seconds
 
     def _open(self, transport: Any) -> Any:
         """The pooled httpx client of a subclass; the base itself does no I/O, so it opens nothing."""
@@ -369,7 +388,7 @@ class BaseClient:
     def _http_options(self, transport: Any, hook: Callable[[httpx.Request], Any]) -> dict[str, Any]:
         return {
             "headers": {"User-Agent": USER_AGENT},
-            "timeout": self.timeout,
+            "timeout": self.request_timeout,
             "follow_redirects": True,
             "limits": LIMITS,
             "transport": transport,
@@ -383,7 +402,7 @@ class BaseClient:
         skillpack: str | None,
         version: int | None,
         wait: bool,
-        timeout: int,
+        hold: int,
     ) -> Request:
         ref, name = resolve_target(skill, skillpack, self.skillpack)
         params = {"skillpack_id" if UUID_RE.match(ref) else "skillpack": ref}
@@ -391,37 +410,37 @@ class BaseClient:
             params["version"] = str(int(version))
         if wait:
             params["wait"] = "true"
-            params["timeout"] = str(int(timeout))
+            params["timeout"] = str(int(hold))
         return Request(
             "POST",
             "/v1/jobs",
             params=params,
             json={"skill": name, "inputs": inputs or {}},
-            timeout=(timeout + 30) if wait else self.timeout,
+            request_timeout=(hold + HOLD_SLACK) if wait else self.request_timeout,
             idempotent=False,
             creates_job=True,
         )
 
     def _submit(
-        self, skill: str, inputs: dict | None, skillpack: str | None, version: int | None, wait: bool, timeout: int
+        self, skill: str, inputs: dict | None, skillpack: str | None, version: int | None, wait: bool, hold: int
     ) -> Flow[dict]:
         """`submit()`: one submission, whose retries end with its request's own timeout."""
-        req = self._submit_request(skill, inputs, skillpack, version, wait, timeout)
-        return self._submit_flow(req, time.monotonic() + req.timeout)
+        req = self._submit_request(skill, inputs, skillpack, version, wait, hold)
+        return self._submit_flow(req, time.monotonic() + req.request_timeout)
 
     def _get_request(self, job_id: str) -> Request:
-        return Request("GET", job_path(job_id), timeout=self.timeout, job_id=job_id)
+        return Request("GET", job_path(job_id), request_timeout=self.request_timeout, job_id=job_id)
 
     def _cancel_request(self, job_id: str) -> Request:
-        return Request("POST", job_path(job_id, "cancel"), timeout=self.timeout, job_id=job_id)
+        return Request("POST", job_path(job_id, "cancel"), request_timeout=self.request_timeout, job_id=job_id)
 
     def _events_request(self, job_id: str, after: int) -> Request:
-        return Request("GET", job_path(job_id, "events"), {"after": str(int(after))}, timeout=self.timeout,
-                       job_id=job_id)
+        return Request("GET", job_path(job_id, "events"), {"after": str(int(after))},
+                       request_timeout=self.request_timeout, job_id=job_id)
 
     def _jobs_request(self, status: str | None, skill: str | None, limit: int | None) -> Request:
         params = {k: str(v) for k, v in (("status", status), ("skill", skill), ("limit", limit)) if v is not None}
-        return Request("GET", "/v1/jobs", params or None, timeout=self.timeout)
+        return Request("GET", "/v1/jobs", params or None, request_timeout=self.request_timeout)
 
     def _feedback_request(self, job_id: str, rating: int, comment: str | None, end_user_id: str | None) -> Request:
         if rating not in (-1, 0, 1):
@@ -433,16 +452,16 @@ class BaseClient:
             body["comment"] = comment
         if end_user_id is not None:
             body["end_user_id"] = end_user_id
-        return Request("POST", job_path(job_id, "feedback"), json=body, timeout=self.timeout, idempotent=False,
-                       job_id=job_id)
+        return Request("POST", job_path(job_id, "feedback"), json=body, request_timeout=self.request_timeout,
+                       idempotent=False, job_id=job_id)
 
     def _replay_request(self, job_id: str, version: int | None) -> Request:
         params = {"version": str(int(version))} if version is not None else None
-        return Request("POST", job_path(job_id, "replay"), params, timeout=self.timeout, idempotent=False,
-                       job_id=job_id)
+        return Request("POST", job_path(job_id, "replay"), params, request_timeout=self.request_timeout,
+                       idempotent=False, job_id=job_id)
 
     def _skillpacks_request(self) -> Request:
-        return Request("GET", "/v1/skillpacks", timeout=self.timeout)
+        return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout)
 
     # ── flows ────────────────────────────────────────────────────────────────
     def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
@@ -458,10 +477,11 @@ class BaseClient:
         attempt = 0
         while True:
             must_wait = 0.0
+            sent = self._within(req, deadline)
             try:
-                response = yield self._within(req, deadline)
+                response = yield sent
             except httpx.RequestError as exc:
-                error: PurasAPIError | PurasConnectionError = connection_error(exc, req, self._host, self.api_key)
+                error: PurasAPIError | PurasConnectionError = connection_error(exc, sent, self._host, self.api_key)
                 retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT) or (
                     isinstance(exc, StaleConnection) and not req.creates_job
                 )
@@ -493,7 +513,7 @@ class BaseClient:
         if deadline is None:
             return req
         left = max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE
-        return req if req.timeout <= left else replace(req, timeout=left)
+        return req if req.request_timeout <= left else replace(req, request_timeout=left)
 
     def _call_waiting(self, req: Request, deadline: float | None = None) -> Flow[Any]:
         """`_call` inside a wait: a call that exhausted its retries on a transient failure is tried again
@@ -512,11 +532,11 @@ class BaseClient:
                 yield Sleep(pause)
 
     def _wait_flow(
-        self, job_id: str, timeout: float, poll_interval: float, cancel_on_interrupt: bool, fast: bool = True
+        self, job_id: str, wait_timeout: float, poll_interval: float, cancel_on_interrupt: bool, fast: bool = True
     ) -> Flow[dict]:
-        """Poll until the job is terminal or `timeout` passes: fast first (unless `fast` is off, for a job
-        already known to be long), then every `poll_interval`. The timeout is a deadline for the retries too."""
-        deadline = time.monotonic() + timeout
+        """Poll until the job is terminal or `wait_timeout` passes: fast first (unless `fast` is off, for a job
+        already known to be long), then every `poll_interval`. It is a deadline for every request and retry too."""
+        deadline = time.monotonic() + wait_timeout
         try:
             job = yield from self._call_waiting(self._get_request(job_id), deadline)
             delays = poll_delays(poll_interval, POLL_START if fast else poll_interval)
@@ -560,14 +580,15 @@ class BaseClient:
         inputs: dict | None,
         skillpack: str | None,
         version: int | None,
-        timeout: float,
+        wait_timeout: float,
         poll_interval: float,
         cancel_on_interrupt: bool,
     ) -> Flow[dict]:
-        """Submit with a server-side wait (so a short job returns the moment it ends), then poll."""
-        deadline = time.monotonic() + timeout
-        server_wait = int(min(timeout, self.max_server_wait))
-        req = self._submit_request(skill, inputs, skillpack, version, server_wait > 0, server_wait)
+        """Submit with a server-side hold (so a short job returns the moment it ends), then poll; `wait_timeout`
+        is a deadline for all of it, each request included."""
+        deadline = time.monotonic() + wait_timeout
+        hold = int(min(wait_timeout, self.max_server_wait))
+        req = self._submit_request(skill, inputs, skillpack, version, hold > 0, hold)
         submitted, started = time.time(), time.monotonic()
         try:
             job = yield from self._submit_flow(req, deadline)
@@ -575,7 +596,7 @@ class BaseClient:
             raise (yield from self._submit_interrupted(req, submitted, stop, cancel_on_interrupt)) from None
         if job.get("status") not in TERMINAL:
             # A server that held the request for its whole wait has a long job: no need to start polling fast.
-            held = time.monotonic() - started >= server_wait * 0.9 > 0
+            held = time.monotonic() - started >= hold * 0.9 > 0
             job = yield from self._wait_flow(job["id"], deadline - time.monotonic(), poll_interval,
                                              cancel_on_interrupt, fast=not held)
         if job.get("status") != "succeeded":
@@ -588,7 +609,7 @@ class BaseClient:
         """The ids of the jobs a submission may have created: same skill and inputs, created since `since`
         (give or take 5 s of clock skew), newest first; None when the list cannot be read."""
         name, inputs = req.json["skill"], req.json["inputs"]
-        lookup = replace(self._jobs_request(None, name, 50), timeout=STOP_TIMEOUT)
+        lookup = replace(self._jobs_request(None, name, 50), request_timeout=STOP_TIMEOUT)
         try:
             jobs = yield from self._call(lookup, retries, deadline)
         except PurasError:
@@ -635,18 +656,18 @@ class BaseClient:
         cancelled = False
         if cancel:
             try:
-                yield from self._call(replace(self._cancel_request(job_id), timeout=STOP_TIMEOUT), 1)
+                yield from self._call(replace(self._cancel_request(job_id), request_timeout=STOP_TIMEOUT), 1)
                 cancelled = True
             except PurasError:
                 cancelled = False
         return stop if isinstance(stop, asyncio.CancelledError) else JobInterrupted(job_id, cancelled=cancelled)
 
-    def _events_flow(self, job_id: str, after: int, poll_interval: float, timeout: float | None) -> Flow[None]:
+    def _events_flow(self, job_id: str, after: int, poll_interval: float, wait_timeout: float | None) -> Flow[None]:
         """Emit the job's events as they come, until the job is terminal and every event is out.
 
         Rounds start 50 ms apart and back off to `poll_interval` (a chatty job does not speed them up again);
         one request per round while events flow, the job's status is checked only in a quiet round."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
         delays = poll_delays(poll_interval)
         ended = False
         while True:

@@ -1,4 +1,5 @@
-"""Media on the wire: what a media item is (`Media`), the mime table and byte sniffer, and fetching bytes under a cap.
+"""Media on the wire: what a media item is (`Media`), which URLs are safe, and fetching bytes under a cap (the
+mime table and byte sniffer they use are `puras_nb.mime`).
 
 Results are untrusted: only http(s) URLs and `data:` URLs of known media types count as media. A fetch
 goes only to public addresses (or to the API itself, as the embedded emulator on loopback), never to the
@@ -23,6 +24,9 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import httpx
 
+from ..mime import media_kind, mime_for_name, sniff
+from ..strings import has_control
+
 __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_MAX_BYTES",
@@ -31,56 +35,14 @@ __all__ = [
     "afetch",
     "fetch",
     "max_bytes_for",
-    "media_kind",
     "mime_of",
     "safe_url",
-    "sniff",
 ]
 
 # Inline preview caps, per kind: beyond these the view shows a link instead of the bytes.
 DEFAULT_MAX_BYTES: dict[str, int] = {"image": 5_000_000, "audio": 20_000_000, "video": 40_000_000}
 
-# Media types we render. SVG is left out on purpose: it is a document that can carry script.
-_MIMES: dict[str, str] = {
-    "image/png": "image",
-    "image/jpeg": "image",
-    "image/gif": "image",
-    "image/webp": "image",
-    "audio/wav": "audio",
-    "audio/x-wav": "audio",
-    "audio/wave": "audio",
-    "audio/mpeg": "audio",
-    "audio/mp3": "audio",
-    "audio/ogg": "audio",
-    "audio/flac": "audio",
-    "audio/aac": "audio",
-    "audio/mp4": "audio",
-    "audio/webm": "audio",
-    "video/mp4": "video",
-    "video/webm": "video",
-    "video/ogg": "video",
-    "video/quicktime": "video",
-}
-_EXTENSIONS: dict[str, str] = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".flac": "audio/flac",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".webm": "video/webm",
-    ".mov": "video/quicktime",
-}
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -104,23 +66,12 @@ class Media:
         return f"Media(kind={self.kind!r}, mime={self.mime!r}, path={self.path!r}, url={shown!r})"
 
 
-def media_kind(mime: str | None) -> str | None:
-    """`image` / `audio` / `video` for a media type we render, else None."""
-    if not mime:
-        return None
-    return _MIMES.get(mime.split(";", 1)[0].strip().lower())
-
-
 def mime_of(url: str) -> str | None:
     """The media type a URL announces: a data: URL's type, else from its path's extension."""
     m = _DATA_URL.match(url)
     if m:
         return m.group(1).lower()
-    path = unquote(urlsplit(url).path).lower()
-    for ext, mime in _EXTENSIONS.items():
-        if path.endswith(ext):
-            return mime
-    return None
+    return mime_for_name(unquote(urlsplit(url).path))
 
 
 def safe_url(url: Any) -> bool:
@@ -130,7 +81,7 @@ def safe_url(url: Any) -> bool:
     the URL used."""
     if not isinstance(url, str) or not url or len(url) > 50_000_000:
         return False
-    if url[0].isspace() or url[-1].isspace() or _CONTROL.search(url):
+    if url[0].isspace() or url[-1].isspace() or has_control(url):
         return False
     if url.startswith("data:"):
         m = _DATA_URL.match(url)
@@ -171,25 +122,6 @@ def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
         data = unquote_to_bytes(payload)
     return data if len(data) <= max_bytes else None
 
-
-def sniff(data: bytes) -> frozenset[str]:
-    """The kinds (`image`, `audio`, `video`) that `data` can be, by its magic numbers; empty for anything else
-    (HTML, JSON, text, SVG, an unknown format). A container shared by audio and video (MP4, WebM, Ogg) is both."""
-    head = data[:16]
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")):
-        return _IMAGE
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return _IMAGE
-    if (head[:4] == b"RIFF" and head[8:12] == b"WAVE") or head.startswith((b"ID3", b"fLaC")):
-        return _AUDIO
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MP3 or AAC (ADTS) frame
-        return _AUDIO
-    if head.startswith((b"OggS", b"\x1a\x45\xdf\xa3")) or head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
-        return _AV
-    return frozenset()
-
-
-_IMAGE, _AUDIO, _AV = frozenset({"image"}), frozenset({"audio"}), frozenset({"audio", "video"})
 
 #: Paths (under the API base's own path) of the API's file routes: signed file URLs, the only API routes a
 #: result may make the kernel fetch, and the only ones the key is sent to. Everything else on the API origin

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..mime import mime_for_name
 from . import routes_packs, routes_platform, routes_spans
 from .demopack import build_demo_pack
 from .deployments import Deployments
@@ -45,7 +46,6 @@ MAX_WAIT_SECONDS = 60.0
 CANCEL_GRACE_SECONDS = 2.0
 SERVICE = "puras-nb-local"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_MIME_BY_SUFFIX = {".png": "image/png", ".wav": "audio/wav", ".mp4": "video/mp4", ".json": "application/json"}
 
 
 @dataclass
@@ -355,7 +355,9 @@ async def get_file(request: Request) -> Response:
     path = emu.store.file_path(drive_path)
     if path is None or not path.is_file():
         raise ApiError(404, f"file {drive_path} not found (it may have been evicted)")
-    mime = _MIME_BY_SUFFIX.get(path.suffix.lower(), "application/octet-stream")
+    # The media table, and JSON; anything else is bytes to download, never a page the browser would run.
+    json_file = path.suffix.lower() == ".json"
+    mime = mime_for_name(path.name) or ("application/json" if json_file else "application/octet-stream")
     return FileResponse(path, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 
 

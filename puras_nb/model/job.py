@@ -19,16 +19,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..api.flows import TERMINAL, event_id, parse_time
+from ..api.flows import STOP_TIMEOUT, TERMINAL, event_id, parse_time
 from ..api.media import Media
 from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
+from ..strings import cut, plain
 from .media import find_media
 from .protocols import Change, JobView, Shown
 from .skill import explain_not_found
-from .text import event_message, finite, plain, short, summarize
+from .text import event_message, finite, summarize
 
 __all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
 
@@ -39,8 +40,9 @@ MAX_EVENTS = 5_000
 MAX_REMEMBERED = 1_000
 #: After a job ends, how long a blocking wait also waits for its previews before returning.
 PREVIEW_GRACE = 2.0
-#: How long the server may hold a foreground submission: a job that ends within it needs no poll.
+#: The hold: how long the server may hold a foreground submission; a job that ends within it needs no poll.
 HOLD = 1
+#: The cancel's bridge timeout: how long `cancel()` waits for the server (and `%puras cancel` for the job to stop).
 CANCEL_WAIT = 10.0
 SLICE = 0.25
 
@@ -112,7 +114,8 @@ class LiveJob:
         self.poll_interval = poll_interval if poll_interval is not None else s.poll_interval
         self.preview_max_bytes = preview_max_bytes if preview_max_bytes is not None else s.preview_max_bytes
         self.cancel_on_interrupt = cancel_on_interrupt if cancel_on_interrupt is not None else s.cancel_on_interrupt
-        self.timeout = timeout if timeout is not None else s.timeout
+        #: The wait timeout: how long `result()` (and `%puras run`) waits for the end unless told otherwise.
+        self.wait_timeout = timeout if timeout is not None else s.timeout
         self.started = time.time()
         self.last_error: str | None = None
         self.submitting = False
@@ -597,7 +600,7 @@ class LiveJob:
         `TimeoutError` if still running after `timeout` (the job keeps running); Ctrl-C raises
         `JobInterrupted`, cancelling the job first when `cancel_on_interrupt` is set.
         """
-        limit = timeout if timeout is not None else self.timeout
+        limit = timeout if timeout is not None else self.wait_timeout
         self.wait(limit)
         if not self.done():
             raise TimeoutError(f"job {self.id} still {self.status} after {limit} s (it keeps running)")
@@ -630,12 +633,7 @@ class LiveJob:
             what = "it will be cancelled as soon as the server answers" if self.cancel_on_interrupt else (
                 "the job may still be created; list it with puras_nb.Client().jobs()")
             raise SubmitInterrupted(self.skill, what) from None
-        cancelled = False
-        if self.cancel_on_interrupt:
-            with contextlib.suppress(PurasError, OSError, TimeoutError):
-                self.cancel()
-                cancelled = True
-        raise JobInterrupted(self.id, cancelled=cancelled) from None
+        raise JobInterrupted(self.id, cancelled=self.cancel_on_interrupt and self.try_cancel()) from None
 
     def settle(self) -> None:
         """From a cell that waited for the job: let views re-send the final state from this cell's context.
@@ -653,14 +651,24 @@ class LiveJob:
             raise PurasError(f"this job has no id yet (its submission has not been answered); {action} it once it has")
         return self.id
 
-    def cancel(self) -> dict:
-        """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping)."""
+    def cancel(self, bridge_timeout: float = CANCEL_WAIT) -> dict:
+        """Ask the server to cancel the job; returns the job dict it answered (it may still be stopping).
+        `TimeoutError` when the server has not answered within `bridge_timeout` s."""
         if self.done():
             return self.job
         if not self.id:
             self._cancel_wanted = True
             return self.job
-        return rt.run_sync(self._cancel(), CANCEL_WAIT)
+        return rt.run_sync(self._cancel(), bridge_timeout)
+
+    def try_cancel(self) -> bool:
+        """Cancel for a wait that gave up (Ctrl-C, its timeout): within `STOP_TIMEOUT` s, as `Client` does, and
+        never raising, so the wait ends soon with its own error. True when the server took the cancel."""
+        try:
+            self.cancel(STOP_TIMEOUT)
+        except (PurasError, OSError, TimeoutError):
+            return False
+        return True
 
     async def _cancel(self) -> dict:
         sess = self._session or session()
@@ -787,7 +795,7 @@ def job_text(job: JobView) -> str:
     if job.status == "succeeded" and job.exception is None:
         return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
     err = job.error_text
-    return f"{head}\nerror: {plain(short(err, 300))}" if err and err != job.status else head
+    return f"{head}\nerror: {plain(cut(err, 300))}" if err and err != job.status else head
 
 
 OPTIONS = ("poll_interval", "preview_max_bytes", "cancel_on_interrupt", "timeout")

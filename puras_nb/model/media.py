@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..api.media import Media, media_kind, mime_of, safe_url
+from ..api.media import Media, mime_of, safe_url
+from ..mime import media_kind
 
 __all__ = ["find_media"]
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, TypeGuard
 
+from ..strings import cut
 from .media import find_media
 
-__all__ = ["count", "dollars", "event_line", "event_message", "event_parts", "finite", "plain", "short", "summarize"]
+__all__ = ["count", "dollars", "event_message", "event_parts", "event_text", "finite", "json_line", "summarize"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _JSON_ITEMS = 200
 _JSON_DEPTH = 20
 
@@ -39,8 +38,8 @@ def event_parts(event: dict) -> tuple[str, str]:
     return kind, message
 
 
-def event_line(event: dict) -> str:
-    """`type: message` (or just `type`), the words of `event_parts`."""
+def event_text(event: dict) -> str:
+    """`type: message` (or just `type`), the words of `event_parts` (a log line adds the id: fanout's `event_line`)."""
     kind, message = event_parts(event)
     return f"{kind}: {message}" if kind and message else kind or message
 
@@ -48,17 +47,6 @@ def event_line(event: dict) -> str:
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """`1 key`, `3 keys`: a number with its noun in the right form."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
-def plain(value: Any) -> str:
-    """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
-    returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
-    return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
-
-
-def short(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def finite(value: Any) -> TypeGuard[int | float]:
@@ -84,7 +72,7 @@ def _summary_value(value: Any, depth: int = 0) -> Any:
         media = find_media(value)
         if media:
             return f"<{media[0].mime}>"
-        return short(value, 60)
+        return cut(value, 60)
     if isinstance(value, dict):
         found = find_media(value)
         if found and found[0].path == "":
@@ -98,4 +86,9 @@ def _summary_value(value: Any, depth: int = 0) -> Any:
 def summarize(result: Any, limit: int = 300) -> str:
     """A short, stable one-line summary of a result: media replaced by their type, long strings cut."""
     text = json.dumps(_summary_value(result), ensure_ascii=False, default=str)
-    return short(text, limit)
+    return cut(text, limit)
+
+
+def json_line(value: Any, limit: int = 80) -> str:
+    """A value (a job's inputs) as one JSON line cut to `limit` characters ("" for None)."""
+    return cut(json.dumps(value, ensure_ascii=False, default=str), limit) if value is not None else ""

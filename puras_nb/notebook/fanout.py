@@ -11,9 +11,9 @@ from typing import Any, TextIO
 from ..api.flows import event_id
 from ..errors import JobInterrupted, PurasAPIError
 from ..model.job import LiveJob
-from ..model.text import event_line as _event_text
-from ..model.text import plain
+from ..model.text import event_text
 from ..runtime.kernel import in_kernel
+from ..strings import plain
 from ..views.table import JobsTable
 from .live import attach, start
 
@@ -59,7 +59,7 @@ def fan_out(
 
 def event_line(event: dict) -> str:
     """One event as a log line: `[id] type: message` (control characters blanked)."""
-    return plain(f"[{event.get('id')}] {_event_text(event)}")
+    return plain(f"[{event.get('id')}] {event_text(event)}")
 
 
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:

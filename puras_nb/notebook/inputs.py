@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..mime import data_url, sniff_mime
+from ..mime import data_url, mime_for_name
 
 __all__ = [
     "InputError",
@@ -30,7 +30,6 @@ __all__ = [
     "parse_pairs",
     "parse_value",
     "resolve_variables",
-    "sniff_mime",
     "split_line",
     "to_input",
 ]
@@ -65,13 +64,14 @@ def split_line(line: str) -> list[str]:
 
 
 def file_data_url(path: str | Path) -> str:
-    """A data URL with a file's bytes; the mime comes from the extension, else from the bytes."""
+    """A data URL with a file's bytes; the mime comes from the extension (ours for media, else the system's), else
+    from the bytes."""
     p = Path(path).expanduser()
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    mime = mimetypes.guess_type(p.name)[0]
+    mime = mime_for_name(p.name) or mimetypes.guess_type(p.name)[0]
     return data_url(data, mime)
 
 

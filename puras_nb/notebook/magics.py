@@ -4,23 +4,27 @@ Each subcommand is a thin layer over a public function (`puras_nb.start`, `puras
 `puras_nb.notebook.inputs.build_inputs`, `puras_nb.notebook.fanout.table`, `puras_nb.notebook.connection.skills`,
 ...). Errors raise,
 so a failed job stops "Run All": usage errors as a one-line `UsageError`, job failures as `JobError` with
-a one-line message (no traceback through our internals). Settings live on the `Puras` configurable
-(`%config Puras.timeout = 60`), whose defaults come from the environment.
+a one-line message (no traceback through our internals). Settings live in `puras_nb.settings`; the `Puras`
+configurable (`%config Puras.timeout = 60`) is its traitlets face, its traits made from `Settings`.
 """
 
 from __future__ import annotations
 
 import argparse
+import typing
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Float, Int, Unicode, observe
+from traitlets import Bool, Float, Int, TraitType, Unicode, observe
 from traitlets.config import Configurable
 
 from ..errors import JobError, JobInterrupted, PurasError
 from ..runtime.kernel import parent_id as _parent_id
+from ..settings import configure, current, traits
+from ..strings import plain
 from .completion import Completer, install, uninstall
 from .inputs import InputError, build_inputs, parse_value, split_line
 
@@ -60,7 +64,6 @@ HELP = {
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
     "help": "this help",
 }
-CANCEL_WAIT = 10.0
 RUN_FLAGS = {
     "--json": True,
     "--version": True,
@@ -77,30 +80,31 @@ RUN_FLAGS = {
 """The options of `run` / `%%puras` (for completion), each mapped to whether it takes a value."""
 
 
+_TRAIT_TYPES: tuple[tuple[type, type[TraitType]], ...] = ((bool, Bool), (int, Int), (float, Float), (str, Unicode))
+
+
+def _trait(kind: Any, default: Any, help: str) -> TraitType:
+    """The traitlet for a setting of type `kind` (`float | None`: a Float that may be None; `int | dict | None`:
+    an Int, the form `%config` can set)."""
+    options = typing.get_args(kind) or (kind,)
+    trait = next(t for python, t in _TRAIT_TYPES if python in options)
+    return trait(default, allow_none=type(None) in options, help=help).tag(config=True)
+
+
+def _traits() -> dict[str, Any]:
+    """The `Puras` traits, one per setting of `settings.traits()` (its type, default and help)."""
+    return {name: _trait(kind, default, help) for name, kind, default, help in traits()}
+
+
 class Puras(Configurable):
     """The `%config Puras.<name>` face of `puras_nb.settings`: one store, so each change goes to `configure`
-    and each default is the kernel-wide setting (itself read from the environment once)."""
+    and each default is the kernel-wide setting (itself read from the environment once). Its traits are made
+    from `Settings`, which holds the one set of defaults."""
 
-    api_base = Unicode(None, allow_none=True, help="API base URL (default: $PURAS_API_BASE, else hosted).").tag(
-        config=True
-    )
-    skillpack = Unicode(None, allow_none=True, help="Default skillpack for bare skill names ($PURAS_SKILLPACK).").tag(
-        config=True
-    )
-    poll_interval = Float(1.0, help="Longest wait between status checks, seconds.").tag(config=True)
-    timeout = Float(None, allow_none=True, help="Give up waiting (and cancel) after this many seconds.").tag(
-        config=True
-    )
-    cancel_on_interrupt = Bool(True, help="Interrupting a blocking wait cancels its job.").tag(config=True)
-    preview_max_bytes = Int(None, allow_none=True, help="Largest media preview fetched into the kernel.").tag(
-        config=True
-    )
-
-    NAMES = ("api_base", "skillpack", "poll_interval", "timeout", "cancel_on_interrupt", "preview_max_bytes")
+    locals().update(_traits())  # a class body's namespace is a dict: one trait per setting `traits()` lists
+    NAMES = tuple(name for name, *_ in traits())
 
     def __init__(self, **kwargs: Any) -> None:
-        from ..settings import current
-
         s = current()
         defaults = {name: getattr(s, name) for name in self.NAMES}
         if not isinstance(defaults["preview_max_bytes"], int):
@@ -113,8 +117,6 @@ class Puras(Configurable):
 
     def apply(self) -> None:
         """Push every value set from a config file to the kernel-wide settings."""
-        from ..settings import configure, current
-
         s = current()
         changed = {k: v for k, v in self.values().items() if getattr(s, k) != v}
         if changed:
@@ -122,8 +124,6 @@ class Puras(Configurable):
 
     @observe(*NAMES)
     def _changed(self, change: dict) -> None:
-        from ..settings import configure
-
         if change["new"] is not None:
             configure(**{change["name"]: change["new"]})
 
@@ -179,12 +179,10 @@ def _id_parser(name: str, out: bool = False) -> _Parser:
     return p
 
 
-def _short(exc: BaseException) -> BaseException:
+def _one_line_error(exc: BaseException) -> BaseException:
     """Make IPython show `exc` as one line (its type and message), not a traceback through this package.
 
     The message may quote a job's error or events: its control characters are blanked (a terminal shows it raw)."""
-    from ..views.html import plain
-
     line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
     exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]  # IPython's hook, set on any exception
     return exc
@@ -227,7 +225,7 @@ def skill_card(path: str) -> Any:
     try:
         return skill(path)
     except PurasError as exc:
-        raise _short(exc) from None
+        raise _one_line_error(exc) from None
 
 
 def _check_var(name: str | None) -> None:
@@ -241,9 +239,8 @@ class PurasMagics(Magics):
 
     shell: InteractiveShell  # always made with the shell it is registered on (`load_ipython_extension`)
 
-    def __init__(self, shell: InteractiveShell, settings: Puras) -> None:
+    def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell)
-        self.settings = settings
 
     @no_var_expand
     @line_cell_magic
@@ -296,7 +293,8 @@ class PurasMagics(Magics):
             )
         except InputError as exc:
             raise UsageError(str(exc)) from None
-        cancel = self.settings.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
+        s = current()  # the one store: `%config Puras.x` and `puras_nb.configure(x=...)` both write it
+        cancel = s.cancel_on_interrupt if args.cancel_on_interrupt is None else args.cancel_on_interrupt
         launch = foreground if not args.bg else start
         try:
             job = launch(
@@ -311,11 +309,11 @@ class PurasMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
-        timeout = args.timeout if args.timeout is not None else self.settings.timeout
+        timeout = args.timeout if args.timeout is not None else s.timeout
         result = self._block(job, args.out, timeout, cancel)
         return ShownResult(result) if args.display and isinstance(result, dict) else result
 
@@ -324,20 +322,20 @@ class PurasMagics(Magics):
             result = job.result(timeout)
         except TimeoutError:
             status = job.status
-            if cancel:
-                job.cancel()
+            cancelled = cancel and job.try_cancel()
             self._store(out, job)
-            what = "cancelled it" if cancel else "it keeps running"
+            what = "cancelled it" if cancelled else "could not cancel it (it may keep running)" if cancel else (
+                "it keeps running")
             error = JobError(job.job)
             error.args = (f"{job.skill} still {status} after {timeout} s; {what} · job {job.id}",)
-            raise _short(error) from None
+            raise _one_line_error(error) from None
         except JobError as exc:
             self._store(out, job)
             exc.args = (failure_message(job, exc),)
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         except (PurasError, JobInterrupted) as exc:
             self._store(out, job if job.id else None)
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         if out:
             self._store(out, result)
             return None
@@ -359,7 +357,7 @@ class PurasMagics(Magics):
         try:
             job = attach(job_id(args.job_id, self.shell.user_ns), display=False)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         self._store(args.out, job)
         return job
 
@@ -380,11 +378,12 @@ class PurasMagics(Magics):
         try:
             job = rerun(job_id(args.job_id, self.shell.user_ns), changes, version=args.version, display=False)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         self._store(args.out, job)
         return job
 
     def cmd_cancel(self, argv: list[str]) -> None:
+        from ..model.job import CANCEL_WAIT
         from .live import attach
 
         args = _id_parser("cancel").parse_args(argv)
@@ -393,7 +392,7 @@ class PurasMagics(Magics):
             job.cancel()
             job.wait(CANCEL_WAIT)
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
         print(f"job {job.id} {job.status}")
 
     def cmd_logs(self, argv: list[str]) -> None:
@@ -403,7 +402,7 @@ class PurasMagics(Magics):
         try:
             follow(job_id(args.job_id, self.shell.user_ns))
         except (PurasError, JobInterrupted) as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
 
     def cmd_get(self, argv: list[str]) -> dict:
         from .connection import client
@@ -413,7 +412,7 @@ class PurasMagics(Magics):
             try:
                 return api.get(job_id(args.job_id, self.shell.user_ns))
             except PurasError as exc:
-                raise _short(exc) from None
+                raise _one_line_error(exc) from None
 
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
@@ -426,7 +425,7 @@ class PurasMagics(Magics):
         try:
             return skills()
         except PurasError as exc:
-            raise _short(exc) from None
+            raise _one_line_error(exc) from None
 
     def cmd_local(self, argv: list[str]) -> None:
         from .connection import skills, use_local
@@ -472,12 +471,11 @@ class PurasMagics(Magics):
         width = max(len(u) for k, u in USAGE.items() if k not in ("run", "cell"))
         lines = [USAGE["run"], f"    {HELP['run']}", USAGE["cell"], f"    {HELP['cell']}"]
         lines += [f"{USAGE[k]:<{width}}  {HELP[k]}" for k in USAGE if k not in ("run", "cell")]
-        lines.append("settings: %config Puras.api_base / .skillpack / .poll_interval / .timeout / "
-                     ".cancel_on_interrupt / .preview_max_bytes")
+        lines.append("settings: %config Puras." + " / .".join(Puras.NAMES))
         return "\n".join(lines)
 
 
-def completer(settings: Puras) -> Completer:
+def completer(skillpack: Callable[[], str | None] | None = None) -> Completer:
     """The completer of `%puras` / `%%puras`: this module's vocabulary, the connection's skills, this kernel's jobs."""
 
     def job_ids() -> list[str]:
@@ -491,7 +489,7 @@ def completer(settings: Puras) -> Completer:
         job_commands=("attach", "rerun", "cancel", "logs", "get"),
         skill_commands=("skills",),
         job_ids=job_ids,
-        skillpack=lambda: settings.skillpack,
+        skillpack=skillpack or (lambda: current().skillpack),
     )
 
 
@@ -502,10 +500,10 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register `%puras` / `%%puras`, the `Puras` configurable and tab completion on `ipython`."""
     settings = Puras(parent=ipython)
     settings.apply()
-    magics = PurasMagics(ipython, settings)
+    magics = PurasMagics(ipython)
     ipython.register_magics(magics)
     ipython.configurables.append(settings)
-    install(ipython, completer(settings))
+    install(ipython, completer())
     _state.update(magics=magics, settings=settings)
 
 

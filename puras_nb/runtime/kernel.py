@@ -19,13 +19,18 @@ __all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "in_ker
 
 
 def _kernel() -> Any:
-    """The running ipykernel, read from the IPython already loaded (a kernel always loads it): never imported
-    here, so a script that asks stays free of IPython."""
+    """The running ipykernel, or None (a terminal IPython, a script). IPython is never imported for this:
+    a kernel has imported it already, so a script that has not stays free of it."""
     ip = sys.modules.get("IPython")
     try:
         return getattr(ip.get_ipython(), "kernel", None) if ip is not None else None
-    except Exception:  # an IPython without get_ipython
+    except Exception:  # a half-imported or stubbed IPython
         return None
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (widgets can render), False in a terminal IPython or a script."""
+    return _kernel() is not None
 
 
 def parent_id() -> str | None:
@@ -81,12 +86,3 @@ def _forget_route(comm: Any) -> None:
     lock = getattr(comm, "_reply_subshell_lock", None)
     with lock if lock is not None else contextlib.nullcontext(), contextlib.suppress(AttributeError):
         del comm._reply_subshell_id
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (widgets can render), False in a terminal IPython or a script."""
-    ip = sys.modules.get("IPython")
-    if ip is None:
-        return False
-    shell = ip.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None

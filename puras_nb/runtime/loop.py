@@ -40,8 +40,9 @@ def on_runtime_thread() -> bool:
     return _thread is not None and threading.current_thread() is _thread
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    """Run `coro` on the runtime loop and block for its value (Ctrl-C and timeouts cancel it).
+def run_sync(coro: Coroutine[Any, Any, T], bridge_timeout: float | None = None) -> T:
+    """Run `coro` on the runtime loop and block for its value, at most `bridge_timeout` s (Ctrl-C and the
+    bridge timeout cancel it, and with it any HTTP request it is making).
 
     From the runtime thread itself it cannot block (it would wait on itself): that is a RuntimeError
     naming the way out.
@@ -54,10 +55,10 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         )
     future = asyncio.run_coroutine_threadsafe(coro, get_loop())
     try:
-        return future.result(timeout)
+        return future.result(bridge_timeout)
     except concurrent.futures.TimeoutError:
         future.cancel()
-        raise TimeoutError(f"gave up after {timeout} s") from None
+        raise TimeoutError(f"gave up after {bridge_timeout} s") from None
     except BaseException:  # Ctrl-C: the work stops with the wait instead of carrying on unseen
         future.cancel()
         raise

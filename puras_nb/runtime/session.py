@@ -67,7 +67,8 @@ class Watch:
     #: Whether a job that succeeded still needs its last events fetched (one request); failures always do.
     wants_last_events: Callable[[], bool] = lambda: True
     client: Any = None
-    poll_interval: float = 1.0
+    #: The longest wait between checks; `Session.interval` is the cadence rule up to it.
+    poll_interval: float = field(default_factory=lambda: current().poll_interval)
     #: Requests made for this job alone (status polls, event fetches); shared list rounds are not counted.
     requests: int = 0
     started: float = field(default_factory=time.monotonic)

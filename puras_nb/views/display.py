@@ -20,9 +20,9 @@ from typing import Any, TextIO
 
 from ..model.job import set_presenter
 from ..model.protocols import Change, GridView, JobView, Shown
-from ..model.text import plain
 from ..runtime.kernel import in_kernel
 from ..runtime.kernel import parent_id as _parent_id
+from ..strings import plain
 from .outputs import live_bundle
 
 __all__ = ["JobDisplay", "TerminalLine", "bundle", "display_job", "static_bundle", "widget_for"]

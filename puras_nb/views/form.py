@@ -22,7 +22,7 @@ from ..errors import PurasAPIError, PurasError
 from ..mime import data_url
 from ..model.protocols import GridView, JobView, Shown
 from ..model.skill import MISSING, Input, Skill
-from ..model.text import plain, short
+from ..strings import cut, plain
 from .display import widget_for
 from .html import STYLE, esc
 
@@ -313,10 +313,10 @@ class SkillForm(w.VBox):
         except PurasAPIError as exc:
             refused = exc.status in (400, 422)
             what = "The server refused these inputs" if refused else f"The server answered {exc.status}"
-            self.message.value = esc(f"{what}: {_short(exc.detail)}")
+            self.message.value = esc(f"{what}: {_one_line(exc.detail)}")
             return None
         except (PurasError, OSError, ValueError) as exc:
-            self.message.value = esc(f"Could not start the job: {_short(str(exc))}")
+            self.message.value = esc(f"Could not start the job: {_one_line(str(exc))}")
             return None
         self._add_run(started, values, choice)
         return started
@@ -325,7 +325,7 @@ class SkillForm(w.VBox):
         self.runs.insert(0, started)
         del self.runs[HISTORY_MAX:]
         self._count += 1
-        shown = ", ".join(f"{k}={_short(v if isinstance(v, str) else _json(v), 60)}" for k, v in values.items()
+        shown = ", ".join(f"{k}={_one_line(v if isinstance(v, str) else _json(v), 60)}" for k, v in values.items()
                           if not (isinstance(v, str) and v.startswith("data:")))
         which = "compare" if choice == COMPARE else f"v{choice}" if choice is not None else "active version"
         head = w.HTML(
@@ -340,6 +340,6 @@ class SkillForm(w.VBox):
         return f"<SkillForm {self.skill.path}: {names}>"
 
 
-def _short(text: Any, limit: int = MESSAGE_MAX) -> str:
+def _one_line(text: Any, limit: int = MESSAGE_MAX) -> str:
     """One line of at most `limit` characters, control characters and runs of space folded."""
-    return short(" ".join(plain(text).split()), limit)
+    return cut(" ".join(plain(text).split()), limit)

@@ -11,12 +11,13 @@ import json
 from html import escape
 from typing import Any
 
-from ..api.media import Media, media_kind, mime_of, safe_url
+from ..api.media import Media, mime_of, safe_url
+from ..mime import media_kind
 from ..model.job import job_text
 from ..model.media import find_media
 from ..model.protocols import JobView
-from ..model.text import count, dollars, event_parts, plain, summarize
-from ..model.text import short as _short
+from ..model.text import count, dollars, event_parts, summarize
+from ..strings import cut, plain
 
 __all__ = [
     "STYLE",
@@ -126,7 +127,7 @@ def _scalar_html(value: Any) -> str:
         shown = value
         if value.startswith("data:") and len(value) > _DATA_PREVIEW:
             shown = f"{value[:_DATA_PREVIEW]}… ({len(value)} chars)"
-        shown = _short(shown, _STR_MAX)
+        shown = cut(shown, _STR_MAX)
         return f'<span class="puras-json-str">{esc(json.dumps(shown, ensure_ascii=False))}</span>'
     return f'<span class="puras-json-val">{esc(json.dumps(value, default=str))}</span>'
 
@@ -220,14 +221,14 @@ def raw_html(result: Any) -> str:
 
 def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
     """A job's error as a block in the theme's error colour (AA contrast in JupyterLab's light and dark themes)."""
-    return f'<div class="puras-error"><b>{esc(_short(text, limit))}</b>{extra}</div>'
+    return f'<div class="puras-error"><b>{esc(cut(text, limit))}</b>{extra}</div>'
 
 
 def ending_html(job: JobView, limit: int = 2000) -> str:
     """How a job that did not succeed ended: an error in the error colour, or a neutral note for a cancel."""
     if job.status == "cancelled" and job.exception is None:  # the badge says cancelled: only a reason adds to it
         reason = job.error_text if job.error_text != "cancelled" else ""
-        return f'<div class="puras-cancelled">{esc(_short(reason, limit))}</div>' if reason else ""
+        return f'<div class="puras-cancelled">{esc(cut(reason, limit))}</div>' if reason else ""
     return error_html(job.error_text, limit=limit)
 
 
@@ -253,7 +254,7 @@ def events_html(events: list[dict], limit: int = 50, *, skip: str = "") -> str:
         kind, message = event_parts(event)
         if skip and message == skip.strip():
             continue
-        rows.append(f'<li><span class="puras-event-type">{esc(kind)}</span> {esc(_short(message, 500))}</li>')
+        rows.append(f'<li><span class="puras-event-type">{esc(kind)}</span> {esc(cut(message, 500))}</li>')
     return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{"".join(rows)}</ol>'
 
 
@@ -277,7 +278,7 @@ def job_html(
         if frac is not None:
             body.append(bar_html(frac, status) + f'<span class="puras-progress-label">{esc(job.progress_label)}</span>')
         if job.message:
-            body.append(f'<div class="puras-message">{esc(_short(job.message, 500))}</div>')
+            body.append(f'<div class="puras-message">{esc(cut(job.message, 500))}</div>')
     else:
         body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
         if status == "succeeded" and not compact:

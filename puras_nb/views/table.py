@@ -15,8 +15,9 @@ from typing import Any
 from ..model.job import LiveJob
 from ..model.job import jobs as all_jobs
 from ..model.protocols import Change
-from ..model.text import dollars, plain, summarize
+from ..model.text import dollars, json_line, summarize
 from ..runtime.kernel import in_kernel
+from ..strings import plain
 
 __all__ = ["JobsTable"]
 
@@ -199,7 +200,7 @@ class JobsTable:
             version = f" · v{job.version}" if job.version is not None else ""
             frac = job.progress
             progress = "" if frac is None else bar_html(frac, job.status)
-            inputs = esc(_short_json(job.job.get("inputs")))
+            inputs = esc(json_line(job.job.get("inputs")))
             body.append(
                 f'<tr><td>{i}</td><td class="puras-nowrap">{esc(job.skill)}{esc(version)}</td>'
                 f"<td><code>{inputs}</code></td><td>{badge(job.status)}</td>"
@@ -273,10 +274,3 @@ def _one_per_job(jobs: list[LiveJob]) -> list[LiveJob]:
             seen.add(job.id)
         out.append(job)
     return out
-
-
-def _short_json(value: Any, limit: int = 80) -> str:
-    import json
-
-    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

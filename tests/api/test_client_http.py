@@ -48,9 +48,9 @@ def test_submit_request_matches_the_official_query() -> None:
     req = client._submit_request("echo", None, None, 2, True, 45)
     assert req.params == {"skillpack_id": UUID, "version": "2", "wait": "true", "timeout": "45"}
     assert req.json == {"skill": "echo", "inputs": {}}
-    assert req.timeout == 75 and not req.idempotent
+    assert req.request_timeout == 75 and not req.idempotent
     plain = client._submit_request("demo/echo", {"a": 1}, None, None, False, 60)
-    assert plain.params == {"skillpack": "demo"} and plain.timeout == 120.0
+    assert plain.params == {"skillpack": "demo"} and plain.request_timeout == 120.0
 
 
 def test_job_ids_cannot_escape_their_route() -> None:
@@ -273,7 +273,7 @@ def test_a_retry_pause_never_crosses_the_deadline(monkeypatch: pytest.MonkeyPatc
         assert now[0] <= 102.0
     requests = [s for s in run(client._wait_flow("j", 0.5, 2.0, False),
                                [response(200, {"id": "j", "status": "running"})] * 20) if isinstance(s, Request)]
-    assert all(r.timeout <= 0.5 + _http.DEADLINE_GRACE for r in requests)
+    assert all(r.request_timeout <= 0.5 + _http.DEADLINE_GRACE for r in requests)
 
 
 def test_redact_blanks_keys_bearer_tokens_and_authorization_values() -> None:

@@ -19,7 +19,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from puras_nb.api.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, max_bytes_for, media_kind, safe_url, sniff
+from puras_nb.api.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, max_bytes_for, safe_url
+from puras_nb.mime import media_kind, sniff
 from puras_nb.model.media import find_media
 
 PNG = base64.b64decode(

@@ -547,7 +547,7 @@ def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
             stopped.set()
 
     with pytest.raises(TimeoutError):
-        rt.run_sync(long_call(), timeout=0.1)
+        rt.run_sync(long_call(), bridge_timeout=0.1)
     assert stopped.wait(2)
 
 

@@ -18,7 +18,7 @@ SKILLS = from_skillpacks([build_demo_pack().describe()])
 
 
 def make(skills: list[Skill] = SKILLS, skillpack: str | None = None) -> Completer:
-    base = completer(SimpleNamespace(skillpack=skillpack))  # type: ignore[arg-type]
+    base = completer(lambda: skillpack)
     base.skills = lambda: skills
     return base
 
@@ -139,7 +139,7 @@ def test_puras_settings_feed_the_default_skillpack() -> None:
     settings = Puras()
     settings.skillpack = "demo"
     try:
-        c = completer(settings)
+        c = completer()
         c.skills = lambda: SKILLS
         assert texts("%puras run ugc", c) == ["ugc-ad"]
     finally:
@@ -153,7 +153,7 @@ def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCo
     from puras_nb.model import skill as model
 
     shell = SimpleNamespace(Completer=ipcompleter)
-    install(shell, completer(SimpleNamespace(skillpack=None)))  # type: ignore[arg-type]  # the real known()
+    install(shell, completer(lambda: None))  # the real known()
     before = settings.current()
     try:
         settings.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)

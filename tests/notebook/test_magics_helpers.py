@@ -15,7 +15,7 @@ from puras_nb import settings as settings_store
 from puras_nb.errors import JobError
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
-from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _run_parser, _short, failure_message, job_id
+from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _one_line_error, _run_parser, failure_message, job_id
 from puras_nb.views.table import JobsTable
 
 # -- argument parsing and messages ------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_usage_errors_are_one_line_with_the_usage(argv: list[str], fragment: str
 def test_a_short_error_carries_no_control_sequences_from_the_job() -> None:
     """IPython prints the one-line error straight to a terminal: only our own colour codes may be in it."""
     err = JobError({"id": "j-1", "status": "failed", "error": "boom \x1b]52;c;ZXZpbA==\x07\x1b[2J\r\n\x9b31m"})
-    (line,) = _short(err)._render_traceback_()
+    (line,) = _one_line_error(err)._render_traceback_()
     assert line.startswith("\x1b[0;31mJobError\x1b[0m: job j-1 failed: boom ")
     assert not re.search(r"[\x00-\x1f\x7f-\x9f]", line.replace("\x1b[0;31m", "").replace("\x1b[0m", ""))
 
@@ -113,6 +113,55 @@ def test_setting_a_trait_configures_live_jobs() -> None:
         assert (live.settings().poll_interval, live.settings().preview_max_bytes) == (0.25, 1234)
     finally:
         settings_store.restore(before)
+
+
+def test_the_traits_are_made_from_the_settings_with_their_defaults() -> None:
+    from dataclasses import fields
+
+    defaults = {f.name: f.default for f in fields(settings_store.Settings)}
+    traits = Puras.class_traits(config=True)
+    assert set(traits) == set(Puras.NAMES) == set(settings_store.MAGIC_HELP)
+    for name, trait in traits.items():
+        assert (trait.default_value, trait.help) == (defaults[name], settings_store.MAGIC_HELP[name])
+
+
+def test_percent_puras_run_uses_what_configure_set_after_the_magics_loaded(configured: None) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from puras_nb.notebook import magics
+
+    shell = InteractiveShell.instance()
+    magics.load_ipython_extension(shell)
+    try:
+        settings_store.configure(timeout=0.5)
+        with pytest.raises(JobError, match=r"still \w+ after 0.5 s; cancelled it"):
+            shell.run_line_magic("puras", "run demo/hang --no-display")
+    finally:
+        magics.unload_ipython_extension(shell)
+
+
+def test_a_timed_out_run_whose_cancel_stalls_ends_soon_with_one_line(configured: None, faults,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cancel after `--timeout` gets the stop budget (injected here: 0.3 s, 5 s by default), not the 10 s
+    bridge, and a cancel that does not answer is said in the one-line error instead of a TimeoutError wall."""
+    import time
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from puras_nb.model import job as model
+    from puras_nb.notebook import magics
+
+    monkeypatch.setattr(model, "STOP_TIMEOUT", 0.3)
+    shell = InteractiveShell.instance()
+    magics.load_ipython_extension(shell)
+    faults({"rate": 1, "kinds": "delay", "delay": 3, "methods": "POST", "paths": "/v1/jobs/"})  # cancels, not submits
+    began = time.monotonic()
+    try:
+        with pytest.raises(JobError, match=r"after 1.5 s; could not cancel it \(it may keep running\) · job "):
+            shell.run_line_magic("puras", "run demo/hang --timeout 1.5 --no-display")
+        assert time.monotonic() - began < 3.0, "1.5 s, the 0.3 s stop budget and some slack; not the 10 s bridge"
+    finally:
+        magics.unload_ipython_extension(shell)
 
 
 # -- connection helpers -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from puras_nb.mime import sniff_mime
 from puras_nb.notebook.inputs import (
     InputError,
     build_inputs,
@@ -15,7 +16,6 @@ from puras_nb.notebook.inputs import (
     parse_body,
     parse_pairs,
     parse_value,
-    sniff_mime,
     split_line,
     to_input,
 )
@@ -67,7 +67,7 @@ def test_mime_sniffing() -> None:
     assert sniff_mime(PNG) == "image/png"
     assert sniff_mime(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
     assert sniff_mime(b"\x00\x00\x00\x18ftypmp42") == "video/mp4"
-    assert sniff_mime(b"plain text") == "application/octet-stream"
+    assert sniff_mime(b"plain text") is None and data_url(b"plain text").startswith("data:application/octet-stream;")
     assert data_url(b"hi", "text/plain") == "data:text/plain;base64,aGk="
 
 

@@ -336,11 +336,11 @@ def test_elapsed_uses_the_local_clock_while_running_and_the_server_span_when_don
     ],
 )
 def test_an_event_line_says_each_word_once(event: dict, line: str) -> None:
-    from puras_nb.model.text import event_line as text_line
+    from puras_nb.model.text import event_text
     from puras_nb.notebook.fanout import event_line
     from puras_nb.views.html import events_html
 
-    assert text_line(event) == line
+    assert event_text(event) == line
     assert event_line({"id": 7, **event}) == f"[7] {line}"
     shown = re.sub(r"<[^>]+>", " ", events_html([event]))
     assert " ".join(shown.split()) == line.replace(":", "", 1)

@@ -1,0 +1,27 @@
+"""Named timeouts: the user's wait timeout bounds every HTTP request made within it, and an error names the
+timeout the request really had."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from puras_nb import Client
+from puras_nb.errors import PurasConnectionError
+
+KEY = "puras_live_fault_test_key_0123456789"
+
+
+def test_a_stalled_status_request_ends_with_the_wait_and_says_how_long_it_had(emulator_url: str, faults) -> None:
+    with Client(KEY, "demo", api_base=emulator_url) as client:
+        job = client.submit("hang")
+        faults({"rate": 1, "kinds": "delay", "delay": 3, "methods": "GET", "paths": f"/v1/jobs/{job['id']}"})
+        began = time.monotonic()
+        try:
+            with pytest.raises(PurasConnectionError, match=r"timed out after 2 s \(ReadTimeout\)"):
+                client.wait(job["id"], timeout=1)
+            assert time.monotonic() - began < 2.8, "the wait's 1 s (plus the grace) bounds the request"
+        finally:
+            faults({})
+            client.cancel(job["id"])
