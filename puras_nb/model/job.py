@@ -28,7 +28,10 @@ from .media import find_media
 from .skill import explain_not_found
 from .text import event_message, finite, plain, short, summarize
 
-__all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
+__all__ = [
+    "LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "presenter_static",
+    "presenter_widget", "set_presenter", "skill_path", "tell",
+]
 
 Observer = Callable[["LiveJob", frozenset], None]
 
@@ -47,11 +50,16 @@ _presenter: dict[str, Callable[..., Any]] = {}
 
 
 def set_presenter(
-    *, display: Callable[[Any], Any], bundle: Callable[[Any], dict], widget: Callable[[Any], Any]
+    *,
+    display: Callable[[Any], Any],
+    bundle: Callable[[Any], dict],
+    widget: Callable[[Any], Any],
+    static: Callable[[Any, bool], dict],
 ) -> None:
-    """Register the view layer: `display(obj)` shows a LiveJob or Comparison live in a kernel (or as a
-    terminal line), `bundle(obj)` gives its mimebundle, `widget(obj)` its live widget."""
-    _presenter.update(display=display, bundle=bundle, widget=widget)
+    """Register the view layer for jobs and groups of jobs (`model.group`, told apart by their `kind`):
+    `display(obj)` shows one live in a kernel (or as a terminal line), `bundle(obj)` gives its mimebundle,
+    `widget(obj)` its live widget, `static(obj, final)` its text/plain and escaped text/html."""
+    _presenter.update(display=display, bundle=bundle, widget=widget, static=static)
 
 
 def present(obj: Any) -> None:
@@ -67,6 +75,30 @@ def presenter_bundle(obj: Any) -> dict:
     """`obj`'s mimebundle through the registered views (its text where none are registered)."""
     bundle = _presenter.get("bundle")
     return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
+
+
+def presenter_static(obj: Any, final: bool = False) -> dict:
+    """`obj`'s static text/plain and text/html through the registered views (its text where none are)."""
+    static = _presenter.get("static")
+    return static(obj, final) if static is not None else {"text/plain": repr(obj)}
+
+
+def presenter_widget(obj: Any) -> Any:
+    """`obj`'s live widget from the registered views (made on first use)."""
+    make = _presenter.get("widget")
+    if make is None:
+        raise RuntimeError("no view layer is loaded: import puras_nb.views")
+    return make(obj)
+
+
+def tell(observers: list, subject: Any, changed: set[str], name: str) -> None:
+    """Call each of `observers` with `(subject, changed)`; a failing view is reported, never fatal to tracking."""
+    frozen = frozenset(changed)
+    for observer in list(observers):
+        try:
+            observer(subject, frozen)
+        except Exception as exc:  # one broken view must not stop the model or the others
+            print(f"puras-nb: a view of {name} failed: {exc!r}", file=sys.stderr)
 
 
 def jobs() -> list[LiveJob]:
@@ -408,14 +440,9 @@ class LiveJob:
             self._apply(events=await sess.call("events", self.id, after=self._cursor(), client=self.client))
 
     def _notify(self, changed: set[str]) -> None:
-        """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
+        """Tell every observer what changed."""
         if changed:
-            frozen = frozenset(changed)
-            for observer in list(self._observers):
-                try:
-                    observer(self, frozen)
-                except Exception as exc:  # one broken view must not stop the model or the others
-                    print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
+            tell(self._observers, self, changed, f"job {self.id}")
 
     def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[str]:
         """Merge a fresh job dict and new events into the model; notify observers of what changed."""
@@ -728,10 +755,7 @@ class LiveJob:
     @property
     def widget(self) -> Any:
         """The live widget of this job (made on first use by the registered views)."""
-        make = _presenter.get("widget")
-        if make is None:
-            raise RuntimeError("no view layer is loaded: import puras_nb.views")
-        return make(self)
+        return presenter_widget(self)
 
     def _ipython_display_(self) -> None:
         """`display(job)` or a job as a cell's value: the live view (a widget with static fallbacks)."""

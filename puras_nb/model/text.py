@@ -9,7 +9,10 @@ from typing import Any
 
 from .media import find_media
 
-__all__ = ["count", "dollars", "event_line", "event_message", "event_parts", "finite", "plain", "short", "summarize"]
+__all__ = [
+    "count", "dollars", "event_line", "event_message", "event_parts", "finite", "plain", "short", "short_json",
+    "summarize",
+]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _JSON_ITEMS = 200
@@ -59,6 +62,11 @@ def plain(value: Any) -> str:
 def short(text: str, limit: int) -> str:
     """`text` cut to `limit` characters with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_json(value: Any, limit: int = 80) -> str:
+    """`value` as one line of JSON cut to `limit` characters ("" for None): inputs in tables and grids."""
+    return "" if value is None else short(json.dumps(value, ensure_ascii=False, default=str), limit)
 
 
 def finite(value: Any) -> bool:

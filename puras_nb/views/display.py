@@ -31,14 +31,24 @@ _widgets: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _displays: weakref.WeakKeyDictionary[Any, list] = weakref.WeakKeyDictionary()
 
 
+def _kind(obj: Any) -> str:
+    """Which view shows `obj`: a group of jobs names its own (`JobGroup.kind`), anything else is one job."""
+    return str(getattr(obj, "kind", "job"))
+
+
 def widget_for(obj: Any) -> Any:
-    """The live widget of a LiveJob or Comparison (one per object, made on first use)."""
+    """The live widget of a LiveJob or a group of jobs (one per object, made on first use)."""
     widget = _widgets.get(obj)
     if widget is None:
-        if hasattr(obj, "versions"):
+        kind = _kind(obj)
+        if kind == "comparison":
             from .grid import ComparisonWidget
 
             widget = ComparisonWidget(obj)
+        elif kind == "table":
+            from .table import LiveTable
+
+            widget = LiveTable(obj).widget
         else:
             from .job import JobWidget
 
@@ -48,11 +58,16 @@ def widget_for(obj: Any) -> Any:
 
 
 def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
-    """text/plain and text/html of a job or grid as it is now (media embedded where fetched)."""
-    if hasattr(obj, "versions"):
+    """text/plain and text/html of a job or a group as it is now (media embedded where fetched)."""
+    kind = _kind(obj)
+    if kind == "comparison":
         from .grid import comparison_html
 
         return {"text/plain": obj.text(), "text/html": comparison_html(obj, final=final)}
+    if kind == "table":
+        from .table import table_html
+
+        return {"text/plain": obj.text(), "text/html": table_html(obj, final=final)}
     from .html import job_html, job_text
 
     return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}
@@ -62,7 +77,10 @@ def bundle(obj: Any) -> dict:
     """The live view (the widget plus a compact fallback) in a kernel; the full static view elsewhere."""
     if not in_kernel():
         return static_bundle(obj)
-    return widget_for(obj)._repr_mimebundle_() or {}
+    data = widget_for(obj)._repr_mimebundle_() or {}
+    if _kind(obj) == "table":  # a plain HTML widget: the table's own text and HTML beside it
+        data = {**data, **static_bundle(obj)}
+    return data
 
 
 def live_bundle(data: dict) -> dict:
@@ -188,7 +206,7 @@ class TerminalLine:
 
 
 def display_job(job: Any) -> Any:
-    """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line.
+    """Show `job` (a LiveJob or a group of jobs) live: a widget with fallbacks in a kernel, else a progress line.
 
     Once per cell: `puras_nb.start(...)` as a cell's last line displays the job, then IPython displays the
     returned value; the second call is a no-op.
@@ -207,4 +225,4 @@ def display_job(job: Any) -> Any:
     return None
 
 
-set_presenter(display=display_job, bundle=bundle, widget=widget_for)
+set_presenter(display=display_job, bundle=bundle, widget=widget_for, static=static_bundle)

@@ -6,6 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..model.text import short_json
 from .html import STYLE, badge, ending_html, esc, facts, result_html
 from .job import MAX_HZ, Throttle, set_traits
 from .result import ResultView
@@ -64,7 +65,7 @@ class ComparisonWidget(w.VBox):
         heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{_version_label(v)}</b>") for v in versions]
         cells: list[w.Widget] = list(heads)
         for i, inputs in enumerate(comparison.inputs):
-            cells.append(w.HTML(f"<code>{esc(_short(inputs))}</code>", _dom_classes=("puras-input",)))
+            cells.append(w.HTML(f"<code>{esc(short_json(inputs))}</code>", _dom_classes=("puras-input",)))
             cells.extend(CellView(comparison.job(i, v)) for v in versions)
         # the input column only as wide as its text needs (up to 200 px); the versions share the rest evenly
         columns = f"fit-content(200px) repeat({len(versions)}, minmax(0, 1fr))"
@@ -83,13 +84,6 @@ def _version_label(v: int | None) -> str:
     return f"v{v}" if v is not None else "active version"
 
 
-def _short(inputs: Any, limit: int = 80) -> str:
-    import json
-
-    text = json.dumps(inputs, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def comparison_html(comparison: Any, *, final: bool = False) -> str:
     """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded).
 
@@ -106,7 +100,7 @@ def comparison_html(comparison: Any, *, final: bool = False) -> str:
             elif job.done():
                 inner += ending_html(job)
             cells.append(f"<td>{inner}</td>")
-        rows.append(f'<tr><td class="puras-input"><code>{esc(_short(inputs))}</code></td>{"".join(cells)}</tr>')
+        rows.append(f'<tr><td class="puras-input"><code>{esc(short_json(inputs))}</code></td>{"".join(cells)}</tr>')
     cls = "puras-static puras-final" if final else "puras-static"
     return (
         f'{STYLE}<div class="{cls}"><b>{esc(comparison.skill)}</b>'
