@@ -443,6 +443,9 @@ class BaseClient:
     def _skillpacks_request(self) -> Request:
         return Request("GET", "/v1/skillpacks", timeout=self.timeout)
 
+    def _balance_request(self) -> Request:
+        return Request("GET", "/v1/billing/balance", timeout=self.timeout)
+
     # ── flows ────────────────────────────────────────────────────────────────
     def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
         """Send `req`, retrying what is safe to retry, and return its JSON body.

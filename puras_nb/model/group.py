@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from ..errors import PurasAPIError
 from .job import PREVIEW_GRACE, SLICE, LiveJob, present, presenter_bundle, presenter_static, presenter_widget, tell
 
-__all__ = ["OUTCOMES", "JobGroup", "outcome", "submit_or_reject"]
+__all__ = ["OUTCOMES", "JobGroup", "outcome", "rejected_job", "submit_or_reject"]
 
 #: The outcomes a group counts, in the order views show them.
 OUTCOMES = ("succeeded", "failed", "cancelled", "running", "queued")
@@ -32,14 +32,19 @@ def outcome(job: LiveJob) -> str:
     return "failed" if job.done() else "queued"
 
 
+def rejected_job(skill: str, inputs: dict, error: BaseException, version: int | None = None) -> LiveJob:
+    """The failed row of a submission the server rejected: no job exists for it, its error is the server's."""
+    rejected = {"status": "failed", "error": f"rejected: {error}", "inputs": inputs, "skill_name": skill}
+    return LiveJob(rejected, skill=skill, version=version)
+
+
 def submit_or_reject(skill: str, inputs: dict, **launch: Any) -> LiveJob:
     """Submit a job; a submission the server rejects (bad inputs, unknown skill or version) becomes a failed
-    LiveJob whose error is the server's message (no job exists on the server for it)."""
+    LiveJob whose error is the server's message (`rejected_job`)."""
     try:
         return LiveJob.submit(skill, inputs, **launch)
     except PurasAPIError as exc:
-        rejected = {"status": "failed", "error": f"rejected: {exc}", "inputs": inputs, "skill_name": skill}
-        return LiveJob(rejected, skill=skill, version=launch.get("version"))
+        return rejected_job(skill, inputs, exc, launch.get("version"))
 
 
 class JobGroup:

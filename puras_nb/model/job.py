@@ -91,6 +91,18 @@ def presenter_widget(obj: Any) -> Any:
     return make(obj)
 
 
+async def _submitted(
+    sess: Session, skill: str, inputs: dict | None, skillpack: str | None, version: int | None, client: Any,
+    **wait: Any,
+) -> dict:
+    """The server's answer to a submission; a 404 for a skill it does not have names close matches."""
+    try:
+        return await sess.call("submit", skill, inputs or {}, skillpack=skillpack, version=version, client=client,
+                               **wait)
+    except PurasAPIError as exc:
+        raise await explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess) from None
+
+
 def tell(observers: list, subject: Any, changed: set[str], name: str) -> None:
     """Call each of `observers` with `(subject, changed)`; a failing view is reported, never fatal to tracking."""
     frozen = frozenset(changed)
@@ -189,23 +201,15 @@ class LiveJob:
         short job comes back finished with no poll at all; a rejected submission then ends the LiveJob with
         the API's error.
         """
+        if not hold:
+            return rt.run_sync(cls.asubmit(skill, inputs, skillpack=skillpack, version=version, client=client, **opts))
         sess = session()
-        pack = skillpack or sess.settings.skillpack
-        path = skill_path(skill, pack)
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
 
         async def submitted(**wait: Any) -> dict:
-            """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
-            try:
-                return await sess.call("submit", skill, inputs or {}, skillpack=skillpack, version=version,
-                                       client=client, **wait)
-            except PurasAPIError as exc:
-                raise await explain_not_found(exc, skill, pack, sess) from None
+            return await _submitted(sess, skill, inputs, skillpack, version, client, **wait)
 
-        if not hold:
-            job = cls(rt.run_sync(submitted()), skill=path, version=version, client=client, **opts)
-            job._follow(sess)
-            return job
         job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
         job._session = sess
         job.submitting = True
@@ -232,6 +236,27 @@ class LiveJob:
         rt.spawn(send())
         return job
 
+    @classmethod
+    async def asubmit(
+        cls,
+        skill: str,
+        inputs: dict | None = None,
+        *,
+        skillpack: str | None = None,
+        version: int | None = None,
+        client: Any = None,
+        **opts: Any,
+    ) -> LiveJob:
+        """On the runtime loop: submit a job once the server answered and return its LiveJob, followed from then
+        on (what `submit` runs, and how a batch sends its rows without a thread each)."""
+        sess = session()
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
+        check_options(opts)
+        answer = await _submitted(sess, skill, inputs, skillpack, version, client)
+        job = cls(answer, skill=path, version=version, client=client, **opts)
+        job._follow(sess)
+        return job
+
     def wait_submitted(self, timeout: float) -> bool:
         """For a held submission: wait up to `timeout` s for the server's answer; True once it came."""
         event = self._submitted_event
@@ -256,15 +281,22 @@ class LiveJob:
     @classmethod
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
+        return rt.run_sync(cls.aattach(job_id, client=client, **opts))
+
+    @classmethod
+    async def aattach(cls, job_id: str, *, client: Any = None, events: bool = True, **opts: Any) -> LiveJob:
+        """On the runtime loop: `attach`. `events=False` leaves a finished job's events on the server (a batch
+        reusing its rows needs their results, not their logs)."""
         sess = session()
-        fetched = rt.run_sync(sess.call("get", job_id, client=client))
+        fetched = await sess.call("get", job_id, client=client)
         # a job this kernel already follows keeps the name it was started with (one job, named one way)
         known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
         job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():
-            job._apply(events=rt.run_sync(sess.call("events", job_id, after=0, client=client)))
+            if events:
+                job._apply(events=await sess.call("events", job_id, after=0, client=client))
             job._finish()
         else:
             job._follow(sess)

@@ -49,6 +49,10 @@ def widget_for(obj: Any) -> Any:
             from .table import LiveTable
 
             widget = LiveTable(obj).widget
+        elif kind == "batch":
+            from .batch import LiveBatch
+
+            widget = LiveBatch(obj).widget
         else:
             from .job import JobWidget
 
@@ -68,6 +72,10 @@ def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
         from .table import table_html
 
         return {"text/plain": obj.text(), "text/html": table_html(obj, final=final)}
+    if kind == "batch":
+        from .batch import batch_html
+
+        return {"text/plain": obj.text(), "text/html": batch_html(obj, final=final)}
     from .html import job_html, job_text
 
     return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}
@@ -78,7 +86,7 @@ def bundle(obj: Any) -> dict:
     if not in_kernel():
         return static_bundle(obj)
     data = widget_for(obj)._repr_mimebundle_() or {}
-    if _kind(obj) == "table":  # a plain HTML widget: the table's own text and HTML beside it
+    if _kind(obj) in ("table", "batch"):  # plain widgets: the group's own text and HTML beside them
         data = {**data, **static_bundle(obj)}
     return data
 

@@ -238,6 +238,20 @@ def bar_html(fraction: float | None, status: str) -> str:
     return f'<div class="puras-bar" title="{frac:.0%}"><div style="{style}"></div></div>'
 
 
+def outcome_bar(counts: dict[str, int]) -> str:
+    """One bar split by outcome (succeeded, failed, cancelled, running, queued), each part as wide as its
+    share, with the counts as its tooltip."""
+    total = sum(counts.values()) or 1
+    colors = {**_COLORS, **_BAR, "running": _COLORS["running"], "queued": "transparent"}
+    parts = "".join(
+        f'<div style="width:{n / total * 100:.2f}%;background:{colors.get(name, "")};height:100%" '
+        f'title="{n} {esc(name)}"></div>'
+        for name, n in counts.items() if n
+    )
+    tip = " · ".join(f"{n} {name}" for name, n in counts.items() if n)
+    return f'<div class="puras-bar puras-outcomes" style="display:flex" title="{esc(tip)}">{parts}</div>'
+
+
 def facts(job: Any) -> str:
     """ "2.5 s · $0.0040": a finished job's duration and cost, whichever are known."""
     parts = [f"{job.duration:.1f} s" if job.duration is not None else "", dollars(job.job.get("cost_micros"))]
