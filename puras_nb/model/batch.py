@@ -28,7 +28,7 @@ from .job import jobs as known_jobs
 from .ledger import Claim, Key, Ledger, inputs_hash, open_ledger
 from .text import dollars
 
-__all__ = ["Batch", "load_rows"]
+__all__ = ["Batch", "load_rows", "reuse_or_submit"]
 
 #: How often a row another kernel is submitting is looked at again.
 BUSY_RECHECK = 0.25
@@ -125,11 +125,15 @@ class Batch(JobGroup):
         self.ledger = ledger if ledger is not None else (open_ledger(current().ledger) if reuse else None)
         self.jobs: list[LiveJob | None] = [None] * len(self.inputs)
         self._stop: str | None = None
+        #: Shown, not sent: the estimate passed `confirm_over_usd` and a person is asked (`confirm()`).
+        self.awaiting = False
         #: Median cost of one row in micro-USD (ledger, else the server's job list), None when unknown.
         self.estimate_micros: int | None = None
         self.balance: dict | None = None
         self.reused = 0
         self.sent = 0
+        #: The server's (or the encoder's) refusal of each rejected row, by row number.
+        self.rejections: dict[int, BaseException] = {}
         self.started_at = time.monotonic()
         self._paid: set[int] = set()  # rows whose job this batch sent or found running (the budget counts them)
         self._sending = False
@@ -144,7 +148,7 @@ class Batch(JobGroup):
 
     def complete(self) -> bool:
         """Sending is over and every row sent has its job (or the row was left unsent)."""
-        if self._sending or any(self.jobs[i] is None for i in self._paid):
+        if self.awaiting or self._sending or any(self.jobs[i] is None for i in self._paid):
             return False
         return self._stop is not None or all(job is not None for job in self.jobs)
 
@@ -184,11 +188,31 @@ class Batch(JobGroup):
 
     # -- sending --------------------------------------------------------------------------------
 
-    def start(self) -> Batch:
-        """Look up the estimate and balance, then start sending rows in the background; returns the batch."""
-        rt.run_sync(self._prepare())
+    def start(self, *, estimate: bool = True) -> Batch:
+        """Look up the estimate and balance (unless `estimate=False`), then send rows in the background."""
+        if estimate:
+            self.prepare()
         self._go()
         return self
+
+    def prepare(self) -> Batch:
+        """Look up what a row costs (ledger, else the server's recent jobs) and the balance; sends nothing."""
+        rt.run_sync(self._prepare())
+        return self
+
+    def confirm(self) -> Batch:
+        """Start sending a batch that waited for confirmation (`configure(confirm_over_usd=...)`)."""
+        if self.awaiting:
+            self.awaiting = False
+            self._go()
+        return self
+
+    def job_of(self, i: int, timeout: float = 60.0) -> LiveJob | None:
+        """Block until row `i` has its job (sent, reused or rejected) and return it; None if it was not sent."""
+        deadline = time.monotonic() + timeout
+        while self.jobs[i] is None and (self._sending or i in self._paid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.jobs[i]
 
     def _go(self) -> None:
         self._stop = None
@@ -357,6 +381,7 @@ class Batch(JobGroup):
         except (PurasAPIError, TypeError, ValueError) as exc:  # refused, or inputs that are no JSON
             if self.ledger is not None:
                 await asyncio.to_thread(self.ledger.release, self._keys[i])
+            self.rejections[i] = exc
             self._put(i, rejected_job(self.path, self.inputs[i], exc, self.version))
             return
         except Exception as exc:  # unreachable: no job id to keep; the row stays unsent for resume()
@@ -509,6 +534,8 @@ class Batch(JobGroup):
         """text/plain: the skill and tally once done (stable for saved notebooks), `in progress` before."""
         version = f" v{self.version}" if self.version is not None else ""
         head = f"<Batch {self.path}{version}: {len(self.jobs)} rows"
+        if self.awaiting:
+            return f"{head}; waiting for confirmation>"
         if not self.done():
             return f"{head}; in progress>"
         tally = ", ".join(f"{n} {name}" for name, n in self.outcomes().items() if n)
@@ -516,3 +543,16 @@ class Batch(JobGroup):
             tally += f"; {self.stopped}"
         return f"{head}; {tally}>"
 
+
+
+def reuse_or_submit(skill: str, inputs: dict | None = None, *, skillpack: str | None = None,
+                    version: int | None = None, **opts: Any) -> LiveJob:
+    """One job through the ledger (`start(..., reuse=True)`): the job these inputs already ran as here, running
+    or succeeded, else a new one. A rejection raises the server's error, as `start` does."""
+    batch = Batch(skill, [dict(inputs or {})], skillpack=skillpack, version=version, max_running=1, **opts)
+    job = batch.start(estimate=False).job_of(0)
+    if 0 in batch.rejections:
+        raise batch.rejections[0]
+    if job is None:
+        raise PurasError(f"{skill} could not be started: {batch.stopped or 'no answer from the server'}")
+    return job

@@ -105,16 +105,27 @@ class LiveBatch:
         self.where = w.HTML()
         self.pick = w.Dropdown(options=[("open a failed row…", -1)], value=-1, layout=w.Layout(width="auto"))
         self.detail = w.HTML()
+        self.ask = w.HBox()
+        if batch.awaiting:  # the estimate passed confirm_over_usd: nothing is sent until someone says so
+            go = w.Button(description="Confirm", button_style="warning", tooltip=batch.estimate_line())
+            go.on_click(lambda _b: self._confirm())
+            self.ask.children = (w.HTML(f"<small>{esc(batch.estimate_line())}</small>"), go)
         self.prev.on_click(lambda _b: self.turn(-1))
         self.next.on_click(lambda _b: self.turn(1))
         self.pick.observe(self._open, names="value")
         pager = w.HBox([self.prev, self.where, self.next, self.pick])
-        self.widget = w.VBox([self.summary, pager, self.table, self.detail], _dom_classes=("puras-batch-live",))
+        self.widget = w.VBox([self.summary, self.ask, pager, self.table, self.detail],
+                             _dom_classes=("puras-batch-live",))
         self._shown: tuple = ()
         self._failed: tuple = ()
         self._ticking = False
         self.render()
         batch.subscribe(self._changed)
+        self._start_clock()
+
+    def _confirm(self) -> None:
+        self.ask.children = ()
+        self.batch.confirm()
         self._start_clock()
 
     def pages(self) -> int:
@@ -165,7 +176,7 @@ class LiveBatch:
 
     def _tick(self) -> None:
         """The clock: re-render while the batch runs (its jobs are not subscribed to, whatever their number)."""
-        if self.batch.done():
+        if self.batch.done() or self.batch.awaiting:
             self._ticking = False
             return
         self.render()

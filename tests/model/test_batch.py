@@ -141,3 +141,36 @@ def test_the_static_view_is_escaped_and_the_live_view_is_a_few_widgets(ledger: P
     shown = LiveBatch(failing)
     shown.pick.value = 0
     assert "rejected: 422" in shown.detail.value
+
+
+def test_a_batch_over_confirm_over_usd_is_refused_without_a_person_and_sent_with_confirm(ledger: Path) -> None:
+    from puras_nb.errors import PurasError
+    from puras_nb.model.batch import Batch
+    from puras_nb.views.batch import LiveBatch
+
+    tag = _tag()
+    rows = [{"prompt": f"{tag} {i}", "width": 16, "height": 16} for i in range(3)]
+    batch_map("demo/image", rows[:1], version=1, display=False).wait(30)  # the ledger now knows the cost: $0.0040
+    settings.configure(confirm_over_usd=0.005)
+    with pytest.raises(PurasError, match=r"estimate: 2 new rows × \$0\.0040 = \$0\.0080.*nothing was sent"):
+        batch_map("demo/image", rows, version=1, display=False)
+    assert batch_map("demo/image", rows, version=1, display=False, confirm=True).wait(30).sent == 2
+    waiting = Batch("demo/image", [{**rows[0], "prompt": f"{tag} asked"}], version=1).prepare()
+    waiting.awaiting = True
+    live = LiveBatch(waiting)
+    assert "waiting for confirmation" in repr(waiting) and "Confirm" in str(live.ask.children[1].description)
+    live._confirm()
+    assert waiting.wait(30).sent == 1 and live.ask.children == ()
+
+
+def test_start_and_run_with_reuse_give_the_job_that_already_ran(ledger: Path) -> None:
+    from puras_nb.notebook import live
+
+    inputs = {"tag": _tag()}
+    first = live.start("demo/echo", inputs, reuse=True, display=False)
+    assert first.result(30) == inputs
+    assert live.start("demo/echo", inputs, reuse=True, display=False) is first
+    assert live.run("demo/echo", inputs, reuse=True, display=False) == inputs
+    assert live.start("demo/echo", inputs, display=False).id != first.id, "without reuse: a new job"
+    with pytest.raises(Exception, match="422"):
+        live.start("demo/count", {"n": -1}, reuse=True, display=False)
