@@ -74,17 +74,25 @@ def owner_token() -> str:
 
 
 def _owner_alive(owner: str | None, claimed_at: float | None, now: float) -> bool:
+    """Whether a claim's owner may still record its job: a process on this host that runs (not a zombie);
+    elsewhere, a claim younger than `CLAIM_TTL`."""
+    if claimed_at is None or now - claimed_at >= CLAIM_TTL:
+        return False
     host, _, rest = (owner or "").partition(":")
     pid = rest.partition(":")[0]
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+    if host != socket.gethostname() or not pid.isdigit():
         return True
-    return claimed_at is not None and now - claimed_at < CLAIM_TTL
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[:1] != ["Z"]  # a killed kernel not reaped yet
+    except OSError:
+        return True
 
 
 class Ledger:
