@@ -377,7 +377,7 @@ class Batch(JobGroup):
         """Send row `i`; a rejection is a failed row with the server's message (and gives the claim back)."""
         try:
             job = await LiveJob.asubmit(self.skill, self.inputs[i], skillpack=self.skillpack, version=self.version,
-                                        **self.opts)
+                                        keep_log=False, **self.opts)
         except (PurasAPIError, TypeError, ValueError) as exc:  # refused, or inputs that are no JSON
             if self.ledger is not None:
                 await asyncio.to_thread(self.ledger.release, self._keys[i])

@@ -157,6 +157,9 @@ class LiveJob:
         self.submitting = False
         #: True while a cell blocks in `wait()` / `result()` on this job (views say how to stop it then).
         self.waiting_in_cell = False
+        #: Whether a job nobody views fetches its last events when it succeeds (False for a batch's rows, whose
+        #: results matter: one request a row less); `want_log()` fetches them all the same.
+        self.keep_log = True
         self._observers: list[Observer] = []
         self._log_wanted = False
         self._callbacks: list[Callable[[LiveJob], Any]] = []
@@ -245,15 +248,18 @@ class LiveJob:
         skillpack: str | None = None,
         version: int | None = None,
         client: Any = None,
+        keep_log: bool = True,
         **opts: Any,
     ) -> LiveJob:
         """On the runtime loop: submit a job once the server answered and return its LiveJob, followed from then
-        on (what `submit` runs, and how a batch sends its rows without a thread each)."""
+        on (what `submit` runs, and how a batch sends its rows without a thread each). `keep_log`: see the
+        attribute."""
         sess = session()
         path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
         answer = await _submitted(sess, skill, inputs, skillpack, version, client)
         job = cls(answer, skill=path, version=version, client=client, **opts)
+        job.keep_log = keep_log
         job._follow(sess)
         return job
 
@@ -324,7 +330,8 @@ class LiveJob:
             on_end=self._finish,
             wants_events=lambda: bool(self._observers),
             # a view shows a checklist to its end, so a job that keeps one gets its last state
-            wants_last_events=lambda: self._log_wanted or not self._observers or self.todos is not None,
+            wants_last_events=lambda: self._log_wanted or (not self._observers and self.keep_log)
+            or self.todos is not None,
             client=self.client,
             poll_interval=self.poll_interval,
         )

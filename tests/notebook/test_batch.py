@@ -112,3 +112,14 @@ def test_a_budget_stops_a_batch_and_its_views_say_so(start_kernel: Any) -> None:
     assert "application/vnd.jupyter.widget-view+json" in views[0], "a live view"
     final = [v for v in views if "puras-final" in v.get("text/html", "")][-1]
     assert "budget reached: 4 rows not sent" in final["text/html"] and "not sent" in final["text/plain"]
+
+
+def test_the_map_magic_runs_a_notebook_variable_and_refuses_bad_rows(start_kernel: Any) -> None:
+    kernel = start_kernel()
+    tag = random.randrange(10**9)
+    kernel.run(f"%load_ext puras_nb\nrows = [{{'i': i, 'tag': {tag}}} for i in range(5)]")
+    cell = kernel.run("%puras map demo/echo $rows --max-running 2 -o out")
+    assert [m for m in cell["outputs"] if m["msg_type"] == "display_data"], "the live view shows"
+    assert kernel.value("out.wait(30).results() == rows, out.sent") == "True 5"
+    failed = kernel.run("%puras map demo/echo $nope", allow_error=True)
+    assert failed["reply"]["content"]["status"] == "error" and "nope" in failed["reply"]["content"]["evalue"]
