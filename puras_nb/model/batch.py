@@ -32,6 +32,8 @@ __all__ = ["Batch", "load_rows", "reuse_or_submit"]
 
 #: How often a row another kernel is submitting is looked at again.
 BUSY_RECHECK = 0.25
+#: Rows whose media previews a shown batch fetches (the first page of its table).
+PREVIEW_ROWS = 25
 #: Server jobs read for a cost estimate, and to find jobs a dead kernel created but never recorded.
 HISTORY = 500
 
@@ -86,6 +88,11 @@ def _jsonl(path: str) -> tuple[list[dict], list[Any], list[Any], Any]:
     return inputs, ids, expected, None
 
 
+def _names_pack(listed: Any, pack: str) -> bool:
+    """Whether a listed job's `skillpack` ("workspace/slug", or absent) is the pack a batch names by slug or path."""
+    return not listed or pack in (listed, str(listed).rsplit("/", 1)[-1])
+
+
 class Batch(JobGroup):
     """One skill over many rows, sent at most `max_running` at a time; `results()` are aligned with the rows.
 
@@ -125,6 +132,7 @@ class Batch(JobGroup):
         self.ledger = ledger if ledger is not None else (open_ledger(current().ledger) if reuse else None)
         self.jobs: list[LiveJob | None] = [None] * len(self.inputs)
         self._stop: str | None = None
+        self._wants_media = False
         #: Shown, not sent: the estimate passed `confirm_over_usd` and a person is asked (`confirm()`).
         self.awaiting = False
         #: Median cost of one row in micro-USD (ledger, else the server's job list), None when unknown.
@@ -258,7 +266,7 @@ class Batch(JobGroup):
             return []
         pack = self.path.rsplit("/", 1)[0] if "/" in self.path else None
         return [j for j in listed if isinstance(j, dict)
-                and (pack is None or j.get("skillpack") in (None, pack))
+                and (pack is None or _names_pack(j.get("skillpack"), pack))
                 and (self.version is None or j.get("version") == self.version)]
 
     def _running(self) -> int:
@@ -398,6 +406,16 @@ class Batch(JobGroup):
     def _put(self, i: int, job: LiveJob) -> None:
         self.jobs[i] = job
         self._track(job)
+        if self._wants_media and i < PREVIEW_ROWS:
+            job.want_media()
+
+    def want_media(self) -> None:
+        """A view is shown: fetch the previews of the first `PREVIEW_ROWS` rows (the thumbnails of its first
+        page and of a saved notebook), never of every row."""
+        self._wants_media = True
+        for job in self.jobs[:PREVIEW_ROWS]:
+            if job is not None:
+                job.want_media()
 
     def _job_done(self, job: LiveJob) -> None:
         if self.ledger is not None and job.id and job.status in TERMINAL:
@@ -483,6 +501,8 @@ class Batch(JobGroup):
         """`estimate: 40 new rows × $0.0040 = $0.16 · balance $12.00` (or `unknown`), shown before sending."""
         new = self.new_rows()
         each = self.estimate_micros
+        if each is None:  # no history before this batch: what its own rows cost so far
+            each = int(self._each_micros(self.members())) or None
         line = f"estimate: {new} new rows × {dollars(each)} = ${new * each / 1_000_000:.4f}" if each is not None \
             else f"estimate: {new} new rows × unknown cost"
         balance = self.balance or {}

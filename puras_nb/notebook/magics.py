@@ -368,7 +368,7 @@ class PurasMagics(Magics):
         args = p.parse_args(argv)
         _check_var(args.out)
         try:
-            rows = parse_value(args.rows, self.shell.user_ns)
+            rows = parse_value(args.rows, getattr(self.shell, "user_ns", {}))
         except InputError as exc:
             raise UsageError(str(exc)) from None
         try:

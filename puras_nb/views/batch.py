@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.batch import Batch
+from ..model.batch import PREVIEW_ROWS, Batch
 from ..model.group import outcome
 from ..model.text import dollars, short, short_json, summarize
 from ..runtime import loop as rt
-from .html import STYLE, badge, esc, outcome_bar, result_html
+from .html import STYLE, badge, esc, outcome_bar, thumbnails_html
 
 __all__ = ["LiveBatch", "batch_html"]
 
-PAGE = 25
+PAGE = PREVIEW_ROWS
 #: Failed rows the static view lists (the rest: `batch.failed()`).
 FAILED_SHOWN = 50
 HZ = 2.0
@@ -53,9 +53,7 @@ def _row_html(batch: Batch, i: int) -> str:
     job = batch.jobs[i]
     status = outcome(job) if job is not None else ("not sent" if batch.stopped else "queued")
     if job is not None and job.status == "succeeded":
-        media = job.find_media()
-        shown = result_html(job.job.get("result"), media=media, data=job.media_data) if media and job.media_data \
-            else esc(summarize(job.job.get("result"), 120))
+        shown = thumbnails_html(job.find_media(), job.media_data) + esc(summarize(job.job.get("result"), 120))
     elif job is not None and job.done():
         shown = esc(short(job.error_text, 200))
     else:

@@ -195,6 +195,17 @@ def media_html(
     return f'<figure class="puras-media puras-media-{kind}">{tag}{caption_html}</figure>'
 
 
+def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: int = 3) -> str:
+    """Small embedded previews of a result's images (those whose bytes were fetched), for table rows."""
+    shown = []
+    for m in media:
+        raw = data.get(m.url)
+        if media_kind(m.mime) == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
+            src = f"data:{esc(m.mime)};base64,{base64.b64encode(raw).decode('ascii')}"
+            shown.append(f'<img src="{src}" alt="" style="max-height:48px;max-width:96px;margin-right:4px">')
+    return "".join(shown)
+
+
 def result_html(
     result: Any,
     *,

@@ -174,3 +174,33 @@ def test_start_and_run_with_reuse_give_the_job_that_already_ran(ledger: Path) ->
     assert live.start("demo/echo", inputs, display=False).id != first.id, "without reuse: a new job"
     with pytest.raises(Exception, match="422"):
         live.start("demo/count", {"n": -1}, reuse=True, display=False)
+
+
+def test_a_shown_batch_embeds_thumbnails_of_its_first_page_only(ledger: Path) -> None:
+    from puras_nb.model.batch import PREVIEW_ROWS
+
+    tag = _tag()
+    rows = [{"prompt": f"{tag} {i}", "width": 16, "height": 16} for i in range(PREVIEW_ROWS + 2)]
+    batch = batch_map("demo/image", rows, version=1, max_running=32, display=False)
+    batch.want_media()  # what showing it does
+    html = static_bundle(batch.wait(60), final=True)["text/html"]
+    assert html.count('<img src="data:image/png;base64,') == PREVIEW_ROWS
+    assert all(not job.media_data for job in batch.jobs[PREVIEW_ROWS:] if job), "no previews past the first page"
+
+
+def test_a_dead_kernels_unrecorded_submission_is_found_on_the_server_not_sent_again(
+    ledger: Path, emulator: Any
+) -> None:
+    import socket
+
+    from puras_nb.model.ledger import Key, inputs_hash, open_ledger
+
+    inputs = {"tag": _tag()}
+    dead = open_ledger(str(ledger))
+    assert dead is not None
+    dead.owner = f"{socket.gethostname()}:999999999:gone"  # a process that no longer runs
+    assert dead.claim(Key(emulator.url, "demo", "demo/echo", "", inputs_hash(inputs))).kind == "mine"
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:  # it sent, then died before recording
+        created = client.submit("demo/echo", inputs)
+    batch = batch_map("demo/echo", [inputs], display=False).wait(30)
+    assert batch.sent == 0 and batch.jobs[0] is not None and batch.jobs[0].id == created["id"]
