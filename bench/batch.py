@@ -14,6 +14,7 @@ Targets (issue 21): ratio >= 0.5, growth < 200 MB, trivial-cell p95 < 100 ms. No
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -53,18 +54,23 @@ def batch_in_kernel(server: local.LocalServer, n: int) -> dict:
         kernel = KernelHarness({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key,
                                 "PURAS_NB_LEDGER": f"{tmp}/ledger.sqlite"})
         try:
-            kernel.run("import puras_nb, time")
+            kernel.run("import puras_nb, time\nfrom puras_nb.views.job import descendants")
             kernel.run("puras_nb.map('demo/echo', [{'warm': 1}], display=False).wait(30)")  # imports, session
             before = int(kernel.value(RSS))
             tag = uuid.uuid4().hex
             kernel.run(f"rows = [{{'i': i, 'batch': '{tag}'}} for i in range({n})]\n"
                        "began = time.perf_counter()\n"
                        f"b = puras_nb.map('demo/echo', rows, max_running={CONCURRENCY})")
+            ids = set(json.loads(kernel.value(
+                "__import__('json').dumps([x.model_id for x in descendants(b.widget)])")))
+            since = time.monotonic()
             trips = []
             while kernel.value("b.done()") != "True":
                 cell = kernel.run("1 + 1")
                 trips.append((cell["idle"] - cell["sent"]) * 1000)
                 time.sleep(0.05)
+            until = time.monotonic()
+            updates = len(kernel.comm_updates(ids, since=since, until=until))
             kernel.run("b.wait(600)\nelapsed = time.perf_counter() - began")
             elapsed = float(kernel.value("elapsed"))
             outcomes = kernel.value("b.outcomes()")
@@ -80,6 +86,7 @@ def batch_in_kernel(server: local.LocalServer, n: int) -> dict:
         "p50": statistics.median(trips) if trips else float("nan"),
         "p95": trips[max(0, int(len(trips) * 0.95) - 1)] if trips else float("nan"),
         "samples": len(trips),
+        "msgs_per_s": updates / max(until - since, 1e-9),
     }
 
 
@@ -99,6 +106,7 @@ def main() -> None:
     print(f"| kernel growth (RSS) | {got['growth_mb']} MB | < 200 MB |")
     print(f"| trivial cell during the batch, p50 / p95 ({got['samples']} cells) | {got['p50']:.0f} / "
           f"{got['p95']:.0f} ms | p95 < 100 ms |")
+    print(f"| widget traffic of the batch's live view | {got['msgs_per_s']:.1f} msg/s | <= 10 msg/s per widget |")
     print(f"outcomes: {got['outcomes']}")
 
 
