@@ -138,6 +138,8 @@ class Batch(JobGroup):
         #: Median cost of one row in micro-USD (ledger, else the server's job list), None when unknown.
         self.estimate_micros: int | None = None
         self.balance: dict | None = None
+        #: The estimate as `prepare` worded it (`estimate_line`), "" until then.
+        self.estimate = ""
         self.reused = 0
         self.sent = 0
         #: The server's (or the encoder's) refusal of each rejected row, by row number.
@@ -204,8 +206,10 @@ class Batch(JobGroup):
         return self
 
     def prepare(self) -> Batch:
-        """Look up what a row costs (ledger, else the server's recent jobs) and the balance; sends nothing."""
+        """Look up what a row costs (ledger, else the server's recent jobs) and the balance, and word the
+        estimate the views show before and while the batch sends (`estimate`); sends nothing."""
         rt.run_sync(self._prepare())
+        self.estimate = self.estimate_line()
         return self
 
     def confirm(self) -> Batch:

@@ -38,14 +38,13 @@ def summary_html(batch: Batch) -> str:
     tally = " · ".join(f"{n} {name}" for name, n in counts.items() if n)
     rate = batch.rate()
     facts = [f"{rate:.1f} rows/s" if rate else "", "" if batch.done() else f"ETA {_clock(batch.eta())}",
-             f"cost {dollars(batch.cost_micros)}" if batch.cost_micros else ""]
+             f"cost {dollars(batch.cost_micros)}" if batch.cost_micros else "", "" if batch.done() else batch.estimate]
     version = f" v{batch.version}" if batch.version is not None else ""
     stopped = f'<div class="puras-error">{esc(batch.stopped)}</div>' if batch.stopped else ""
     return (
         f"<div><b>{esc(batch.path)}{esc(version)}</b> · {len(batch.jobs)} rows · {esc(tally)}</div>"
         f"{outcome_bar(counts)}"
-        f'<div class="puras-facts"><small>{esc(" · ".join(f for f in facts if f))}'
-        f" · {esc(batch.estimate_line())}</small></div>{stopped}"
+        f"<div class=\"puras-facts\"><small>{esc(' · '.join(f for f in facts if f))}</small></div>{stopped}"
     )
 
 
@@ -112,7 +111,7 @@ class LiveBatch:
         self.next.on_click(lambda _b: self.turn(1))
         self.pick.observe(self._open, names="value")
         pager = w.HBox([self.prev, self.where, self.next, self.pick])
-        self.widget = w.VBox([self.summary, self.ask, pager, self.table, self.detail],
+        self.widget = w.VBox([self.summary, self.ask, pager, self.detail, self.table],
                              _dom_classes=("puras-batch-live",))
         self._shown: tuple = ()
         self._failed: tuple = ()
