@@ -175,11 +175,16 @@ class JobGroup:
         the jobs keep running."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.check_done()
-        while not self.done():
-            left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
-            if left <= 0:
-                break
-            self._ended.wait(left)  # in slices: Ctrl-C gets through, and a group still filling is re-read
+        try:
+            while not self.done():
+                left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
+                if left <= 0:
+                    break
+                self._ended.wait(left)  # in slices: Ctrl-C gets through, and a group still filling is re-read
+        except KeyboardInterrupt:
+            running = sum(1 for job in self.members() if not job.done())
+            raise KeyboardInterrupt(f"interrupted while waiting; {running} jobs keep running (wait() again, "
+                                    "or cancel())") from None
         if self.done():
             self.check_done()  # views hear the end before `settle` re-sends them, even if the runtime is slow to tell
             grace = time.monotonic() + PREVIEW_GRACE

@@ -4,6 +4,7 @@ rejected rows, a budget, retries, and the views (text, escaped HTML, the live wi
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,15 @@ def test_a_dead_kernels_unrecorded_submission_is_found_on_the_server_not_sent_ag
         created = client.submit("demo/echo", inputs)
     batch = batch_map("demo/echo", [inputs], display=False).wait(30)
     assert batch.sent == 0 and batch.jobs[0] is not None and batch.jobs[0].id == created["id"]
+
+
+def test_cancel_stops_sending_and_cancels_what_runs(ledger: Path) -> None:
+    rows = [{"seconds": 30 + i / 1000 + int(_tag(), 16) / 10**12} for i in range(6)]
+    batch = batch_map("demo/slow", rows, max_running=2, display=False)
+    deadline = time.monotonic() + 10
+    while batch.outcomes()["running"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    batch.cancel().wait(20)
+    assert batch.done() and batch.stopped == "cancelled: 4 rows not sent"
+    assert [job.status for job in batch.jobs if job] == ["cancelled", "cancelled"]
+    assert batch.results() == [None] * 6 and batch.sent == 2
