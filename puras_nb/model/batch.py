@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -146,6 +147,9 @@ class Batch(JobGroup):
         self.rejections: dict[int, BaseException] = {}
         self.started_at = time.monotonic()
         self._paid: set[int] = set()  # rows whose job this batch sent or found running (the budget counts them)
+        self._active: set[int] = set()  # paid rows whose job has not ended (or is on its way): what runs
+        self._spent = 0  # micro-USD of the paid rows that ended
+        self._costs: list[int] = []  # the first costs seen, for a median when there is no estimate
         self._sending = False
         self._wake: asyncio.Event | None = None
         self._session: Session = sess
@@ -155,6 +159,10 @@ class Batch(JobGroup):
 
     def members(self) -> list[LiveJob]:
         return [job for job in self.jobs if job is not None]
+
+    def done(self) -> bool:
+        """True once sending is over and every row's job ended (cheap while jobs still run)."""
+        return not (self._active or self._sending or self.awaiting) and super().done()
 
     def complete(self) -> bool:
         """Sending is over and every row sent has its job (or the row was left unsent)."""
@@ -174,7 +182,7 @@ class Batch(JobGroup):
         self._poke()
 
     def _key(self, i: int) -> Key:
-        pack = self.path.split("/", 1)[0] if "/" in self.path else ""
+        pack = self.path.rsplit("/", 1)[0] if "/" in self.path else ""
         version = "" if self.version is None else str(self.version)
         return Key(self._session.api_base, pack, self.path, version, inputs_hash(self.inputs[i]))
 
@@ -275,29 +283,42 @@ class Batch(JobGroup):
 
     def _running(self) -> int:
         """Jobs of this batch that run, counting the submissions still on their way."""
-        return sum(1 for i in self._paid if (job := self.jobs[i]) is None or not job.done())
+        return len(self._active)
+
+    def _pay(self, i: int) -> None:
+        """Row `i` runs on this batch's account (sent now, or found running)."""
+        self._paid.add(i)
+        self._active.add(i)
+
+    def _unpay(self, i: int) -> None:
+        self._paid.discard(i)
+        self._active.discard(i)
+
+    def _row_ended(self, i: int, job: LiveJob) -> None:
+        """A paid row's job ended: it runs no more, and what it cost is spent."""
+        if i in self._active and self.jobs[i] is job:
+            self._active.discard(i)
+            cost = job.job.get("cost_micros")
+            if isinstance(cost, int) and not isinstance(cost, bool):
+                self._spent += cost
+                if len(self._costs) < 101:
+                    self._costs.append(cost)
 
     def _over_budget(self) -> bool:
         """Would one more row pass the budget: spent, plus the estimate of every running job and this row?"""
         if self.budget_usd is None:
             return False
-        paid = [job for i in self._paid if (job := self.jobs[i]) is not None]
-        spent = sum(c for j in paid if j.done() and isinstance(c := j.job.get("cost_micros"), (int, float)))
-        each = self._each_micros(paid)
-        return spent + (self._running() + 1) * each > self.budget_usd * 1_000_000
+        return self._spent + (self._running() + 1) * self._each_micros() > self.budget_usd * 1_000_000
 
-    def _each_micros(self, paid: list[LiveJob]) -> float:
-        """A row's expected cost: the estimate, else what this batch's finished jobs cost."""
+    def _each_micros(self) -> float:
+        """A row's expected cost: the estimate, else what this batch's first finished jobs cost."""
         if self.estimate_micros is not None:
             return self.estimate_micros
-        costs = [c for j in paid if j.done() and isinstance(c := j.job.get("cost_micros"), (int, float))]
-        return statistics.median(costs) if costs else 0.0
+        return statistics.median(self._costs) if self._costs else 0.0
 
     def _cap(self) -> int:
         """How many may run: `max_running`, or one at a time while a budget has no cost to go by yet."""
-        unknown = self.budget_usd is not None and self._each_micros(
-            [j for i in self._paid if (j := self.jobs[i]) is not None]) == 0.0
-        return 1 if unknown else self.max_running
+        return 1 if self.budget_usd is not None and self._each_micros() == 0.0 else self.max_running
 
     async def _send(self) -> None:
         """Send the rows without a job, at most `max_running` running, until all are sent or sending stops."""
@@ -342,7 +363,7 @@ class Batch(JobGroup):
                         busy.append(i)
                     if then != "send":
                         continue
-                self._paid.add(i)
+                self._pay(i)
                 rt.spawn(self._submit(i))
                 await asyncio.sleep(0)
         except Exception as exc:  # the batch says why it stopped; rows left stay unsent for resume()
@@ -380,7 +401,7 @@ class Batch(JobGroup):
                 return "busy"
             return await self._reuse(i, claim.job_id)
         if not job.done():
-            self._paid.add(i)
+            self._pay(i)
         self.reused += 1
         self._put(i, job)
         return "reused"
@@ -397,7 +418,7 @@ class Batch(JobGroup):
             self._put(i, rejected_job(self.path, self.inputs[i], exc, self.version))
             return
         except Exception as exc:  # unreachable: no job id to keep; the row stays unsent for resume()
-            self._paid.discard(i)
+            self._unpay(i)
             if self.ledger is not None:
                 await asyncio.to_thread(self.ledger.release, self._keys[i])
             self._halt(f"sending stopped ({exc})")
@@ -409,6 +430,8 @@ class Batch(JobGroup):
 
     def _put(self, i: int, job: LiveJob) -> None:
         self.jobs[i] = job
+        if i in self._active:
+            job.add_done_callback(functools.partial(self._row_ended, i))
         self._track(job)
         if self._wants_media and i < PREVIEW_ROWS:
             job.want_media()
@@ -450,7 +473,7 @@ class Batch(JobGroup):
             if job is not None and job.done() and job.status != "succeeded":
                 self._untrack(job)
                 self.jobs[i] = None
-                self._paid.discard(i)
+                self._unpay(i)
         self.retry = True  # the sender claims each again in place of its failed job
         return self.resume()
 
@@ -506,7 +529,7 @@ class Batch(JobGroup):
         new = self.new_rows()
         each = self.estimate_micros
         if each is None:  # no history before this batch: what its own rows cost so far
-            each = int(self._each_micros(self.members())) or None
+            each = int(self._each_micros()) or None
         line = f"estimate: {new} new rows × {dollars(each)} = ${new * each / 1_000_000:.4f}" if each is not None \
             else f"estimate: {new} new rows × unknown cost"
         balance = self.balance or {}

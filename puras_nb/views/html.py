@@ -197,7 +197,7 @@ def media_html(
 
 def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: int = 3) -> str:
     """Small embedded previews of a result's images (those whose bytes were fetched), for table rows."""
-    shown = []
+    shown: list[str] = []
     for m in media:
         raw = data.get(m.url)
         if media_kind(m.mime) == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
