@@ -33,6 +33,8 @@ __all__ = ["Batch", "load_rows", "reuse_or_submit"]
 
 #: How often a row another kernel is submitting is looked at again.
 BUSY_RECHECK = 0.25
+#: Rows reattached at once after a restart (one request each, under the session's own cap).
+REATTACH_AT_ONCE = 16
 #: Rows whose media previews a shown batch fetches (the first page of its table).
 PREVIEW_ROWS = 25
 #: Server jobs read for a cost estimate, and to find jobs a dead kernel created but never recorded.
@@ -327,6 +329,7 @@ class Batch(JobGroup):
         busy: list[int] = []
         orphans: dict[str, dict] | None = None
         try:
+            pending, busy, claimed = await self._reattach(pending)
             while pending or busy:
                 if self._stop is not None:
                     return
@@ -346,7 +349,7 @@ class Batch(JobGroup):
                     return
                 await self._session.budget.unpaused()
                 pending.pop(0)
-                claim = await self._claim(i)
+                claim = Claim("mine") if i in claimed else await self._claim(i)
                 if claim.kind == "busy":
                     busy.append(i)
                     continue
@@ -371,6 +374,26 @@ class Batch(JobGroup):
         finally:
             self._sending = False
             self.check_done()
+
+    async def _reattach(self, pending: list[int]) -> tuple[list[int], list[int], set[int]]:
+        """Before sending: the rows the ledger names a job for are reattached or reused, many at a time (after a
+        restart each costs a request). Returns the rows still to send, those another batch is sending right
+        now, and those already claimed to be sent again (a failed row retried, a job the server lost)."""
+        if self.ledger is None or not pending:
+            return pending, [], set()
+        known = await asyncio.to_thread(self.ledger.lookup, [self._keys[i] for i in pending])
+        gate = asyncio.Semaphore(REATTACH_AT_ONCE)
+        then: dict[int, str] = {}
+
+        async def one(i: int, job_id: str) -> None:
+            async with gate:
+                then[i] = await self._reuse(i, job_id)
+
+        ids = {i: job_id for i in pending if (job_id := known.get(self._keys[i], (None, None))[0])}
+        await asyncio.gather(*(one(i, job_id) for i, job_id in ids.items()))
+        left = [i for i in pending if then.get(i, "send") == "send"]
+        busy = [i for i, what in then.items() if what == "busy"]
+        return left, busy, {i for i, what in then.items() if what == "send"}
 
     async def _claim(self, i: int, replace: str | None = None) -> Claim:
         if self.ledger is None:
