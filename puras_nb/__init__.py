@@ -8,6 +8,8 @@ The public surface, all importable from `puras_nb`:
   `JobInterrupted`, `SubmitInterrupted`: every exception (see `puras_nb.errors`).
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs followed on a background thread (they move while a cell computes), shown as widgets.
+- `map(skill, rows)`: one skill over a list, DataFrame or JSONL dataset as a `Batch`, queued under a running
+  cap, with a ledger so re-runs and restarts reuse what ran, and an optional budget.
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
   its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
@@ -37,6 +39,7 @@ _LAZY = {
     "configure": "puras_nb.settings",
     "compare": "puras_nb.notebook.compare",
     "fan_out": "puras_nb.notebook.fanout",
+    "map": "puras_nb.notebook.batch",
     "show": "puras_nb.views.show",
     "skill": "puras_nb.views.skill",
     "form": "puras_nb.notebook.app",
@@ -58,6 +61,7 @@ __all__ = [
     "configure",
     "form",
     "load_ipython_extension",
+    "map",
     "run",
     "show",
     "skill",

@@ -12,6 +12,7 @@ nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` 
 | poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between a live job's status checks) |
 | timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
 | cancel_on_interrupt | PURAS_NB_CANCEL_ON_INTERRUPT | on: Ctrl-C / ■ during a blocking wait cancels the job |
+| ledger | PURAS_NB_LEDGER (`off` turns it off) | `~/.cache/puras-nb/ledger.sqlite` (under `XDG_CACHE_HOME`) |
 
 A live job is checked often while young and then every `poll_interval` (the one cadence rule:
 `runtime.session.Session.interval`); `Client.run` / `wait` keep the official client's 2.0 s (`api.flows.POLL_INTERVAL`).
@@ -24,15 +25,24 @@ import sys
 import threading
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .strings import mask_key
 
-__all__ = ["Settings", "configure", "current", "on_change", "traits", "uses_emulator"]
+__all__ = ["Settings", "configure", "current", "default_ledger", "on_change", "traits", "uses_emulator"]
 
 #: Settings whose change points live jobs at another server (or changes the request budget).
 CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
+#: Settings for which `configure(name=None)` means "off" rather than "keep".
+NULLABLE = frozenset({"ledger", "confirm_over_usd"})
+OFF = ("", "0", "off", "none", "false", "no")
+
+
+def default_ledger() -> str:
+    """Where batches record their jobs unless told otherwise: the user cache dir."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "puras-nb", "ledger.sqlite")
 
 
 #: The settings a notebook may also change with `%config Puras.<name>`, and their help there.
@@ -68,6 +78,10 @@ class Settings:
     max_concurrency: int = 8
     #: Ceiling of background requests per second; the budget adapts below it to 429s and Retry-After.
     max_rps: float = 50.0
+    #: The batch ledger (sqlite) that keeps which rows ran as which job, so re-runs reuse them; None: off.
+    ledger: str | None = field(default_factory=default_ledger)
+    #: Ask once before a batch whose estimate passes this many USD (None: never ask).
+    confirm_over_usd: float | None = None
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -104,6 +118,9 @@ def from_environment() -> Settings:
         s.poll_interval = poll
     if timeout is not None and timeout > 0:
         s.timeout = timeout
+    ledger = os.environ.get("PURAS_NB_LEDGER")
+    if ledger is not None:
+        s.ledger = None if ledger.strip().lower() in OFF else os.path.expanduser(ledger)
     flag = os.environ.get("PURAS_NB_CANCEL_ON_INTERRUPT")
     if flag:
         s.cancel_on_interrupt = flag.strip().lower() not in ("0", "false", "no", "off")
@@ -133,8 +150,9 @@ def configure(
     """Set kernel-wide defaults; arguments left as None keep their value. Returns the new settings.
 
     Options: `poll_interval`, `timeout`, `cancel_on_interrupt`, `preview_max_bytes`, `preview_max_items`,
-    `preview_total_bytes`, `local`, `max_concurrency`, `max_rps`. `local=True` always uses the embedded
-    emulator, `local=False` never; by default it starts only when neither key nor base URL is set.
+    `preview_total_bytes`, `local`, `max_concurrency`, `max_rps`, `ledger` (a path; None turns batch reuse
+    off), `confirm_over_usd`. `local=True` always uses the embedded emulator, `local=False` never; by default
+    it starts only when neither key nor base URL is set.
     Changing the connection makes the next job use a fresh client (running jobs finish on the old one).
     """
     global _settings
@@ -143,7 +161,7 @@ def configure(
     if unknown:
         raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     changes = {k: v for k, v in {"api_key": api_key, "api_base": api_base, "skillpack": skillpack, **options}.items()
-               if v is not None}
+               if v is not None or k in NULLABLE}
     with _lock:
         _settings = replace(current(), **changes)
     if changes.keys() & CONNECTION:

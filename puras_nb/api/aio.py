@@ -124,6 +124,10 @@ class AsyncClient(BaseClient):
         """The skillpacks this key can run, with their skills, versions and input schemas."""
         return await self._drive(self._call(self._skillpacks_request()))
 
+    async def balance(self) -> dict:
+        """The workspace's balance (`GET /v1/billing/balance`: `balance_usd`, and what jobs cost so far)."""
+        return await self._drive(self._call(self._balance_request()))
+
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self._http.aclose()

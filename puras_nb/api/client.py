@@ -112,6 +112,10 @@ class Client(BaseClient):
         """The skillpacks this key can run, with their skills, versions and input schemas."""
         return self._drive(self._call(self._skillpacks_request()))
 
+    def balance(self) -> dict:
+        """The workspace's balance (`GET /v1/billing/balance`: `balance_usd`, and what jobs cost so far)."""
+        return self._drive(self._call(self._balance_request()))
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()

@@ -463,6 +463,9 @@ class BaseClient:
     def _skillpacks_request(self) -> Request:
         return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout)
 
+    def _balance_request(self) -> Request:
+        return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout)
+
     # ── flows ────────────────────────────────────────────────────────────────
     def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
         """Send `req`, retrying what is safe to retry, and return its JSON body.

@@ -27,11 +27,14 @@ from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
 from .media import find_media
-from .protocols import Change, JobView, Shown
+from .protocols import Change, JobView
 from .skill import explain_not_found
 from .text import event_message, finite, summarize
 
-__all__ = ["LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "set_presenter", "skill_path"]
+__all__ = [
+    "LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "presenter_static",
+    "presenter_widget", "set_presenter", "skill_path", "tell",
+]
 
 Observer = Callable[["LiveJob", frozenset[Change]], None]
 
@@ -54,14 +57,19 @@ _presenter: dict[str, Callable[..., Any]] = {}
 
 
 def set_presenter(
-    *, display: Callable[[Shown], Any], bundle: Callable[[Shown], dict], widget: Callable[[Shown], Any]
+    *,
+    display: Callable[[Any], Any],
+    bundle: Callable[[Any], dict],
+    widget: Callable[[Any], Any],
+    static: Callable[[Any, bool], dict],
 ) -> None:
-    """Register the view layer: `display(obj)` shows a LiveJob or Comparison live in a kernel (or as a
-    terminal line), `bundle(obj)` gives its mimebundle, `widget(obj)` its live widget."""
-    _presenter.update(display=display, bundle=bundle, widget=widget)
+    """Register the view layer for jobs and groups of jobs (`model.group`, told apart by their `kind`):
+    `display(obj)` shows one live in a kernel (or as a terminal line), `bundle(obj)` gives its mimebundle,
+    `widget(obj)` its live widget, `static(obj, final)` its text/plain and escaped text/html."""
+    _presenter.update(display=display, bundle=bundle, widget=widget, static=static)
 
 
-def present(obj: Shown) -> None:
+def present(obj: Any) -> None:
     """Display `obj` through the registered views (its text elsewhere)."""
     show = _presenter.get("display")
     if show is None:
@@ -70,10 +78,45 @@ def present(obj: Shown) -> None:
         show(obj)
 
 
-def presenter_bundle(obj: Shown) -> dict:
+def presenter_bundle(obj: Any) -> dict:
     """`obj`'s mimebundle through the registered views (its text where none are registered)."""
     bundle = _presenter.get("bundle")
     return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
+
+
+def presenter_static(obj: Any, final: bool = False) -> dict:
+    """`obj`'s static text/plain and text/html through the registered views (its text where none are)."""
+    static = _presenter.get("static")
+    return static(obj, final) if static is not None else {"text/plain": repr(obj)}
+
+
+def presenter_widget(obj: Any) -> Any:
+    """`obj`'s live widget from the registered views (made on first use)."""
+    make = _presenter.get("widget")
+    if make is None:
+        raise RuntimeError("no view layer is loaded: import puras_nb.views")
+    return make(obj)
+
+
+async def _submitted(
+    sess: Session, skill: str, inputs: dict | None, skillpack: str | None, version: int | None, client: Any,
+    hold: int | None = None,
+) -> dict:
+    """The server's answer to a submission; a 404 for a skill it does not have names close matches."""
+    try:
+        return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, hold=hold, client=client)
+    except PurasAPIError as exc:
+        raise await explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess) from None
+
+
+def tell(observers: list, subject: Any, changed: set[Change] | set[str], name: str) -> None:
+    """Call each of `observers` with `(subject, changed)`; a failing view is reported, never fatal to tracking."""
+    frozen = frozenset(changed)
+    for observer in list(observers):
+        try:
+            observer(subject, frozen)
+        except Exception as exc:  # one broken view must not stop the model or the others
+            print(f"puras-nb: a view of {name} failed: {exc!r}", file=sys.stderr)
 
 
 def jobs() -> list[LiveJob]:
@@ -121,6 +164,9 @@ class LiveJob:
         self.submitting = False
         #: True while a cell blocks in `wait()` / `result()` on this job (views say how to stop it then).
         self.waiting_in_cell = False
+        #: Whether a job nobody views fetches its last events when it succeeds (False for a batch's rows, whose
+        #: results matter: one request a row less); `want_log()` fetches them all the same.
+        self.keep_log = True
         self._observers: list[Observer] = []
         self._log_wanted = False
         self._callbacks: list[Callable[[LiveJob], Any]] = []
@@ -166,23 +212,15 @@ class LiveJob:
         short job comes back finished with no poll at all; a rejected submission then ends the LiveJob with
         the API's error.
         """
+        if not hold:
+            return rt.run_sync(cls.asubmit(skill, inputs, skillpack=skillpack, version=version, client=client, **opts))
         sess = session()
-        pack = skillpack or sess.settings.skillpack
-        path = skill_path(skill, pack)
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
 
         async def submitted(hold: int | None = None) -> dict:
-            """The server's answer; a 404 for a skill it does not have names close matches (`explain_not_found`)."""
-            try:
-                return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, hold=hold,
-                                         client=client)
-            except PurasAPIError as exc:
-                raise await explain_not_found(exc, skill, pack, sess) from None
+            return await _submitted(sess, skill, inputs, skillpack, version, client, hold=hold)
 
-        if not hold:
-            job = cls(rt.run_sync(submitted()), skill=path, version=version, client=client, **opts)
-            job._follow(sess)
-            return job
         job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
         job._session = sess
         job.submitting = True
@@ -209,6 +247,30 @@ class LiveJob:
         rt.spawn(send())
         return job
 
+    @classmethod
+    async def asubmit(
+        cls,
+        skill: str,
+        inputs: dict | None = None,
+        *,
+        skillpack: str | None = None,
+        version: int | None = None,
+        client: Any = None,
+        keep_log: bool = True,
+        **opts: Any,
+    ) -> LiveJob:
+        """On the runtime loop: submit a job once the server answered and return its LiveJob, followed from then
+        on (what `submit` runs, and how a batch sends its rows without a thread each). `keep_log`: see the
+        attribute."""
+        sess = session()
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
+        check_options(opts)
+        answer = await _submitted(sess, skill, inputs, skillpack, version, client)
+        job = cls(answer, skill=path, version=version, client=client, **opts)
+        job.keep_log = keep_log
+        job._follow(sess)
+        return job
+
     def wait_submitted(self, timeout: float) -> bool:
         """For a held submission: wait up to `timeout` s for the server's answer; True once it came."""
         event = self._submitted_event
@@ -233,15 +295,22 @@ class LiveJob:
     @classmethod
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
         """A LiveJob for a job started elsewhere (another kernel, before a restart), with its events so far."""
+        return rt.run_sync(cls.aattach(job_id, client=client, **opts))
+
+    @classmethod
+    async def aattach(cls, job_id: str, *, client: Any = None, events: bool = True, **opts: Any) -> LiveJob:
+        """On the runtime loop: `attach`. `events=False` leaves a finished job's events on the server (a batch
+        reusing its rows needs their results, not their logs)."""
         sess = session()
-        fetched = rt.run_sync(sess.get(job_id, client=client))
+        fetched = await sess.get(job_id, client=client)
         # a job this kernel already follows keeps the name it was started with (one job, named one way)
         known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
         job = cls(fetched, skill=known, client=client, **check_options(opts))
         job.started = parse_time(fetched.get("created_at")) or job.started  # started elsewhere, earlier
         job._session = sess
         if job.done():
-            job._apply(events=rt.run_sync(sess.events(job_id, after=0, client=client)))
+            if events:
+                job._apply(events=await sess.events(job_id, after=0, client=client))
             job._finish()
         else:
             job._follow(sess)
@@ -430,12 +499,7 @@ class LiveJob:
     def _notify(self, changed: set[Change]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
         if changed:
-            frozen = frozenset(changed)
-            for observer in list(self._observers):
-                try:
-                    observer(self, frozen)
-                except Exception as exc:  # one broken view must not stop the model or the others
-                    print(f"puras-nb: a view of job {self.id} failed: {exc!r}", file=sys.stderr)
+            tell(self._observers, self, changed, f"job {self.id}")
 
     def _apply(self, job: dict | None = None, events: list[dict] | None = None) -> set[Change]:
         """Merge a fresh job dict and new events into the model; notify observers of what changed."""
@@ -761,10 +825,7 @@ class LiveJob:
     @property
     def widget(self) -> Any:
         """The live widget of this job (made on first use by the registered views)."""
-        make = _presenter.get("widget")
-        if make is None:
-            raise RuntimeError("no view layer is loaded: import puras_nb.views")
-        return make(self)
+        return presenter_widget(self)
 
     def _ipython_display_(self) -> None:
         """`display(job)` or a job as a cell's value: the live view (a widget with static fallbacks)."""

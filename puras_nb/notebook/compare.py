@@ -1,20 +1,20 @@
 """compare(): run one skill over several inputs and versions at once, as a grid of inputs x versions.
 
 Every cell is a LiveJob started concurrently; the grid fills in as results arrive (status and progress
-while running, the result with its media once done). Static text/html and text/plain views keep the
-final grid in saved and exported notebooks.
+while running, the result with its media once done). A cell the server rejects (an unknown version, a
+bad input) is a failed cell with the server's message; the other cells run on. Static text/html and
+text/plain views keep the final grid in saved and exported notebooks.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import PurasError
+from .. import views  # noqa: F401  (registers how groups are displayed)
 from ..model.comparison import Comparison
-from ..model.job import LiveJob, present
-from .live import start
+from ..model.group import submit_or_reject
+from ..model.job import present
 
 __all__ = ["Comparison", "compare"]
 
@@ -38,20 +38,9 @@ def compare(
     if not versions:
         raise ValueError("compare() needs at least one version")
     comparison = Comparison(skill, inputs_list, versions)
-    started: list[LiveJob] = []
-    try:
-        for i, inputs in enumerate(comparison.inputs):
-            for v in comparison.versions:
-                started.append(start(skill, inputs, skillpack=skillpack, version=v, display=False, **opts))
-                comparison.add(i, v, started[-1])
-    except PurasError as exc:
-        # One rejected cell (an unknown version, a bad input) fails the whole grid: stop what it started.
-        for job in started:
-            with contextlib.suppress(PurasError):
-                job.cancel()
-        if started:
-            exc.args = (f"{exc} (compare() cancelled the {len(started)} job(s) it had already started)",)
-        raise
+    for i, inputs in enumerate(comparison.inputs):
+        for v in comparison.versions:
+            comparison.add(i, v, submit_or_reject(skill, dict(inputs), skillpack=skillpack, version=v, **opts))
     if display:
         present(comparison)
     return comparison

@@ -8,31 +8,23 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from .. import views  # noqa: F401  (registers how jobs and tables are displayed)
 from ..api.flows import event_id
-from ..errors import JobInterrupted, PurasAPIError
+from ..errors import JobInterrupted
+from ..model.group import submit_or_reject
 from ..model.job import LiveJob
+from ..model.table import JobsTable
 from ..model.text import event_text
 from ..runtime.kernel import in_kernel
 from ..strings import plain
-from ..views.table import JobsTable
-from .live import attach, start
+from .live import attach
 
-__all__ = ["event_line", "fan_out", "follow", "start_or_reject", "table"]
+__all__ = ["event_line", "fan_out", "follow", "table"]
 
 
 def table(jobs: Iterable[LiveJob] | None = None, *, title: str = "jobs") -> JobsTable:
     """A live table of `jobs` (default: every job of this kernel) with one combined progress bar."""
-    return JobsTable(jobs, title=title, starter=start_or_reject)
-
-
-def start_or_reject(skill: str, inputs: dict, **launch: Any) -> LiveJob:
-    """Start a job; a submission the server rejects (bad inputs, unknown skill) becomes a failed LiveJob."""
-
-    try:
-        return start(skill, inputs, display=False, **launch)
-    except PurasAPIError as exc:
-        rejected = {"status": "failed", "error": f"rejected: {exc}", "inputs": inputs, "skill_name": skill}
-        return LiveJob(rejected, skill=skill, version=launch.get("version"))
+    return JobsTable(jobs, title=title)
 
 
 def fan_out(
@@ -51,8 +43,8 @@ def fan_out(
     fix it with `table.rerun(i, ...)`. Options go to each `puras_nb.start` (e.g. `poll_interval`).
     """
     launch = {"skillpack": skillpack, "version": version, **opts}
-    jobs = [start_or_reject(skill, dict(inputs), **launch) for inputs in inputs_list]
-    batch = JobsTable(jobs, title=title or skill, starter=start_or_reject)
+    jobs = [submit_or_reject(skill, dict(inputs), **launch) for inputs in inputs_list]
+    batch = JobsTable(jobs, title=title or skill)
     batch.launch = {i: {"skill": skill, **launch} for i in range(len(jobs))}
     return batch.display() if display and in_kernel() else batch
 

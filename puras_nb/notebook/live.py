@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import views  # noqa: F401  (registers how jobs are displayed; imports no ipywidgets by itself)
+from ..model.batch import reuse_or_submit
 from ..model.job import LiveJob, jobs, present
 from ..model.text import event_message
 from ..settings import Settings, configure, current
@@ -36,14 +37,17 @@ def start(
     version: int | None = None,
     client: Any = None,
     display: bool = True,
+    reuse: bool = False,
     **opts: Any,
 ) -> LiveJob:
     """Submit a job and return its LiveJob at once; it is followed in the background (and shows a live widget).
 
     `client`: a `Client` or `AsyncClient` to submit and poll with instead of the kernel-wide one.
+    `reuse=True`: through the batch ledger, the job these inputs already ran as (running or succeeded) if
+    there is one, so a re-run cell does not pay twice (kernel-wide connection only).
     Options: `poll_interval`, `timeout` (default for `.result()`), `cancel_on_interrupt`, `preview_max_bytes`.
     """
-    job = LiveJob.submit(skill, inputs, skillpack=skillpack, version=version, client=client, **opts)
+    job = _launch(skill, inputs, skillpack=skillpack, version=version, client=client, reuse=reuse, **opts)
     if display:
         present(job)
     return job
@@ -59,11 +63,23 @@ def run(skill: str, inputs: dict | None = None, *, timeout: float | None = None,
     return foreground(skill, inputs, **opts).result(timeout)
 
 
-def foreground(skill: str, inputs: dict | None = None, *, display: bool = True, **opts: Any) -> LiveJob:
+def _launch(skill: str, inputs: dict | None, *, reuse: bool, client: Any = None, **launch: Any) -> LiveJob:
+    if not reuse:
+        return LiveJob.submit(skill, inputs, client=client, **launch)
+    if client is not None:
+        raise ValueError("reuse=True runs on the kernel-wide connection; leave out client=")
+    launch.pop("hold", None)
+    return reuse_or_submit(skill, inputs, **launch)
+
+
+def foreground(
+    skill: str, inputs: dict | None = None, *, display: bool = True, reuse: bool = False, **opts: Any
+) -> LiveJob:
     """`start` for a blocking run: the server holds the submission, and the job is shown once its first state
     is known. Raises the submission's error (nothing displayed) when the server rejects it within `SHOW_AFTER`.
+    `reuse=True` goes through the batch ledger as `start(..., reuse=True)` does.
     """
-    job = LiveJob.submit(skill, inputs, hold=True, **opts)
+    job = _launch(skill, inputs, reuse=reuse, hold=True, **opts)
     job.wait_submitted(SHOW_AFTER)
     if job.rejected is not None:
         raise job.rejected

@@ -32,13 +32,14 @@ __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_ext
 
 RUN_OPTIONS = (
     "[--help] [--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
-    "[--cancel-on-interrupt | --no-cancel-on-interrupt]"
+    "[--reuse] [--cancel-on-interrupt | --no-cancel-on-interrupt]"
 )
 USAGE = {
     "run": "%puras run SKILL [key=value ...] " + RUN_OPTIONS,
     "cell": "%%puras SKILL [key=value ...] [options]   (the cell body: inputs as a JSON object or YAML mapping)",
     "jobs": "%puras jobs",
     "attach": "%puras attach ID|$var [-o VAR]",
+    "map": "%puras map SKILL $rows [--max-running N] [--version N] [--budget USD] [-o VAR]",
     "rerun": "%puras rerun ID|$var [key=value ...] [--version N] [-o VAR]",
     "cancel": "%puras cancel ID|$var",
     "logs": "%puras logs ID|$var",
@@ -53,6 +54,7 @@ HELP = {
     "run": "run a skill; blocks with a live view, the result is the cell's value (--bg: return the job at once)",
     "cell": "the same, with the inputs in the cell body; $name values are notebook variables",
     "jobs": "this kernel's jobs as a live table",
+    "map": "a skill over many rows ($list, $dataframe or a JSONL path); re-runs reuse what ran (--retry-failed)",
     "attach": "a live view of a job started elsewhere",
     "rerun": "start a job's skill again with some inputs changed (same version unless --version)",
     "cancel": "cancel a job",
@@ -73,6 +75,7 @@ RUN_FLAGS = {
     "--out": True,
     "--timeout": True,
     "--no-display": False,
+    "--reuse": False,
     "--cancel-on-interrupt": False,
     "--no-cancel-on-interrupt": False,
     "--help": False,
@@ -150,6 +153,7 @@ def _run_parser(cell: bool) -> _Parser:
     p.add_argument("-o", "--out", metavar="VAR")
     p.add_argument("--timeout", type=float, metavar="S")
     p.add_argument("--no-display", dest="display", action="store_false")
+    p.add_argument("--reuse", action="store_true")
     p.add_argument("--cancel-on-interrupt", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--help", action="store_true")
     return p
@@ -303,6 +307,7 @@ class PurasMagics(Magics):
                 skillpack=args.skillpack,
                 version=args.version,
                 display=args.display and not args.bg,
+                reuse=args.reuse,
                 cancel_on_interrupt=cancel,
                 **({"timeout": args.timeout} if args.timeout is not None else {}),
             )
@@ -348,6 +353,34 @@ class PurasMagics(Magics):
 
         _Parser("jobs").parse_args(argv)
         return table()
+
+    def cmd_map(self, argv: list[str]) -> Any:
+        from .batch import map as batch_map
+
+        p = _Parser("map")
+        p.add_argument("skill", metavar="SKILL")
+        p.add_argument("rows", metavar="ROWS")
+        p.add_argument("--max-running", type=int, default=16, metavar="N")
+        p.add_argument("--version", type=int, metavar="N")
+        p.add_argument("--budget", type=float, metavar="USD")
+        p.add_argument("--retry-failed", action="store_true")
+        p.add_argument("--skillpack", metavar="SP")
+        p.add_argument("-o", "--out", metavar="VAR")
+        args = p.parse_args(argv)
+        _check_var(args.out)
+        try:
+            rows = parse_value(args.rows, getattr(self.shell, "user_ns", {}))
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            batch = batch_map(args.skill, rows, version=args.version, max_running=args.max_running,
+                              budget_usd=args.budget, retry_failed=args.retry_failed, skillpack=args.skillpack)
+        except (TypeError, ValueError, OSError) as exc:
+            raise UsageError(str(exc)) from None
+        except PurasError as exc:
+            raise _one_line_error(exc) from None
+        self._store(args.out, batch)
+        return None if args.out else batch
 
     def cmd_attach(self, argv: list[str]) -> Any:
         from .live import attach

@@ -50,6 +50,12 @@ class Budget:
             if self.paused_until <= time.monotonic():
                 return
 
+    async def unpaused(self) -> None:
+        """Wait out a pause the server asked for (429 / 503 with Retry-After), without taking a slot: what a
+        batch's submissions, which are capped by their running count instead, respect."""
+        while (wait := self.paused_until - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+
     def answered(self, status: int, seconds: float, retry_after: float | None) -> None:
         """Feed one answer back: its status, how long it took and its Retry-After (if any)."""
         with self._lock:

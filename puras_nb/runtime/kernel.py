@@ -12,10 +12,11 @@ nothing, and `clicks_reach_blocked_cells()` says False so views can tell the use
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Any
 
-__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "in_kernel", "parent_id"]
+__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "headless", "in_kernel", "parent_id"]
 
 
 def _kernel() -> Any:
@@ -86,3 +87,20 @@ def _forget_route(comm: Any) -> None:
     lock = getattr(comm, "_reply_subshell_lock", None)
     with lock if lock is not None else contextlib.nullcontext(), contextlib.suppress(AttributeError):
         del comm._reply_subshell_id
+
+
+#: Programs that run notebooks with nobody to click a button.
+HEADLESS = ("papermill", "nbclient", "nbconvert", "nbval")
+
+
+def headless() -> bool:
+    """True in a kernel that papermill, nbclient or nbconvert runs (read from the launching process's command
+    line, where the system shows it): nobody will answer a question there."""
+    if not in_kernel():
+        return False
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+            cmdline = f.read().decode(errors="replace").lower()
+    except OSError:
+        return False
+    return any(name in cmdline for name in HEADLESS)

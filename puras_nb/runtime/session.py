@@ -41,7 +41,7 @@ AGE_FACTOR = 1 / 10
 LIST_MIN = 2  # jobs followed before a list request pays off
 CROWD_SHARE = 8.0  # listed jobs: a round every CROWD_SHARE/n s at the most (1 request a job per 8 s) ...
 CROWD_EVERY = 0.25  # ... and at least this often, whatever their age
-LIST_MAX = 500
+LIST_MAX = 2000  # a list reaching back over 1 000 live jobs (each listed job costs the round ~0.5 KB)
 EVENTS_MIN = 0.5  # seconds between event fetches of one running job, at the most often
 EVENTS_RPS = 2.0  # event fetches per second shared by all watched running jobs (20 jobs: each every 10 s)
 GIVE_UP = (401, 403, 404)
@@ -187,9 +187,13 @@ class Session:
         """Run the job's inputs again as a new job (on `version`, else the active deployment); the new job."""
         return await self._request(self._on(client).replay, job_id, version=version)
 
-    async def jobs(self, *, limit: int | None = None, background: bool = False) -> list[dict]:
-        """The newest jobs on our client's server, newest first."""
-        return await self._request(self.client.jobs, limit=limit, background=background)
+    async def jobs(self, *, skill: str | None = None, limit: int | None = None, background: bool = False) -> list[dict]:
+        """The newest jobs on our client's server (of `skill` when given), newest first."""
+        return await self._request(self.client.jobs, skill=skill, limit=limit, background=background)
+
+    async def balance(self) -> dict:
+        """The key's balance (`GET /v1/billing/balance`), where the server has that route."""
+        return await self._request(self.client.balance)
 
     async def skillpacks(self) -> list[dict]:
         """The skillpacks our client's key can run, with their skills."""

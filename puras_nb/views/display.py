@@ -31,14 +31,28 @@ _widgets: weakref.WeakKeyDictionary[Shown, Any] = weakref.WeakKeyDictionary()
 _displays: weakref.WeakKeyDictionary[Shown, list[JobDisplay]] = weakref.WeakKeyDictionary()
 
 
-def widget_for(obj: Shown) -> Any:
-    """The live widget of a LiveJob or Comparison (one per object, made on first use)."""
+def _kind(obj: Any) -> str:
+    """Which view shows `obj`: a group of jobs names its own (`JobGroup.kind`), anything else is one job."""
+    return str(getattr(obj, "kind", "job"))
+
+
+def widget_for(obj: Any) -> Any:
+    """The live widget of a LiveJob or a group of jobs (one per object, made on first use)."""
     widget = _widgets.get(obj)
     if widget is None:
-        if isinstance(obj, GridView):
+        kind = _kind(obj)
+        if kind == "comparison":
             from .grid import ComparisonWidget
 
             widget = ComparisonWidget(obj)
+        elif kind == "table":
+            from .table import LiveTable
+
+            widget = LiveTable(obj).widget
+        elif kind == "batch":
+            from .batch import LiveBatch
+
+            widget = LiveBatch(obj).widget
         else:
             from .job import JobWidget
 
@@ -47,12 +61,21 @@ def widget_for(obj: Shown) -> Any:
     return widget
 
 
-def static_bundle(obj: Shown, final: bool = False) -> dict[str, str]:
-    """text/plain and text/html of a job or grid as it is now (media embedded where fetched)."""
-    if isinstance(obj, GridView):
+def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
+    """text/plain and text/html of a job or a group as it is now (media embedded where fetched)."""
+    kind = _kind(obj)
+    if kind == "comparison":
         from .grid import comparison_html
 
         return {"text/plain": obj.text(), "text/html": comparison_html(obj, final=final)}
+    if kind == "table":
+        from .table import table_html
+
+        return {"text/plain": obj.text(), "text/html": table_html(obj, final=final)}
+    if kind == "batch":
+        from .batch import batch_html
+
+        return {"text/plain": obj.text(), "text/html": batch_html(obj, final=final)}
     from .html import job_html, job_text
 
     return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}
@@ -62,7 +85,10 @@ def bundle(obj: Shown) -> dict:
     """The live view (the widget plus a compact fallback) in a kernel; the full static view elsewhere."""
     if not in_kernel():
         return static_bundle(obj)
-    return widget_for(obj)._repr_mimebundle_() or {}
+    data = widget_for(obj)._repr_mimebundle_() or {}
+    if _kind(obj) in ("table", "batch"):  # plain widgets: the group's own text and HTML beside them
+        data = {**data, **static_bundle(obj)}
+    return data
 
 
 class JobDisplay:
@@ -179,8 +205,8 @@ class TerminalLine:
         self.stream.flush()
 
 
-def display_job(job: Shown) -> JobDisplay | TerminalLine | None:
-    """Show `job` (a LiveJob or Comparison) live: a widget with fallbacks in a kernel, else a progress line.
+def display_job(job: Any) -> Any:
+    """Show `job` (a LiveJob or a group of jobs) live: a widget with fallbacks in a kernel, else a progress line.
 
     Once per cell: `puras_nb.start(...)` as a cell's last line displays the job, then IPython displays the
     returned value; the second call is a no-op.
@@ -199,4 +225,4 @@ def display_job(job: Shown) -> JobDisplay | TerminalLine | None:
     return None
 
 
-set_presenter(display=display_job, bundle=bundle, widget=widget_for)
+set_presenter(display=display_job, bundle=bundle, widget=widget_for, static=static_bundle)

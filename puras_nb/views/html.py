@@ -197,6 +197,17 @@ def media_html(
     return f'<figure class="puras-media puras-media-{kind}">{tag}{caption_html}</figure>'
 
 
+def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: int = 3) -> str:
+    """Small embedded previews of a result's images (those whose bytes were fetched), for table rows."""
+    shown: list[str] = []
+    for m in media:
+        raw = data.get(m.url)
+        if media_kind(m.mime) == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
+            src = f"data:{esc(m.mime)};base64,{base64.b64encode(raw).decode('ascii')}"
+            shown.append(f'<img src="{src}" alt="" style="max-height:48px;max-width:96px;margin-right:4px">')
+    return "".join(shown)
+
+
 def result_html(
     result: Any,
     *,
@@ -238,6 +249,20 @@ def bar_html(fraction: float | None, status: str) -> str:
     fill = _BAR.get(status, "")
     style = f"width:{frac * 100:.0f}%" + (f";background:{fill}" if fill else "")
     return f'<div class="puras-bar" title="{frac:.0%}"><div style="{style}"></div></div>'
+
+
+def outcome_bar(counts: dict[str, int]) -> str:
+    """One bar split by outcome (succeeded, failed, cancelled, running, queued), each part as wide as its
+    share, with the counts as its tooltip."""
+    total = sum(counts.values()) or 1
+    colors = {**_COLORS, **_BAR, "running": _COLORS["running"], "queued": "transparent"}
+    parts = "".join(
+        f'<div style="width:{n / total * 100:.2f}%;background:{colors.get(name, "")};height:100%" '
+        f'title="{n} {esc(name)}"></div>'
+        for name, n in counts.items() if n
+    )
+    tip = " · ".join(f"{n} {name}" for name, n in counts.items() if n)
+    return f'<div class="puras-bar puras-outcomes" style="display:flex" title="{esc(tip)}">{parts}</div>'
 
 
 def facts(job: JobView) -> str:

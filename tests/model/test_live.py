@@ -326,7 +326,7 @@ def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.Mo
 
 
 def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
-    from puras_nb import AsyncClient, Client
+    from puras_nb import AsyncClient
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         job = live.start("demo/count", {"n": 2, "delay": 0.05}, client=client, display=False)
@@ -381,15 +381,17 @@ def test_compare_needs_inputs_and_versions() -> None:
         compare("demo/echo", [{}], versions=[], display=False)
 
 
-def test_compare_with_a_rejected_cell_cancels_the_jobs_it_started(emulator: Any) -> None:
-    before = {j["id"] for j in Client(api_key=emulator.api_key, api_base=emulator.url).jobs(skill="hang")}
-    with pytest.raises(PurasAPIError) as info:
-        compare("demo/hang", [{}], versions=[1, 99], display=False)
-    assert info.value.status == 404 and "cancelled the 1 job(s)" in str(info.value)
-    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
-        started = [j for j in client.jobs(skill="hang") if j["id"] not in before]
-        assert len(started) == 1
-        assert client.wait(started[0]["id"], timeout=10)["status"] == "cancelled"
+def test_compare_with_a_rejected_cell_keeps_it_as_a_failed_cell_and_runs_the_rest(emulator: Any) -> None:
+    # One rejection policy for groups of jobs: a refused cell (here an unknown version) is a failed cell
+    # with the server's message; the grid neither raises nor cancels the cells that started.
+    grid = compare("demo/hang", [{}], versions=[1, 99], display=False)
+    rejected, started = grid.job(0, 99), grid.job(0, 1)
+    assert rejected.done() and rejected.status == "failed" and rejected.id is None
+    assert rejected.error_text.startswith("rejected: 404")
+    assert started.id and not started.done()
+    assert grid.outcomes()["failed"] == 1 and not grid.done()
+    started.cancel()
+    assert grid.wait(10).done() and repr(grid) == "<Comparison demo/hang: 1 inputs x v1, v99; 1 cancelled, 1 failed>"
 
 
 def test_ctrl_c_during_a_blocking_wait_names_and_cancels_the_job() -> None:
@@ -418,7 +420,6 @@ def test_ctrl_c_while_a_held_submission_is_in_flight_cancels_the_job_once_it_exi
 def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> None:
     import ipywidgets as w
 
-    from puras_nb import Client
     from puras_nb.views.job import descendants
     from puras_nb.views.show import show
 
@@ -434,7 +435,6 @@ def test_show_a_job_dict_fetches_its_media_through_the_kernel(emulator: Any) -> 
 
 def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: Any) -> None:
     """What a saved notebook keeps of `show(...)`: the media themselves, not links to a host that is gone."""
-    from puras_nb import Client
     from puras_nb.views.show import show
 
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:

@@ -13,10 +13,10 @@ from IPython.core.error import UsageError
 
 from puras_nb import settings as settings_store
 from puras_nb.errors import JobError
+from puras_nb.model.table import JobsTable
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
 from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _one_line_error, _run_parser, failure_message, job_id
-from puras_nb.views.table import JobsTable
 
 # -- argument parsing and messages ------------------------------------------------------------
 
@@ -279,7 +279,7 @@ def test_table_widget_follows_its_jobs() -> None:
     done = _job("succeeded", result={"n": 1})
     view = table([running, done], title="live")
     widget = view.widget
-    assert widget is view._html and "running" in widget.value
+    assert widget is view.widget and "running" in widget.value
     assert widget.value.count('class="puras-bar"') == 2, "the batch's bar and the finished row's, nothing else"
     running._apply({"id": "r", "status": "succeeded", "cost_micros": 2000, "result": {"n": 2}})
     running._finish()
