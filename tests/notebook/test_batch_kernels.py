@@ -7,7 +7,6 @@ import contextlib
 import json
 import random
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,7 @@ from typing import Any
 import pytest
 
 from puras_nb import Client
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_kernel import KernelHarness  # the one kernel harness, shared with bench/
+from tests.harness.kernel import Kernel as KernelHarness  # the one kernel harness, shared with bench/
 
 pytestmark = pytest.mark.kernel
 
@@ -31,7 +28,7 @@ def start_kernel(emulator: Any, tmp_path: Path) -> Iterator[Any]:
     def start() -> KernelHarness:
         kernel = KernelHarness({"PURAS_API_BASE": emulator.url, "PURAS_API_KEY": emulator.api_key,
                                 "PURAS_NB_LEDGER": str(tmp_path / "ledger.sqlite")})
-        kernel.run("import puras_nb")
+        kernel.ok("import puras_nb")
         made.append(kernel)
         return kernel
 
@@ -67,20 +64,20 @@ def test_a_batch_killed_mid_way_is_finished_by_a_new_kernel_without_a_row_sent_t
     rows = _rows(40)
     cell = f"b = puras_nb.map('demo/slow', {rows!r}, max_running=8, display=False)"
     first = start_kernel()
-    first.run(cell)
+    first.ok(cell)
     _wait_for(first, "b.outcomes()['succeeded'] >= 12")
     first.km.signal_kernel(signal.SIGKILL)  # mid-way: jobs running, submissions on their way, claims unrecorded
     before = len(_made(emulator, rows))
     assert 12 <= before < 40, before
     second = start_kernel()
-    second.run(cell + "\nb.wait(60)")
+    second.ok(cell + "\nb.wait(60)")
     assert second.value("b.outcomes()") == str({"succeeded": 40, "failed": 0, "cancelled": 0, "running": 0,
                                                 "queued": 0})
     assert second.value(f"[r['slept'] for r in b.results()] == {[r['seconds'] for r in rows]!r}") == "True"
     made = _made(emulator, rows)
     assert len(made) == 40 and len({json.dumps(j["inputs"], sort_keys=True) for j in made}) == 40
     assert second.value("b.reused >= 12 and b.sent <= 28") == "True"
-    second.run(cell.replace("b =", "c =") + "\nc.wait(60)")
+    second.ok(cell.replace("b =", "c =") + "\nc.wait(60)")
     assert second.value("(c.sent, c.reused, c.outcomes()['succeeded'])") == "(0, 40, 40)", "the third run sends nothing"
     assert len(_made(emulator, rows)) == 40
 
@@ -105,10 +102,10 @@ def test_a_budget_stops_a_batch_and_its_views_say_so(start_kernel: Any) -> None:
     kernel = start_kernel()
     tag = random.randrange(10**9)
     rows = [{"prompt": f"budget {tag} {i}", "width": 16, "height": 16} for i in range(6)]  # $0.0040 each (v1)
-    cell = kernel.run(f"b = puras_nb.map('demo/image', {rows!r}, version=1, budget_usd=0.01)\nb.wait(30)")
-    assert kernel.value("b.stopped") == "budget reached: 4 rows not sent"
+    cell = kernel.ok(f"b = puras_nb.map('demo/image', {rows!r}, version=1, budget_usd=0.01)\nb.wait(30)")
+    assert kernel.value("b.stopped") == "'budget reached: 4 rows not sent'"
     assert kernel.value("(b.cost, b.results()[2:])") == "(0.008, [None, None, None, None])"
-    views = [m["content"]["data"] for m in cell["outputs"] if m["msg_type"] in ("display_data", "update_display_data")]
+    views = [m["content"]["data"] for m in cell.outputs if m["msg_type"] in ("display_data", "update_display_data")]
     assert "application/vnd.jupyter.widget-view+json" in views[0], "a live view"
     final = [v for v in views if "puras-final" in v.get("text/html", "")][-1]
     assert "budget reached: 4 rows not sent" in final["text/html"] and "not sent" in final["text/plain"]
@@ -117,9 +114,9 @@ def test_a_budget_stops_a_batch_and_its_views_say_so(start_kernel: Any) -> None:
 def test_the_map_magic_runs_a_notebook_variable_and_refuses_bad_rows(start_kernel: Any) -> None:
     kernel = start_kernel()
     tag = random.randrange(10**9)
-    kernel.run(f"%load_ext puras_nb\nrows = [{{'i': i, 'tag': {tag}}} for i in range(5)]")
-    cell = kernel.run("%puras map demo/echo $rows --max-running 2 -o out")
-    assert [m for m in cell["outputs"] if m["msg_type"] == "display_data"], "the live view shows"
-    assert kernel.value("out.wait(30).results() == rows, out.sent") == "True 5"
-    failed = kernel.run("%puras map demo/echo $nope", allow_error=True)
-    assert failed["reply"]["content"]["status"] == "error" and "nope" in failed["reply"]["content"]["evalue"]
+    kernel.ok(f"%load_ext puras_nb\nrows = [{{'i': i, 'tag': {tag}}} for i in range(5)]")
+    cell = kernel.ok("%puras map demo/echo $rows --max-running 2 -o out")
+    assert [m for m in cell.outputs if m["msg_type"] == "display_data"], "the live view shows"
+    assert kernel.value("out.wait(30).results() == rows, out.sent") == "(True, 5)"
+    failed = kernel.run("%puras map demo/echo $nope")
+    assert failed.status == "error" and "nope" in failed.evalue
