@@ -190,6 +190,7 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
     assert f"'id': '{job_id}'" in got.text and "'status': 'succeeded'" in got.text
     short_error(kernel.run("%puras get 00000000-0000-0000-0000-000000000000"), "PurasAPIError", "404")
     usage_error(kernel.run("%puras get $nothing_here"), "no variable named 'nothing_here'")
+    kernel.ok("data = {'a': 1}")  # made here: under xdist no other test's variables are there
     usage_error(kernel.run("%puras get $data"), "$data is not a job")
 
 
