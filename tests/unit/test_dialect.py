@@ -1,0 +1,78 @@
+"""The Puras schema dialect: translated exactly as puras-runner translates it, and validated with jsonschema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from puras_nb import dialect
+
+runner = pytest.importorskip("worker.schema_dialect", reason="puras-runner (the test extra) is the reference")
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"type": "object", "required": ["photo"], "properties": {"photo": {"type": "image", "description": "A photo"}}},
+    {"type": "object", "properties": {"notes": {"type": "text"}, "tint": {"type": "color", "default": "#fff"}}},
+    {"type": "object", "properties": {"clips": {"type": "array", "items": {"type": "video"}}}},
+    {"type": "object", "properties": {"pair": {"type": "array", "prefixItems": [{"type": "audio"}, {"type": "file"}]}}},
+    {"type": "object", "properties": {"x": {"anyOf": [{"type": "image"}, {"type": "null"}]}}},
+    {"type": "object", "properties": {"x": {"type": "image", "oneOf": [{"type": "string"}]}}},
+    {"type": "object", "additionalProperties": {"type": "text"}, "properties": {}},
+    {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 9}}},
+    {"type": "object", "properties": {"o": {"type": "object", "properties": {"deep": {"type": "color"}}}}},
+    {"type": "object", "properties": {"c": {"type": "color", "pattern": "^#[0-9a-f]{6}$"}}},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_inputs_translate_as_puras_runner_does(schema: dict[str, Any]) -> None:
+    assert dialect.to_jsonschema(schema) == runner.to_jsonschema(schema)
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_outputs_translate_as_puras_runner_does(schema: dict[str, Any]) -> None:
+    assert dialect.to_output_jsonschema(schema) == runner.to_output_jsonschema(schema)
+
+
+def test_the_input_is_not_mutated() -> None:
+    schema = {"type": "object", "properties": {"p": {"type": "image"}}}
+    dialect.to_jsonschema(schema)
+    assert schema == {"type": "object", "properties": {"p": {"type": "image"}}}
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("https://x.test/a.png", True),
+        ("data:image/png;base64,iVBORw0KGgo=", True),
+        ("drive/inputs/a.png", True),
+        ({"url": "https://x.test/a.png"}, True),
+        ({"drive_path": "a.png"}, True),
+        ({"data": "iVBORw0KGgo="}, True),
+        ({"base64": "iVBORw0KGgo=", "media_type": "image/png"}, True),
+        ("", False),
+        ({"href": "https://x.test"}, False),
+        (7, False),
+    ],
+)
+def test_file_references_validate_as_the_platform_accepts(value: Any, ok: bool) -> None:
+    schema = dialect.to_jsonschema({"type": "object", "properties": {"p": {"type": "image"}}})
+    valid = jsonschema.Draft202012Validator(schema).is_valid({"p": value})
+    assert valid is ok
+    assert dialect.is_file_reference(value) is ok
+
+
+@pytest.mark.parametrize(("value", "ok"), [("#1a2B3c", True), ("fff", True), ("#ffff", False), ("red", False)])
+def test_colours_are_hex(value: str, ok: bool) -> None:
+    schema = dialect.to_jsonschema({"type": "object", "properties": {"c": {"type": "color"}}})
+    assert jsonschema.Draft202012Validator(schema).is_valid({"c": value}) is ok
+    assert dialect.is_color(value) is ok
+
+
+def test_a_schema_nested_past_the_limit_is_refused_not_a_recursion_error() -> None:
+    schema: dict[str, Any] = {"type": "text"}
+    for _ in range(10_000):
+        schema = {"type": "object", "properties": {"a": schema}}
+    with pytest.raises(dialect.DialectError, match="nested deeper"):
+        dialect.to_jsonschema(schema)
