@@ -128,6 +128,15 @@ class AsyncClient(BaseClient):
         """The workspace's balance (`GET /v1/billing/balance`: `balance_usd`, and what jobs cost so far)."""
         return await self._drive(self._call(self._balance_request()))
 
+    async def pull(self, skillpack: str, *, ttl: int = 600) -> dict:
+        """Where to download the active deployment's bundle of `skillpack` (its id), as `puras pull` asks:
+        `{download_url, version}`; the URL is signed, valid `ttl` seconds, and needs no key."""
+        return await self._drive(self._call(self._pull_request(skillpack, ttl)))
+
+    async def health(self) -> dict:
+        """The server's `GET /health` (`puras serve` names its `bundle_dir` and `skills` there)."""
+        return await self._drive(self._call(self._health_request()))
+
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self._http.aclose()

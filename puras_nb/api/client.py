@@ -116,6 +116,15 @@ class Client(BaseClient):
         """The workspace's balance (`GET /v1/billing/balance`: `balance_usd`, and what jobs cost so far)."""
         return self._drive(self._call(self._balance_request()))
 
+    def pull(self, skillpack: str, *, ttl: int = 600) -> dict:
+        """Where to download the active deployment's bundle of `skillpack` (its id), as `puras pull` asks:
+        `{download_url, version}`; the URL is signed, valid `ttl` seconds, and needs no key."""
+        return self._drive(self._call(self._pull_request(skillpack, ttl)))
+
+    def health(self) -> dict:
+        """The server's `GET /health` (`puras serve` names its `bundle_dir` and `skills` there)."""
+        return self._drive(self._call(self._health_request()))
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()

@@ -466,6 +466,13 @@ class BaseClient:
     def _balance_request(self) -> Request:
         return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout)
 
+    def _pull_request(self, skillpack: str, ttl: int) -> Request:
+        path = f"/v1/skillpacks/{quote(str(skillpack), safe='')}/deployments/pull"
+        return Request("GET", path, {"ttl": str(int(ttl))}, request_timeout=self.request_timeout)
+
+    def _health_request(self) -> Request:
+        return Request("GET", "/health", request_timeout=self.request_timeout)
+
     # ── flows ────────────────────────────────────────────────────────────────
     def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
         """Send `req`, retrying what is safe to retry, and return its JSON body.

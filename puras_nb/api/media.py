@@ -17,7 +17,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
@@ -33,6 +33,7 @@ __all__ = [
     "FILE_ROUTES",
     "Media",
     "afetch",
+    "afetch_url",
     "fetch",
     "max_bytes_for",
     "mime_of",
@@ -360,10 +361,35 @@ async def afetch(
         return None
     if media.is_data:
         return _decode_data_url(media.url, cap)
+    return await afetch_url(
+        media.url, cap, keep=lambda data: media.kind in sniff(data), api_base=api_base, api_key=api_key,
+        timeout=timeout, http=http, connect_timeout=connect_timeout, allow_private=allow_private,
+        allow_hosts=allow_hosts,
+    )
+
+
+async def afetch_url(
+    url: str,
+    cap: int,
+    *,
+    keep: Callable[[bytes], bool],
+    api_base: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+    http: httpx.AsyncClient | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    allow_private: bool = False,
+    allow_hosts: Iterable[str] = (),
+) -> bytes | None:
+    """The bytes at the http(s) `url` under the rules of a media fetch (addresses, API routes, the key only to
+    the API's file routes and only when `api_key` is given, redirects checked hop by hop, `cap`, a deadline on the
+    whole body), kept only when `keep(bytes)` says they are what was asked for; None otherwise."""
+    if not safe_url(url) or url.startswith("data:"):
+        return None
     policy = _policy(api_base, api_key, allow_private, allow_hosts)
     timeouts = _timeouts(timeout, connect_timeout)
     client = http or httpx.AsyncClient(timeout=timeouts)
-    url, deadline = media.url, time.monotonic() + timeout * _WHOLE
+    deadline = time.monotonic() + timeout * _WHOLE
     try:
         for _ in range(_MAX_REDIRECTS + 1):
             addresses = await _aresolve(url, connect_timeout) if policy.needs_check(url) else None
@@ -383,7 +409,8 @@ async def afetch(
                 async for chunk in r.aiter_raw():
                     if not body.add(chunk):
                         return None
-                return _kept(media, body)
+                data = body.value()
+                return data if keep(data) else None
             finally:
                 await r.aclose()
     except _UNFETCHABLE:

@@ -27,7 +27,7 @@ import httpx
 
 from ..api.aio import AsyncClient
 from ..api.flows import LIMITS, TERMINAL, event_id, parse_retry_after
-from ..api.media import Media, afetch, max_bytes_for
+from ..api.media import Media, afetch, afetch_url, max_bytes_for
 from ..errors import PurasAPIError, PurasError
 from ..settings import Settings, current, on_change
 from . import loop as rt
@@ -48,6 +48,7 @@ GIVE_UP = (401, 403, 404)
 NO_LISTING = (400, 404, 405, 501)
 MEDIA_CONNECT_TIMEOUT = 5.0
 MEDIA_TIMEOUT = 30.0
+BUNDLE_TTL = 600  # seconds a deployment bundle's signed URL lives, as `puras pull` asks
 
 
 @dataclass(eq=False)
@@ -199,17 +200,36 @@ class Session:
         """The skillpacks our client's key can run, with their skills."""
         return await self._request(self.client.skillpacks)
 
+    async def pull(self, skillpack_id: str) -> dict:
+        """Where the active deployment's bundle of the pack can be downloaded: `{download_url, version}`."""
+        return await self._request(self.client.pull, skillpack_id, ttl=BUNDLE_TTL)
+
+    async def health(self) -> dict:
+        """The server's `/health` answer (`puras serve` names its `bundle_dir` and `skills` there)."""
+        return await self._request(self.client.health)
+
+    async def fetch_bundle(self, url: str, cap: int) -> bytes | None:
+        """A deployment bundle's bytes (a zip) from its signed `download_url`, within `cap`: never with the key, to
+        the addresses a media fetch may reach (public ones, the API's file routes, `preview_allow_hosts`)."""
+        return await afetch_url(
+            url, cap, keep=lambda data: data.startswith(b"PK"), api_base=self.api_base, http=self._media(),
+            allow_hosts=self.settings.preview_allow_hosts,
+        )
+
+    def _media(self) -> httpx.AsyncClient:
+        if self._media_http is None:
+            timeout = httpx.Timeout(MEDIA_TIMEOUT, connect=MEDIA_CONNECT_TIMEOUT)
+            self._media_http = httpx.AsyncClient(timeout=timeout)
+        return self._media_http
+
     async def fetch_media(self, media: Media, cap: int) -> bytes | None:
         """A media item's bytes within `cap` (None past it or when unreachable); the key only to the API origin."""
         if self._media_semaphore is None:
             self._media_semaphore = asyncio.Semaphore(4)
         async with self._media_semaphore:
-            if self._media_http is None:
-                timeout = httpx.Timeout(MEDIA_TIMEOUT, connect=MEDIA_CONNECT_TIMEOUT)
-                self._media_http = httpx.AsyncClient(timeout=timeout)
             await self.budget.take()
             return await afetch(
-                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media_http,
+                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media(),
                 allow_hosts=self.settings.preview_allow_hosts,
             )
 

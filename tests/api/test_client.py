@@ -284,3 +284,16 @@ def test_start_returns_a_live_job_polled_with_this_client(client: Client) -> Non
     job = puras_nb.start("count", {"n": 2, "delay": 0.05}, client=client, display=False)
     assert job.result(timeout=10) == {"count": 2}
     assert job.status == "succeeded" and client.get(job.id)["status"] == "succeeded"
+
+
+def test_health_over_http_and_the_pull_request() -> None:
+    """`health()` reads `/health`; `pull()` asks for a pack's deployment bundle as `puras pull` does (GET with
+    ttl=600), the ref escaped so that it cannot point at another route."""
+    with Client("puras_live_k", api_base="http://127.0.0.1:9") as offline:
+        req = offline._pull_request("a/../b", 600)
+    assert (req.method, req.path, req.params) == ("GET", "/v1/skillpacks/a%2F..%2Fb/deployments/pull", {"ttl": "600"})
+
+
+def test_health(client: Client) -> None:
+    health = client.health()
+    assert health["ok"] is True and "demo/echo" in health["skills"]

@@ -441,3 +441,24 @@ def test_a_media_host_that_never_accepts_is_given_up_on_after_the_connect_timeou
         finally:
             for filler in fillers:
                 filler.close()
+
+
+def test_a_fetch_by_url_keeps_only_what_the_caller_accepts_and_sends_no_key_unless_given(
+    hosts: tuple[str, str, list],
+) -> None:
+    """`afetch_url` (a deployment bundle's signed URL): the media rules, the caller's own test of the bytes, and
+    the key only when one is given."""
+    from puras_nb.api.media import afetch_url
+
+    api, other, seen = hosts
+
+    def get(url: str, keep: Any = lambda data: True, **opts: Any) -> bytes | None:
+        return asyncio.run(afetch_url(url, 1_000_000, keep=keep, api_base=api, **opts))
+
+    assert get(f"{api}/files/img.png") == PNG and _auth(seen[-1][1]) is None
+    assert get(f"{api}/files/img.png", keep=lambda data: data.startswith(b"PK")) is None
+    assert get(f"{api}/v1/jobs") is None  # an API route is never fetched, key or not
+    assert get(f"{other}/img.png") is None  # a loopback host that is not the API's origin
+    assert get(f"{other}/img.png", allow_hosts=["127.0.0.1"]) == PNG
+    assert get("data:image/png;base64,iVBORw0KGgo=") is None
+    assert all(_auth(headers) is None for _, headers in seen)
