@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from puras_nb import local, settings
+from tests.harness.puras_serve import PurasServe
 
 EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
 """The session emulator's key, fixed so module constants can name it (test_faults.KEY; random keys are
@@ -18,6 +19,15 @@ tested on their own in test_local_server)."""
 def emulator() -> Iterator[local.LocalServer]:
     """A running emulator (child process) shared by the whole session, faults off."""
     with local.start(require_key=EMULATOR_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def puras_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PurasServe]:
+    """The official `puras serve` (puras-runner) on loopback over a test skillpack (`studio`: poster, echo, count,
+    wait, flaky), its skill runner replaced by a deterministic function: tests/harness/puras_serve.py."""
+    pytest.importorskip("worker.local_server", reason="puras-runner (the test extra) provides puras serve")
+    with PurasServe.start(tmp_path_factory.mktemp("puras-serve")) as server:
         yield server
 
 

@@ -180,3 +180,12 @@ class Kernel:
         self._stop.set()
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+def short_error(cell: Cell, ename: str, *fragments: str) -> None:
+    """The cell failed with `ename`, shown as one line (no traceback through puras_nb) holding every fragment."""
+    assert cell.status == "error", cell
+    assert cell.ename == ename, (cell.ename, cell.evalue)
+    assert len(cell.traceback) == 1 and "puras_nb" not in cell.traceback[0], cell.traceback
+    for fragment in fragments:
+        assert fragment in cell.evalue, (fragment, cell.evalue)

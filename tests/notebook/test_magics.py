@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.kernel import Cell, Kernel
+from tests.harness.kernel import Cell, Kernel, short_error
 
 pytestmark = pytest.mark.kernel
 
@@ -31,15 +31,6 @@ def usage_error(cell: Cell, *fragments: str) -> None:
     assert cell.status == "error", cell
     assert cell.ename == "UsageError", (cell.ename, cell.evalue)
     assert "\n" not in cell.evalue
-    for fragment in fragments:
-        assert fragment in cell.evalue, (fragment, cell.evalue)
-
-
-def short_error(cell: Cell, ename: str, *fragments: str) -> None:
-    """The cell failed with `ename`, shown as one line (no traceback through puras_nb)."""
-    assert cell.status == "error", cell
-    assert cell.ename == ename, (cell.ename, cell.evalue)
-    assert len(cell.traceback) == 1 and "puras_nb" not in cell.traceback[0], cell.traceback
     for fragment in fragments:
         assert fragment in cell.evalue, (fragment, cell.evalue)
 

@@ -1,0 +1,105 @@
+"""The notebook path against the official `puras serve` (puras-runner), in a real ipykernel.
+
+One kernel for the module, pointed at the session's `puras serve` (tests/harness/puras_serve.py: the real server
+over a test skillpack, only its skill runner replaced by a deterministic function) through PURAS_API_BASE,
+PURAS_API_KEY and PURAS_SKILLPACK, with HOME a temporary directory. Every feature either works or says in one line
+what this server lacks: no traceback through puras-nb.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.kernel import Cell, Kernel, short_error
+from tests.harness.puras_serve import PurasServe
+
+pytestmark = pytest.mark.kernel
+
+PHOTO = "https://example.com/beach.jpg"
+
+
+@pytest.fixture(scope="module")
+def kernel(puras_serve: PurasServe, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    home = tmp_path_factory.mktemp("home")
+    k = Kernel({"PURAS_API_BASE": puras_serve.url, "PURAS_API_KEY": puras_serve.api_key,
+                "PURAS_SKILLPACK": "studio", "HOME": str(home), "PURAS_NB_POLL_INTERVAL": "0.3"})
+    k.ok("%load_ext puras_nb\nimport json\nimport puras_nb\nfrom puras_nb.views.job import descendants")
+    yield k
+    k.close()
+
+
+def finals(kernel: Kernel, cell: Cell) -> list[dict]:
+    """The last state of each display a cell made (its display_data, updated by update_display_data)."""
+    shown: dict[str, dict] = {}
+    for _, m in kernel.messages():
+        if m["parent_header"].get("msg_id") == cell.msg_id and m["msg_type"] in ("display_data", "update_display_data"):
+            display_id = m["content"].get("transient", {}).get("display_id", id(m))
+            shown[display_id] = m["content"]["data"]
+    return list(shown.values())
+
+
+def widget_ids(kernel: Kernel, expr: str) -> set[str]:
+    return set(json.loads(kernel.printed(f"json.dumps([x.model_id for x in descendants({expr})])")))
+
+
+# -- magics --------------------------------------------------------------------------------------------------
+
+
+def test_run_a_dialect_skill_with_its_result_as_the_cells_value(kernel: Kernel) -> None:
+    cell = kernel.ok(f'%puras run poster photo={PHOTO} headline="Big sale" accent="#00aa00" -o made')
+    assert kernel.printed("made['caption']") == "Big sale (#00aa00)"
+    assert kernel.printed("made['poster'][:22]") == "data:image/png;base64,"
+    (view, summary) = finals(kernel, cell)
+    assert view["text/plain"].startswith("<LiveJob studio/poster succeeded>")
+    assert '<img src="data:image/png;base64,' in summary["text/html"], "the poster is shown, saved with the notebook"
+
+
+def test_a_background_run_updates_its_widget_while_no_cell_runs(kernel: Kernel) -> None:
+    cell = kernel.ok("bg = %puras run count n=6 delay=0.25 --bg")
+    assert cell.idle - cell.sent < 2.0, "--bg returns at once"
+    ids = widget_ids(kernel, "bg.widget")
+    idle = kernel.ok("pass").idle
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and kernel.printed("bg.status") != "succeeded":
+        time.sleep(0.2)
+    assert len(kernel.comm_updates(ids, since=idle)) >= 3, "the widget moved while no cell ran"
+    assert kernel.printed("bg.result(), bg.progress") == "{'count': 6} 1.0", "the checklist drove the progress"
+
+
+def test_cell_magic_with_a_yaml_body_and_a_variable(kernel: Kernel) -> None:
+    kernel.ok("words = 'from a variable'")
+    cell = kernel.ok("%%puras echo --no-display\nprompt: $words\n")
+    assert cell.text == "{'answer': 'You said: from a variable'}"
+
+
+def test_jobs_logs_get_rerun_and_attach(kernel: Kernel) -> None:
+    kernel.ok("%puras run count n=2 delay=0 --bg -o first\nfirst.result()")
+    table = kernel.ok("%puras jobs")
+    assert "studio/count" in table.displays[-1]["text/plain"]
+    logs = kernel.ok("%puras logs $first")
+    assert logs.stdout.splitlines()[0].startswith("[1] agent_start")
+    assert logs.stdout.strip().endswith("succeeded")
+    got = kernel.ok("%puras get $first")
+    assert "'status': 'succeeded'" in got.text and "'skill_name': 'count'" in got.text
+    kernel.ok("%puras rerun $first n=3 -o second")
+    assert kernel.printed("second.result(), second.skill") == "{'count': 3} studio/count"
+    job_id = kernel.printed("first.id")
+    attached = kernel.ok(f"%puras attach {job_id} -o again")
+    assert attached.shown["text/plain"].startswith("<LiveJob studio/count succeeded>")
+    assert kernel.printed("len(again.events) == len(first.events) > 3") == "True", "the events, replayed"
+
+
+def test_a_failed_job_is_one_line_with_its_error_and_id(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run flaky fail=true -o broken")
+    short_error(cell, "JobError", "studio/flaky failed", "the risky part failed (exit status 2)", "· job ")
+    assert kernel.printed("broken.status") == "failed"
+
+
+def test_the_kernel_writes_nothing_under_home(kernel: Kernel) -> None:
+    home = Path(kernel.printed("__import__('os').environ['HOME']"))
+    assert not (home / ".puras").exists()
