@@ -8,9 +8,11 @@ written against the official client catches ours unchanged.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+from .strings import plain
 
 __all__ = [
     "JobError",
@@ -19,8 +21,11 @@ __all__ = [
     "PurasConnectionError",
     "PurasError",
     "SubmitInterrupted",
+    "one_line",
     "redact",
 ]
+
+E = TypeVar("E", bound=BaseException)
 
 # A credential in text: a Bearer token, an Authorization header's value (as a header line, or quoted as in an
 # echoed JSON or Python dict), or a Puras key by its shape.
@@ -119,3 +124,12 @@ class SubmitInterrupted(JobInterrupted):
         self.cancelled = False
         self.skill = skill
         KeyboardInterrupt.__init__(self, f"interrupted while submitting {skill}; {outcome}")
+
+
+def one_line(exc: E) -> E:
+    """`exc`, made to show in IPython as one line (its type and message) instead of a traceback through puras-nb:
+    how the magics and `form()` report what went wrong. Control characters in the message (it may quote a job's
+    error or events) are blanked, since a terminal shows the line raw."""
+    line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
+    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]  # IPython's hook, set on any exception
+    return exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import PurasError, one_line
 from ..model.comparison import Comparison
 from ..model.job import LiveJob
 from ..model.skill import Skill, find
@@ -43,7 +44,10 @@ def form(
     paths = [skill] if isinstance(skill, str) else list(skill)
     if not paths:
         raise ValueError("form() needs a skill name, such as demo/ugc-ad")
-    skills = [find(p) for p in paths]
+    try:
+        skills = [find(p) for p in paths]
+    except PurasError as exc:  # the server unreachable or refusing: one line, as the magics say it
+        raise one_line(exc) from None
     return SkillForm(
         skills, start=_start, compare=_compare, run_label=run_label, note=note, results_only=results_only
     )

@@ -21,10 +21,9 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from traitlets import Bool, Float, Int, TraitType, Unicode, observe
 from traitlets.config import Configurable
 
-from ..errors import JobError, JobInterrupted, PurasError
+from ..errors import JobError, JobInterrupted, PurasError, one_line
 from ..runtime.kernel import parent_id as _parent_id
 from ..settings import configure, current, traits
-from ..strings import plain
 from .completion import Completer, install, uninstall
 from .inputs import InputError, build_inputs, parse_value, split_line
 
@@ -183,15 +182,6 @@ def _id_parser(name: str, out: bool = False) -> _Parser:
     return p
 
 
-def _one_line_error(exc: BaseException) -> BaseException:
-    """Make IPython show `exc` as one line (its type and message), not a traceback through this package.
-
-    The message may quote a job's error or events: its control characters are blanked (a terminal shows it raw)."""
-    line = f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {plain(exc)}"
-    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]  # IPython's hook, set on any exception
-    return exc
-
-
 class ShownResult(dict):
     """A result the job's live view already shows in full: as the value of that same cell it prints nothing
     (it would repeat the view), yet `_`, `Out[n]` and `x = %puras run ...` hold it; shown later, a dict."""
@@ -229,7 +219,7 @@ def skill_card(path: str) -> Any:
     try:
         return skill(path)
     except PurasError as exc:
-        raise _one_line_error(exc) from None
+        raise one_line(exc) from None
 
 
 def _check_var(name: str | None) -> None:
@@ -314,7 +304,7 @@ class PurasMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         if args.bg:
             self._store(args.out, job)
             return job if args.display else None
@@ -333,14 +323,14 @@ class PurasMagics(Magics):
                 "it keeps running")
             error = JobError(job.job)
             error.args = (f"{job.skill} still {status} after {timeout} s; {what} · job {job.id}",)
-            raise _one_line_error(error) from None
+            raise one_line(error) from None
         except JobError as exc:
             self._store(out, job)
             exc.args = (failure_message(job, exc),)
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         except (PurasError, JobInterrupted) as exc:
             self._store(out, job if job.id else None)
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         if out:
             self._store(out, result)
             return None
@@ -378,7 +368,7 @@ class PurasMagics(Magics):
         except (TypeError, ValueError, OSError) as exc:
             raise UsageError(str(exc)) from None
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         self._store(args.out, batch)
         return None if args.out else batch
 
@@ -390,7 +380,7 @@ class PurasMagics(Magics):
         try:
             job = attach(job_id(args.job_id, self.shell.user_ns), display=False)
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         self._store(args.out, job)
         return job
 
@@ -411,7 +401,7 @@ class PurasMagics(Magics):
         try:
             job = rerun(job_id(args.job_id, self.shell.user_ns), changes, version=args.version, display=False)
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         self._store(args.out, job)
         return job
 
@@ -425,7 +415,7 @@ class PurasMagics(Magics):
             job.cancel()
             job.wait(CANCEL_WAIT)
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
         print(f"job {job.id} {job.status}")
 
     def cmd_logs(self, argv: list[str]) -> None:
@@ -435,7 +425,7 @@ class PurasMagics(Magics):
         try:
             follow(job_id(args.job_id, self.shell.user_ns))
         except (PurasError, JobInterrupted) as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
 
     def cmd_get(self, argv: list[str]) -> dict:
         from .connection import client
@@ -445,7 +435,7 @@ class PurasMagics(Magics):
             try:
                 return api.get(job_id(args.job_id, self.shell.user_ns))
             except PurasError as exc:
-                raise _one_line_error(exc) from None
+                raise one_line(exc) from None
 
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
@@ -458,7 +448,7 @@ class PurasMagics(Magics):
         try:
             return skills()
         except PurasError as exc:
-            raise _one_line_error(exc) from None
+            raise one_line(exc) from None
 
     def cmd_local(self, argv: list[str]) -> None:
         from .connection import skills, use_local

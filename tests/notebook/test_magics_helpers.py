@@ -12,11 +12,11 @@ import pytest
 from IPython.core.error import UsageError
 
 from puras_nb import settings as settings_store
-from puras_nb.errors import JobError
+from puras_nb.errors import JobError, one_line
 from puras_nb.model.table import JobsTable
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
-from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _one_line_error, _run_parser, failure_message, job_id
+from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _run_parser, failure_message, job_id
 
 # -- argument parsing and messages ------------------------------------------------------------
 
@@ -49,7 +49,7 @@ def test_usage_errors_are_one_line_with_the_usage(argv: list[str], fragment: str
 def test_a_short_error_carries_no_control_sequences_from_the_job() -> None:
     """IPython prints the one-line error straight to a terminal: only our own colour codes may be in it."""
     err = JobError({"id": "j-1", "status": "failed", "error": "boom \x1b]52;c;ZXZpbA==\x07\x1b[2J\r\n\x9b31m"})
-    (line,) = _one_line_error(err)._render_traceback_()
+    (line,) = one_line(err)._render_traceback_()
     assert line.startswith("\x1b[0;31mJobError\x1b[0m: job j-1 failed: boom ")
     assert not re.search(r"[\x00-\x1f\x7f-\x9f]", line.replace("\x1b[0;31m", "").replace("\x1b[0m", ""))
 
@@ -304,3 +304,20 @@ def test_the_table_shows_each_job_once_named_as_it_was_started(configured: None)
     assert again is not started and again.skill == started.skill == "demo/count"
     rows = [line for line in table().text().splitlines() if started.id and "demo/count" in line]
     assert len([job for job in table().jobs if job.id == started.id]) == 1, rows
+
+
+def test_form_with_the_server_unreachable_is_one_line() -> None:
+    """`form()` reports an unreachable server as the magics do: one line naming the host, no chained traceback."""
+    from puras_nb.errors import PurasError
+    from puras_nb.notebook.app import form
+
+    before = settings_store.current()
+    try:
+        settings_store.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
+        with pytest.raises(PurasError) as info:
+            form("demo/ugc-ad")
+    finally:
+        settings_store.restore(before)
+    (line,) = info.value._render_traceback_()  # type: ignore[attr-defined]
+    assert "127.0.0.1:9" in line and "Traceback" not in line and "\n" not in line
+    assert info.value.__suppress_context__, "no chained traceback behind the line"
