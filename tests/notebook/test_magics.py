@@ -6,6 +6,7 @@ status, error name and message and outputs are checked as a notebook user would 
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -155,6 +156,50 @@ def test_bad_json_and_yaml_bodies_name_the_line(kernel: Kernel) -> None:
     usage_error(kernel.run("%puras run demo/echo --json '[1]'"), "--json must be a JSON object")
     usage_error(kernel.run("%puras run demo/echo oops"), "expected key=value, got 'oops'")
     usage_error(kernel.run("%puras run demo/echo -o 1x"), "-o/--out needs a variable name")
+    # the mistake is on line 2 (a '[' never closed), where PyYAML only notices on line 3
+    usage_error(kernel.run("%%puras demo/echo\nproduct: [solar lantern\nduration: 4\n"),
+                "bad YAML at line 2: the '[' on this line is never closed", 'quote it: product: "[solar lantern"')
+
+
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        (BILLION_LAUGHS, ["line 3: *a is a YAML alias, which inputs do not take"]),
+        ("when: 2024-05-01\n", ["line 2: 'when' is a date or time (2024-05-01)", "quote it"]),
+        ("blob: !!binary aGVsbG8=\n", ["line 2: 'blob' is bytes (!!binary)"]),
+        ("tags: !!set {a, b}\n", ["line 2: 'tags' is a set"]),
+        ("shell: $get_ipython\n", ["line 2: 'shell' is a Python method object, which JSON cannot carry"]),
+        ("deep: " + "[" * 5000 + "]" * 5000 + "\n", ["line 2: 'deep' is nested deeper than 64 levels"]),
+        ('{"deep": ' + "[" * 5000 + "]" * 5000 + "}\n", ["line 2: 'deep' is nested deeper than 64 levels"]),
+    ],
+)
+def test_a_body_that_cannot_be_sent_stops_run_all(kernel: Kernel, body: str, fragments: list) -> None:
+    """Run All: the failing %%puras cell ends at once with one UsageError line, and the queued cell after it is
+    never run (the kernel aborts it). Before: a raw TypeError/RecursionError, or a billion-laughs body that never
+    ended."""
+    kernel.ok("reached = False")
+    failing = kernel.kc.execute("%%puras demo/echo\n" + body)
+    after = kernel.kc.execute("reached = True")
+    replies: dict[str, dict] = {}
+    deadline = time.monotonic() + 30
+    while len(replies) < 2:
+        assert time.monotonic() < deadline, f"the body never ended: {replies}"
+        try:
+            msg = kernel.kc.get_shell_msg(timeout=0.5)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") in (failing, after):
+            replies[msg["parent_header"]["msg_id"]] = msg["content"]
+    error = replies[failing]
+    assert (error["status"], error["ename"]) == ("error", "UsageError"), error
+    assert "\n" not in error["evalue"] and all(f in error["evalue"] for f in fragments), error["evalue"]
+    assert replies[after]["status"] == "aborted"
+    assert kernel.value("reached") == "False"
 
 
 def test_bad_subcommands(kernel: Kernel) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -111,8 +113,140 @@ def test_syntax_errors_name_the_cell_line() -> None:
     with pytest.raises(InputError) as info:
         parse_body("a: 1\nb: 2: 3\n", first_line=2)
     assert info.value.line == 3
-    assert str(info.value) == "bad YAML at line 3: mapping values are not allowed here: 'b: 2: 3'"
+    assert str(info.value) == (
+        "bad YAML at line 3: mapping values are not allowed here: 'b: 2: 3'; if it is text, quote it: b: \"2: 3\""
+    )
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "fragments"),
+    [
+        # the '[' opened on line 2 and never closed: PyYAML notices on line 3, the mistake is on line 2
+        ("product: [solar lantern\nduration: 4\n", 2,
+         ["the '[' on this line is never closed", "'product: [solar lantern'",
+          'if it is text, quote it: product: "[solar lantern"']),
+        ("a: 1\nprompt: {draft\nn: 2\n", 3, ["the '{' on this line is never closed"]),
+        ('prompt: "open\nn: 2\n', 2, ["the quote on this line is never closed"]),
+        ("prompt: a cat: cute\n", 2, ['quote it: prompt: "a cat: cute"']),
+        ("img: @cat.png\n", 2, ["found character '@'", 'quote it: img: "@cat.png"']),
+        ("tags: [#a, #b]\nn: 2\n", 2, ["'[' on this line is never closed", 'quote it: tags: "[#a, #b]"']),
+        ("note: `code`\n", 2, ['quote it: note: "`code`"']),
+        ("prompt: *bold* text\n", 2, ['quote it: prompt: "*bold* text"']),
+        ("prompt: !important sale\n", 2, ['quote it: prompt: "!important sale"']),
+        ("prompt: 'it's\n", 2, ["write a quote as two ('it''s')"]),
+        ("a: 1\n\tb: 2\n", 3, ["indent with spaces, not tabs"]),
+    ],
+)
+def test_bad_yaml_names_the_line_of_the_mistake_and_says_when_to_quote(body: str, line: int, fragments: list) -> None:
+    with pytest.raises(InputError) as info:
+        parse_body(body, first_line=2)
+    message = str(info.value)
+    assert info.value.line == line and message.startswith(f"bad YAML at line {line}: "), message
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_an_unquoted_hash_value_is_a_comment_and_is_refused_with_its_quotes() -> None:
+    with pytest.raises(InputError) as info:
+        parse_body("n: 1\ncolor: #ff0000\n", first_line=2)
+    assert info.value.line == 3
+    assert str(info.value) == (
+        "line 3: 'color' has no value: '#' starts a comment in YAML; to send the text, quote it: color: \"#ff0000\""
+    )
+    assert parse_body("color: '#ff0000'  # red\nseed:\n") == {"color": "#ff0000", "seed": None}
+
+
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_yaml_aliases_are_refused_so_a_billion_laughs_body_ends_at_once() -> None:
+    assert len(BILLION_LAUGHS) < 700
+    started = time.monotonic()
+    with pytest.raises(InputError) as info:
+        parse_body(BILLION_LAUGHS, first_line=2)
+    assert time.monotonic() - started < 5  # before the fix: 9^8 strings, never done
+    assert info.value.line == 3
+    assert str(info.value).startswith("line 3: *a is a YAML alias, which inputs do not take")
+    with pytest.raises(InputError, match=r"line 1: \*x is a YAML alias"):
+        parse_body("a: &x [*x]\n")  # one that holds itself
+    assert parse_body("a: &x 1\n") == {"a": 1}  # an anchor alone is harmless
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("n: 1\nwhen: 2024-05-01\n",
+         "line 3: 'when' is a date or time (2024-05-01), which JSON cannot carry; quote it to send text: '2024-05-01'"),
+        ("at: 2024-05-01 10:00:00\n", "line 2: 'at' is a date or time (2024-05-01T10:00:00)"),
+        ("blob: !!binary aGVsbG8=\n", "line 2: 'blob' is bytes (!!binary), which JSON cannot carry"),
+        ("tags: !!set {a, b}\n", "line 2: 'tags' is a set, which JSON cannot carry; write a list: [a, b]"),
+        ("ratio: .nan\n", "line 2: 'ratio' is nan, which JSON cannot carry"),
+        ("scene:\n  shots: [{at: 2024-05-01}]\n", "line 2: 'scene.shots[0].at' is a date or time"),
+        ("x: $get_ipython\n", "line 2: 'x' is a Python function object, which JSON cannot carry"),
+        ('{"x": $get_ipython}', "line 2: 'x' is a Python function object, which JSON cannot carry"),
+    ],
+)
+def test_values_json_cannot_carry_name_their_key(body: str, message: str) -> None:
+    def get_ipython() -> None: ...
+
+    with pytest.raises(InputError) as info:
+        build_inputs(body=body, namespace={"get_ipython": get_ipython}, first_line=2)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_values_json_cannot_carry_from_pairs_and_json_name_their_key() -> None:
+    with pytest.raises(InputError, match=r"^'n' is nan, which JSON cannot carry"):
+        build_inputs(["n=NaN"])
+    with pytest.raises(InputError, match=r"^'f' is a Python function object"):
+        build_inputs(["f=$f"], namespace={"f": lambda: 1})
+    with pytest.raises(InputError, match=r"^'opts.when' is a date or time"):
+        build_inputs(json_text='{"opts": "$o"}', namespace={"o": {"when": datetime.date(2024, 5, 1)}})
+    with pytest.raises(InputError, match=r"^'m' has a key JSON cannot carry \(tuple\)"):
+        build_inputs(["m=$m"], namespace={"m": {(1, 2): 3}})
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("n: 1\ndeep:\n" + "".join(" " * (i + 1) + "-\n" for i in range(3000)),
+         "line 3: 'deep' is nested deeper than 64 levels"),
+        ("deep: " + "[" * 5000 + "]" * 5000 + "\n", "line 2: 'deep' is nested deeper than 64 levels"),
+        ('{"n": 1,\n "deep": ' + "[" * 5000 + "]" * 5000 + "}", "line 3: 'deep' is nested deeper than 64 levels"),
+        ('{"deep": ' + "[" * 500 + "]" * 500 + "}", "'deep' is nested deeper than 64 levels"),
+        ("x: $deep\n", "line 2: '$deep' is nested deeper than 64 levels"),
+        ("x: $loop\n", "line 2: '$loop' is nested deeper than 64 levels"),
+    ],
+)
+def test_bodies_nested_thousands_deep_name_their_key(body: str, message: str) -> None:
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(InputError) as info:
+        build_inputs(body=body, namespace={"deep": _nested(5000), "loop": loop}, first_line=2)
+    assert str(info.value) == message
+
+
+def test_values_nested_thousands_deep_in_pairs_and_json_name_their_key() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(InputError, match=r"^'a' is nested deeper than 64 levels$"):
+        build_inputs([f"a={deep}"])
+    with pytest.raises(InputError, match=r"^'a' is nested deeper than 64 levels$"):
+        build_inputs(["a=$v"], namespace={"v": _nested(100)})
+    with pytest.raises(InputError, match=r"^--json is nested deeper than 64 levels$"):
+        build_inputs(json_text=f'{{"a": {deep}}}')
+    with pytest.raises(InputError, match=r"^'a' is nested deeper than 64 levels$"):
+        build_inputs(json_text=f'{{"a": {"[" * 100 + "]" * 100}}}')
+    assert build_inputs(["a=" + "[" * 63 + "]" * 63]) == {"a": _nested(62)}
 
 
 def test_missing_variable_in_body_names_the_line() -> None:
