@@ -47,6 +47,8 @@ PREVIEW_GRACE = 2.0
 HOLD = 1
 #: The cancel's bridge timeout: how long `cancel()` waits for the server (and `%puras cancel` for the job to stop).
 CANCEL_WAIT = 10.0
+#: How long reading `events` of an ended job waits for the last events it left on the server.
+EVENTS_WAIT = 10.0
 SLICE = 0.25
 
 _remembered: deque[LiveJob] = deque(maxlen=MAX_REMEMBERED)
@@ -150,7 +152,7 @@ class LiveJob:
         self.skill = skill or self._skill_from_job()
         self._version = version
         self.client = client
-        self.events: list[dict] = []
+        self._events: list[dict] = []
         self.exception: BaseException | None = None
         self.media: list[Media] | None = None
         self.media_data: dict[str, bytes | None] = {}
@@ -169,6 +171,10 @@ class LiveJob:
         self.keep_log = True
         self._observers: list[Observer] = []
         self._log_wanted = False
+        #: Set once every event of the ended job is here (the last ones fetched, or none left to fetch).
+        self._events_final = False
+        self._last_asked = False
+        self._rest: threading.Event | None = None  # a fetch of the last events on its way
         self._callbacks: list[Callable[[LiveJob], Any]] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._done = threading.Event()
@@ -311,6 +317,7 @@ class LiveJob:
         if job.done():
             if events:
                 job._apply(events=await sess.events(job_id, after=0, client=client))
+                job._events_final = True
             job._finish()
         else:
             job._follow(sess)
@@ -323,10 +330,12 @@ class LiveJob:
             self._finish(PurasError("the server's answer to the submission had no job id"))
             return
         if self.status in TERMINAL:
+            with self._mutex:  # a read of `events` meanwhile waits for this fetch instead of making its own
+                pending = self._rest = threading.Event()
 
             async def last_events() -> None:
                 self._learns_checklist = True
-                await self._catch_up(sess)
+                await self._rest_of(sess, pending)
                 self._finish()
 
             rt.spawn(last_events())
@@ -348,12 +357,15 @@ class LiveJob:
         sess.watch(self._watch)
 
     def _wants_last_events(self) -> bool:
-        """Whether a job that succeeded needs its last events: for a log, when nobody views it, or for a view's
-        checklist (shown to its end), also when the job ended before its first event fetch unless its skill is
-        known to keep none."""
-        unknown = not self.events and _checklists.get((self.skill, self.version)) is not False
-        wanted = self._log_wanted or not self._observers or self.todos is not None or unknown
+        """Whether a job that succeeded needs its last events: for a log, when nobody views it, when a cell waits
+        for it (its saved view keeps them), or for a view's checklist (shown to its end), also when the job ended
+        before its first event fetch unless its skill is known to keep none. The others fetch them when someone
+        reads `events` or opens the log."""
+        unknown = not self._events and _checklists.get((self.skill, self.version)) is not False
+        waited = self.waiting_in_cell or bool(self._waiters)  # the cell that waits records the final view
+        wanted = self._log_wanted or not self._observers or self.todos is not None or unknown or waited
         self._learns_checklist = self._learns_checklist or wanted  # it will have all its events
+        self._last_asked = wanted
         return wanted
 
     # -- read-only views of the state -----------------------------------------------------------
@@ -398,7 +410,7 @@ class LiveJob:
     @property
     def todos(self) -> list[dict] | None:
         """The latest checklist (`tool_result` events with `payload.todos`), if the skill keeps one."""
-        for event in reversed(self.events):
+        for event in reversed(self._events):
             todos = (event.get("payload") or {}).get("todos") if isinstance(event.get("payload"), dict) else None
             if isinstance(todos, list) and todos:
                 return [t for t in todos if isinstance(t, dict)]
@@ -406,7 +418,7 @@ class LiveJob:
 
     def _step(self) -> tuple[int, int, str] | None:
         """(done, total, unit) from the latest progress event or todo checklist, whichever is newer."""
-        for event in reversed(self.events):
+        for event in reversed(self._events):
             payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
             step, total = payload.get("step"), payload.get("total")
             if event.get("type") == "progress" and finite(step) and finite(total) and total > 0:
@@ -440,7 +452,8 @@ class LiveJob:
     @property
     def message(self) -> str:
         """The latest event's human message."""
-        return (event_message(self.events[-1]) or str(self.events[-1].get("type") or "")) if self.events else ""
+        events = self._events
+        return (event_message(events[-1]) or str(events[-1].get("type") or "")) if events else ""
 
     @property
     def elapsed(self) -> float:
@@ -462,7 +475,7 @@ class LiveJob:
         return self._media_started and not self._previews.is_set()
 
     def _cursor(self) -> int:
-        return max((event_id(e) for e in self.events), default=0)
+        return max((event_id(e) for e in self._events), default=0)
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -475,26 +488,76 @@ class LiveJob:
             self.want_log()
         return lambda: self._observers.remove(observer) if observer in self._observers else None
 
+    @property
+    def events(self) -> list[dict]:
+        """The job's events, oldest first (the last `MAX_EVENTS`). Read after the end, complete: the last events a
+        viewed job left on the server are fetched on the first read (waiting up to `EVENTS_WAIT` s; on the runtime
+        thread, which cannot wait on itself, they are asked for and arrive with an `events` change)."""
+        if self.done() and not self._events_final:
+            self._fetch_rest(wait=not rt.on_runtime_thread())
+        return self._events
+
+    @property
+    def known_events(self) -> list[dict]:
+        """The events known so far, never fetching: what views render (`want_log` asks for the rest)."""
+        return self._events
+
+    @property
+    def events_complete(self) -> bool:
+        """True once the job ended and every one of its events is here."""
+        return self.done() and self._events_final
+
     def want_log(self) -> None:
         """Someone shows this job's whole event log: fetch its last events too, now if it already ended.
 
         Views of a job show its progress and outcome, not its log, so when views watch a job that succeeds
-        its last events are left on the server until someone opens the log: one request less a job, which
-        is what keeps a fan-out of live widgets as cheap as the official client's polling. A job nobody
-        views, one that failed, and one that keeps a checklist (views show it to the end; a job that ended before
-        its first event fetch, unless its skill is known to keep none) always get them."""
-        if self._log_wanted:
-            return
+        its last events are left on the server until someone opens the log or reads `events`: one request less
+        a job, which is what keeps a fan-out of live widgets as cheap as the official client's polling. A job
+        nobody views, one that failed, one a cell waits for, and one that keeps a checklist (views show it to the
+        end; a job that ended before its first event fetch, unless its skill is known to keep none) always get
+        them."""
         self._log_wanted = True
-        sess = self._session
-        if self.done() and sess is not None and self.id:
-            rt.spawn(self._catch_up(sess))
+        if self.done() and not self._events_final:
+            self._fetch_rest(wait=False)
 
-    async def _catch_up(self, sess: Session) -> None:
-        """Fetch and apply the events past the cursor; on failure they stay on the server."""
-        with contextlib.suppress(PurasError, OSError):
+    def _fetch_rest(self, *, wait: bool) -> None:
+        """Fetch the events an ended job left on the server, once at a time; `wait`: up to `EVENTS_WAIT` s."""
+        sess = self._session
+        if sess is None or not self.id:  # a job made by hand, or none on a server: nothing to fetch
+            self._events_final = True
+            return
+        with self._mutex:
+            pending, start = self._rest, self._rest is None
+            if pending is None:
+                pending = self._rest = threading.Event()
+        if start:
+            rt.spawn(self._rest_of(sess, pending))
+        if wait:
+            pending.wait(EVENTS_WAIT)
+
+    async def _rest_of(self, sess: Session, pending: threading.Event) -> None:
+        try:
+            changed = await self._catch_up(sess)
+        finally:
+            with self._mutex:
+                self._rest = None
+            pending.set()
+        if self._events_final and Change.EVENTS not in changed:  # views waiting for the rest hear that none was left
+            self._notify({Change.EVENTS})
+
+    async def _catch_up(self, sess: Session) -> set[Change]:
+        """Fetch and apply the events past the cursor (of an ended job: then they are all here); what changed. On
+        failure they stay on the server, and a later read tries again."""
+        try:
             job_id = self._known_id("read the events of")
-            self._apply(events=await sess.events(job_id, after=self._cursor(), client=self.client))
+            fetched = await sess.events(job_id, after=self._cursor(), client=self.client)
+        except (PurasError, OSError) as exc:
+            self._trouble(str(exc))  # the log says why its last events are missing
+            return {Change.ERROR}
+        if self.last_error:
+            self._trouble(None)
+        self._events_final = self._events_final or self.status in TERMINAL
+        return self._apply(events=fetched)
 
     def _notify(self, changed: set[Change]) -> None:
         """Tell every observer what changed; a failing view is reported, never fatal to tracking."""
@@ -520,8 +583,8 @@ class LiveJob:
             cursor = self._cursor()
             fresh = [e for e in events or () if event_id(e) > cursor]
             if fresh:
-                self.events.extend(fresh)
-                del self.events[:-MAX_EVENTS]
+                self._events.extend(fresh)
+                del self._events[:-MAX_EVENTS]
                 changed.add(Change.EVENTS)
         self._notify(changed)
         return changed
@@ -543,7 +606,13 @@ class LiveJob:
             self._ended_once = True
             if exception is not None and self.exception is None:
                 self.exception = exception
-            if self.todos is not None or (self._learns_checklist and self.events and self.status == "succeeded"):
+            if not self.id:  # no job on the server: no events to fetch
+                self._events_final = True
+            elif self._watch is not None and exception is None:  # the tracker fetched the last events when a
+                # failure ended the job or they were asked for, unless it gave up on the server
+                asked = self.status != "succeeded" or self._last_asked
+                self._events_final = self._events_final or (asked and not self._watch.failures)
+            if self.todos is not None or (self._learns_checklist and self._events and self.status == "succeeded"):
                 _checklists[(self.skill, self.version)] = self.todos is not None
             previews = self._wants_media and self.status == "succeeded" and not self._media_started
             previews = previews and bool(self.find_media())

@@ -22,7 +22,7 @@ class Change(str, Enum):
 
     STATUS = "status"  #: the job's status moved
     JOB = "job"  #: the job dict changed (status, result, cost, late details of an ended job)
-    EVENTS = "events"  #: new events arrived
+    EVENTS = "events"  #: new events arrived (or an ended job's last ones were fetched: `events_complete`)
     ERROR = "error"  #: connection trouble began or cleared (`last_error`)
     DONE = "done"  #: the job (or every job of the grid) ended
     MEDIA = "media"  #: previews arrived (or their fetch ended)
@@ -43,7 +43,9 @@ class JobView(Protocol):
     @property
     def job(self) -> dict: ...
     @property
-    def events(self) -> list[dict]: ...
+    def known_events(self) -> list[dict]: ...
+    @property
+    def events_complete(self) -> bool: ...
     @property
     def exception(self) -> BaseException | None: ...
     @property

@@ -123,8 +123,8 @@ class JobDisplay:
     def _changed(self, job: Shown, changed: frozenset[Change]) -> None:
         if Change.SETTLE in changed:
             self.settle()
-        elif Change.DONE in changed or Change.MEDIA in changed:
-            self._publish()
+        elif Change.DONE in changed or Change.MEDIA in changed or (Change.EVENTS in changed and job.done()):
+            self._publish()  # an ended job's last events, fetched later, go into its saved view too
 
     def _publish(self) -> None:
         with self._lock:

@@ -31,6 +31,7 @@ __all__ = [
     "job_html",
     "job_text",
     "json_html",
+    "log_html",
     "media_html",
     "plain",
     "raw_html",
@@ -80,9 +81,10 @@ STYLE = (
     "width:auto}"
     ".puras-gallery audio{width:100%;min-width:200px}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
-    ".puras-json details{margin-left:1em}.puras-json summary,.puras-raw>summary{cursor:pointer}"
+    ".puras-json details{margin-left:1em}"
+    ".puras-json summary,.puras-raw>summary,.puras-log-static>summary{cursor:pointer}"
     ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
-    ".puras-raw>summary{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
+    ".puras-raw>summary,.puras-log-static>summary{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
     # ipywidgets draws a closed Accordion's title in font-color2 on layout-color2: about 4.2:1 in dark themes
     ".puras-log .jupyter-widget-Collapse-header{color:var(--jp-ui-font-color1,#1f2937)}"
     ".puras-error{color:var(--jp-error-color1,#b91c1c)}"
@@ -283,6 +285,18 @@ def events_html(events: list[dict], limit: int = 50, *, skip: str = "") -> str:
     return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{"".join(rows)}</ol>'
 
 
+def log_html(job: JobView, limit: int = 50) -> str:
+    """An ended job's last `limit` events, folded (`<details>`), for its saved view; the error shown above the
+    log is not repeated in it. Empty when there are none."""
+    events = job.known_events
+    if not events:
+        return ""
+    return (
+        f'<details class="puras-log-static"><summary>Log (last {limit} events)</summary>'
+        f"{events_html(events, limit, skip=job.error_text)}</details>"
+    )
+
+
 def job_html(
     job: JobView, *, data: dict[str, bytes | None] | None = None, final: bool = False, compact: bool = False
 ) -> str:
@@ -310,7 +324,7 @@ def job_html(
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
         elif not compact:
             body.append(ending_html(job))
-            if status != "cancelled":
-                body.append(events_html(job.events, 10, skip=job.error_text))
+        if not compact:
+            body.append(log_html(job))
     cls = "puras-static puras-final" if final else "puras-static"
     return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'

@@ -111,7 +111,8 @@ class JobWidget(w.VBox):
         self.down: w.Button | None = None
         self.feedback_note: w.HTML | None = None
         self._rendered_result = False
-        self._log_count = -1
+        self._log_shown: tuple = ()
+        self._unsubscribe_log: Callable[[], None] | None = None
         self.cancel_button.on_click(lambda _b: self._on_cancel())
         free_clicks(self.cancel_button)  # a click can cancel while a cell blocks on this job (JupyterLab >= 4.4)
         self.log_box.observe(self._log_toggled, names="selected_index")
@@ -137,9 +138,40 @@ class JobWidget(w.VBox):
             self._throttle()
 
     def _log_toggled(self, change: dict) -> None:
+        """The log opened: ask the model for every event. A view that stopped following its ended job (`finalize`)
+        listens again until the last events are in, so the log fills on its first open."""
+        job = self.job
         if change["new"] is not None:
-            self.job.want_log()
+            if self.sent_final and self._unsubscribe_log is None and not job.events_complete:
+                self._unsubscribe_log = job.subscribe(self._log_changed)
+            job.want_log()
         self._render()
+
+    def _log_changed(self, job: JobView, changed: frozenset[Change]) -> None:
+        if Change.EVENTS in changed or Change.ERROR in changed:
+            self._render_log()
+        if job.events_complete and self._unsubscribe_log is not None:
+            self._unsubscribe_log()
+
+    def _render_log(self) -> None:
+        """The open log: the last 50 events (an error shown above is not repeated), and a note while an ended
+        job's last events are still on their way."""
+        job = self.job
+        if self.log_box.selected_index != 0:
+            return
+        events = job.known_events
+        missing = job.done() and not job.events_complete
+        shown = (len(events), missing, job.last_error if missing else None)
+        if shown == self._log_shown:
+            return
+        self._log_shown = shown
+        note = ""
+        if missing:
+            trouble = job.last_error
+            note = f"could not fetch the last events: {trouble}" if trouble else "loading the last events…"
+            note = f'<div class="puras-log-note"><i>{esc(note)}</i></div>'
+        skip = job.error_text if job.done() else ""
+        set_traits(self.log_html, value=STYLE + events_html(events, skip=skip) + note)
 
     def _tick(self) -> None:
         """While running, refresh the elapsed time (the only change with no event behind it).
@@ -190,10 +222,7 @@ class JobWidget(w.VBox):
         job = self.job
         set_traits(self.head, value=self._head_html())
         self._render_progress()
-        n = len(job.events)
-        if self.log_box.selected_index == 0 and n != self._log_count:
-            self._log_count = n
-            set_traits(self.log_html, value=STYLE + events_html(job.events))
+        self._render_log()
         if self._ended():
             self._render_end()
         elif job.done():  # previews still loading: nothing left to cancel

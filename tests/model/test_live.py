@@ -152,26 +152,66 @@ def test_many_jobs_share_one_client_and_one_list_request_per_round() -> None:
     assert per_job <= 4, per_job  # submit, a share of the list rounds, the last events
 
 
-def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_someone_opens_the_log() -> None:
+def _ended(job: live.LiveJob, timeout: float = 10) -> None:
+    """Wait for the end without a blocking wait (a cell that waits keeps the last events)."""
+    ended = threading.Event()
+    job.add_done_callback(lambda _job: ended.set())
+    assert ended.wait(timeout), f"{job.skill} did not end in {timeout} s"
+
+
+def test_a_viewed_job_that_succeeds_leaves_its_last_events_until_they_are_read() -> None:
     """Views show progress and outcome: a watched job that succeeds costs no last event fetch (fan-outs of
     widgets stay as cheap as the official client's polls) once its skill is known to keep no checklist (here
-    from the unviewed job's events), and `want_log()` fetches them on demand."""
+    from the unviewed job's events). Reading `events` after the end fetches them, once: it is always complete."""
     unviewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
     assert unviewed.result(timeout=10) == {"count": 3}
     viewed = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
     viewed.subscribe(lambda *_: None)
     failed = live.start("demo/fail", {"after": 2}, display=False)
     failed.subscribe(lambda *_: None)
-    assert viewed.result(timeout=10) == unviewed.result(timeout=10) == {"count": 3}
+    _ended(viewed)
     with pytest.raises(JobError):
         failed.result(timeout=10)
-    assert len(unviewed.events) >= 4 and any(e["type"] == "error" for e in failed.events)
-    assert len(viewed.events) < 4, viewed.events  # not fetched at the end
-    viewed.want_log()
-    deadline = time.monotonic() + 5
-    while len(viewed.events) < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert len(unviewed.events) >= 4 and any(e["type"] == "error" for e in failed.known_events)
+    assert unviewed.events_complete and failed.events_complete
+    assert len(viewed.known_events) < 4 and not viewed.events_complete  # not fetched at the end
+    before = viewed.requests
     assert [e["payload"].get("step") for e in viewed.events if e["type"] == "progress"] == [1, 2, 3]
+    assert viewed.events_complete and viewed.events == viewed.known_events
+    assert viewed.requests == before, "the rest is fetched outside the tracker's rounds"
+
+
+def test_a_job_a_cell_waits_for_keeps_its_last_events_and_the_log_fetches_them_on_demand() -> None:
+    waited = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    waited.subscribe(lambda *_: None)
+    assert waited.result(timeout=10) == {"count": 3}
+    assert waited.events_complete and len(waited.known_events) >= 4
+    logged = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
+    heard: list[frozenset] = []
+    logged.subscribe(lambda _job, changed: heard.append(changed))
+    _ended(logged)
+    logged.want_log()
+    deadline = time.monotonic() + 5
+    while not logged.events_complete and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert logged.events_complete and len(logged.known_events) >= 4 and any("events" in c for c in heard[-2:])
+
+
+def test_reading_events_on_the_runtime_thread_asks_for_them_without_waiting() -> None:
+    job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
+    job.subscribe(lambda *_: None)
+    _ended(job)
+    seen: list[int] = []
+    rt.run_sync(_read_events(job, seen))
+    assert seen and seen[0] < 3, "on the runtime thread the read returns what is here"
+    deadline = time.monotonic() + 5
+    while not job.events_complete and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(job.known_events) >= 3
+
+
+async def _read_events(job: live.LiveJob, seen: list[int]) -> None:
+    seen.append(len(job.events))
 
 
 def test_a_viewed_job_with_a_checklist_gets_its_last_state() -> None:
