@@ -11,7 +11,8 @@ The public surface, all importable from `puras_nb`:
 - `map(skill, rows)`: one skill over a list, DataFrame or JSONL dataset as a `Batch`, queued under a running
   cap, with a ledger so re-runs and restarts reuse what ran, and an optional budget.
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
-  its model (`Skill`, `Input`, `find`, `catalog`) is `puras_nb.model.skill`.
+  its model (`Skill`, `Input`) is `puras_nb.model.skill`, and where schemas come from (`find`, `catalog`: the
+  catalog, the deployment bundle, a local skillpack directory, `puras serve`) is `puras_nb.model.schemas`.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
 - `form`: a form for any skill from its input schema (`puras_nb.app`: the stakeholder app on it).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:

@@ -13,6 +13,7 @@ nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` 
 | timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
 | cancel_on_interrupt | PURAS_NB_CANCEL_ON_INTERRUPT | on: Ctrl-C / ■ during a blocking wait cancels the job |
 | ledger | PURAS_NB_LEDGER (`off` turns it off) | `~/.cache/puras-nb/ledger.sqlite` (under `XDG_CACHE_HOME`) |
+| skills_dir | PURAS_NB_SKILLS_DIR | none: the directory of a `puras.yaml` in the working directory or above |
 
 A live job is checked often while young and then every `poll_interval` (the one cadence rule:
 `runtime.session.Session.interval`); `Client.run` / `wait` keep the official client's 2.0 s (`api.flows.POLL_INTERVAL`).
@@ -35,7 +36,7 @@ __all__ = ["Settings", "configure", "current", "default_ledger", "on_change", "t
 #: Settings whose change points live jobs at another server (or changes the request budget).
 CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
 #: Settings for which `configure(name=None)` means "off" rather than "keep".
-NULLABLE = frozenset({"ledger", "confirm_over_usd"})
+NULLABLE = frozenset({"ledger", "confirm_over_usd", "skills_dir"})
 OFF = ("", "0", "off", "none", "false", "no")
 
 
@@ -82,6 +83,9 @@ class Settings:
     ledger: str | None = field(default_factory=default_ledger)
     #: Ask once before a batch whose estimate passes this many USD (None: never ask).
     confirm_over_usd: float | None = None
+    #: A local skillpack directory (the layout `puras init` writes) whose `<skill>/skill.yaml` files give the
+    #: schemas a server does not send; None: the directory of a `puras.yaml` found in the working directory or above.
+    skills_dir: str | None = None
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -118,6 +122,9 @@ def from_environment() -> Settings:
         s.poll_interval = poll
     if timeout is not None and timeout > 0:
         s.timeout = timeout
+    skills_dir = os.environ.get("PURAS_NB_SKILLS_DIR")
+    if skills_dir:
+        s.skills_dir = os.path.expanduser(skills_dir)
     ledger = os.environ.get("PURAS_NB_LEDGER")
     if ledger is not None:
         s.ledger = None if ledger.strip().lower() in OFF else os.path.expanduser(ledger)
@@ -151,7 +158,8 @@ def configure(
 
     Options: `poll_interval`, `timeout`, `cancel_on_interrupt`, `preview_max_bytes`, `preview_max_items`,
     `preview_total_bytes`, `local`, `max_concurrency`, `max_rps`, `ledger` (a path; None turns batch reuse
-    off), `confirm_over_usd`. `local=True` always uses the embedded emulator, `local=False` never; by default
+    off), `confirm_over_usd`, `skills_dir` (a local skillpack directory for the schemas a server does not send).
+    `local=True` always uses the embedded emulator, `local=False` never; by default
     it starts only when neither key nor base URL is set.
     Changing the connection makes the next job use a fresh client (running jobs finish on the old one).
     """

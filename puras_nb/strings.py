@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["cut", "has_control", "mask_key", "plain"]
+__all__ = ["cut", "has_control", "mask_key", "one_line", "plain"]
 
 # C0 and C1 control characters and DEL: what lets untrusted text drive a terminal or hide part of a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -36,3 +36,11 @@ def plain(value: Any) -> str:
     """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
     returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
     return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
+
+
+def one_line(value: Any, limit: int | None = None) -> str:
+    """Any value as one line of text: control characters blanked (`plain`), and every run of whitespace, line
+    and paragraph separators included (U+2028, U+2029, which YAML and editors break lines at), one space; cut
+    to `limit` characters when given."""
+    text = " ".join(plain(value).split())
+    return cut(text, limit) if limit is not None else text

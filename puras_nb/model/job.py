@@ -28,7 +28,7 @@ from ..settings import current
 from ..strings import cut, plain
 from .media import find_media
 from .protocols import Change, JobView
-from .skill import explain_not_found
+from .schemas import explain_not_found
 from .text import event_message, finite, summarize
 
 __all__ = [

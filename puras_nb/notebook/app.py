@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from ..errors import PurasError, one_line
 from ..model.comparison import Comparison
 from ..model.job import LiveJob
-from ..model.skill import Skill, find
+from ..model.schemas import find
+from ..model.skill import Skill
 from ..runtime.endpoint import endpoint
 from ..settings import uses_emulator
 from ..views.form import SkillForm

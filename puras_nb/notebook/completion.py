@@ -4,7 +4,7 @@ One completer for the line and the cell magic. `Completer.complete(before)` is p
 cursor; `install(shell, completer)` registers it as an IPython context matcher that suppresses the other
 matchers (Python names, Jedi, file paths) whenever it has something to offer, so after `%puras run demo/`
 only the demo skills come back, first and alone. Completion never raises and never waits long: skills come
-from `puras_nb.model.skill.known()`, which gives what it knows when the server cannot answer.
+from `puras_nb.model.schemas.known()`, which gives what it knows when the server cannot answer.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model.skill import Skill, UnknownSkill, known, resolve, yaml_value
+from ..model.schemas import known
+from ..model.skill import Skill, UnknownSkill, resolve, yaml_value
 
 __all__ = ["Completer", "install", "uninstall"]
 

@@ -58,7 +58,8 @@ def skills(api: Any = None) -> SkillList:
 
     `api` is a `Client` to ask; by default the current connection is asked afresh (and its cached catalog,
     which completion and skill cards use, refreshed)."""
-    from ..model.skill import catalog, from_skillpacks
+    from ..model.schemas import catalog
+    from ..model.skill import from_skillpacks
 
     if api is None:
         return SkillList(catalog(refresh=True))

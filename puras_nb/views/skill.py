@@ -9,7 +9,8 @@ import json
 import re
 from typing import Any
 
-from ..model.skill import MISSING, Input, Skill, find
+from ..model.schemas import find
+from ..model.skill import MISSING, Input, Skill
 from .html import STYLE, esc
 
 __all__ = ["SkillCard", "overview_html", "overview_text", "skill"]

@@ -11,6 +11,7 @@ import yaml
 from puras_nb import settings
 from puras_nb.local.demopack import build_demo_pack
 from puras_nb.local.skills import SchemaError, validate_inputs
+from puras_nb.model import schemas
 from puras_nb.model import skill as model
 from puras_nb.model.skill import MISSING, Input, Skill, UnknownSkill, from_skillpacks, resolve
 
@@ -184,10 +185,10 @@ def test_resolve_by_path_full_path_and_default_pack(demo: dict[str, Skill]) -> N
 
 
 def test_catalog_and_find_on_the_emulator(configured: None) -> None:
-    ad = model.find("demo/ugc-ad")
+    ad = schemas.find("demo/ugc-ad")
     assert ad.input("product").required
-    assert model.catalog()[0] is not None and ad in model.catalog()
-    assert model.known() == model.catalog()
+    assert schemas.catalog()[0] is not None and ad in schemas.catalog()
+    assert schemas.known() == schemas.catalog()
 
 
 def test_known_never_raises_and_remembers_an_unreachable_server() -> None:
@@ -195,11 +196,11 @@ def test_known_never_raises_and_remembers_an_unreachable_server() -> None:
     try:
         settings.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
         began = time.monotonic()
-        assert model.known() == []
-        assert model.known() == []
-        assert time.monotonic() - began < model.QUICK_TIMEOUT + 1
+        assert schemas.known() == []
+        assert schemas.known() == []
+        assert time.monotonic() - began < schemas.QUICK_TIMEOUT + 1
         with pytest.raises(Exception, match=r"127\.0\.0\.1|within"):
-            model.catalog()
+            schemas.catalog()
     finally:
         settings.restore(before)
 

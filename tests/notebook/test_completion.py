@@ -150,7 +150,7 @@ def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCo
     import time
 
     from puras_nb import settings
-    from puras_nb.model import skill as model
+    from puras_nb.model import schemas
 
     shell = SimpleNamespace(Completer=ipcompleter)
     install(shell, completer(lambda: None))  # the real known()
@@ -161,7 +161,7 @@ def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCo
         with provisionalcompleter():
             offered = {code: [c.text for c in ipcompleter.completions(code, len(code))] for code in (
                 "%puras ru", "%puras run demo/", "%puras run demo/ugc-ad pro")}
-        assert time.monotonic() - began < model.QUICK_TIMEOUT + 1.5
+        assert time.monotonic() - began < schemas.QUICK_TIMEOUT + 1.5
         assert offered["%puras ru"] == ["run"]
         assert not any(s.startswith("demo/") for s in offered["%puras run demo/"])
         assert "product=" not in offered["%puras run demo/ugc-ad pro"]

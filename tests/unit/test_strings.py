@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puras_nb.strings import cut, has_control, mask_key, plain
+from puras_nb.strings import cut, has_control, mask_key, one_line, plain
 
 
 def test_cut_keeps_short_text_and_ends_cut_text_with_an_ellipsis():
@@ -22,3 +22,10 @@ def test_plain_blanks_every_control_character_and_has_control_finds_them():
 def test_mask_key_keeps_the_prefix_and_last_four_only():
     assert mask_key("puras_live_abcdefghijklmnop") == "puras_live_…mnop"
     assert mask_key("short") == "…"
+
+
+def test_one_line_folds_every_line_break_and_run_of_space():
+    raw = "a\rb\nc\u2028d\u2029e\x85f\x0bg\x0ch\x1ci  \tj"
+    assert one_line(raw) == "a b c d e f g h i j"
+    assert one_line(raw).splitlines() == [one_line(raw)]
+    assert one_line("x" * 50, 10) == "x" * 9 + "…" and one_line(None) == "None"
