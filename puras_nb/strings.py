@@ -1,4 +1,4 @@
-"""Text rules every layer shares, written once: masking a key, cutting text with an ellipsis, plain text.
+"""Text rules every layer shares, written once: masking a key, cutting text with an ellipsis, plain text, one line.
 
 The bottom layer (beside `errors` and `settings`): it imports nothing of puras-nb.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["cut", "has_control", "mask_key", "one_line", "plain"]
+__all__ = ["cut", "flat", "has_control", "mask_key", "plain"]
 
 # C0 and C1 control characters and DEL: what lets untrusted text drive a terminal or hide part of a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -38,7 +38,7 @@ def plain(value: Any) -> str:
     return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
 
 
-def one_line(value: Any, limit: int | None = None) -> str:
+def flat(value: Any, limit: int | None = None) -> str:
     """Any value as one line of text: control characters blanked (`plain`), and every run of whitespace, line
     and paragraph separators included (U+2028, U+2029, which YAML and editors break lines at), one space; cut
     to `limit` characters when given."""

@@ -36,7 +36,7 @@ from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..runtime import loop as rt
 from ..runtime.session import Session, session
 from ..settings import current, on_change
-from ..strings import one_line
+from ..strings import flat
 from .skill import Skill, SkillNotFound, UnknownSkill, pack_facts, parse_skill, resolve
 
 __all__ = [
@@ -97,7 +97,7 @@ def load_yaml(text: str | bytes) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BundleError(f"it is not valid YAML{where}: {one_line(getattr(exc, 'problem', '') or exc, 80)}") from None
+        raise BundleError(f"it is not valid YAML{where}: {flat(getattr(exc, 'problem', '') or exc, 80)}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"it cannot be read as YAML ({type(exc).__name__})") from None
     count, stack = 0, [(data, 0)]
@@ -134,13 +134,13 @@ def read_bundle(data: bytes) -> dict[str, Any]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise BundleError(f"the bundle is not a zip ({one_line(exc, 80)})") from None
+        raise BundleError(f"the bundle is not a zip ({flat(exc, 80)})") from None
     if len(entries) > BUNDLE_MAX_ENTRIES:
         raise BundleError(f"the bundle has more than {BUNDLE_MAX_ENTRIES} entries")
     wanted: dict[str, zipfile.ZipInfo] = {}
     for info in entries:
         if _unsafe(info.filename, info):
-            raise BundleError(f"refused: the bundle holds an unsafe path {one_line(info.filename, 80)!r}")
+            raise BundleError(f"refused: the bundle holds an unsafe path {flat(info.filename, 80)!r}")
         parts = info.filename.split("/")
         if len(parts) == 2 and parts[1] == SKILL_FILE and _SLUG.match(parts[0]) and not info.is_dir():
             wanted[parts[0]] = info
@@ -152,7 +152,7 @@ def read_bundle(data: bytes) -> dict[str, Any]:
             with archive.open(info) as handle:
                 blob = handle.read(SKILL_YAML_MAX + 1)
         except (zipfile.BadZipFile, RuntimeError, ValueError, OSError, EOFError, NotImplementedError) as exc:
-            out[name] = BundleError(f"its skill.yaml cannot be read from the bundle ({one_line(exc, 60)})")
+            out[name] = BundleError(f"its skill.yaml cannot be read from the bundle ({flat(exc, 60)})")
             continue
         total += len(blob)
         if len(blob) > SKILL_YAML_MAX or total > BUNDLE_YAML_MAX:
@@ -392,7 +392,7 @@ class _Loader:
         except PurasAPIError as exc:
             return None, f" (no deployment bundle: {exc.status})"
         except (PurasError, OSError) as exc:
-            return None, f" (its deployment bundle: {one_line(exc, 80)})"
+            return None, f" (its deployment bundle: {flat(exc, 80)})"
         url = link.get("download_url") if isinstance(link, dict) else None
         version = link.get("version") if isinstance(link, dict) else None
         if not isinstance(url, str):

@@ -30,7 +30,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .. import dialect
 from ..errors import PurasAPIError, PurasError
-from ..strings import cut, one_line
+from ..strings import cut, flat
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -146,7 +146,7 @@ def _show(value: Any) -> str:
 
 
 def _one_of(values: tuple) -> str:
-    shown = ", ".join(one_line(_show(v), 40) for v in values[:12])
+    shown = ", ".join(flat(_show(v), 40) for v in values[:12])
     return shown + (", …" if len(values) > 12 else "")
 
 
@@ -408,7 +408,7 @@ class Skill:
         inputs), those values; else each default, required inputs left empty to fill in. Any other input is a
         commented-out line, so that the cell sends only what it shows. Names and values are quoted so that
         nothing from the schema can add a line (a line `key: $var` would read a notebook variable)."""
-        lines = [f"%%puras {shlex.quote(one_line(self.path))}"]
+        lines = [f"%%puras {shlex.quote(flat(self.path))}"]
         keys = [(_yaml_key(i.name), i) for i in self.inputs]
         width = max((len(k) for k, _ in keys), default=0)
         for key, item in keys:
@@ -418,7 +418,7 @@ class Skill:
                 value, sent = item.default, item.required or item.default is not MISSING
             shown = "" if value is MISSING else yaml_value(value)
             notes = [n for n in ("required" if item.required else "", item.bounds(), item.description) if n]
-            comment = "  # " + one_line(" · ".join(notes), 200) if notes else ""
+            comment = "  # " + flat(" · ".join(notes), 200) if notes else ""
             line = f"{key + ':':<{width + 1}} {shown}".rstrip() + comment
             lines.append(line if sent else "# " + line)
         names = set(self.names())
@@ -493,11 +493,11 @@ def _words(error: ValidationError, item: Input | None) -> str:
     if keyword == "enum" and isinstance(expected, list):
         return "must be one of: " + _one_of(tuple(expected))
     if keyword == "const":
-        return "must be " + one_line(_show(expected), 40)
+        return "must be " + flat(_show(expected), 40)
     if keyword == "pattern":
         if expected == dialect.COLOR_PATTERN or (item is not None and item.type == "color"):
             return "must be " + _ARTICLE["color"]
-        return "must match " + one_line(str(expected), 60)
+        return "must match " + flat(str(expected), 60)
     counts = {"minItems": "at least {} items", "maxItems": "at most {} items",
               "minProperties": "at least {} keys", "maxProperties": "at most {} keys"}
     if keyword in counts:
@@ -507,8 +507,8 @@ def _words(error: ValidationError, item: Input | None) -> str:
     if keyword == "uniqueItems":
         return "must not repeat an item"
     if keyword == "required":
-        return "needs " + one_line(error.message.split(" is a required", 1)[0], 60)
-    return one_line(error.message, MESSAGE_MAX)
+        return "needs " + flat(error.message.split(" is a required", 1)[0], 60)
+    return flat(error.message, MESSAGE_MAX)
 
 
 def _first_problem(validator: Draft202012Validator, value: Any, item: Input) -> str | None:
@@ -536,7 +536,7 @@ def _versions(value: Any) -> tuple[int, ...]:
 def _schema_problems(schema: dict) -> Iterator[tuple[list, str]]:
     """(path, message) of each place `schema` is not valid JSON Schema (Draft 2020-12's metaschema)."""
     for error in _META.iter_errors(schema):
-        yield list(error.absolute_path), one_line(error.message, 100)
+        yield list(error.absolute_path), flat(error.message, 100)
 
 
 def _inputs(schema: Any) -> tuple[tuple[Input, ...], int, tuple[str, ...], dict | None]:
@@ -565,11 +565,11 @@ def _inputs(schema: Any) -> tuple[tuple[Input, ...], int, tuple[str, ...], dict 
             broken.setdefault(str(path[1]), message)
         elif path:
             top.pop(str(path[0]), None)
-            problems.append(f"its `{one_line(path[0], 40)}` is not valid JSON Schema ({message}): not checked here")
+            problems.append(f"its `{flat(path[0], 40)}` is not valid JSON Schema ({message}): not checked here")
     inputs = tuple(
         Input.from_schema(name, spec, name in required, broken.get(str(name), "")) for name, spec in shown.items()
     )
-    problems += [f"input {one_line(i.name, 40)}: {i.problem}; its values are not checked here" for i in inputs
+    problems += [f"input {flat(i.name, 40)}: {i.problem}; its values are not checked here" for i in inputs
                  if i.problem]
     translated_props = translated.get("properties", {})
     properties = {i.name: translated_props[key] for key, i in zip(shown, inputs, strict=True) if not i.problem}
@@ -583,8 +583,8 @@ def _examples(value: Any) -> tuple[Example, ...]:
     out = []
     for i, raw in enumerate(value[:MAX_EXAMPLES], start=1):
         if isinstance(raw, dict) and isinstance(raw.get("inputs"), dict):
-            title = one_line(raw.get("title") or "", TITLE_MAX) or f"Example {i}"
-            out.append(Example(title, dict(raw["inputs"]), one_line(raw.get("description") or "", TITLE_MAX)))
+            title = flat(raw.get("title") or "", TITLE_MAX) or f"Example {i}"
+            out.append(Example(title, dict(raw["inputs"]), flat(raw.get("description") or "", TITLE_MAX)))
     return tuple(out)
 
 
@@ -622,7 +622,7 @@ def _parse(base: Skill, data: dict) -> Skill:
     has_schema = isinstance(schema, dict) and validation is not None
     return replace(
         base,
-        title=one_line(data.get("title") or "", TITLE_MAX),
+        title=flat(data.get("title") or "", TITLE_MAX),
         description=cut(str(data.get("description") or "").strip(), DESCRIPTION_MAX),
         inputs=inputs,
         outputs=outputs,
@@ -694,4 +694,4 @@ def resolve(path: str, skills: list[Skill], skillpack: str | None = None) -> Ski
         hint = "skills: " + ", ".join(paths[:8]) + (", …" if len(paths) > 8 else "")
     else:
         hint = "the server lists no skills"
-    raise UnknownSkill(f"no skill {one_line(path, 200)!r} on this server; {hint}")
+    raise UnknownSkill(f"no skill {flat(path, 200)!r} on this server; {hint}")

@@ -22,7 +22,7 @@ from ..errors import PurasAPIError, PurasError
 from ..mime import data_url
 from ..model.protocols import GridView, JobView, Shown
 from ..model.skill import MISSING, Input, Skill
-from ..strings import cut, plain
+from ..strings import flat
 from .display import widget_for
 from .html import STYLE, esc
 
@@ -342,4 +342,4 @@ class SkillForm(w.VBox):
 
 def _one_line(text: Any, limit: int = MESSAGE_MAX) -> str:
     """One line of at most `limit` characters, control characters and runs of space folded."""
-    return cut(" ".join(plain(text).split()), limit)
+    return flat(text, limit)

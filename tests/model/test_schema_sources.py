@@ -313,33 +313,26 @@ def test_yaml_aliases_cannot_expand_without_bound() -> None:
         "type": "string"}
 
 
-@pytest.fixture
-def puras_serve(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """puras-runner's own `puras serve` on loopback, serving a skillpack directory written here."""
-    local_server = pytest.importorskip("worker.local_server", reason="puras-runner (the test extra) is the peer")
-    bundle = write_pack(tmp_path / "served")
-    server = local_server.LocalServer(bundle, require_key=KEY).make_server("127.0.0.1", 0)
-    for url in _serve(server):
-        yield url, bundle
-
-
 def test_puras_serve_gets_its_schemas_from_the_bundle_dir_its_health_names(
-    puras_serve: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    puras_serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, bundle = puras_serve
+    """The real peer (tests/harness/puras_serve.py): no /v1/skillpacks, so /health names the skills and, on
+    loopback, the bundle_dir whose skill.yaml files give their schemas; a skills directory of ours comes first."""
     monkeypatch.chdir(tmp_path)
     before = settings.current()
     try:
-        settings.configure(api_key=KEY, api_base=url, local=False, skills_dir=None)
+        settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, local=False, skills_dir=None)
         skills = {s.name: s for s in schemas.catalog(refresh=True)}
-        assert sorted(skills) == ["echo", "poster"]
-        echo = skills["echo"]
-        assert echo.path == "studio/echo" and echo.title == "Echo back" and echo.input("tint").type == "color"
-        assert echo.source == f"the served bundle_dir {bundle.resolve()}"
-        assert [s.name for s in schemas.known()] == ["echo", "poster"]
-        mine = write_pack(tmp_path / "mine", extra={"echo/skill.yaml": ECHO_YAML.replace("Echo back", "Mine")})
+        assert {"poster", "echo", "count"} <= set(skills)
+        poster = skills["poster"]
+        assert (poster.path, poster.title) == ("studio/poster", "Poster maker")
+        assert [poster.input(n).type for n in ("photo", "headline", "accent")] == ["image", "text", "color"]
+        assert poster.source == f"the served bundle_dir {puras_serve.bundle_dir.resolve()}"
+        assert poster.examples and poster.output_types()["poster"] == "image"
+        assert sorted(s.name for s in schemas.known()) == sorted(skills)
+        mine = write_pack(tmp_path / "mine", extra={"poster/skill.yaml": POSTER_YAML.replace("Poster", "Mine")})
         settings.configure(skills_dir=str(mine))
-        assert {s.name: s.title for s in schemas.catalog(refresh=True)}["echo"] == "Mine"  # the directory first
+        assert {s.name: s.title for s in schemas.catalog(refresh=True)}["poster"] == "Mine"  # the directory first
     finally:
         settings.restore(before)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puras_nb.strings import cut, has_control, mask_key, one_line, plain
+from puras_nb.strings import cut, flat, has_control, mask_key, plain
 
 
 def test_cut_keeps_short_text_and_ends_cut_text_with_an_ellipsis():
@@ -24,8 +24,8 @@ def test_mask_key_keeps_the_prefix_and_last_four_only():
     assert mask_key("short") == "…"
 
 
-def test_one_line_folds_every_line_break_and_run_of_space():
+def test_flat_folds_every_line_break_and_run_of_space():
     raw = "a\rb\nc\u2028d\u2029e\x85f\x0bg\x0ch\x1ci  \tj"
-    assert one_line(raw) == "a b c d e f g h i j"
-    assert one_line(raw).splitlines() == [one_line(raw)]
-    assert one_line("x" * 50, 10) == "x" * 9 + "…" and one_line(None) == "None"
+    assert flat(raw) == "a b c d e f g h i j"
+    assert flat(raw).splitlines() == [flat(raw)]
+    assert flat("x" * 50, 10) == "x" * 9 + "…" and flat(None) == "None"
