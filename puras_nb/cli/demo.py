@@ -31,8 +31,21 @@ from typing import Any
 from ..settings import from_environment, uses_emulator
 
 __all__ = [
-    "add_arguments", "app_env", "copy_notebooks", "free_port", "main", "notebook", "notebook_dir", "open_lab", "render",
-    "serve_app", "voila_command", "voila_env", "wait_answering", "workdir",
+    "NO_FILES",
+    "add_arguments",
+    "app_env",
+    "copy_notebooks",
+    "free_port",
+    "main",
+    "notebook",
+    "notebook_dir",
+    "open_lab",
+    "render",
+    "serve_app",
+    "voila_command",
+    "voila_env",
+    "wait_answering",
+    "workdir",
 ]
 
 _HERE = Path(__file__).resolve().parent.parent  # the puras_nb package directory
@@ -174,6 +187,22 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+# JupyterLab, started so that it does not print "DeprecationWarning: ServerApp.token config is deprecated" at each
+# start: Voilà's server extension turns traitlets' deprecation warnings on when it is imported (Python hides them
+# outside __main__), and notebook_shim then reads every ServerApp trait, the deprecated `token` among them. Nothing
+# a user can act on: after Voilà's import, traitlets' deprecation warnings are hidden again, as Python's default is.
+_LAB = """
+import warnings
+try:
+    import voila  # noqa: F401
+except ImportError:
+    pass
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="traitlets")
+from jupyterlab.labapp import main
+main()
+"""
+
+
 def open_lab(directory: Path, *, port: int | None = None) -> int:
     """Run JupyterLab on a copy of the notebooks in `directory`, with a local emulator for its kernels, until Lab
     exits. Lab's root is `directory`, so saves and new notebooks stay there."""
@@ -185,7 +214,7 @@ def open_lab(directory: Path, *, port: int | None = None) -> int:
         print(f"puras-nb: kept the copies already in {directory}: {', '.join(kept)}", file=sys.stderr, flush=True)
     with local.start() as server:
         print(f"puras-nb: local emulator at {server.url}; JupyterLab on the copies in {directory}", flush=True)
-        cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={directory}"]
+        cmd = [sys.executable, "-c", _LAB, f"--notebook-dir={directory}"]
         if port:
             cmd.append(f"--port={port}")
         if getattr(os, "geteuid", lambda: 1)() == 0:  # containers often run as root, which Lab refuses by default
@@ -201,16 +230,22 @@ def open_lab(directory: Path, *, port: int | None = None) -> int:
             return 0
 
 
+NO_FILES = ".*"
+"""Voilà's `file_denylist` pattern that denies every file under `/voila/files/` (its default allowlist is every
+.png/.jpg/.gif/.svg, served with no token). The app shows no file from its directory."""
+
+
 def voila_command(notebook_path: Path, port: int, token: str) -> list[str]:
     """The Voilà command that serves the app safely: loopback only, a token, no code, no tracebacks (Voilà then also
     drops every stderr stream, which is where warnings go), the `puras-app` template (it leaves out what the notebook
-    prints), which a visitor's `?template=` cannot swap, a fixed port that fails rather than wanders. Run it with
-    `voila_env`, which makes the template findable."""
+    prints), which a visitor's `?template=` cannot swap, a fixed port that fails rather than wanders, and no files:
+    Voilà's `/voila/files/` serves the directory's images without asking for the token (an SVG there runs script
+    on the app's origin), so every file is denied. Run it with `voila_env`, which makes the template findable."""
     return [
         sys.executable, "-m", "voila", str(notebook_path), "--no-browser", "--Voila.ip=127.0.0.1",
         f"--port={port}", "--Voila.port_retries=0", f"--Voila.token={token}",
         "--strip_sources=True", "--show_tracebacks=False", "--theme=light", "--template=puras-app",
-        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_template_override=NO", f"--VoilaConfiguration.file_denylist={NO_FILES}",
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -145,6 +146,8 @@ def test_lab_serves_a_copy_and_a_save_leaves_the_repository_untouched(tmp_path: 
         assert "saved in Lab" in json.dumps(json.loads((served / "quickstart.ipynb").read_text()))
         assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == original
         assert list(cwd.iterdir()) == []
+        # Voilà's server extension turned traitlets' deprecation warnings on: Lab printed one for ServerApp.token
+        assert "DeprecationWarning" not in log.read_text(errors="replace"), log.read_text(errors="replace")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -165,6 +168,20 @@ def test_the_app_is_served_on_loopback_with_a_token_no_code_and_no_tracebacks(tm
     assert {"--Voila.ip=127.0.0.1", "--port=8899", "--Voila.token=secret", "--Voila.port_retries=0"} <= set(cmd)
     assert {"--strip_sources=True", "--show_tracebacks=False", "--no-browser"} <= set(cmd)
     assert {"--template=puras-app", "--VoilaConfiguration.allow_template_override=NO"} <= set(cmd)
+    assert "--VoilaConfiguration.file_denylist=.*" in cmd
+
+
+def test_the_readme_recipe_has_every_safety_setting_of_the_app_command() -> None:
+    """The run-it-yourself Voilà command in the README keeps what `demo --app` keeps: no code, no tracebacks, the
+    template a visitor cannot swap, and no file served (it served the current directory's images without the token)."""
+    readme = (ROOT / "README.md").read_text()
+    recipe = readme[readme.index("voila stakeholder-app.ipynb") :]
+    words = set(shlex.split(recipe[: recipe.index("```")].replace("\\\n", " ")))
+    safety = [arg for arg in demo.voila_command(Path("app.ipynb"), 1, "t") if arg.startswith("--") and "=" in arg]
+    safety = [arg for arg in safety if not arg.startswith(("--port", "--Voila.", "--theme"))]
+    assert f"--VoilaConfiguration.file_denylist={demo.NO_FILES}" in safety
+    assert [arg for arg in safety if arg not in words] == []
+    assert any(word.startswith("--Voila.token=") for word in words)
 
 
 def test_the_app_template_is_found_first_and_leaves_out_printed_output() -> None:
@@ -182,9 +199,13 @@ def test_the_app_template_is_found_first_and_leaves_out_printed_output() -> None
 @pytest.mark.kernel
 def test_app_runs_its_own_emulator_prints_the_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     """`demo --app` with no PURAS_* variables: an emulator of its own for every visitor's kernel, the page behind a
-    token, the app's notebook copied into --out, and SIGINT (Ctrl-C) ends it all with status 0."""
+    token, no file of the directory served (with or without the token), the app's notebook copied into --out, and
+    SIGINT (Ctrl-C) ends it all with status 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
     env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    # what Voilà's /voila/files/ served without the token (.png/.jpg/.gif/.svg): script on the app's origin
+    (tmp_path / "probe.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (tmp_path / "probe.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
     proc = subprocess.Popen(
         [sys.executable, "-m", "puras_nb.cli", "demo", "--app", "--out", str(tmp_path)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -196,6 +217,11 @@ def test_app_runs_its_own_emulator_prints_the_url_and_stops_on_ctrl_c(tmp_path: 
         assert page.status_code == 200 and "Try a Puras skill" in page.text
         assert "SkillForm demo/ugc-ad" in page.text and "from puras_nb" not in page.text
         assert httpx.get(url.split("?")[0], timeout=30).status_code != 200, "no page without the token"
+        base, token = url.split("?")
+        for name in ("probe.svg", "probe.png", "stakeholder-app.ipynb", "voila.log"):
+            for query in ("", f"?{token}"):  # no file at all, with the token or without it
+                answer = httpx.get(f"{base}voila/files/{name}{query}", timeout=30)
+                assert answer.status_code == 403 and b"<script>" not in answer.content, (name, query, answer)
         assert (tmp_path / "stakeholder-app.ipynb").is_file()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=40) == 0
