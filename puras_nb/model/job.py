@@ -245,10 +245,10 @@ class LiveJob:
                 with contextlib.suppress(ValueError):
                     _remembered.remove(job)
                 job._finish(error)
-                return
-            finally:
+            else:
+                job._submitted(answer)
+            finally:  # once the answer is in the model: a waiter that wakes reads its status, not `submitting`
                 submitted_event.set()
-            job._submitted(answer)
 
         rt.spawn(send())
         return job
@@ -282,6 +282,16 @@ class LiveJob:
         event = self._submitted_event
         try:
             return event is None or event.wait(timeout)
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Block up to `timeout` s until the job ended, what follows it heard so, and its previews are in; True if
+        so. A view made then is made at its end, once (`foreground` waits so for a job that ended within the hold)."""
+        deadline = time.monotonic() + timeout
+        try:
+            return self._told.wait(timeout) and self.wait_previews(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
             self._interrupted()
             raise

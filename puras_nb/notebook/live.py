@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import views  # noqa: F401  (registers how jobs are displayed; imports no ipywidgets by itself)
+from ..api.flows import TERMINAL
 from ..model.batch import reuse_or_submit
 from ..model.job import LiveJob, jobs, present
 from ..model.text import event_message
@@ -84,6 +85,8 @@ def foreground(
     if job.rejected is not None:
         raise job.rejected
     if display:
+        if job.status in TERMINAL:  # it ended within the hold: its view is made at its end, once, from this cell
+            job.wait_ended(SHOW_AFTER)
         present(job)
     return job
 

@@ -36,6 +36,11 @@ def _kind(obj: Any) -> str:
     return str(getattr(obj, "kind", "job"))
 
 
+def _at_end(obj: Shown) -> bool:
+    """A single job that ended with its previews in (a group of jobs is never taken for one)."""
+    return _kind(obj) == "job" and obj.done() and not getattr(obj, "media_pending", True)
+
+
 def widget_for(obj: Any) -> Any:
     """The live widget of a LiveJob or a group of jobs (one per object, made on first use)."""
     widget = _widgets.get(obj)
@@ -109,6 +114,10 @@ class JobDisplay:
         self.shown_in = _parent_id()
         self.settled_in: set[str | None] = set()
         job.want_media()
+        # a job at its end, its widget made here and now: every message of this view is this cell's, so this cell
+        # has nothing to re-send when it waits for the job (`settle`)
+        if _at_end(job) and job not in _widgets:
+            self.settled_in.add(self.shown_in)
         self._lock = threading.Lock()
         self.handle: Any = None
         self._missed = False

@@ -52,6 +52,34 @@ def test_run_blocks_and_the_result_is_the_cells_value(kernel: Kernel) -> None:
     assert kernel.value("r") == "{'n': 3}"
 
 
+def test_a_job_that_ends_within_the_hold_is_shown_once_at_its_end(kernel: Kernel) -> None:
+    """The server answers the held submission finished: the view is made at the job's end, from this cell, and
+    nothing is sent twice (no display updates, no widget state that repeats what its models already hold). The
+    wait for the answer is made long, so a loaded machine's late answer does not show the job running first."""
+    kernel.ok("import puras_nb\nfrom puras_nb.notebook import live\nshow_after = live.SHOW_AFTER")
+    try:
+        kernel.ok("live.SHOW_AFTER = 30.0")
+        for code in ("%puras run demo/echo once=1", "x = puras_nb.run('demo/echo', {'once': 2})"):
+            cell = kernel.ok(code)
+            kinds = [m["msg_type"] for m in cell.outputs]
+            assert "update_display_data" not in kinds, kinds
+            live, static = (m["content"]["data"] for m in cell.outputs if m["msg_type"] == "display_data")
+            assert live["text/plain"].startswith("<LiveJob demo/echo succeeded>")
+            assert "puras-final" in static["text/html"] and "succeeded" in static["text/html"]
+            states: dict[str, dict] = {}
+            for m in cell.outputs:
+                content = m["content"]
+                if m["msg_type"] == "comm_open":
+                    states[content["comm_id"]] = dict(content["data"]["state"])
+                elif m["msg_type"] == "comm_msg" and content["data"].get("method") == "update":
+                    held, update = states[content["comm_id"]], content["data"]["state"]
+                    assert any(held.get(k) != v for k, v in update.items()), f"sent again: {update}"
+                    held.update(update)
+            assert any("puras-badge-succeeded" in str(state.get("value")) for state in states.values())
+    finally:
+        kernel.ok("live.SHOW_AFTER = show_after")
+
+
 def test_cell_magic_with_a_yaml_body_and_variables(kernel: Kernel) -> None:
     kernel.ok("who = 'Ada'")
     cell = kernel.ok("%%puras demo/echo --no-display\ngreeting: Hello {name}\nname: $who\nn: 2\nliteral: $$who\n")
@@ -60,6 +88,7 @@ def test_cell_magic_with_a_yaml_body_and_variables(kernel: Kernel) -> None:
 
 
 def test_cell_magic_with_a_json_body_options_and_pairs(kernel: Kernel) -> None:
+    kernel.ok("who = 'Ada'")
     cell = kernel.ok('%%puras run demo/echo extra=1 --no-display\n{"a": {"b": [1, 2]}, "c": $who}\n')
     assert cell.text == "{'a': {'b': [1, 2]}, 'c': 'Ada', 'extra': 1}"
 
