@@ -11,6 +11,7 @@ configurable (`%config Puras.timeout = 60`) is its traitlets face, its traits ma
 from __future__ import annotations
 
 import argparse
+import functools
 import typing
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -141,7 +142,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. usage: {USAGE[self.usage_key]}")
 
 
+@functools.cache
 def _run_parser(cell: bool) -> _Parser:
+    """The parser of `run` / `%%puras`, made once (an argparse parser is reusable, and takes ~1 ms to build)."""
     p = _Parser("cell" if cell else "run")
     p.add_argument("skill", metavar="SKILL")
     p.add_argument("inputs", nargs="*", metavar="key=value")

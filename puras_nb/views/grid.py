@@ -10,6 +10,7 @@ from ..model.protocols import Change, GridView, JobView
 from ..model.text import json_line
 from .html import STYLE, badge, ending_html, esc, facts, result_html
 from .job import MAX_HZ, Throttle, set_traits
+from .outputs import widget_view
 from .result import ResultView
 
 __all__ = ["CellView", "ComparisonWidget", "comparison_html"]
@@ -76,7 +77,7 @@ class ComparisonWidget(w.VBox):
         super().__init__([title, grid], _dom_classes=("puras-comparison",))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        data = super()._repr_mimebundle_(**kwargs) or {}
+        data = widget_view(self)
         text = self.comparison.text()
         return {**data, "text/plain": text, "text/html": f"<div class='puras-static'>{esc(text)}</div>"}
 

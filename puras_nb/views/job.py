@@ -21,6 +21,7 @@ from ..model.protocols import Change, JobView
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
 from .html import STYLE, badge, ending_html, esc, events_html, facts
+from .outputs import widget_view
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
@@ -316,7 +317,7 @@ class JobWidget(w.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         from .html import job_html, job_text
 
-        data = super()._repr_mimebundle_(**kwargs) or {}
+        data = widget_view(self)
         data["text/plain"] = job_text(self.job)
         data["text/html"] = job_html(self.job, compact=True)
         return data

@@ -18,7 +18,7 @@ from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
 from .html import STYLE, esc, json_html, raw_html, result_html, summarize
-from .outputs import live_bundle
+from .outputs import live_bundle, widget_view
 
 __all__ = ["STATIC_WAIT", "ResultView", "media_widget"]
 
@@ -135,7 +135,7 @@ class ResultView(w.VBox):
         self.children = children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        data = super()._repr_mimebundle_(**kwargs) or {}
+        data = widget_view(self)
         data["text/plain"] = f"<result {summarize(self.result)}>"
         data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data)
         return data
