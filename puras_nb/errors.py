@@ -17,6 +17,7 @@ from .strings import plain
 __all__ = [
     "JobError",
     "JobInterrupted",
+    "NotSupported",
     "PurasAPIError",
     "PurasConnectionError",
     "PurasError",
@@ -68,6 +69,23 @@ class PurasAPIError(PurasError):
         self.status = status
         self.detail = detail
         self.job_id = job_id
+
+
+class NotSupported(PurasAPIError):
+    """The server has no route for a feature: it answered 404, 405 or 501 to the route itself (to a job's route,
+    while the job itself is found). `puras serve` has no cancel, feedback, replay, catalog or billing route.
+
+    Still a `PurasAPIError` (`.status`, `.detail`, `.job_id`); `.feature` names what is missing ("cancel") and
+    `.route` the route ("POST /v1/jobs/{id}/cancel"). The message says so in one line, and IPython shows only it."""
+
+    def __init__(self, feature: str, route: str, status: int, detail: str, *, host: str, job_id: str | None = None):
+        super().__init__(status, detail, job_id=job_id)
+        self.feature, self.route = feature, route
+        message = f"the server at {host} has no {feature} route ({route} answered {status})"
+        if job_id:
+            message += f" · job {job_id}" + (" keeps running" if feature == "cancel" else "")
+        self.args = (message,)
+        one_line(self)  # IPython shows what the server lacks as one line, not a traceback through puras-nb
 
 
 class PurasConnectionError(PurasError, httpx.TransportError):

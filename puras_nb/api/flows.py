@@ -25,6 +25,7 @@ import httpx
 from ..errors import (
     JobError,
     JobInterrupted,
+    NotSupported,
     PurasAPIError,
     PurasConnectionError,
     PurasError,
@@ -38,6 +39,8 @@ DEFAULT_API_BASE = "https://api.puras.co"
 TERMINAL = ("succeeded", "failed", "cancelled")
 USER_AGENT = f"puras-nb/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: What a server answers to a route it does not have (`puras serve`: 404 "no route for ..."; 405; 501).
+NO_ROUTE = frozenset({404, 405, 501})
 POLL_START = 0.05
 #: `Client.run` / `wait` / `events`' seconds between checks, as the official client has it (live jobs: Settings').
 POLL_INTERVAL = 2.0
@@ -81,6 +84,8 @@ class Request:
     idempotent: bool = True
     job_id: str | None = None
     creates_job: bool = False
+    #: The feature this route serves where not every server has it ("cancel"): its 404/405/501 is NotSupported.
+    feature: str = ""
 
 
 @dataclass(frozen=True)
@@ -432,7 +437,8 @@ class BaseClient:
         return Request("GET", job_path(job_id), request_timeout=self.request_timeout, job_id=job_id)
 
     def _cancel_request(self, job_id: str) -> Request:
-        return Request("POST", job_path(job_id, "cancel"), request_timeout=self.request_timeout, job_id=job_id)
+        return Request("POST", job_path(job_id, "cancel"), request_timeout=self.request_timeout, job_id=job_id,
+                       feature="cancel")
 
     def _events_request(self, job_id: str, after: int) -> Request:
         return Request("GET", job_path(job_id, "events"), {"after": str(int(after))},
@@ -453,18 +459,18 @@ class BaseClient:
         if end_user_id is not None:
             body["end_user_id"] = end_user_id
         return Request("POST", job_path(job_id, "feedback"), json=body, request_timeout=self.request_timeout,
-                       idempotent=False, job_id=job_id)
+                       idempotent=False, job_id=job_id, feature="feedback")
 
     def _replay_request(self, job_id: str, version: int | None) -> Request:
         params = {"version": str(int(version))} if version is not None else None
         return Request("POST", job_path(job_id, "replay"), params, request_timeout=self.request_timeout,
-                       idempotent=False, job_id=job_id)
+                       idempotent=False, job_id=job_id, feature="replay")
 
     def _skillpacks_request(self) -> Request:
-        return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout)
+        return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout, feature="skill catalog")
 
     def _balance_request(self) -> Request:
-        return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout)
+        return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout, feature="balance")
 
     def _pull_request(self, skillpack: str, ttl: int) -> Request:
         path = f"/v1/skillpacks/{quote(str(skillpack), safe='')}/deployments/pull"
@@ -513,9 +519,23 @@ class BaseClient:
                 retry = retry and left > 0 and must_wait <= left
                 delay = min(delay, left)
             if not retry or attempt >= retries:
+                if req.feature and isinstance(error, PurasAPIError) and error.status in NO_ROUTE:
+                    error = yield from self._no_route(req, error)
                 raise error from error.__cause__
             attempt += 1
             yield Sleep(delay)
+
+    def _no_route(self, req: Request, error: PurasAPIError) -> Flow[PurasAPIError]:
+        """`error` (a 404/405/501 to a feature's route) as NotSupported, when it is about the route: a 404 to a
+        job's route is, if the job itself is found (one more request, on this error path only)."""
+        if error.status == 404 and req.job_id:
+            try:
+                yield from self._call(self._get_request(req.job_id), retries=0)
+            except PurasError:
+                return error  # the job is what is missing (or the server is unreachable): its own error stands
+        route = req.path.replace(quote(str(req.job_id), safe=""), "{id}") if req.job_id else req.path
+        return NotSupported(req.feature, f"{req.method} {route}", error.status, error.detail, host=self._host,
+                            job_id=req.job_id)
 
     @staticmethod
     def _within(req: Request, deadline: float | None) -> Request:

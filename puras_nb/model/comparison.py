@@ -17,11 +17,14 @@ class Comparison(JobGroup):
     kind = "comparison"
     follows_changes = True  # a small grid whose cells each show a live job anyway
 
-    def __init__(self, skill: str, inputs_list: Sequence[dict], versions: Sequence[int | None]) -> None:
+    def __init__(self, skill: str, inputs_list: Sequence[dict], versions: Sequence[int | None] | None) -> None:
+        """`versions` None: the inputs only, on the active deployment (a server that knows no versions), in one
+        column that is not labelled as a version."""
         super().__init__()
         self.skill = skill
         self.inputs = list(inputs_list)
-        self.versions = list(versions)
+        self.by_version = versions is not None
+        self.versions: list[int | None] = list(versions) if versions is not None else [None]
         self.jobs: dict[tuple[int, int | None], LiveJob] = {}
 
     def add(self, i: int, version: int | None, job: LiveJob) -> None:
@@ -43,6 +46,12 @@ class Comparison(JobGroup):
     def job(self, i: int, version: int | None) -> LiveJob:
         """The LiveJob of input number `i` at `version`."""
         return self.jobs[(i, version)]
+
+    def label(self, version: int | None) -> str:
+        """The heading of `version`'s column: "v2", "active version", or "result" when only inputs are compared."""
+        if not self.by_version:
+            return "result"
+        return f"v{version}" if version is not None else "active version"
 
     def results(self, timeout: float | None = None) -> list[list[Any]]:
         """Results as rows (one per input) of columns (one per version); a failed job's cell is its JobError.
@@ -87,8 +96,9 @@ class Comparison(JobGroup):
 
     def text(self) -> str:
         """text/plain: the skill, the shape of the grid and, once done, a tally of outcomes."""
-        versions = ", ".join(f"v{v}" if v is not None else "active" for v in self.versions)
-        head = f"<Comparison {self.skill}: {len(self.inputs)} inputs x {versions}"
+        head = f"<Comparison {self.skill}: {len(self.inputs)} inputs"
+        if self.by_version:
+            head += " x " + ", ".join(f"v{v}" if v is not None else "active" for v in self.versions)
         if not self.done():
             return f"{head}; in progress>"
         tally = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..api.flows import STOP_TIMEOUT, TERMINAL, event_id, parse_time
 from ..api.media import Media
-from ..errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
+from ..errors import JobError, JobInterrupted, NotSupported, PurasAPIError, PurasError, SubmitInterrupted
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
@@ -764,11 +764,16 @@ class LiveJob:
             self.waiting_in_cell = False
             self._notify({Change.WAITING})
 
-    def _interrupted(self) -> None:
-        """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
-        if not self.id and self._submitted_event is not None:  # the server holds the submission up to HOLD s
+    def await_held(self) -> None:
+        """For a wait that gave up while the server still holds the submission (up to `HOLD` s): wait for its
+        answer, which names the job, so that the job can be cancelled or named. Ctrl-C ends it early."""
+        if not self.id and self._submitted_event is not None:
             with contextlib.suppress(KeyboardInterrupt):
                 self._submitted_event.wait(HOLD + 1.0)
+
+    def _interrupted(self) -> None:
+        """Ctrl-C during a blocking wait: cancel (when asked) and raise JobInterrupted naming the job."""
+        self.await_held()
         if self.done():
             raise JobInterrupted(self.id or "", cancelled=False) from None
         if not self.id:  # still being submitted: cancel as soon as the server answers
@@ -806,7 +811,12 @@ class LiveJob:
 
     def try_cancel(self) -> bool:
         """Cancel for a wait that gave up (Ctrl-C, its timeout): within `STOP_TIMEOUT` s, as `Client` does, and
-        never raising, so the wait ends soon with its own error. True when the server took the cancel."""
+        never raising, so the wait ends soon with its own error. True when the server took the cancel (a job still
+        being submitted is cancelled once the server answers: False)."""
+        self.await_held()
+        if not self.id:
+            self._cancel_wanted = True
+            return False
         try:
             self.cancel(STOP_TIMEOUT)
         except (PurasError, OSError, TimeoutError):
@@ -857,28 +867,39 @@ class LiveJob:
     ) -> LiveJob:
         """Start this job's skill again with its inputs changed by `changes` (and/or the `inputs` dict, for keys
         that clash with the keywords here), on this job's version unless `version` is given. Shown like `start`."""
-        job_id = self._known_id("rerun")
-        sess = self._session or session()
+        same = version if version is not None else self.version
+        return self._resubmit({**self._inputs("rerun"), **(inputs or {}), **changes}, same, display)
+
+    def _inputs(self, action: str) -> dict:
+        """The inputs this job ran with (asked of the server when the job dict we hold lacks them)."""
+        job_id = self._known_id(action)
         old = self.job.get("inputs")
         if not isinstance(old, dict):  # a job dict without its inputs (a list row, another server's shape)
+            sess = self._session or session()
             old = rt.run_sync(sess.get(job_id, client=self.client)).get("inputs")
         if not isinstance(old, dict):
             raise PurasError(f"the server does not say which inputs job {job_id} ran with; start it anew instead")
-        new_inputs = {**old, **(inputs or {}), **changes}
+        return old
+
+    def _resubmit(self, inputs: dict, version: int | None, display: bool) -> LiveJob:
+        """This job's skill submitted anew with `inputs` on `version` (None: the active deployment)."""
         # a bare skill name (a server whose jobs name no pack path) is found through the job's own skillpack id
         pack = None if "/" in self.skill else self.job.get("skillpack_id")
-        same = version if version is not None else self.version
-        job = LiveJob.submit(self.skill, new_inputs, skillpack=pack, version=same, client=self.client)
+        job = LiveJob.submit(self.skill, inputs, skillpack=pack, version=version, client=self.client)
         if display:
             present(job)
         return job
 
     def replay(self, *, version: int | None = None, display: bool = True) -> LiveJob:
         """Run this job's inputs again as a new job through the API's replay: on the active deployment unless
-        `version` pins one (`rerun` keeps this job's version). Shown like `start`."""
+        `version` pins one (`rerun` keeps this job's version). Shown like `start`. A server with no replay route
+        (`puras serve`) gets the same inputs submitted anew, which is what its replay would do."""
         job_id = self._known_id("replay")
         sess = self._session or session()
-        answer = rt.run_sync(sess.replay(job_id, version=version, client=self.client))
+        try:
+            answer = rt.run_sync(sess.replay(job_id, version=version, client=self.client))
+        except NotSupported:
+            return self._resubmit(dict(self._inputs("replay")), version, display)
         job = LiveJob(answer, skill=self.skill, version=version, client=self.client)
         job._follow(sess)
         if display:

@@ -319,6 +319,7 @@ class PurasMagics(Magics):
         try:
             result = job.result(timeout)
         except TimeoutError:
+            job.await_held()  # a submission the server still held: its answer names the job
             status = job.status
             cancelled = cancel and job.try_cancel()
             self._store(out, job)

@@ -64,7 +64,7 @@ class ComparisonWidget(w.VBox):
     def __init__(self, comparison: GridView) -> None:
         self.comparison = comparison
         versions = comparison.versions
-        heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{_version_label(v)}</b>") for v in versions]
+        heads = [w.HTML("<b>input</b>")] + [w.HTML(f"<b>{esc(comparison.label(v))}</b>") for v in versions]
         cells: list[w.Widget] = list(heads)
         for i, inputs in enumerate(comparison.inputs):
             cells.append(w.HTML(f"<code>{esc(json_line(inputs))}</code>", _dom_classes=("puras-input",)))
@@ -73,7 +73,8 @@ class ComparisonWidget(w.VBox):
         columns = f"fit-content(200px) repeat({len(versions)}, minmax(0, 1fr))"
         layout = w.Layout(grid_template_columns=columns, grid_gap="8px")
         grid = w.GridBox(cells, layout=layout, _dom_classes=("puras-grid",))
-        title = w.HTML(f"{STYLE}<b>{esc(comparison.skill)}</b>: {len(comparison.inputs)} inputs × {len(versions)}")
+        shape = f"{len(comparison.inputs)} inputs" + (f" × {len(versions)}" if len(versions) > 1 else "")
+        title = w.HTML(f"{STYLE}<b>{esc(comparison.skill)}</b>: {shape}")
         super().__init__([title, grid], _dom_classes=("puras-comparison",))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
@@ -82,15 +83,11 @@ class ComparisonWidget(w.VBox):
         return {**data, "text/plain": text, "text/html": f"<div class='puras-static'>{esc(text)}</div>"}
 
 
-def _version_label(v: int | None) -> str:
-    return f"v{v}" if v is not None else "active version"
-
-
 def comparison_html(comparison: GridView, *, final: bool = False) -> str:
     """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded).
 
     Fixed layout at the page's width, left- and top-aligned, so an export neither right-aligns nor clips it."""
-    head = "".join(f"<th>{esc(_version_label(v))}</th>" for v in comparison.versions)
+    head = "".join(f"<th>{esc(comparison.label(v))}</th>" for v in comparison.versions)
     rows = []
     for i, inputs in enumerate(comparison.inputs):
         cells = []

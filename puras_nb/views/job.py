@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..errors import NotSupported
 from ..model.protocols import Change, JobView
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
@@ -295,7 +296,11 @@ class JobWidget(w.VBox):
         self.job.request_cancel(on_error=self._cancel_failed)
 
     def _cancel_failed(self, exc: BaseException) -> None:
-        """The server refused or could not be reached: say so on the button and let the user retry."""
+        """The server refused or could not be reached: say so on the button and let the user retry; a server with
+        no cancel route (`puras serve`) gets a button that says so, and nothing to retry."""
+        if isinstance(exc, NotSupported):
+            set_traits(self.cancel_button, description="No cancel on this server", disabled=True, tooltip=str(exc))
+            return
         set_traits(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
     def _on_feedback(self, rating: int) -> None:
@@ -303,6 +308,12 @@ class JobWidget(w.VBox):
             return
 
         def done(error: BaseException | None) -> None:
+            if isinstance(error, NotSupported):  # a server that keeps no feedback (`puras serve`): nothing to retry
+                set_traits(self.up, disabled=True)
+                set_traits(self.down, disabled=True)
+                set_traits(self.feedback_note, value=esc(f"not recorded: this server has no feedback route "
+                                                         f"({error.route} answered {error.status})"))
+                return
             if error is not None:
                 set_traits(self.feedback_note, value=f"feedback failed: {esc(error)}")
                 return

@@ -103,3 +103,62 @@ def test_a_failed_job_is_one_line_with_its_error_and_id(kernel: Kernel) -> None:
 def test_the_kernel_writes_nothing_under_home(kernel: Kernel) -> None:
     home = Path(kernel.printed("__import__('os').environ['HOME']"))
     assert not (home / ".puras").exists()
+
+
+# -- what the server lacks: one line each -------------------------------------------------------------------
+
+
+def wait_for(kernel: Kernel, expr: str, expected: str, timeout: float = 10) -> str:
+    """Poll `expr` in the kernel until it prints `expected` (or the deadline passes); what it printed last."""
+    deadline = time.monotonic() + timeout
+    seen = kernel.printed(expr)
+    while seen != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        seen = kernel.printed(expr)
+    return seen
+
+
+def test_cancel_names_the_missing_route_in_one_line(kernel: Kernel) -> None:
+    kernel.ok("%puras run wait seconds=2 --bg -o slow")
+    route = "has no cancel route (POST /v1/jobs/{id}/cancel answered 404)"
+    short_error(kernel.run("%puras cancel $slow"), "NotSupported", route, "keeps running")
+    short_error(kernel.run("slow.cancel()"), "NotSupported", route)
+    kernel.click(kernel.printed("slow.widget.cancel_button.model_id"))
+    shown = "slow.widget.cancel_button.description, slow.widget.cancel_button.disabled"
+    assert wait_for(kernel, shown, "No cancel on this server True") == "No cancel on this server True"
+    assert route in kernel.printed("slow.widget.cancel_button.tooltip")
+    assert kernel.printed("slow.result(timeout=20)") == "{'waited': 2.0}", "the job ran on"
+
+
+def test_a_run_that_times_out_says_it_could_not_cancel(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run wait seconds=3 --timeout 0.5 -o late")
+    short_error(cell, "JobError", "studio/wait still running after 0.5 s", "could not cancel it")
+    assert kernel.printed("late.result(timeout=20)") == "{'waited': 3.0}"
+
+
+def test_feedback_buttons_say_the_server_keeps_no_feedback(kernel: Kernel) -> None:
+    kernel.ok("rated = puras_nb.start('echo', {'prompt': 'rate me'})\nrated.result()")
+    assert wait_for(kernel, "rated.widget.up is not None", "True") == "True"
+    kernel.click(kernel.printed("rated.widget.up.model_id"))
+    note = "rated.widget.feedback_note.value"
+    expected = "not recorded: this server has no feedback route (POST /v1/jobs/{id}/feedback answered 404)"
+    assert wait_for(kernel, note, expected) == expected
+    assert kernel.printed("rated.widget.up.disabled, rated.widget.down.disabled") == "True True"
+    short_error(kernel.run("rated.feedback(1)"), "NotSupported", "no feedback route")
+
+
+def test_replay_submits_the_inputs_anew(kernel: Kernel) -> None:
+    kernel.ok("echoed = puras_nb.start('echo', {'prompt': 'once more'}, display=False)\nechoed.result()")
+    cell = kernel.ok("again = echoed.replay()\nagain.result()")
+    assert cell.text == "{'answer': 'You said: once more'}"
+    assert kernel.printed("again.id != echoed.id") == "True"
+
+
+def test_compare_on_a_server_without_versions_compares_inputs_only(kernel: Kernel) -> None:
+    cell = kernel.ok("grid = puras_nb.compare('echo', [{'prompt': 'a'}, {'prompt': 'b'}])\nrows = grid.results(20)")
+    *_, final = finals(kernel, cell)
+    assert final["text/plain"] == "<Comparison echo: 2 inputs; 2 succeeded>"
+    assert "<th>result</th>" in final["text/html"] and ">v1<" not in final["text/html"]
+    texts = json.loads(kernel.printed("json.dumps([x.value for x in descendants(grid.widget) if "
+                                      "isinstance(getattr(x, 'value', None), str)])"))
+    assert "<b>result</b>" in texts and not any(">v1<" in t for t in texts)
