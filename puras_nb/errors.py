@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .strings import plain
+from .strings import flat, plain
 
 __all__ = [
     "JobError",
@@ -58,13 +58,16 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 class PurasError(RuntimeError):
-    """Base class of every puras-nb error."""
+    """Base class of every puras-nb error. The messages of the errors that quote a server (`PurasAPIError`,
+    `JobError`, `PurasConnectionError`) are plain text on one line (`strings.flat`): a detail or a job's
+    error cannot drive the terminal that prints them."""
 
 
 class PurasAPIError(PurasError):
     """Non-2xx response from the Puras API (`.status`, `.detail`, `.job_id`)."""
 
     def __init__(self, status: int, detail: str, *, job_id: str | None = None):
+        detail = flat(detail)
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
@@ -96,7 +99,7 @@ class PurasConnectionError(PurasError, httpx.TransportError):
     """
 
     def __init__(self, message: str, *, host: str = "", job_id: str | None = None):
-        PurasError.__init__(self, message)
+        PurasError.__init__(self, flat(message))
         self.host = host
         self.job_id = job_id
 
@@ -107,7 +110,7 @@ class JobError(PurasError):
     def __init__(self, job: dict[str, Any]):
         self.job = job
         status = job.get("status")
-        super().__init__(redact(f"job {job.get('id')} {status}: {job.get('error') or ''}".rstrip()))
+        super().__init__(flat(redact(f"job {job.get('id')} {status}: {job.get('error') or ''}")))
 
     @property
     def job_id(self) -> str | None:

@@ -12,6 +12,13 @@ __all__ = ["cut", "flat", "has_control", "mask_key", "plain"]
 
 # C0 and C1 control characters and DEL: what lets untrusted text drive a terminal or hide part of a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A terminal escape sequence as a whole: CSI (colours, cursor moves, clearing; ESC [ or the C1 CSI), OSC
+# (titles, hyperlinks; ended by BEL or ESC \) and the short ESC ones; a stray ESC is a control character.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\x9d]*(?:\x07|\x1b\\|\x9c)"  # OSC
+    r"|\x1b[ -/]*[0-~]"  # the short ones (ESC c, ESC 7, ESC ( B, ...)
+)
 
 
 def mask_key(key: str) -> str:
@@ -33,9 +40,11 @@ def has_control(text: str) -> bool:
 
 
 def plain(value: Any) -> str:
-    """Any value as text for a terminal or text/plain: control characters (escape sequences, carriage
-    returns, bells, newlines) each become a space, so untrusted text cannot drive the terminal."""
-    return _CONTROL.sub(" ", value if isinstance(value, str) else str(value))
+    """Any value as text for a terminal or text/plain, so untrusted text cannot drive the terminal: escape
+    sequences (colours, cursor moves, hyperlinks) are dropped whole, and every other control character
+    (carriage returns, bells, newlines, a stray ESC) becomes a space."""
+    text = value if isinstance(value, str) else str(value)
+    return _CONTROL.sub(" ", _ESCAPE.sub("", text)) if has_control(text) else text
 
 
 def flat(value: Any, limit: int | None = None) -> str:

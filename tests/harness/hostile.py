@@ -1,0 +1,161 @@
+"""A hostile HTTP/1.1 server on loopback: each route answers with whatever bytes a test scripts, at whatever pace.
+
+What no well-behaved server (the emulator, `puras serve`) produces and a mock transport cannot show over a real
+socket: a body dripped a byte at a time, an endless body, a redirect on a submission, wrong-shaped JSON, escape
+codes in an error. Every request is recorded (method, path as sent, headers), so a test can tell what reached it.
+
+    with Hostile({"GET /v1/jobs/": answer(200, {"id": "j1", "status": "running"})}) as server:
+        Client(KEY, api_base=server.url).get("j1")
+
+A route is "METHOD /path-prefix" (the longest matching prefix wins); its handler is called with the connection
+and the parsed request and writes the answer itself (`answer`, `drip` and `endless` make the usual ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Seen:
+    """One request as it reached the server."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+Handler = Callable[[socket.socket, Seen], None]
+
+
+def raw(status: int, body: bytes, headers: tuple[tuple[str, str], ...] = (), *, length: bool = True) -> bytes:
+    """The bytes of a whole answer (a Content-Length unless `length=False`; the connection is then closed)."""
+    lines = [f"HTTP/1.1 {status} X", *(f"{k}: {v}" for k, v in headers)]
+    if length:
+        lines.append(f"Content-Length: {len(body)}")
+    else:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def answer(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Handler:
+    """Answer `body` (bytes as they are, anything else as JSON) with `status` and `headers`."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = headers if any(k.lower() == "content-type" for k, _ in headers) else (
+        ("Content-Type", "application/json"), *headers)
+
+    def handle(conn: socket.socket, seen: Seen) -> None:
+        conn.sendall(raw(status, data, headers))
+
+    return handle
+
+
+def drip(body: bytes, every: float = 1.0, *, status: int = 200, chunk: int = 1) -> Handler:
+    """Send the headers at once, then `body` `chunk` bytes at a time, one piece every `every` seconds (with its
+    Content-Length, so the client keeps waiting for the rest); stops when the client goes away."""
+
+    def handle(conn: socket.socket, seen: Seen) -> None:
+        head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode())
+        for i in range(0, len(body), chunk):
+            conn.sendall(body[i : i + chunk])
+            time.sleep(every)
+
+    return handle
+
+
+def endless(piece: bytes = b" " * 65536) -> Handler:
+    """A 200 with a chunked JSON body that never ends: "[" then `piece` after `piece`, as fast as the client reads
+    (it stops when the client goes away)."""
+
+    def handle(conn: socket.socket, seen: Seen) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        conn.sendall(b"1\r\n[\r\n")
+        while True:
+            conn.sendall(frame)
+
+    return handle
+
+
+@dataclass
+class Hostile:
+    """`with Hostile(routes) as server:` a server on `server.url` answering each route with its handler (404
+    otherwise); `server.seen` lists the requests. Routes may be changed while it runs (`server.routes[...] = ...`)."""
+
+    routes: dict[str, Handler]
+    seen: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Hostile:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.close()
+        with self._lock:
+            for conn in list(self._conns):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._conns.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _route(self, method: str, path: str) -> Handler | None:
+        matches = [r for r in self.routes if r.split(" ", 1)[0] == method and path.startswith(r.split(" ", 1)[1])]
+        return self.routes[max(matches, key=len)] if matches else None
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                line, *lines = head.decode("latin-1").split("\r\n")
+                method, path = line.split(" ")[:2]
+                headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)}
+                length = int(headers.get("content-length", "0"))
+                while len(buf) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                seen = Seen(method, path, headers, buf[:length])
+                buf = buf[length:]
+                self.seen.append(seen)
+                handler = self._route(method, path)
+                if handler is None:
+                    conn.sendall(raw(404, b'{"detail": "no route"}', (("Content-Type", "application/json"),)))
+                else:
+                    handler(conn, seen)
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            conn.close()
