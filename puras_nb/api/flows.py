@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -182,7 +182,11 @@ def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tu
 
 
 def job_path(job_id: str, action: str = "") -> str:
-    """`/v1/jobs/{id}[/action]`, the id escaped so that no id can point at another route."""
+    """`/v1/jobs/{id}[/action]`, the id escaped so that no id can point at another route (ValueError for an empty
+    id or a `.`/`..` one, which the URL would lose: httpx removes dot segments before sending, servers after
+    decoding them)."""
+    if unquote(str(job_id)) in ("", ".", ".."):
+        raise ValueError(f"{job_id!r} is not a job id")
     path = f"/v1/jobs/{quote(str(job_id), safe='')}"
     return f"{path}/{action}" if action else path
 

@@ -130,8 +130,14 @@ def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
 FILE_ROUTES = ("/files/",)
 #: Seconds to wait for a media host to accept the connection: a dead host should not hold a preview for long.
 CONNECT_TIMEOUT = 3.0
-# Percent-encoded dots, slashes and backslashes: a server may decode them into a path the check never saw.
-_PATH_TRICKS = re.compile(r"%2e|%2f|%5c|\\", re.I)
+# Percent-encoded slashes and backslashes: a server may decode them into a path the check never saw.
+_PATH_TRICKS = re.compile(r"%2f|%5c|\\", re.I)
+
+
+def _dot_segment(segment: str) -> bool:
+    """A `.` or `..` path segment, percent-encoded or not, with or without `;parameters` (which some servers
+    strip before resolving the path)."""
+    return unquote(segment).split(";", 1)[0] in (".", "..")
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -153,12 +159,16 @@ class _Policy:
         return bool(self.api_base) and _origin(url) == _origin(self.api_base or "")
 
     def refuses_route(self, url: str) -> bool:
-        """True for a URL on the API's origin that is not one of its file routes."""
+        """True for a URL on the API's origin that is not one of its file routes, judged on the path that would
+        really be sent and served: none with a `.` or `..` segment (httpx removes them before sending, servers
+        after decoding), nor an encoded slash or backslash, so `/files/../v1/jobs` is not a file route."""
         if not self.is_api(url):
             return False
         prefix = urlsplit(self.api_base or "").path.rstrip("/")
         path = urlsplit(url).path
-        return _PATH_TRICKS.search(path) is not None or not path.startswith(tuple(prefix + r for r in FILE_ROUTES))
+        if _PATH_TRICKS.search(path) or any(_dot_segment(segment) for segment in path.split("/")):
+            return True
+        return not httpx.URL(url).path.startswith(tuple(prefix + r for r in FILE_ROUTES))
 
     def headers(self, url: str) -> dict[str, str]:
         """The body uncompressed (so the cap bounds what is held in memory; a gzip bomb inflates far past any

@@ -57,6 +57,10 @@ def test_job_ids_cannot_escape_their_route() -> None:
     assert _http.job_path("abc") == "/v1/jobs/abc"
     assert _http.job_path("../skillpacks", "cancel") == "/v1/jobs/..%2Fskillpacks/cancel"
     assert BaseClient(KEY)._get_request("a b?c").path == "/v1/jobs/a%20b%3Fc"
+    # httpx removes dot segments before sending: "/v1/jobs/.." would go out as "/v1/"
+    for dots in (".", "..", "", "%2e%2e"):
+        with pytest.raises(ValueError, match="not a job id"):
+            _http.job_path(dots, "cancel")
 
 
 def test_feedback_validation_is_the_official_one() -> None:

@@ -378,6 +378,32 @@ def test_the_api_job_routes_are_never_fetched_and_the_key_goes_only_to_file_rout
     assert len(seen) == 4  # with an API base path, file routes are under it
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../v1/jobs?limit=5",
+        "/files/../v1/billing/balance",
+        "/files/x/./../../v1/jobs",
+        "/files/%2E%2E/v1/jobs",
+        "/files/.%2e/v1/jobs",
+        "/files/..;/v1/jobs",
+        "/files/./img.png",
+        "/files/%2e/img.png",
+    ],
+)
+def test_dot_segments_never_lead_from_a_file_route_to_an_api_route(hosts: tuple[str, str, list], path: str) -> None:
+    """httpx removes dot segments before sending (and servers decode %2e): `<api>/files/../v1/jobs` passed the
+    file-route check on its raw path and went out as `GET /v1/jobs` with the key. A `.`/`..` segment is refused,
+    directly and as a redirect's target."""
+    api, _, seen = hosts
+    auth = {"api_base": api, "api_key": "puras_live_secret"}
+    assert both(Media(url=api + path, kind="image", mime="image/png"), **auth) == [None, None]
+    assert seen == []
+    _Recorder.redirect_to = path  # resolved against the hop's URL, so only what resolves to a file route goes
+    both(Media(url=api + "/files/go", kind="image", mime="image/png"), **auth)
+    assert seen and all(p.startswith("/files/") and "/." not in p for p, _ in seen)
+
+
 def test_every_redirect_hop_is_checked_again(hosts: tuple[str, str, list]) -> None:
     url, _, seen = hosts
     port = url.rsplit(":", 1)[1]
