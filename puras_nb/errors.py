@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .strings import flat, plain
+from .strings import Secret, flat, plain
 
 __all__ = [
     "JobError",
@@ -39,13 +39,13 @@ _CREDENTIAL = re.compile(
 )
 
 
-def redact(text: str, *secrets: str | None) -> str:
+def redact(text: str, *secrets: str | Secret | None) -> str:
     """`text` with every credential blanked: each of `secrets` (the API key) wherever it appears, any `Bearer …`
     token, any `Authorization: …` value and anything shaped like a Puras key. Error texts we build pass through
     here, because servers and proxies echo request headers into error pages, and errors end up in notebooks."""
-    for secret in secrets:
+    for secret in map(Secret.of, secrets):
         if secret:
-            text = text.replace(secret, "[redacted]")
+            text = text.replace(secret.reveal(), "[redacted]")
 
     def blank(m: re.Match[str]) -> str:
         if m.group("bearer"):

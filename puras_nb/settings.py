@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .strings import mask_key
+from .strings import Secret, mask_key
 
 __all__ = ["Settings", "configure", "current", "default_ledger", "on_change", "traits", "uses_emulator"]
 
@@ -149,7 +149,7 @@ def current() -> Settings:
 
 
 def configure(
-    api_key: str | None = None,
+    api_key: str | Secret | None = None,
     api_base: str | None = None,
     skillpack: str | None = None,
     **options: Any,
@@ -164,12 +164,15 @@ def configure(
     Changing the connection makes the next job use a fresh client (running jobs finish on the old one).
     """
     global _settings
+    key, api_key = Secret.of(api_key), None  # a traceback prints arguments: from here on none holds the raw key
     known = {f.name for f in fields(Settings)}
     unknown = set(options) - known
     if unknown:
         raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-    changes = {k: v for k, v in {"api_key": api_key, "api_base": api_base, "skillpack": skillpack, **options}.items()
+    changes = {k: v for k, v in {"api_base": api_base, "skillpack": skillpack, **options}.items()
                if v is not None or k in NULLABLE}
+    if key is not None:
+        changes["api_key"] = key.reveal()
     with _lock:
         _settings = replace(current(), **changes)
     if changes.keys() & CONNECTION:

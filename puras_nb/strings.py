@@ -5,10 +5,11 @@ The bottom layer (beside `errors` and `settings`): it imports nothing of puras-n
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
 
-__all__ = ["cut", "flat", "has_control", "mask_key", "plain"]
+__all__ = ["Secret", "cut", "flat", "has_control", "mask_key", "plain"]
 
 # C0 and C1 control characters and DEL: what lets untrusted text drive a terminal or hide part of a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -27,6 +28,40 @@ def mask_key(key: str) -> str:
     prefix = m.group(1) if m else ""
     tail = key[-4:] if len(key) - len(prefix) >= 12 else ""
     return f"{prefix}…{tail}"
+
+
+class Secret:
+    """A credential (the API key) whose repr and str mask it, so that no traceback printing each frame's locals
+    (`%xmode Verbose`, `capture_locals=True`), log or notebook shows it; `reveal()` gives the value, only where it
+    goes into a request. Equal to another Secret with the same value; false when empty."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    @classmethod
+    def of(cls, value: str | Secret | None) -> Secret | None:
+        """`value` as a Secret (None stays None; a Secret is kept as it is)."""
+        return value if value is None or isinstance(value, Secret) else cls(value)
+
+    def reveal(self) -> str:
+        """The value itself: for the Authorization header, and nowhere else."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({mask_key(self._value)!r})"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
 
 
 def cut(text: str, limit: int) -> str:

@@ -163,7 +163,7 @@ class AsyncClient(BaseClient):
         tracer = Tracer()
         try:
             return await self._http.request(req.method, url, params=req.params, json=req.json,
-                                            timeout=req.request_timeout, headers=self._headers(url),
+                                            timeout=req.request_timeout,
                                             extensions={"trace": tracer.atrace})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already

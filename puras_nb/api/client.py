@@ -151,7 +151,7 @@ class Client(BaseClient):
         tracer = Tracer()
         try:
             return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.request_timeout,
-                                      headers=self._headers(url), extensions={"trace": tracer})
+                                      extensions={"trace": tracer})
         except httpx.TransportError as exc:
             raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
         except STOPS as stop:

@@ -32,7 +32,7 @@ from ..errors import (
     SubmitInterrupted,
     redact,
 )
-from ..strings import cut, mask_key
+from ..strings import Secret, cut, mask_key
 from ..version import __version__
 
 DEFAULT_API_BASE = "https://api.puras.co"
@@ -191,17 +191,39 @@ def job_path(job_id: str, action: str = "") -> str:
     return f"{path}/{action}" if action else path
 
 
-def clean_key(key: str) -> str:
+def clean_key(key: Secret | None) -> Secret:
     """The key as it goes into the Authorization header: surrounding whitespace (a newline from a file or
     a paste) trimmed; any other character a header cannot carry refused without quoting the key, since
-    httpx/h11 put the whole header value in their error, and errors end up in notebooks and logs."""
-    key = key.strip()
+    httpx/h11 put the whole header value in their error, and errors end up in notebooks and logs. It stays a
+    Secret throughout: a traceback of the ValueError prints this frame's locals."""
+    key = Secret(key.reveal().strip()) if key else None
     if not key:
         raise ValueError("no API key — pass api_key=… or set PURAS_API_KEY")
-    if not all("!" <= c <= "~" for c in key):
+    if not all("!" <= c <= "~" for c in key.reveal()):
         raise ValueError("the API key has a character an HTTP header cannot carry (a control character, "
                          "a space or non-ASCII): check how it was copied")
     return key
+
+
+class KeyAuth(httpx.Auth):
+    """The Authorization header, added by httpx as a request leaves, for the API's own origin only: the key is
+    never in a headers dict that a frame (ours or httpx's) holds, so no traceback printing locals shows it."""
+
+    def __init__(self, key: Secret, origin: httpx.URL) -> None:
+        self.key = key
+        self.origin = origin
+
+    def covers(self, url: httpx.URL) -> bool:
+        """Whether `url` is on the API's origin (scheme, host and port)."""
+        return (url.scheme, url.host, url.port) == (self.origin.scheme, self.origin.host, self.origin.port)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.covers(request.url):
+            request.headers["Authorization"] = "Bearer " + self.key.reveal()
+        yield request
+
+    def __repr__(self) -> str:
+        return f"KeyAuth({self.key!r}, {str(self.origin)!r})"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -250,7 +272,7 @@ def short_text(text: str, limit: int = DETAIL_MAX) -> str:
     return cut(" ".join(text.split()), limit)
 
 
-def detail(response: httpx.Response, key: str | None = None) -> str:
+def detail(response: httpx.Response, key: Secret | None = None) -> str:
     """The error detail of a response: JSON `detail`/`message` as puras does, else a short text; credentials
     (the key, any Bearer or Authorization value, as an error page echoing the request's headers shows) blanked."""
     try:
@@ -270,7 +292,9 @@ def host_of(api_base: str) -> str:
     return f"{url.host}:{url.port}" if url.port else url.host
 
 
-def connection_error(exc: httpx.RequestError, req: Request, host: str, key: str | None = None) -> PurasConnectionError:
+def connection_error(
+    exc: httpx.RequestError, req: Request, host: str, key: Secret | None = None
+) -> PurasConnectionError:
     """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job (credentials
     blanked: h11 quotes a header it refuses)."""
     if isinstance(exc, httpx.TimeoutException):
@@ -348,7 +372,7 @@ class BaseClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         skillpack: str | None = None,
         *,
         api_base: str | None = None,
@@ -356,15 +380,30 @@ class BaseClient:
         max_retries: int = 3,
         transport: Any = None,
     ) -> None:
-        self.api_key = clean_key(api_key or os.environ.get("PURAS_API_KEY") or "")
+        # A traceback prints each frame's locals and arguments: from here on the key is a Secret in all of them.
+        api_key = Secret.of(api_key or os.environ.get("PURAS_API_KEY"))
         self.skillpack = skillpack
         self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
+        self._auth = KeyAuth(clean_key(api_key), httpx.URL(self.api_base))
         #: Seconds one HTTP request may take (the official client's `timeout` argument).
         self.request_timeout = timeout
         self.max_retries = max_retries
-        self._origin = httpx.URL(self.api_base)
         self._host = host_of(self.api_base)
         self._http = self._open(transport)
+
+    @property
+    def api_key(self) -> str:
+        """The API key, as the official client has it (set it to change the key)."""
+        return self._auth.key.reveal()
+
+    @api_key.setter
+    def api_key(self, key: str | Secret) -> None:
+        self._auth.key = clean_key(Secret.of(key))
+
+    @property
+    def secret(self) -> Secret:
+        """The API key as a `Secret` (its repr masks it): what to hand on, e.g. to a media fetch."""
+        return self._auth.key
 
     @property
     def timeout(self) -> float:
@@ -380,23 +419,21 @@ class BaseClient:
         return None
 
     def __repr__(self) -> str:
-        sp = f", skillpack={self.skillpack!r}" if self.skillpack else ""
-        return f"{type(self).__name__}(api_base={self.api_base!r}, api_key={mask_key(self.api_key)!r}{sp})"
+        sp = f", skillpack={self.skillpack!r}" if getattr(self, "skillpack", None) else ""
+        auth = getattr(self, "_auth", None)  # a traceback of a failed __init__ prints this before it is set
+        key = mask_key(auth.key.reveal()) if auth else "?"
+        return f"{type(self).__name__}(api_base={getattr(self, 'api_base', '?')!r}, api_key={key!r}{sp})"
 
     # ── what goes on the wire ────────────────────────────────────────────────
-    def _headers(self, url: httpx.URL) -> dict[str, str]:
-        """The Authorization header, for the API's own origin only."""
-        same = url.scheme == self._origin.scheme and url.host == self._origin.host and url.port == self._origin.port
-        return {"Authorization": f"Bearer {self.api_key}"} if same else {}
-
     def _strip_foreign_auth(self, request: httpx.Request) -> None:
         """Event hook: a request (a followed redirect) to any other origin never carries the key."""
-        if not self._headers(request.url):
+        if not self._auth.covers(request.url):
             request.headers.pop("Authorization", None)
 
     def _http_options(self, transport: Any, hook: Callable[[httpx.Request], Any]) -> dict[str, Any]:
         return {
             "headers": {"User-Agent": USER_AGENT},
+            "auth": self._auth,
             "timeout": self.request_timeout,
             "follow_redirects": True,
             "limits": LIMITS,
@@ -501,7 +538,7 @@ class BaseClient:
             try:
                 response = yield sent
             except httpx.RequestError as exc:
-                error: PurasAPIError | PurasConnectionError = connection_error(exc, sent, self._host, self.api_key)
+                error: PurasAPIError | PurasConnectionError = connection_error(exc, sent, self._host, self.secret)
                 retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT) or (
                     isinstance(exc, StaleConnection) and not req.creates_job
                 )
@@ -510,9 +547,9 @@ class BaseClient:
                     try:
                         return response.json()
                     except ValueError:
-                        raise PurasAPIError(response.status_code, f"not JSON: {detail(response, self.api_key)}",
+                        raise PurasAPIError(response.status_code, f"not JSON: {detail(response, self.secret)}",
                                             job_id=req.job_id) from None
-                error = PurasAPIError(response.status_code, detail(response, self.api_key), job_id=req.job_id)
+                error = PurasAPIError(response.status_code, detail(response, self.secret), job_id=req.job_id)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 unprocessed = response.status_code in (429, 503) and wait is not None
                 retry = unprocessed or (req.idempotent and response.status_code in RETRY_STATUSES)

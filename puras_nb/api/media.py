@@ -25,7 +25,7 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import httpx
 
 from ..mime import media_kind, mime_for_name, sniff
-from ..strings import has_control
+from ..strings import Secret, has_control
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -151,7 +151,7 @@ class _Policy:
     """Where a fetch may go, and with which headers: decided again for every hop of a redirect."""
 
     api_base: str | None
-    api_key: str | None
+    api_key: Secret | None
     allow_private: bool
     allow_hosts: tuple[str, ...]
 
@@ -170,12 +170,13 @@ class _Policy:
             return True
         return not httpx.URL(url).path.startswith(tuple(prefix + r for r in FILE_ROUTES))
 
-    def headers(self, url: str) -> dict[str, str]:
+    def headers(self, url: str) -> httpx.Headers:
         """The body uncompressed (so the cap bounds what is held in memory; a gzip bomb inflates far past any
-        cap inside one chunk), and Authorization only for the API's own file routes."""
-        headers = {"Accept-Encoding": "identity"}
+        cap inside one chunk), and Authorization only for the API's own file routes (in httpx.Headers, whose
+        repr masks it: a traceback printing locals shows no key)."""
+        headers = httpx.Headers({"Accept-Encoding": "identity"})
         if self.api_key and self.is_api(url) and not self.refuses_route(url):
-            headers["Authorization"] = f"Bearer {self.api_key}"
+            headers["Authorization"] = "Bearer " + self.api_key.reveal()
         return headers
 
     def needs_check(self, url: str) -> bool:
@@ -192,7 +193,7 @@ class _Policy:
             return True
         return any(_in_network(ip, entry) for entry in self.allow_hosts)
 
-    def request(self, url: str, addresses: list[str] | None) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+    def request(self, url: str, addresses: list[str] | None) -> tuple[str, httpx.Headers, dict[str, Any]] | None:
         """`(url, headers, extensions)` to send for `url`, or None when it may not be fetched. With `addresses`
         (the host's resolved addresses, all checked) the request is pinned to the first: it goes to the address
         that was checked, not to whatever a second DNS answer says (DNS rebinding), with the original Host header
@@ -217,8 +218,10 @@ def _in_network(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -
         return False
 
 
-def _policy(api_base: str | None, api_key: str | None, allow_private: bool, allow_hosts: Iterable[str]) -> _Policy:
-    return _Policy(api_base, api_key, allow_private, tuple(h.strip().lower() for h in allow_hosts))
+def _policy(
+    api_base: str | None, api_key: str | Secret | None, allow_private: bool, allow_hosts: Iterable[str]
+) -> _Policy:
+    return _Policy(api_base, Secret.of(api_key), allow_private, tuple(h.strip().lower() for h in allow_hosts))
 
 
 def _target(url: str) -> tuple[str, int, list[str] | None]:
@@ -307,7 +310,7 @@ def fetch(
     max_bytes: int | None = None,
     *,
     api_base: str | None = None,
-    api_key: str | None = None,
+    api_key: str | Secret | None = None,
     timeout: float = 30.0,
     connect_timeout: float = CONNECT_TIMEOUT,
     allow_private: bool = False,
@@ -323,6 +326,7 @@ def fetch(
     file routes). `connect_timeout` bounds the connect, `timeout` each read; a body still arriving after four
     times `timeout` is given up on.
     """
+    api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
     if not safe_url(media.url):
         return None
@@ -357,7 +361,7 @@ async def afetch(
     max_bytes: int | None = None,
     *,
     api_base: str | None = None,
-    api_key: str | None = None,
+    api_key: str | Secret | None = None,
     timeout: float = 30.0,
     http: httpx.AsyncClient | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
@@ -366,6 +370,7 @@ async def afetch(
 ) -> bytes | None:
     """`fetch` for the event loop: same caps, checks and header rules, on an (optionally shared) AsyncClient;
     host names are resolved off the loop."""
+    api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
     if not safe_url(media.url):
         return None
@@ -384,7 +389,7 @@ async def afetch_url(
     *,
     keep: Callable[[bytes], bool],
     api_base: str | None = None,
-    api_key: str | None = None,
+    api_key: str | Secret | None = None,
     timeout: float = 30.0,
     http: httpx.AsyncClient | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
@@ -394,6 +399,7 @@ async def afetch_url(
     """The bytes at the http(s) `url` under the rules of a media fetch (addresses, API routes, the key only to
     the API's file routes and only when `api_key` is given, redirects checked hop by hop, `cap`, a deadline on the
     whole body), kept only when `keep(bytes)` says they are what was asked for; None otherwise."""
+    api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
     if not safe_url(url) or url.startswith("data:"):
         return None
     policy = _policy(api_base, api_key, allow_private, allow_hosts)

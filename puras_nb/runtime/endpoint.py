@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..settings import Settings, current, uses_emulator
+from ..strings import Secret
 from .kernel import in_kernel
 
 __all__ = ["Endpoint", "embedded_emulator", "endpoint"]
@@ -21,10 +22,10 @@ _emulator: Any = None
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where live jobs go: the API's base URL and key."""
+    """Where live jobs go: the API's base URL and key (a Secret: its repr, and a traceback's locals, mask it)."""
 
     api_base: str | None
-    api_key: str | None
+    api_key: Secret | None
 
 
 def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
@@ -33,7 +34,7 @@ def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
     global _emulator
     s = s or current()
     if not uses_emulator(s):
-        return Endpoint(s.api_base, s.api_key)
+        return Endpoint(s.api_base, Secret.of(s.api_key))
     with _lock:
         if _emulator is None or not _emulator.running:
             from .. import local
@@ -45,7 +46,7 @@ def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
                     " (configure(api_key=...) for the hosted API)",
                     file=sys.stdout if in_kernel() else sys.stderr,
                 )
-        return Endpoint(_emulator.url, _emulator.api_key)
+        return Endpoint(_emulator.url, Secret.of(_emulator.api_key))
 
 
 def embedded_emulator() -> Any:

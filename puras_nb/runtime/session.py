@@ -229,7 +229,7 @@ class Session:
         async with self._media_semaphore:
             await self.budget.take()
             return await afetch(
-                media, cap, api_base=self.api_base, api_key=self.client.api_key, http=self._media(),
+                media, cap, api_base=self.api_base, api_key=self.client.secret, http=self._media(),
                 allow_hosts=self.settings.preview_allow_hosts,
             )
 
