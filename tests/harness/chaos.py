@@ -19,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from .loopback import LoopbackServer, read_request
+
 # What the proxy does with one request:
 PASS = "pass"
 CLOSE_BEFORE = "close before"  # close the connection (FIN) without forwarding: never processed
@@ -51,83 +53,53 @@ def random_faults(rate: float, methods: tuple[str, ...], kinds: tuple[str, ...] 
     return decide
 
 
-class ChaosProxy:
+class ChaosProxy(LoopbackServer):
     """`with ChaosProxy(upstream_url, decide) as proxy:` then talk to `proxy.url`; `proxy.counts` per action."""
 
     def __init__(self, upstream: str, decide: Decide) -> None:
+        super().__init__()
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.decide = decide
         self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self._conns: set[socket.socket] = set()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
 
     def __enter__(self) -> ChaosProxy:
-        self._thread.start()
+        super().__enter__()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._server.close()
-        with self._lock:
-            for conn in list(self._conns):
-                conn.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            with self._lock:
-                self._conns.add(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buf, n = b"", 0
-        try:
-            while True:
-                request, buf = _read_request(conn, buf)
-                if request is None:
-                    return
-                n += 1
-                method, path = request[0].split(b" ")[:2]
-                action = self.decide(method.decode(), path.decode(), n)
-                with self._lock:
-                    self.counts[action] += 1
-                if action == CLOSE_BEFORE:
-                    return
-                if action == RESET_BEFORE:
-                    _reset(conn)
-                    return
-                if action in (REFUSE_429, REFUSE_503):
-                    body = b'{"detail": "busy, come back later"}'
-                    conn.sendall(_response(int(action), "Busy", [(b"retry-after", b"0.2")], body))
-                    continue
-                status, reason, headers, body = self._forward(method.decode(), path.decode(), *request[1:])
-                if action == RESET_AFTER:
-                    _reset(conn)
-                    return
-                if action == BAD_GATEWAY_AFTER:
-                    page = b"<html><head><title>502 Bad Gateway</title></head><body>upstream died</body></html>"
-                    conn.sendall(_response(502, "Bad Gateway", [(b"content-type", b"text/html")], page))
-                    continue
-                raw = _response(status, reason, headers, body)
-                if action == TRUNCATE_AFTER:
-                    conn.sendall(raw[: len(raw) - max(1, len(body) // 2)])
-                    return
-                conn.sendall(raw)
-        except OSError:
-            return
-        finally:
+        while True:
+            request, buf = read_request(conn, buf)
+            if request is None:
+                return
+            n += 1
+            method, path = request[0].split(b" ")[:2]
+            action = self.decide(method.decode(), path.decode(), n)
             with self._lock:
-                self._conns.discard(conn)
-            conn.close()
+                self.counts[action] += 1
+            if action == CLOSE_BEFORE:
+                return
+            if action == RESET_BEFORE:
+                _reset(conn)
+                return
+            if action in (REFUSE_429, REFUSE_503):
+                body = b'{"detail": "busy, come back later"}'
+                conn.sendall(_response(int(action), "Busy", [(b"retry-after", b"0.2")], body))
+                continue
+            status, reason, headers, body = self._forward(method.decode(), path.decode(), *request[1:])
+            if action == RESET_AFTER:
+                _reset(conn)
+                return
+            if action == BAD_GATEWAY_AFTER:
+                page = b"<html><head><title>502 Bad Gateway</title></head><body>upstream died</body></html>"
+                conn.sendall(_response(502, "Bad Gateway", [(b"content-type", b"text/html")], page))
+                continue
+            raw = _response(status, reason, headers, body)
+            if action == TRUNCATE_AFTER:
+                conn.sendall(raw[: len(raw) - max(1, len(body) // 2)])
+                return
+            conn.sendall(raw)
 
     def _forward(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple:
         upstream = http.client.HTTPConnection(*self.upstream, timeout=120)
@@ -140,25 +112,6 @@ class ChaosProxy:
             return answer.status, answer.reason, kept, data
         finally:
             upstream.close()
-
-
-def _read_request(conn: socket.socket, buf: bytes) -> tuple[tuple | None, bytes]:
-    """One request from the connection: `((request line, headers, body), rest)`, or `(None, b"")` at its end."""
-    while b"\r\n\r\n" not in buf:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, b""
-        buf += chunk
-    head, buf = buf.split(b"\r\n\r\n", 1)
-    line, *lines = head.split(b"\r\n")
-    headers = [(k.strip(), v.strip()) for k, _, v in (h.partition(b":") for h in lines)]
-    length = next((int(v) for k, v in headers if k.lower() == b"content-length"), 0)
-    while len(buf) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, b""
-        buf += chunk
-    return (line, headers, buf[:length]), buf[length:]
 
 
 def _response(status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:

@@ -13,14 +13,14 @@ and the parsed request and writes the answer itself (`answer`, `drip` and `endle
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from .loopback import LoopbackServer, read_request
 
 
 @dataclass
@@ -86,76 +86,35 @@ def endless(piece: bytes = b" " * 65536) -> Handler:
     return handle
 
 
-@dataclass
-class Hostile:
+class Hostile(LoopbackServer):
     """`with Hostile(routes) as server:` a server on `server.url` answering each route with its handler (404
     otherwise); `server.seen` lists the requests. Routes may be changed while it runs (`server.routes[...] = ...`)."""
 
-    routes: dict[str, Handler]
-    seen: list[Seen] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self._conns: set[socket.socket] = set()
-        self._lock = threading.Lock()
+    def __init__(self, routes: dict[str, Handler]) -> None:
+        super().__init__()
+        self.routes = routes
+        self.seen: list[Seen] = []
 
     def __enter__(self) -> Hostile:
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.close()
-        with self._lock:
-            for conn in list(self._conns):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            with self._lock:
-                self._conns.add(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _route(self, method: str, path: str) -> Handler | None:
         matches = [r for r in self.routes if r.split(" ", 1)[0] == method and path.startswith(r.split(" ", 1)[1])]
         return self.routes[max(matches, key=len)] if matches else None
 
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buf = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                line, *lines = head.decode("latin-1").split("\r\n")
-                method, path = line.split(" ")[:2]
-                headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)}
-                length = int(headers.get("content-length", "0"))
-                while len(buf) < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                seen = Seen(method, path, headers, buf[:length])
-                buf = buf[length:]
-                self.seen.append(seen)
-                handler = self._route(method, path)
-                if handler is None:
-                    conn.sendall(raw(404, b'{"detail": "no route"}', (("Content-Type", "application/json"),)))
-                else:
-                    handler(conn, seen)
-        except OSError:
-            return
-        finally:
-            with self._lock:
-                self._conns.discard(conn)
-            conn.close()
+        while True:
+            request, buf = read_request(conn, buf)
+            if request is None:
+                return
+            line, headers, body = request
+            method, path = line.decode("latin-1").split(" ")[:2]
+            seen = Seen(method, path, {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}, body)
+            self.seen.append(seen)
+            handler = self._route(method, path)
+            if handler is None:
+                conn.sendall(raw(404, b'{"detail": "no route"}', (("Content-Type", "application/json"),)))
+            else:
+                handler(conn, seen)
