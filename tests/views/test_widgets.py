@@ -298,7 +298,7 @@ def test_terminal_line_rewrites_one_line_and_ends_with_the_outcome() -> None:
     TerminalLine(job2, stream=log)
     job2._apply(_job("failed", error="boom\x1b[2J\rgone"))
     job2._finish()
-    assert log.getvalue().endswith("error: boom [2J gone\n") and log.getvalue().count("\n") == 1
+    assert log.getvalue().endswith("error: boom gone\n") and log.getvalue().count("\n") == 1
 
 
 def test_a_failing_view_does_not_stop_the_model_or_other_views(capsys: pytest.CaptureFixture) -> None:
