@@ -157,15 +157,6 @@ class JobGroup:
         """What the jobs cost so far, in USD."""
         return self.cost_micros / 1_000_000
 
-    def status(self) -> str:
-        """The group's overall state for its bar: failed if any failed, succeeded when all ended well."""
-        statuses = {j.status for j in self.members()}
-        if "failed" in statuses:
-            return "failed"
-        if self.done():
-            return "succeeded" if statuses <= {"succeeded"} else "cancelled"
-        return "running"
-
     # -- waiting --------------------------------------------------------------------------------
 
     def wait(self, timeout: float | None = None) -> Any:

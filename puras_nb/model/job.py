@@ -19,9 +19,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..api.flows import STOP_TIMEOUT, TERMINAL, event_id, parse_time
+from ..api.flows import STOP_TIMEOUT, TERMINAL, answer_lost, event_id, parse_time
 from ..api.media import Media
-from ..errors import JobError, JobInterrupted, NotSupported, PurasAPIError, PurasError, SubmitInterrupted
+from ..errors import (
+    JobError,
+    JobInterrupted,
+    NotSupported,
+    PurasAPIError,
+    PurasConnectionError,
+    PurasError,
+    SubmitInterrupted,
+)
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
@@ -166,6 +174,8 @@ class LiveJob:
         self.submitting = False
         #: True while a cell blocks in `wait()` / `result()` on this job (views say how to stop it then).
         self.waiting_in_cell = False
+        #: True once someone here asked to cancel the job (`cancel`, the Cancel button): its end was wanted.
+        self.cancel_requested = False
         #: Whether a job nobody views fetches its last events when it succeeds (False for a batch's rows, whose
         #: results matter: one request a row less); `want_log()` fetches them all the same.
         self.keep_log = True
@@ -419,11 +429,15 @@ class LiveJob:
 
     @property
     def todos(self) -> list[dict] | None:
-        """The latest checklist (`tool_result` events with `payload.todos`), if the skill keeps one."""
+        """The latest checklist (`tool_result` events with `payload.todos`), if the skill keeps one. Once the job
+        ended without succeeding, the step it was on reads `stopped` (it will not finish)."""
         for event in reversed(self._events):
             todos = (event.get("payload") or {}).get("todos") if isinstance(event.get("payload"), dict) else None
             if isinstance(todos, list) and todos:
-                return [t for t in todos if isinstance(t, dict)]
+                items = [t for t in todos if isinstance(t, dict)]
+                if self.done() and self.status != "succeeded":
+                    items = [{**t, "status": "stopped"} if t.get("status") == "in_progress" else t for t in items]
+                return items
         return None
 
     def _step(self) -> tuple[int, int, str] | None:
@@ -616,6 +630,8 @@ class LiveJob:
             self._ended_once = True
             if exception is not None and self.exception is None:
                 self.exception = exception
+            if not self.id and self.job.get("status") == "submitting" and self.exception is not None:
+                self.job = {**self.job, "status": _unsent_status(self.exception)}
             if not self.id:  # no job on the server: no events to fetch
                 self._events_final = True
             elif self._watch is not None and exception is None:  # the tracker fetched the last events when a
@@ -804,6 +820,7 @@ class LiveJob:
         `TimeoutError` when the server has not answered within `bridge_timeout` s."""
         if self.done():
             return self.job
+        self.cancel_requested = True
         if not self.id:
             self._cancel_wanted = True
             return self.job
@@ -843,6 +860,7 @@ class LiveJob:
         While the submission is still on its way, the job is cancelled as soon as the server answers."""
         if self.done():
             return
+        self.cancel_requested = True
         if not self.id:
             self._cancel_wanted = True
             return
@@ -942,6 +960,16 @@ def _wake(waiter: asyncio.Future) -> None:
     """Resolve a waiter's future on its own loop, unless it was already (cancelled by a timeout)."""
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _unsent_status(error: BaseException) -> str:
+    """The status of a submission that ended without a job: `rejected` when the server refused it, `not sent` when
+    it never reached the server, else `failed` (the answer was lost: its error says a job may exist)."""
+    if isinstance(error, PurasAPIError) and not answer_lost(error):
+        return "rejected"
+    if isinstance(error, PurasConnectionError) and not answer_lost(error):
+        return "not sent"
+    return "failed"
 
 
 def job_text(job: JobView) -> str:

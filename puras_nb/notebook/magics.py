@@ -14,7 +14,7 @@ import argparse
 import functools
 import typing
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -29,6 +29,8 @@ from .completion import Completer, install, uninstall
 from .inputs import InputError, build_inputs, parse_value, split_line
 
 __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+E = TypeVar("E", bound=BaseException)
 
 RUN_OPTIONS = (
     "[--help] [--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
@@ -200,11 +202,23 @@ class ShownResult(dict):
             display(dict(self))
 
 
-def failure_message(job: Any, error: BaseException | None = None) -> str:
-    """One line about a job that did not succeed: skill, status, error, last event, job id."""
+def retold(exc: E, message: str) -> E:
+    """A twin of `exc` (same type and attributes) that says `message`: the job keeps its own error as it was."""
+    twin = type(exc).__new__(type(exc))
+    twin.__dict__.update(exc.__dict__)
+    twin.args = (message,)
+    return twin
+
+
+def failure_message(job: Any, error: BaseException | None = None, *, shown: bool = False) -> str:
+    """One line about a job that did not succeed: skill, status, error, last event, job id. `shown`: the job's
+    view shows its error above, so the line points there instead of saying it again."""
     from ..model.text import event_message
 
     detail = job.error_text or (str(error) if error is not None else "") or job.status
+    if shown:
+        pointer = ", the error is shown above" if detail != job.status else ""
+        return f"{job.skill or 'job'} {job.status}{pointer} · job {job.id}"
     parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
     if job.events:
         last = job.events[-1]
@@ -312,10 +326,12 @@ class PurasMagics(Magics):
             self._store(args.out, job)
             return job if args.display else None
         timeout = args.timeout if args.timeout is not None else s.timeout
-        result = self._block(job, args.out, timeout, cancel)
+        result = self._block(job, args.out, timeout, cancel, shown=args.display)
         return ShownResult(result) if args.display and isinstance(result, dict) else result
 
-    def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool) -> Any:
+    def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool, *, shown: bool) -> Any:
+        """Wait for the job's result. A cancel asked for here (the Cancel button) ends the cell with one quiet
+        line; any other ending raises one line, which leaves out the error the job's view (`shown`) says above."""
         try:
             result = job.result(timeout)
         except TimeoutError:
@@ -330,9 +346,17 @@ class PurasMagics(Magics):
             raise one_line(error) from None
         except JobError as exc:
             self._store(out, job)
-            exc.args = (failure_message(job, exc),)
+            if job.status == "cancelled" and job.cancel_requested:  # the end the user asked for is no error
+                print(f"{job.skill} cancelled · job {job.id}")
+                return None
+            exc.args = (failure_message(job, exc, shown=shown),)
             raise one_line(exc) from None
-        except (PurasError, JobInterrupted) as exc:
+        except PurasError as exc:
+            self._store(out, job if job.id else None)
+            if shown and job.rejected is exc:  # the view says `not sent` (or `rejected`) and why, above
+                exc = retold(exc, f"{job.skill} {job.status}: the error is shown above")
+            raise one_line(exc) from None
+        except JobInterrupted as exc:
             self._store(out, job if job.id else None)
             raise one_line(exc) from None
         if out:

@@ -20,9 +20,11 @@ from ..model.text import count, dollars, event_parts, summarize
 from ..strings import cut, plain
 
 __all__ = [
+    "NEUTRAL",
     "STYLE",
     "badge",
     "bar_html",
+    "checklist_html",
     "ending_html",
     "error_html",
     "esc",
@@ -37,6 +39,7 @@ __all__ = [
     "raw_html",
     "result_html",
     "summarize",
+    "title_html",
 ]
 
 # Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
@@ -45,20 +48,25 @@ _STR_MAX = 2_000
 _DATA_PREVIEW = 48
 
 # Badge backgrounds, each with at least 4.5:1 contrast against its white text. Cancelled is a neutral,
-# expected ending: grey like queued, never the colour of a failure.
+# expected ending: grey like queued, never the colour of a failure. A submission that made no job (`not sent`,
+# `rejected`) failed.
 _COLORS = {
     "queued": "#4b5563",
     "submitting": "#4b5563",
     "running": "#1d4ed8",
     "succeeded": "#15803d",
     "failed": "#b91c1c",
+    "not sent": "#b91c1c",
+    "rejected": "#b91c1c",
     "cancelled": "#4b5563",
 }
+#: The fill of a stopped job's bar: neutral, yet at least 3:1 against the bar's track in light and dark themes.
+NEUTRAL = "var(--jp-ui-font-color3,#6b7280)"
 # The fill of a progress bar in each state (JupyterLab's own variables where they exist).
 _BAR = {
     "succeeded": "var(--jp-success-color1,#15803d)",
     "failed": "var(--jp-error-color1,#d32f2f)",
-    "cancelled": "var(--jp-border-color1,#9ca3af)",
+    "cancelled": NEUTRAL,
 }
 
 # Styles for our own markup only (never built from result data).
@@ -119,7 +127,7 @@ def badge(status: str) -> str:
     """A status pill (white on a colour of at least 4.5:1 contrast; cancelled neutral like queued)."""
     color = _COLORS.get(status, "#6b7280")
     return (
-        f'<span class="puras-badge puras-badge-{esc(status)}" style="background:{color};color:#fff;'
+        f'<span class="puras-badge puras-badge-{esc(status.replace(" ", "-"))}" style="background:{color};color:#fff;'
         f'border-radius:9px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap">{esc(status)}</span>'
     )
 
@@ -267,6 +275,27 @@ def outcome_bar(counts: dict[str, int]) -> str:
     return f'<div class="puras-bar puras-outcomes" style="display:flex" title="{esc(tip)}">{parts}</div>'
 
 
+_MARKS = {"completed": "✓", "in_progress": "▶", "stopped": "■"}
+_STOPPED = ' <i class="puras-stopped">stopped</i>'
+
+
+def checklist_html(todos: list[dict]) -> str:
+    """The skill's live todo list, one escaped line per item, marked done / in progress / stopped / pending."""
+    items = "".join(
+        f"<li>{_MARKS.get(str(t.get('status')), '○')} {esc(str(t.get('content', ''))[:200])}"
+        f"{_STOPPED if t.get('status') == 'stopped' else ''}</li>"
+        for t in todos[:20]
+    )
+    return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
+
+
+def title_html(job: JobView) -> str:
+    """A job's title: its skill, version and short id (no id before the server named the job), then a space."""
+    version = f" · v{esc(job.version)}" if job.version is not None else ""
+    short = f" · <code>{esc(job.short_id)}</code>" if job.short_id else ""
+    return f"<b>{esc(job.skill or 'job')}</b>{version}{short} "
+
+
 def facts(job: JobView) -> str:
     """ "2.5 s · $0.0040": a finished job's duration and cost, whichever are known."""
     parts = [f"{job.duration:.1f} s" if job.duration is not None else "", dollars(job.job.get("cost_micros"))]
@@ -306,11 +335,7 @@ def job_html(
     embedded, lives once, in the static summary output beside it).
     """
     status = job.status
-    head = (
-        f'<div class="puras-header"><b>{esc(job.skill or "job")}</b>'
-        f"{f' · v{esc(job.version)}' if job.version is not None else ''}"
-        f" · <code>{esc(job.short_id)}</code> {badge(status)}</div>"
-    )
+    head = f'<div class="puras-header">{title_html(job)}{badge(status)}</div>'
     body = []
     if not job.done():
         frac = job.progress
@@ -319,7 +344,11 @@ def job_html(
         if job.message:
             body.append(f'<div class="puras-message">{esc(cut(job.message, 500))}</div>')
     else:
-        body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
+        todos = job.todos
+        if todos and not compact:  # what the skill did, and where it stopped
+            body.append(checklist_html(todos))
+        if job.id:  # a submission that made no job has no run time or cost to tell
+            body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
         if status == "succeeded" and not compact:
             body.append(result_html(job.job.get("result"), media=job.media, data=data))
         elif not compact:

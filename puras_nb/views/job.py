@@ -21,7 +21,7 @@ from ..errors import NotSupported
 from ..model.protocols import Change, JobView
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
-from .html import STYLE, badge, ending_html, esc, events_html, facts
+from .html import NEUTRAL, STYLE, badge, checklist_html, ending_html, esc, events_html, facts, title_html
 from .outputs import widget_view
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
@@ -70,17 +70,6 @@ def set_traits(widget: w.Widget, **traits: Any) -> None:
         with widget.hold_sync():
             for k, v in changed.items():
                 setattr(widget, k, v)
-
-
-_MARKS = {"completed": "✓", "in_progress": "▶"}
-
-
-def _checklist(todos: list[dict]) -> str:
-    """The skill's live todo list, one escaped line per item, marked done / in progress / pending."""
-    items = "".join(
-        f"<li>{_MARKS.get(str(t.get('status')), '○')} {esc(str(t.get('content', ''))[:200])}</li>" for t in todos[:20]
-    )
-    return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
 
 
 class JobWidget(w.VBox):
@@ -195,9 +184,8 @@ class JobWidget(w.VBox):
         layout stays until the previews are in; the checklist stays too (a record of what the skill did, or
         where it stopped), so the view only grows at the end, once, instead of shrinking, then growing."""
         job = self.job
-        version = f" · v{esc(job.version)}" if job.version is not None else ""
         parts = [
-            f"{STYLE}<b>{esc(job.skill or 'job')}</b>{version} · <code>{esc(job.short_id)}</code> ",
+            f"{STYLE}{title_html(job)}",
             f'<span class="puras-status">{badge(job.status)}</span>',
         ]
         ended = self._ended()
@@ -208,14 +196,15 @@ class JobWidget(w.VBox):
             parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
         todos = job.todos
         if todos:
-            parts.append(_checklist(todos))
+            parts.append(checklist_html(todos))
         if not ended:
             message = job.message
             if job.last_error:
                 message = f"connection trouble, retrying: {job.last_error}"
             parts.append(f'<div class="puras-message"><i>{esc(message[:300])}</i></div>')
             return "".join(parts)
-        parts.append(f'<div class="puras-message"><span class="puras-summary">{esc(facts(job))}</span></div>')
+        if job.id:  # a submission that made no job has no run time or cost to tell
+            parts.append(f'<div class="puras-message"><span class="puras-summary">{esc(facts(job))}</span></div>')
         if job.status != "succeeded" or job.exception is not None:
             parts.append(ending_html(job))
         return "".join(parts)
@@ -233,10 +222,15 @@ class JobWidget(w.VBox):
     def _render_progress(self) -> None:
         job = self.job
         frac = job.progress
-        if job.done():  # a cancel is an expected ending: a neutral bar, left where the job stopped
+        if job.done() and (not job.id or (job.status == "cancelled" and frac is None)):
+            set_traits(self.bar.layout, display="none")  # nothing ran, or how far it got is unknown: no bar
+            if not job.id:  # and no events either
+                set_traits(self.log_box.layout, display="none")
+        elif job.done():  # a cancel is an expected ending: a neutral bar, left where the job stopped
             style = {"succeeded": "success", "failed": "danger"}.get(job.status, "")
             value = (0.0 if job.status == "cancelled" else 1.0) if frac is None else frac
             set_traits(self.bar, value=value, bar_style=style)
+            set_traits(self.bar.style, bar_color=NEUTRAL if job.status == "cancelled" else None)
         elif frac is None:
             set_traits(self.bar, value=1.0, bar_style="info")
         else:

@@ -1,6 +1,6 @@
 """The jobs table's views: a static HTML table (escaped) and a live widget that re-renders it.
 
-One progress bar for the whole table and a row per job (status, its own bar, duration, cost, result or
+One bar for the whole table, split by outcome, and a row per job (status, its own bar, duration, cost, result or
 error). It shows as two outputs like a job (the live widget, and its static view for saved notebooks,
 nbconvert and GitHub; see `puras_nb.views.display`). The model is `puras_nb.model.table.JobsTable`.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from ..model.table import JobsTable, job_outcome
 from ..model.text import dollars, json_line
-from .html import STYLE, badge, bar_html, esc
+from .html import STYLE, badge, bar_html, esc, outcome_bar
 
 __all__ = ["LiveTable", "table_html"]
 
@@ -19,7 +19,8 @@ _HZ = 4.0
 
 
 def table_html(table: JobsTable, *, final: bool = False) -> str:
-    """A static HTML table (escaped): one bar for the table, then a row per job with its own bar.
+    """A static HTML table (escaped): one bar for the table split by outcome (as a batch's), then a row per job
+    with its own bar.
 
     `final`: the static output beside the live widget (hidden where the widget renders)."""
     columns = ("#", "skill", "inputs", "status", "progress", "time", "cost", "outcome")
@@ -41,7 +42,7 @@ def table_html(table: JobsTable, *, final: bool = False) -> str:
     cls = "puras-static puras-jobs puras-final" if final else "puras-static puras-jobs"
     return (
         f'{STYLE}<div class="{cls}"><div><b>{esc(table.title)}</b> · {esc(table.summary())}</div>'
-        f"{bar_html(table.progress(), table.status())}"
+        f"{outcome_bar(table.outcomes())}"
         f'<table class="puras-jobs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         "</div>"
     )

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.harness.looks import CONTRAST
+
 pytestmark = pytest.mark.browser
 
 MEDIA_READY = """(el) => new Promise((ok, fail) => {
@@ -357,42 +359,6 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
 # Every text of the card and the form keeps a WCAG contrast of at least 4.5:1 against what is behind it, and none is
 # clipped; the screenshots go to the artifacts folder for a person to look at too. The live job widget of each run
 # in the form's history is included.
-
-#: Every element with text of its own inside `roots`: its text, colour contrast against the
-#: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth
-#: beyond its box with overflow hidden).
-CONTRAST = """(roots) => {
-  const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
-  const lum = ([r, g, b]) => {
-    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const behind = el => {
-    for (let e = el; e; e = e.parentElement) {
-      const c = rgba(getComputedStyle(e).backgroundColor);
-      if (c[3] > 0.5) return c;
-    }
-    return rgba(getComputedStyle(document.body).backgroundColor);
-  };
-  const out = [];
-  for (const root of roots) {
-    for (const el of [root, ...root.querySelectorAll('*')]) {
-      const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join(' ').trim();
-      const style = getComputedStyle(el);
-      const hidden = style.visibility === 'hidden' || style.display === 'none' || el.offsetParent === null;
-      if (!own || hidden) continue;
-      let fg = rgba(style.color);
-      const bg = behind(el);
-      fg = fg.map((c, i) => i < 3 ? c * fg[3] + bg[i] * (1 - fg[3]) : 1);
-      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-      const clipped = style.overflow === 'hidden' && el.scrollWidth > el.clientWidth + 1;
-      out.push({text: own.slice(0, 40), cls: el.className && String(el.className).slice(0, 60),
-                ratio: (hi + 0.05) / (lo + 0.05), clipped});
-    }
-  }
-  return out;
-}"""
-
 
 def _check(page: Any, selector: str) -> list[dict]:
     """Texts under `selector` that fail: contrast below 4.5:1 or clipped."""

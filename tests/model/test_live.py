@@ -295,6 +295,36 @@ def test_a_rejected_foreground_run_raises_and_registers_no_job() -> None:
     assert caught.value.status == 404 and len(live.jobs()) == count
 
 
+def test_a_held_submission_that_reaches_no_server_ends_not_sent() -> None:
+    """No network: the job ends in a failed `not sent` state with the connection error (no job, no events)."""
+    before = settings.current()
+    try:
+        live.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
+        job = live.LiveJob.submit("demo/echo", {"hi": 1}, hold=True)
+        with pytest.raises(PurasError, match=r"cannot reach 127\.0\.0\.1:9"):
+            job.result(timeout=30)
+    finally:
+        settings.restore(before)
+    assert job.status == "not sent" and job.done() and job.id is None and job.rejected is job.exception
+    assert job.events == [] and job.events_complete and job.progress is None
+
+
+def test_a_held_submission_the_server_refuses_ends_rejected() -> None:
+    job = live.LiveJob.submit("demo/count", {"n": -1}, hold=True)
+    with pytest.raises(PurasAPIError):
+        job.result(timeout=10)
+    assert job.status == "rejected" and job.id is None
+
+
+def test_a_cancel_asked_for_here_is_remembered_and_a_script_still_gets_job_error() -> None:
+    job = live.start("demo/hang", {}, display=False)
+    assert not job.cancel_requested
+    job.request_cancel()
+    with pytest.raises(JobError, match="cancelled"):
+        job.result(timeout=10)
+    assert job.cancel_requested and job.status == "cancelled"
+
+
 def test_polling_survives_a_flaky_server(faults: Any) -> None:
     job = live.start("demo/count", {"n": 4, "delay": 0.1}, display=False)
     faults({"rate": 0.4, "seed": 3, "kinds": "503|reset", "methods": "GET", "paths": "/v1/jobs"})

@@ -64,8 +64,19 @@ def test_failure_message_names_status_error_last_event_and_id() -> None:
         events=[{"type": "progress", "payload": {"message": "step 1"}}, {"type": "error", "payload": {"message": "x"}}],
     )
     assert failure_message(job) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
+    assert failure_message(job, shown=True) == "demo/fail failed, the error is shown above · job j-1"
     job.events, job.job, job.error_text = [], {}, ""
     assert failure_message(job, RuntimeError("lost")) == "demo/fail failed: lost · job j-1"
+
+
+def test_a_retold_error_keeps_its_type_and_leaves_the_original_alone() -> None:
+    from puras_nb.errors import PurasConnectionError
+    from puras_nb.notebook.magics import retold
+
+    original = PurasConnectionError("POST /v1/jobs: cannot reach 127.0.0.1:9", host="127.0.0.1:9")
+    twin = retold(original, "demo/echo not sent: the error is shown above")
+    assert type(twin) is PurasConnectionError and twin.host == "127.0.0.1:9"
+    assert str(twin) == "demo/echo not sent: the error is shown above" and "cannot reach" in str(original)
 
 
 def test_job_ids_from_variables() -> None:
@@ -280,7 +291,7 @@ def test_table_widget_follows_its_jobs() -> None:
     view = table([running, done], title="live")
     widget = view.widget
     assert widget is view.widget and "running" in widget.value
-    assert widget.value.count('class="puras-bar"') == 2, "the batch's bar and the finished row's, nothing else"
+    assert widget.value.count('class="puras-bar') == 2, "the table's bar and the finished row's, nothing else"
     running._apply({"id": "r", "status": "succeeded", "cost_micros": 2000, "result": {"n": 2}})
     running._finish()
     assert "running" not in widget.value and "$0.0020" in widget.value
@@ -288,13 +299,15 @@ def test_table_widget_follows_its_jobs() -> None:
     assert running._observers == []
 
 
-def test_table_after_a_failure_has_a_red_bar_and_a_cancel_stays_neutral() -> None:
-    def head(jobs: list) -> str:  # the batch line and bar, after the style sheet and before the rows
+def test_table_bar_gives_a_failure_its_red_share_and_a_cancel_stays_neutral() -> None:
+    def head(jobs: list) -> str:  # the table's line and bar, after the style sheet and before the rows
         return table(jobs).html().split("</style>", 1)[1].split("<table")[0]
 
-    assert "var(--jp-error-color1" in head([_job("failed", error="boom"), _job("succeeded")])
+    mixed = head([_job("failed", error="boom"), _job("succeeded")])
+    assert "width:50.00%;background:var(--jp-error-color1" in mixed
+    assert "width:50.00%;background:var(--jp-success-color1" in mixed
     neutral = head([_job("cancelled")])
-    assert 'class="puras-bar"' in neutral and "error-color" not in neutral and "success-color" not in neutral
+    assert 'class="puras-bar' in neutral and "error-color" not in neutral and "success-color" not in neutral
 
 
 def test_the_table_shows_each_job_once_named_as_it_was_started(configured: None) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import ipywidgets as w
 import pytest
 
@@ -18,7 +19,7 @@ from puras_nb.model.media import find_media
 from puras_nb.notebook.live import LiveJob
 from puras_nb.views import JobWidget, ResultView
 from puras_nb.views.display import TerminalLine
-from puras_nb.views.html import job_html, job_text, json_html, media_html, result_html, summarize
+from puras_nb.views.html import NEUTRAL, job_html, job_text, json_html, media_html, result_html, summarize
 from puras_nb.views.job import Throttle, descendants
 from puras_nb.views.show import show
 
@@ -378,7 +379,7 @@ def test_a_cancelled_job_is_neutral_and_offers_no_rating() -> None:
     job._apply(_job("cancelled", error="job cancelled"), [{"id": 1, "type": "cancelled", "payload": {}}])
     job._finish()
     assert view.up is None and view.actions.children == ()
-    assert view.bar.bar_style == "" and view.bar.value == 0.0
+    assert view.bar.layout.display == "none", "how far it got is unknown: no bar rather than an empty one"
     for html in (view.head.value, job_html(job)):
         body = html.split("</style>", 1)[1]
         assert "puras-error" not in body and "puras-cancelled" in body and "#b91c1c" not in body
@@ -392,3 +393,48 @@ def test_media_never_stretch_and_the_raw_result_folds_away_behind_them() -> None
     assert '<details class="puras-raw">' in tree.value and "<details class=\"puras-raw\" open" not in tree.value
     assert '<details class="puras-raw">' in result_html(view.result)
     assert "puras-raw" not in result_html({"n": 1}), "without media the value itself is the result: shown open"
+
+
+def test_a_cancelled_job_keeps_its_bar_where_it_stopped_in_grey_and_marks_its_step_stopped() -> None:
+    job = LiveJob(_job(), skill="demo/ugc-ad")
+    view = JobWidget(job, hz=1e6)
+    todos = [{"content": "Write the script", "status": "completed"}, {"content": "Mux", "status": "in_progress"},
+             {"content": "Publish", "status": "pending"}]
+    job._apply(events=[{"id": 1, "type": "tool_result", "payload": {"todos": todos}}, _progress(2, 85, 100)])
+    assert "<li>▶ Mux</li>" in view.head.value and view.bar.style.bar_color is None
+    job._apply(_job("cancelled"), [{"id": 3, "type": "cancelled", "payload": {}}])
+    job._finish()
+    assert view.bar.value == 0.85 and view.bar.bar_style == "" and view.bar.style.bar_color == NEUTRAL
+    assert '<li>■ Mux <i class="puras-stopped">stopped</i></li>' in view.head.value and "▶" not in view.head.value
+    assert "<li>○ Publish</li>" in view.head.value and "<li>✓ Write the script</li>" in view.head.value
+
+
+def test_a_submission_that_reached_no_server_reads_not_sent_with_no_bar() -> None:
+    from puras_nb.errors import PurasConnectionError
+
+    job = LiveJob({"status": "submitting"}, skill="demo/echo")
+    view = JobWidget(job, hz=1e6)
+    assert view.bar.layout.display is None and view.bar.value == 1.0
+    error = PurasConnectionError("POST /v1/jobs: cannot reach 127.0.0.1:9: ConnectError: refused")
+    error.__cause__ = httpx.ConnectError("refused")  # the request never left
+    job._finish(error)
+    assert job.status == "not sent"
+    assert "puras-badge-not-sent" in view.head.value and ">not sent<" in view.head.value
+    assert view.bar.layout.display == "none" and "puras-summary" not in view.head.value
+    assert view.head.value.count("cannot reach 127.0.0.1:9") == 1 and "#b91c1c" in view.head.value
+    assert "not sent" in job_html(job) and "puras-bar" not in job_html(job).split("</style>", 1)[1]
+
+
+def test_the_jobs_table_bar_is_split_by_outcome() -> None:
+    from puras_nb.model.table import JobsTable
+    from puras_nb.views.table import table_html
+
+    jobs = [LiveJob(_job("succeeded", id=f"s{i}")) for i in range(8)]
+    jobs += [LiveJob(_job("failed", id="f", error="boom")), LiveJob(_job("cancelled", id="c"))]
+    html = table_html(JobsTable(jobs)).split("</style>", 1)[1]
+    bar = re.search(r'<div class="puras-bar puras-outcomes"[^>]*>(.*?)</div></div>', html)
+    assert bar, html[:500]
+    parts = re.findall(r'width:([\d.]+)%;background:([^;]+);', bar.group(1))
+    assert [(float(w), c) for w, c in parts] == [
+        (80.0, "var(--jp-success-color1,#15803d)"), (10.0, "var(--jp-error-color1,#d32f2f)"), (10.0, NEUTRAL)
+    ]

@@ -1,0 +1,40 @@
+"""What a page looks like, measured in the browser: text contrast and clipping (for the Playwright tests)."""
+
+from __future__ import annotations
+
+__all__ = ["CONTRAST"]
+
+#: Every element with text of its own inside `roots`: its text, colour contrast against the
+#: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth
+#: beyond its box with overflow hidden).
+CONTRAST = """(roots) => {
+  const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const behind = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0.5) return c;
+    }
+    return rgba(getComputedStyle(document.body).backgroundColor);
+  };
+  const out = [];
+  for (const root of roots) {
+    for (const el of [root, ...root.querySelectorAll('*')]) {
+      const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join(' ').trim();
+      const style = getComputedStyle(el);
+      const hidden = style.visibility === 'hidden' || style.display === 'none' || el.offsetParent === null;
+      if (!own || hidden) continue;
+      let fg = rgba(style.color);
+      const bg = behind(el);
+      fg = fg.map((c, i) => i < 3 ? c * fg[3] + bg[i] * (1 - fg[3]) : 1);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const clipped = style.overflow === 'hidden' && el.scrollWidth > el.clientWidth + 1;
+      out.push({text: own.slice(0, 40), cls: el.className && String(el.className).slice(0, 60),
+                ratio: (hi + 0.05) / (lo + 0.05), clipped});
+    }
+  }
+  return out;
+}"""
