@@ -3,24 +3,15 @@ the saved notebook reopened without a kernel shows the static table, with no wid
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.harness.looks import until
+
 pytestmark = pytest.mark.browser
-
-
-def _until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        nb.page.wait_for_timeout(100)
-    return check()
 
 
 def test_a_batch_pages_opens_a_failed_row_and_keeps_its_table_when_saved(notebook_page: Any, artifacts: Path) -> None:
@@ -36,20 +27,20 @@ def test_a_batch_pages_opens_a_failed_row_and_keeps_its_table_when_saved(noteboo
     out = nb.run_cell(1, timeout=90)
     live = out.locator(".puras-batch-live")
     live.wait_for()
-    _until(lambda: "60 succeeded" in live.inner_text() and "1 failed" in live.inner_text(), 30, nb)
+    until(lambda: "60 succeeded" in live.inner_text() and "1 failed" in live.inner_text(), 30, nb)
     assert live.locator("tbody tr").count() == 25, "one page of rows"
     assert live.locator(".puras-outcomes > div").count() == 2, "the bar: succeeded and failed parts"
     live.locator("button", has_text="▶").click()
-    _until(lambda: "page 2 of 3" in live.inner_text(), 10, nb)
+    until(lambda: "page 2 of 3" in live.inner_text(), 10, nb)
     assert live.locator("tbody tr").first.inner_text().startswith("26")
     live.locator("select").select_option(label="row 61")
-    _until(lambda: "rejected: 422" in live.inner_text(), 10, nb)
+    until(lambda: "rejected: 422" in live.inner_text(), 10, nb)
     out.screenshot(path=str(artifacts / "batch-live.png"))
 
     nb.save()
     nb.shutdown_kernel()
     nb.open("batch.ipynb")
-    _until(lambda: nb.panel.locator(".puras-batch.puras-final").count() == 1, 15, nb)
+    until(lambda: nb.panel.locator(".puras-batch.puras-final").count() == 1, 15, nb)
     nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
     static = nb.output(1)
     text = static.inner_text()

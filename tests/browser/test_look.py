@@ -12,11 +12,12 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.harness.looks import until
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +30,6 @@ def artifacts_dir() -> Path:
 
 
 MODEL_NOT_FOUND = "model not found"
-
-
-def _until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        nb.page.wait_for_timeout(100)
-    return check()
 
 
 def _shot(output: Any, name: str) -> Path:
@@ -99,7 +90,7 @@ def test_job_states_images_cancel_and_dark_theme(notebook_page: Any) -> None:
     image_out = nb.run_cell(1, timeout=60)
     img = image_out.locator(".puras-job img").first
     img.wait_for(timeout=30_000)
-    _until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 10, nb)
+    until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 10, nb)
     width = img.evaluate("i => i.getBoundingClientRect().width")
     assert img.evaluate("i => i.naturalWidth") == 96 and 0 < width <= 96, f"a 96 px image renders {width} px wide"
     json_open = image_out.locator(".puras-job details.puras-raw[open]").count()
@@ -108,14 +99,14 @@ def test_job_states_images_cancel_and_dark_theme(notebook_page: Any) -> None:
     _shot(image_out, "succeeded-with-media")
 
     failed_out = nb.run_cell(2, timeout=30)
-    _until(lambda: _status(failed_out) == "failed", 15, nb)
+    until(lambda: _status(failed_out) == "failed", 15, nb)
     text = failed_out.inner_text()
     assert text.count("top it up") <= 2, f"the error is shown {text.count('top it up')} times"
     assert not re.search(r"\b(\w+) \1\b", failed_out.locator(".puras-job").inner_text()), "a repeated word"
     _shot(failed_out, "failed")
 
     running_out = nb.run_cell(3, timeout=15)
-    _until(lambda: "/40" in running_out.locator(".puras-job .puras-progress-label").first.inner_text(), 15, nb)
+    until(lambda: "/40" in running_out.locator(".puras-job .puras-progress-label").first.inner_text(), 15, nb)
     assert running_out.locator(".puras-job .progress").count() == 1, "one progress bar per job"
     track = running_out.locator(".puras-job .progress").first.evaluate("e => e.getBoundingClientRect().width")
     log = running_out.locator(".puras-job .puras-log").first.evaluate("e => e.getBoundingClientRect().width")
@@ -123,11 +114,11 @@ def test_job_states_images_cancel_and_dark_theme(notebook_page: Any) -> None:
     _shot(running_out, "running")
 
     hung_out = nb.run_cell(4, timeout=15)
-    _until(lambda: _status(hung_out) == "running", 15, nb)
+    until(lambda: _status(hung_out) == "running", 15, nb)
     nb.run_cell(5, timeout=30)
-    _until(lambda: _status(hung_out) == "cancelled", 15, nb)
+    until(lambda: _status(hung_out) == "cancelled", 15, nb)
     job = hung_out.locator(".puras-job").first
-    _until(lambda: job.locator(".puras-cancel").count() == 0, 10, nb)
+    until(lambda: job.locator(".puras-cancel").count() == 0, 10, nb)
     assert job.locator(".puras-error").count() == 0, "a cancelled job is not styled as an error"
     badge = job.locator(".puras-badge").first.evaluate("e => getComputedStyle(e).backgroundColor")
     r, g, _b = (int(x) for x in re.findall(r"\d+", badge)[:3])
@@ -191,7 +182,7 @@ def test_reopened_notebook_keeps_its_table_and_grid_as_static_views(notebook_pag
     nb.run_cell(4, timeout=30)
     table_out = nb.run_cell(5, timeout=30)
     grid_out.locator(".puras-comparison").wait_for()
-    _until(lambda: grid_out.locator(".puras-comparison img").count() == 4, 30, nb)
+    until(lambda: grid_out.locator(".puras-comparison img").count() == 4, 30, nb)
     widths = grid_out.locator(".puras-comparison img").evaluate_all("a => a.map(i => i.getBoundingClientRect().width)")
     assert all(0 < w <= 128 for w in widths), f"grid images upscaled: {widths}"
     cols = grid_out.locator(".puras-grid").first.evaluate("g => getComputedStyle(g).gridTemplateColumns")
@@ -210,7 +201,7 @@ def test_reopened_notebook_keeps_its_table_and_grid_as_static_views(notebook_pag
     nb.shutdown_kernel()
     nb.open("reopen.ipynb")
     page_text = nb.panel.locator(".jp-Notebook").inner_text()
-    _until(lambda: nb.panel.locator(".puras-final").count() >= 3, 15, nb)
+    until(lambda: nb.panel.locator(".puras-final").count() >= 3, 15, nb)
     nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
     page_text = nb.panel.locator(".jp-Notebook").inner_text()
     assert MODEL_NOT_FOUND not in page_text, "the widget error line shows next to a static view"
@@ -245,7 +236,7 @@ def test_run_all_finishes_in_jupyterlab(notebook_page: Any, name: str) -> None:
     def finished() -> bool:
         return all(n is not None for n in nb.js(counts_js)) or nb.panel.locator(".jp-Stdin").count() > 0
 
-    _until(finished, 100, nb)
+    until(finished, 100, nb)
     counts = nb.js(counts_js)
     waiting = [i for i, n in enumerate(counts) if n is None]
     assert nb.panel.locator(".jp-Stdin").count() == 0, "a cell waits for typed input"

@@ -13,14 +13,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST
+from tests.harness.looks import CONTRAST, until
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +42,6 @@ CELLS = [
     "failing.wait(10)\ncounted.wait(10)\n%puras jobs",
 ]
 NO_NETWORK, CANCELLED, BLOCKING, COUNTED, TABLE = 2, 4, 6, 7, 8
-
-
-def _until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        nb.page.wait_for_timeout(100)
-    return check()
 
 
 def _shot(output: Any, name: str, artifacts: Path) -> None:
@@ -90,8 +79,8 @@ def _check_live(nb: Any) -> None:
     assert "not sent: the error is shown above" in error and len(error.strip().splitlines()) == 1, error
 
     stopped = nb.output(CANCELLED).locator(".puras-job").first
-    _until(lambda: stopped.locator(".puras-status").inner_text().strip() == "cancelled", 30, nb)
-    _until(lambda: stopped.locator(".puras-stopped").count() == 1, 10, nb)
+    until(lambda: stopped.locator(".puras-status").inner_text().strip() == "cancelled", 30, nb)
+    until(lambda: stopped.locator(".puras-stopped").count() == 1, 10, nb)
     assert "▶" not in stopped.inner_text(), "no step is still running"
     fill = stopped.locator(".progress-bar").first
     share = fill.evaluate("e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width")
@@ -118,7 +107,7 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
     blocking = nb.run_cell(BLOCKING, wait=False)
     cancel = blocking.locator(".puras-job button.puras-cancel")
     cancel.wait_for(timeout=30_000)
-    _until(lambda: blocking.locator(".puras-status").inner_text().strip() == "running", 30, nb)
+    until(lambda: blocking.locator(".puras-status").inner_text().strip() == "running", 30, nb)
     cancel.click()
     nb.wait_cell_done(BLOCKING, timeout=15)
     for index in (COUNTED, TABLE):
@@ -126,9 +115,9 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
 
     # the Log of a job that succeeded under its widget: full on the first open
     counted = nb.output(COUNTED).locator(".puras-job").first
-    _until(lambda: counted.locator(".puras-status").inner_text().strip() == "succeeded", 20, nb)
+    until(lambda: counted.locator(".puras-status").inner_text().strip() == "succeeded", 20, nb)
     counted.locator(".puras-log .jupyter-widget-Collapse-header, .puras-log .p-Collapse-header").first.click()
-    _until(lambda: "counted 4 of 4" in counted.locator(".puras-log-body").inner_text(), 10, nb)
+    until(lambda: "counted 4 of 4" in counted.locator(".puras-log-body").inner_text(), 10, nb)
 
     _check_live(nb)
     for dark in (False, True):
@@ -145,7 +134,7 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
     nb.shutdown_kernel()
     nb.open("states.ipynb")
     nb.shutdown_kernel()
-    _until(lambda: nb.panel.locator(".puras-final").count() >= 5, 15, nb)
+    until(lambda: nb.panel.locator(".puras-final").count() >= 5, 15, nb)
     nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
     assert "model not found" not in nb.panel.locator(".jp-Notebook").inner_text()
     saved = {i: nb.output(i).locator(".puras-final").last for i in (NO_NETWORK, CANCELLED, COUNTED, TABLE)}

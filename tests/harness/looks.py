@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-__all__ = ["CONTRAST"]
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["CONTRAST", "until"]
+
+
+def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
+    """Poll `check()` every 0.1 s (the page's own clock) until it is truthy or `timeout` s passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        nb.page.wait_for_timeout(100)
+    return check()
 
 #: Every element with text of its own inside `roots`: its text, colour contrast against the
 #: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth
