@@ -19,17 +19,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..api.flows import STOP_TIMEOUT, TERMINAL, answer_lost, event_id, parse_time
+from ..api.flows import NEVER_SENT, STOP_TIMEOUT, TERMINAL, answer_lost, event_id, parse_time
 from ..api.media import Media
-from ..errors import (
-    JobError,
-    JobInterrupted,
-    NotSupported,
-    PurasAPIError,
-    PurasConnectionError,
-    PurasError,
-    SubmitInterrupted,
-)
+from ..errors import JobError, JobInterrupted, NotSupported, PurasAPIError, PurasError, SubmitInterrupted
 from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
@@ -967,7 +959,7 @@ def _unsent_status(error: BaseException) -> str:
     it never reached the server, else `failed` (the answer was lost: its error says a job may exist)."""
     if isinstance(error, PurasAPIError) and not answer_lost(error):
         return "rejected"
-    if isinstance(error, PurasConnectionError) and not answer_lost(error):
+    if isinstance(error.__cause__, NEVER_SENT):  # a connection that failed before the request left
         return "not sent"
     return "failed"
 
