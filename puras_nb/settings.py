@@ -1,13 +1,19 @@
-"""Settings: the one place that reads the environment (once) and decides which API live jobs talk to.
+"""Settings: the one place that reads the environment and the official CLI's login file (once) and decides which
+API live jobs talk to.
 
 Everything above it (runtime, model, views, magics, `puras_nb.start`) asks `current()` and `endpoint()`;
 nothing else reads `PURAS_*` variables for live jobs. (`Client` / `AsyncClient` keep reading
 `PURAS_API_KEY` / `PURAS_API_BASE` themselves: that is the official client's contract.)
 
+After the environment, `api_key` and `api_base` come from `~/.puras/config.json`, which `puras login` writes, as the
+official CLI reads them (the environment wins, field by field), so a terminal login works in a notebook. The file's
+key goes only to the base it was saved with: where `PURAS_API_BASE` points elsewhere it is not used (one line on
+stderr says so). Nothing here writes the file: a key set in a notebook stays in memory.
+
 | setting | environment | default |
 | --- | --- | --- |
-| api_key | PURAS_API_KEY | none: the embedded emulator |
-| api_base | PURAS_API_BASE | https://api.puras.co |
+| api_key | PURAS_API_KEY, then `api_key` in ~/.puras/config.json | none: the embedded emulator |
+| api_base | PURAS_API_BASE, then `api_base` in ~/.puras/config.json | https://api.puras.co |
 | skillpack | PURAS_SKILLPACK | none |
 | poll_interval | PURAS_NB_POLL_INTERVAL | 1.0 s (longest wait between a live job's status checks) |
 | timeout | PURAS_NB_TIMEOUT | none (blocking waits wait as long as the job runs) |
@@ -21,6 +27,7 @@ A live job is checked often while young and then every `poll_interval` (the one 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -31,7 +38,24 @@ from typing import Any
 
 from .strings import Secret, mask_key
 
-__all__ = ["Settings", "configure", "current", "default_ledger", "on_change", "traits", "uses_emulator"]
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_API_BASE",
+    "Settings",
+    "configure",
+    "current",
+    "default_ledger",
+    "on_change",
+    "read_config_file",
+    "source",
+    "traits",
+    "uses_emulator",
+]
+
+DEFAULT_API_BASE = "https://api.puras.co"
+#: The official CLI's login file (`puras login` writes `{api_base, api_key, llm_api_key}` there), as users name it.
+CONFIG_FILE = "~/.puras/config.json"
+CONFIG_MAX = 65_536  # bytes of the login file read at most (it holds three short strings)
 
 #: Settings whose change points live jobs at another server (or changes the request budget).
 CONNECTION = frozenset({"api_key", "api_base", "skillpack", "local", "max_concurrency", "max_rps"})
@@ -110,13 +134,51 @@ def _env_float(name: str) -> float | None:
         return None
 
 
+def read_config_file() -> dict[str, str]:
+    """`api_key` and `api_base` from the official CLI's login file, each where it is a non-empty string. A missing,
+    unreadable or malformed file counts as none, as the CLI's own `load_auth` has it."""
+    try:
+        with open(os.path.expanduser(CONFIG_FILE), encoding="utf-8") as file:
+            data = json.loads(file.read(CONFIG_MAX))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {name: value.strip() for name in ("api_key", "api_base")
+            if isinstance(value := data.get(name), str) and value.strip()}
+
+
+def _same_base(a: str | None, b: str | None) -> bool:
+    return (a or DEFAULT_API_BASE).rstrip("/") == (b or DEFAULT_API_BASE).rstrip("/")
+
+
+#: Where `api_key` / `api_base` were read from, with the value read: `source()` names it while the value stands.
+_loaded: dict[str, tuple[str, str]] = {}
+
+
 def from_environment() -> Settings:
-    """Settings as the environment gives them (the defaults where a variable is unset)."""
+    """Settings as the environment gives them, then the official CLI's login file for the key and base (the
+    defaults where neither has a value)."""
     s = Settings(
         api_key=os.environ.get("PURAS_API_KEY") or None,
         api_base=os.environ.get("PURAS_API_BASE") or None,
         skillpack=os.environ.get("PURAS_SKILLPACK") or None,
     )
+    _loaded.clear()
+    _loaded.update({name: (value, var) for name, var in (("api_key", "PURAS_API_KEY"), ("api_base", "PURAS_API_BASE"))
+                    if (value := getattr(s, name)) is not None})
+    saved = read_config_file() if s.api_key is None or s.api_base is None else {}
+    if s.api_base is None and "api_base" in saved:
+        s.api_base = saved["api_base"].rstrip("/")
+        _loaded["api_base"] = (s.api_base, CONFIG_FILE)
+    if s.api_key is None and "api_key" in saved:
+        if _same_base(s.api_base, saved.get("api_base")):
+            s.api_key = saved["api_key"]
+            _loaded["api_key"] = (s.api_key, CONFIG_FILE)
+        else:
+            print(f"puras-nb: not using the key in {CONFIG_FILE}: it was saved for "
+                  f"{(saved.get('api_base') or DEFAULT_API_BASE).rstrip('/')}, and PURAS_API_BASE is {s.api_base}",
+                  file=sys.stderr)
     poll, timeout = _env_float("PURAS_NB_POLL_INTERVAL"), _env_float("PURAS_NB_TIMEOUT")
     if poll is not None and poll > 0:
         s.poll_interval = poll
@@ -140,7 +202,7 @@ _listeners: list[Callable[[], None]] = []
 
 
 def current() -> Settings:
-    """The kernel-wide settings (a copy); the environment is read on first use only."""
+    """The kernel-wide settings (a copy); the environment and the login file are read on first use only."""
     global _settings
     with _lock:
         if _settings is None:
@@ -193,6 +255,15 @@ def restore(saved: Settings) -> None:
 def on_change(listener: Callable[[], None]) -> None:
     """Call `listener()` whenever the connection settings change (the runtime retires its client)."""
     _listeners.append(listener)
+
+
+def source(name: str) -> str | None:
+    """Where the current `api_key` or `api_base` came from: its environment variable or `CONFIG_FILE`; None when it
+    was set in this kernel (`configure`, `%puras login`) or is the default."""
+    with _lock:
+        value = getattr(current(), name, None)
+        read = _loaded.get(name)
+        return read[1] if read is not None and value is not None and read[0] == value else None
 
 
 def uses_emulator(s: Settings | None = None) -> bool:

@@ -32,10 +32,10 @@ from ..errors import (
     SubmitInterrupted,
     redact,
 )
+from ..settings import DEFAULT_API_BASE
 from ..strings import Secret, cut, mask_key
 from ..version import __version__
 
-DEFAULT_API_BASE = "https://api.puras.co"
 TERMINAL = ("succeeded", "failed", "cancelled")
 USER_AGENT = f"puras-nb/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

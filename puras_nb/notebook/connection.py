@@ -8,9 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..api.flows import DEFAULT_API_BASE
 from ..runtime.endpoint import embedded_emulator, endpoint
-from ..settings import configure, current, uses_emulator
+from ..settings import DEFAULT_API_BASE, configure, current, source, uses_emulator
 from ..strings import mask_key
 
 __all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
@@ -95,16 +94,20 @@ def login(api_key: str | None = None) -> str:
 
 
 def describe() -> dict[str, Any]:
-    """The current connection and live-job settings, the key masked (what `%puras config` prints)."""
+    """The current connection and live-job settings, the key masked (what `%puras config` prints). Where the key
+    and base were read from the environment or the official CLI's login file, `api_key_source` / `api_base_source`
+    say which."""
     s = current()
     base, key = s.api_base, s.api_key
     if uses_emulator(s):
         embedded = embedded_emulator()
         base = embedded.url if embedded is not None else "(the local emulator, started on the first job)"
         key = embedded.api_key if embedded is not None else None
+    sources = {f"{name}_source": where for name in ("api_base", "api_key") if (where := source(name))}
     return {
         "api_base": base or DEFAULT_API_BASE,
         "api_key": mask(key),
+        **sources,
         "skillpack": s.skillpack,
         "poll_interval": s.poll_interval,
         "timeout": s.timeout,

@@ -43,7 +43,7 @@ def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
             if announce:
                 print(
                     f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
-                    " (configure(api_key=...) for the hosted API)",
+                    " (configure(api_key=...) or a terminal `puras login` for the hosted API)",
                     file=sys.stdout if in_kernel() else sys.stderr,
                 )
         return Endpoint(_emulator.url, Secret.of(_emulator.api_key))

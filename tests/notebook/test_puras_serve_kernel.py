@@ -9,6 +9,9 @@ what this server lacks: no traceback through puras-nb.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +165,29 @@ def test_compare_on_a_server_without_versions_compares_inputs_only(kernel: Kerne
     texts = json.loads(kernel.printed("json.dumps([x.value for x in descendants(grid.widget) if "
                                       "isinstance(getattr(x, 'value', None), str)])"))
     assert "<b>result</b>" in texts and not any(">v1<" in t for t in texts)
+
+
+# -- a terminal `puras login`, then a notebook ------------------------------------------------------------------
+
+
+def test_a_terminal_login_works_in_a_notebook_and_is_never_written(puras_serve: PurasServe, tmp_path: Path) -> None:
+    """The official CLI's own `save_auth` (what `puras login` calls once the key checks out) writes the login file
+    under a temporary HOME; a kernel with no PURAS_API_* runs jobs with it, and a key typed in the notebook does not
+    touch it."""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "import sys; from puras.cli.config import save_auth; "
+                    "save_auth(sys.argv[1], sys.argv[2])", puras_serve.url, puras_serve.api_key], env=env, check=True)
+    saved = tmp_path / ".puras" / "config.json"
+    before = saved.read_bytes()
+    k = Kernel({"HOME": str(tmp_path), "PURAS_API_KEY": "", "PURAS_API_BASE": "", "PURAS_SKILLPACK": "studio"})
+    try:
+        k.ok("%load_ext puras_nb")
+        assert k.ok("%puras run echo prompt=logged --no-display").text == "{'answer': 'You said: logged'}"
+        config = k.ok("%puras config").stdout
+        assert f"api_base             {puras_serve.url}" in config
+        assert "api_key_source       ~/.puras/config.json" in config and puras_serve.api_key not in config
+        k.ok("%puras login", stdin="puras_live_typed_in_the_notebook_0000")
+        assert "api_key_source" not in k.ok("%puras config").stdout
+    finally:
+        k.close()
+    assert saved.read_bytes() == before and sorted(p.name for p in saved.parent.iterdir()) == ["config.json"]
