@@ -22,6 +22,7 @@ __all__ = [
     "DialectError",
     "is_color",
     "is_file_reference",
+    "prune_extras",
     "to_jsonschema",
     "to_output_jsonschema",
 ]
@@ -80,6 +81,25 @@ def to_output_jsonschema(schema: Any) -> Any:
     """`to_jsonschema` for an output schema: every object that declares `properties` but no `required` requires
     all of them (the platform's contract: a skill returns everything it declares)."""
     return _translate(schema, 0, output=True)
+
+
+def prune_extras(schema: Any, value: Any) -> Any:
+    """`value` without the object properties `schema` does not declare, recursively through declared objects and
+    array items (not into file-typed values): what the platform keeps of a skill's result before validating it
+    against `to_output_jsonschema`. The input is not mutated."""
+    return _prune(schema, value, 0)
+
+
+def _prune(schema: Any, value: Any, depth: int) -> Any:
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        return value
+    kind = schema.get("type")
+    if kind == "object" and isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        return {key: _prune(props[key], item, depth + 1) for key, item in value.items() if key in props}
+    if kind == "array" and isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(schema["items"], item, depth + 1) for item in value]
+    return value
 
 
 def _translate(schema: Any, depth: int, *, output: bool) -> Any:

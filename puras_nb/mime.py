@@ -8,8 +8,20 @@ of the magics) and the emulator (`local/`) share one table and one sniffer.
 from __future__ import annotations
 
 import base64
+import binascii
+import re
+from urllib.parse import unquote_to_bytes
 
-__all__ = ["EXTENSIONS", "KINDS", "data_url", "media_kind", "mime_for_name", "sniff", "sniff_mime"]
+__all__ = [
+    "EXTENSIONS",
+    "KINDS",
+    "data_url",
+    "decode_data_url",
+    "media_kind",
+    "mime_for_name",
+    "sniff",
+    "sniff_mime",
+]
 
 #: Media types we render, and their kind. SVG is left out on purpose: it is a document that can carry script.
 KINDS: dict[str, str] = {
@@ -115,3 +127,27 @@ def data_url(data: bytes, mime: str | None = None) -> str:
     mime is sniffed when not given (application/octet-stream if unknown)."""
     mime = mime or sniff_mime(data) or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
+"""The head of a `data:` URL: its media type, its parameters, `;base64`."""
+
+
+def decode_data_url(url: str, max_bytes: int) -> bytes | None:
+    """The bytes a `data:` URL holds, or None when it is not one, is malformed or holds more than `max_bytes`
+    (measured before anything is decoded: base64 holds 3 bytes in 4 characters, percent-encoding 1 in 1 to 3)."""
+    m = DATA_URL.match(url)
+    if m is None:
+        return None
+    size = len(url) - m.end()
+    if (size * 3 // 4 > max_bytes + 3) if m.group(3) else (size > max_bytes * 3):
+        return None
+    payload = url[m.end() :]
+    if m.group(3):
+        try:
+            data = base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        data = unquote_to_bytes(payload)
+    return data if len(data) <= max_bytes else None

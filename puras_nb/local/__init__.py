@@ -10,11 +10,15 @@ Every start makes a random API key (`server.api_key`) unless `require_key=` name
 user's browser opens cannot use the server (Host and Origin checks, no CORS unless `cors=` names origins).
 
 Your own skills, served beside the demo (`start(skillpacks=["my_skills:pack"])` or
-`puras-nb serve --skillpack my_skills:pack`), are plain functions on a `SkillPack`:
+`puras-nb serve --skillpack my_skills:pack`), are plain functions on a `SkillPack`, declared with what their
+`skill.yaml` would hold (schemas in the Puras dialect: `image`, `video`, `audio`, `file`, `text`, `color`):
 
     pack = SkillPack("tools", workspace="acme")                     # then "acme/tools/greet"
 
-    @pack.skill("greet", version=1, schema={"properties": {"name": {"type": "string"}}, "required": ["name"]})
+    @pack.skill("greet", version=1, title="Greeting",
+                input_schema={"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                output_schema={"type": "object", "properties": {"text": {"type": "text"}}},
+                examples=[{"title": "Ada", "inputs": {"name": "Ada"}}])
     def greet(ctx: RunContext, inputs: dict) -> dict:
         ctx.progress(1, 1, "greeting")                               # events; stops here if cancelled
         return {"text": f"hello {inputs['name']}"}
@@ -183,6 +187,9 @@ def start(
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
         stderr.seek(0)
         err = stderr.read().decode(errors="replace").strip()[-4000:]
         stderr.close()

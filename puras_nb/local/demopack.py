@@ -11,22 +11,19 @@ import re
 from typing import Any, TypedDict
 from urllib.parse import urlparse
 
+import yaml
+
 from .skills import RunContext, SkillFailed, SkillPack
 
 __all__ = ["build_demo_pack"]
 
 
-def _str(description: str, **extra: Any) -> dict:
-    return {"type": "string", "description": description, **extra}
-
-
-def _int(description: str, default: int, lo: int, hi: int) -> dict:
-    return {"type": "integer", "description": description, "default": default, "minimum": lo, "maximum": hi}
-
-
-def _num(description: str, default: float | None, lo: float, hi: float, *, nullable: bool = False) -> dict:
-    kind: Any = ["number", "null"] if nullable else "number"
-    return {"type": kind, "description": description, "default": default, "minimum": lo, "maximum": hi}
+def _declared(text: str) -> dict[str, Any]:
+    """A skill's declaration written as its skill.yaml would be (schemas in the Puras dialect), as
+    `SkillPack.skill` keywords."""
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict), "a skill.yaml document is a mapping"
+    return data
 
 
 def build_demo_pack() -> SkillPack:
@@ -56,22 +53,94 @@ def _image_media(ctx: RunContext, img: Any, name: str) -> dict:
     return media
 
 
+_ECHO = """
+title: Echo
+description: Return the inputs unchanged.
+input_schema:
+  type: object
+  properties: {}
+output_schema:
+  type: object
+examples:
+  - title: A greeting
+    inputs: {message: hello, n: 1}
+"""
+
+_COUNT = """
+title: Count
+description: Count to n, one progress step every `delay` seconds.
+input_schema:
+  type: object
+  required: []
+  properties:
+    n: {type: integer, description: How many steps, default: 5, minimum: 0, maximum: 10000}
+    delay: {type: number, description: Seconds per step, default: 0.2, minimum: 0, maximum: 60}
+output_schema:
+  type: object
+  properties:
+    count: {type: integer, description: How many steps were counted}
+examples:
+  - title: Five quick steps
+    inputs: {n: 5, delay: 0.2}
+  - title: Twenty slower steps
+    inputs: {n: 20, delay: 0.5}
+"""
+
+_FAIL = """
+title: Fail on purpose
+description: Fail with `message` after `after` progress steps.
+input_schema:
+  type: object
+  required: []
+  properties:
+    after: {type: integer, description: Steps before failing, default: 1, minimum: 0, maximum: 1000}
+    message: {type: string, description: The error message, default: boom}
+output_schema:
+  type: object
+  properties: {}
+examples:
+  - title: Fail after two steps
+    inputs: {after: 2, message: the render farm is on fire}
+"""
+
+_SLOW = """
+title: Slow job
+description: Sleep for `seconds` (0 finishes at once); cancellable.
+input_schema:
+  type: object
+  required: []
+  properties:
+    seconds: {type: number, description: How long to run, default: 1.0, minimum: 0, maximum: 3600}
+output_schema:
+  type: object
+  properties:
+    slept: {type: number, description: Seconds slept}
+examples:
+  - title: Three seconds
+    inputs: {seconds: 3}
+"""
+
+_HANG = """
+title: Hang until cancelled
+description: Run until cancelled (for timeout and cancel tests).
+input_schema:
+  type: object
+  properties: {}
+output_schema:
+  type: object
+  properties: {}
+examples:
+  - title: Hang (press Cancel to stop it)
+    inputs: {}
+"""
+
+
 def _control_skills(pack: SkillPack) -> None:
-    @pack.skill("echo", version=1, description="Return the inputs unchanged.")
+    @pack.skill("echo", version=1, **_declared(_ECHO))
     def echo(ctx: RunContext, inputs: dict) -> dict:
         return inputs
 
-    @pack.skill(
-        "count",
-        version=1,
-        description="Count to n, one progress step every `delay` seconds.",
-        schema={
-            "properties": {
-                "n": _int("How many steps", 5, 0, 10_000),
-                "delay": _num("Seconds per step", 0.2, 0, 60),
-            }
-        },
-    )
+    @pack.skill("count", version=1, **_declared(_COUNT))
     def count(ctx: RunContext, inputs: dict) -> dict:
         n = inputs["n"]
         for i in range(1, n + 1):
@@ -79,17 +148,7 @@ def _control_skills(pack: SkillPack) -> None:
             ctx.progress(i, n, f"counted {i} of {n}")
         return {"count": n}
 
-    @pack.skill(
-        "fail",
-        version=1,
-        description="Fail with `message` after `after` progress steps.",
-        schema={
-            "properties": {
-                "after": _int("Steps before failing", 1, 0, 1000),
-                "message": _str("The error message", default="boom"),
-            }
-        },
-    )
+    @pack.skill("fail", version=1, **_declared(_FAIL))
     def fail(ctx: RunContext, inputs: dict) -> dict:
         after = inputs["after"]
         for i in range(1, after + 1):
@@ -97,38 +156,63 @@ def _control_skills(pack: SkillPack) -> None:
             ctx.sleep(0.05)
         raise SkillFailed(inputs["message"])
 
-    @pack.skill(
-        "slow",
-        version=1,
-        description="Sleep for `seconds` (0 finishes at once); cancellable.",
-        schema={"properties": {"seconds": _num("How long to run", 1.0, 0, 3600)}},
-    )
+    @pack.skill("slow", version=1, **_declared(_SLOW))
     def slow(ctx: RunContext, inputs: dict) -> dict:
         seconds = inputs["seconds"]
         if seconds > 0:
             ctx.sleep(seconds)
         return {"slept": seconds}
 
-    @pack.skill("hang", version=1, description="Run until cancelled (for timeout and cancel tests).")
+    @pack.skill("hang", version=1, **_declared(_HANG))
     def hang(ctx: RunContext, inputs: dict) -> dict:
         ctx.progress(0, 1, "hanging until cancelled")
         while True:
             ctx.sleep(3600)
 
 
-_PROMPT = {"type": "string", "description": "What to draw", "minLength": 1, "maxLength": 2000}
+_IMAGE = """
+title: Image
+description: A PNG illustration of the prompt.
+input_schema:
+  type: object
+  required: [prompt]
+  properties:
+    prompt: {type: text, description: What to draw, minLength: 1, maxLength: 2000}
+    width: {type: integer, description: Width in pixels, default: 512, minimum: 16, maximum: 1024}
+    height: {type: integer, description: Height in pixels, default: 512, minimum: 16, maximum: 1024}
+output_schema:
+  type: object
+  properties:
+    image: {type: image, description: The illustration (PNG)}
+    prompt: {type: text, description: The prompt drawn}
+examples:
+  - title: Lighthouse at dusk
+    inputs: {prompt: a lighthouse on a cliff at dusk, width: 512, height: 512}
+  - title: Wide mountain lake
+    inputs: {prompt: a mountain lake at sunrise, width: 768, height: 432}
+"""
+
+_GALLERY = """
+title: Gallery
+description: n variations of the prompt as PNGs.
+input_schema:
+  type: object
+  required: [prompt]
+  properties:
+    prompt: {type: text, description: What to draw, minLength: 1, maxLength: 2000}
+    n: {type: integer, description: How many images, default: 4, minimum: 1, maximum: 12}
+output_schema:
+  type: object
+  properties:
+    images: {type: array, items: {type: image}, description: The variations (PNGs)}
+    prompt: {type: text, description: The prompt drawn}
+examples:
+  - title: Four paper boats
+    inputs: {prompt: paper boats on a pond, n: 4}
+"""
 
 
 def _image_skills(pack: SkillPack) -> None:
-    size_schema = {
-        "properties": {
-            "prompt": _PROMPT,
-            "width": _int("Width in pixels", 512, 16, 1024),
-            "height": _int("Height in pixels", 512, 16, 1024),
-        },
-        "required": ["prompt"],
-    }
-
     def image(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import make_image
 
@@ -140,16 +224,12 @@ def _image_skills(pack: SkillPack) -> None:
         ctx.add_cost(4000 if ctx.version == 1 else 6000, images=1, pixels=width * height)
         return {"image": media, "prompt": prompt}
 
+    declared = _declared(_IMAGE)
     for version, style in ((1, "flat"), (2, "aurora")):
         about = f"A PNG illustration of the prompt (v{version}: {style} style)."
-        pack.skill("image", version=version, schema=size_schema, description=about)(image)
+        pack.skill("image", version=version, **{**declared, "description": about})(image)
 
-    gallery_schema = {
-        "properties": {"prompt": _PROMPT, "n": _int("How many images", 4, 1, 12)},
-        "required": ["prompt"],
-    }
-
-    @pack.skill("gallery", version=1, schema=gallery_schema, description="n variations of the prompt as PNGs.")
+    @pack.skill("gallery", version=1, **_declared(_GALLERY))
     def gallery(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import make_image
 
@@ -163,16 +243,56 @@ def _image_skills(pack: SkillPack) -> None:
         return {"images": images, "prompt": prompt}
 
 
-def _sound_and_video_skills(pack: SkillPack) -> None:
-    speech_schema = {
-        "properties": {
-            "text": {"type": "string", "description": "What to say", "minLength": 1, "maxLength": 5000},
-            "seconds": _num("Length in seconds (default: natural pace)", None, 0.1, 300, nullable=True),
-        },
-        "required": ["text"],
-    }
+_SPEECH = """
+title: Speech
+description: A WAV voice reading the text.
+input_schema:
+  type: object
+  required: [text]
+  properties:
+    text: {type: text, description: What to say, minLength: 1, maxLength: 5000}
+    seconds:
+      type: [number, "null"]
+      description: "Length in seconds (default: natural pace)"
+      default: null
+      minimum: 0.1
+      maximum: 300
+output_schema:
+  type: object
+  properties:
+    audio: {type: audio, description: The voice (WAV)}
+    duration: {type: number, description: Length in seconds}
+    text: {type: text, description: The text read}
+examples:
+  - title: A welcome
+    inputs: {text: "Welcome to the Puras demo. Every sound you hear here is made offline, on your machine."}
+"""
 
-    @pack.skill("speech", version=1, schema=speech_schema, description="A WAV voice reading the text.")
+_VIDEO = """
+title: Video
+description: An animated H.264 MP4 of the prompt + poster.
+input_schema:
+  type: object
+  required: [prompt]
+  properties:
+    prompt: {type: text, description: What to draw, minLength: 1, maxLength: 2000}
+    seconds: {type: number, description: Length in seconds, default: 3, minimum: 0.2, maximum: 30}
+    fps: {type: integer, description: Frames per second, default: 24, minimum: 1, maximum: 60}
+    width: {type: integer, description: Width in pixels (rounded to even), default: 640, minimum: 16, maximum: 1280}
+    height: {type: integer, description: Height in pixels (rounded to even), default: 360, minimum: 16, maximum: 720}
+output_schema:
+  type: object
+  properties:
+    video: {type: video, description: The clip (H.264 MP4) with its poster frame}
+    prompt: {type: text, description: The prompt drawn}
+examples:
+  - title: Balloon over the hills
+    inputs: {prompt: a hot air balloon over rolling hills, seconds: 3, fps: 24}
+"""
+
+
+def _sound_and_video_skills(pack: SkillPack) -> None:
+    @pack.skill("speech", version=1, **_declared(_SPEECH))
     def speech(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import make_speech
 
@@ -184,18 +304,7 @@ def _sound_and_video_skills(pack: SkillPack) -> None:
         ctx.add_cost(int(1000 * duration) + 500, audio_seconds=duration, characters=len(inputs["text"]))
         return {"audio": media, "duration": duration, "text": inputs["text"]}
 
-    video_schema = {
-        "properties": {
-            "prompt": _PROMPT,
-            "seconds": _num("Length in seconds", 3, 0.2, 30),
-            "fps": _int("Frames per second", 24, 1, 60),
-            "width": _int("Width in pixels (rounded to even)", 640, 16, 1280),
-            "height": _int("Height in pixels (rounded to even)", 360, 16, 720),
-        },
-        "required": ["prompt"],
-    }
-
-    @pack.skill("video", version=1, schema=video_schema, description="An animated H.264 MP4 of the prompt + poster.")
+    @pack.skill("video", version=1, **_declared(_VIDEO))
     def video(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import animate, encode_png, make_image, make_video
 
@@ -267,6 +376,7 @@ _CTAS = {
     "energetic": ["Grab {name} NOW!", "Tap the link and get {name} today!"],
 }
 TONES = ("friendly", "luxury", "energetic")
+"""The tones `ugc-ad` takes (its input_schema's enum)."""
 
 # What each version renders: v2 is vertical at a higher resolution and frame rate, with one more scene.
 class _AdFormat(TypedDict):
@@ -311,21 +421,63 @@ AD_RENDER_MICROS = 400
 AD_VOICE_MICROS = 1_500
 
 
+_UGC_AD = """
+title: UGC ad
+description: A product ad video with script, scenes and voiceover.
+input_schema:
+  type: object
+  required: [product]
+  properties:
+    product: {type: string, description: Product URL or name, minLength: 1, maxLength: 2000}
+    duration: {type: integer, description: Length of the ad in seconds, default: 6, minimum: 2, maximum: 60}
+    tone:
+      type: string
+      description: Voice of the script and colours of the scenes
+      enum: [friendly, luxury, energetic]
+      default: friendly
+    photo:
+      type: image
+      description: "A photo of the product, shown in every scene (a data URL, or a file this emulator made)"
+    color: {type: color, description: The brand colour of the progress bar and the product tag}
+output_schema:
+  type: object
+  properties:
+    video: {type: video, description: The ad (H.264 MP4 with its voiceover)}
+    thumbnail: {type: image, description: A frame of the first scene (PNG)}
+    script: {type: text, description: The lines spoken, in order}
+    voiceover: {type: audio, description: The voiceover alone (WAV)}
+examples:
+  - title: A water bottle, from its shop page
+    inputs: {product: "https://shop.example/p/aero-bottle", duration: 6, tone: friendly}
+  - title: A silk scarf, luxury tone, gold brand colour
+    inputs: {product: Midnight Silk Scarf, duration: 8, tone: luxury, color: "#c9a227"}
+"""
+
+
 def _ad_skill(pack: SkillPack) -> None:
-    schema = {
-        "properties": {
-            "product": {"type": "string", "description": "Product URL or name", "minLength": 1, "maxLength": 2000},
-            "duration": _int("Length of the ad in seconds", 6, 2, 60),
-            "tone": _str("Voice of the script and colours of the scenes", enum=list(TONES), default="friendly"),
-        },
-        "required": ["product"],
-    }
     steps = ["Write the script", "Render the frames", "Record the voiceover", "Mux video and audio"]
 
     def ugc_ad(ctx: RunContext, inputs: dict) -> dict:
-        from .mediagen import ad_frame, encode_png, make_image, make_speech, make_video, pcm_from_wav
+        from .mediagen import (
+            ad_frame,
+            encode_png,
+            hex_rgb,
+            load_photo,
+            make_image,
+            make_speech,
+            make_video,
+            pcm_from_wav,
+            with_photo,
+        )
 
         product, duration, tone = inputs["product"], inputs["duration"], inputs["tone"]
+        accent = hex_rgb(inputs["color"]) if inputs.get("color") else None
+        photo = None
+        if inputs.get("photo") is not None:
+            try:
+                photo = load_photo(ctx.read_file(inputs["photo"], name="photo"))
+            except ValueError as exc:
+                raise SkillFailed(f"inputs.photo: {exc}") from None
         style = _style(ctx)
         look = _AD_FORMATS[style]
         name = product_name(product)
@@ -351,6 +503,8 @@ def _ad_skill(pack: SkillPack) -> None:
             make_image(f"{name} {i}", width, height, style, variant=i, caption=False, tone=tone)
             for i in range(len(lines))
         ]
+        if photo is not None:
+            backgrounds = [with_photo(background, photo, style) for background in backgrounds]
         count = duration * fps
         per_scene = count / len(lines)
 
@@ -367,6 +521,7 @@ def _ad_skill(pack: SkillPack) -> None:
                 style=style,
                 product=name,
                 tone=tone,
+                accent=accent,
             )
 
         thumb = frame(int(per_scene * 0.6))
@@ -407,6 +562,7 @@ def _ad_skill(pack: SkillPack) -> None:
         )
         return {"video": video, "thumbnail": thumbnail["url"], "script": script, "voiceover": voiceover}
 
+    declared = _declared(_UGC_AD)
     for version, kind in ((1, "landscape 640x360 at 24 fps, classic"), (2, "vertical 540x960 at 30 fps, UGC-style")):
         about = f"A product ad video with script, scenes and voiceover (v{version}: {kind})."
-        pack.skill("ugc-ad", version=version, schema=schema, description=about)(ugc_ad)
+        pack.skill("ugc-ad", version=version, **{**declared, "description": about})(ugc_ad)

@@ -7,9 +7,11 @@ exception still answers a short 500 that closes the connection, and logs one lin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from .faults import FaultInjector
 from .guard import Contained, Door, new_key
 from .routing import ApiError, platform_only
 from .signing import Signer
-from .skills import MAX_JSON_DEPTH, SchemaError, SkillLookupError, SkillPack, json_problem, validate_inputs
+from .skills import MAX_JSON_DEPTH, SchemaError, SkillLookupError, SkillPack, json_problem
 from .store import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_FINISHED,
@@ -77,6 +79,8 @@ class Emulator:
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix="puras-nb-local-")
             files_dir = Path(self._tmp.name)
+        # jsonschema (whose import can take seconds) is loaded and the skills' schemas compiled off the start path
+        threading.Thread(target=self._verify_packs, name="puras-nb-verify", daemon=True).start()
         self.signer = Signer()
         self.store = JobStore(
             files_dir,
@@ -86,6 +90,12 @@ class Emulator:
             max_file_bytes=self.max_file_bytes,
             max_json_bytes=self.max_json_bytes,
         )
+
+    def _verify_packs(self) -> None:
+        """Compile every skill's schemas ahead of its first job; a skill whose schema is wrong says so when run."""
+        for pack in self.packs:
+            with contextlib.suppress(ValueError):
+                pack.verify()
 
     def skill_paths(self) -> list[str]:
         """`slug/skill` for every served skill, as `/health` lists them."""
@@ -255,9 +265,11 @@ async def _create(
     except SkillLookupError as exc:
         raise ApiError(404, str(exc)) from None
     try:
-        run_inputs = validate_inputs(skill.schema, inputs)
+        run_inputs = skill.validate(inputs)
     except SchemaError as exc:
         raise ApiError(422, str(exc)) from None
+    except ValueError as exc:  # the skill's own schema or examples are wrong: the server's fault, said plainly
+        raise ApiError(500, f"skill {name!r} v{skill.version} of {pack.path} cannot run: {exc}") from None
     return emu.store.create(
         pack, skill, pack_version, inputs, run_inputs, base_url=_base_url(request), parent_job_id=parent_job_id
     )

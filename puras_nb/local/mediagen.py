@@ -14,6 +14,7 @@ import random
 import re
 import tempfile
 import textwrap
+import warnings
 import wave
 from array import array
 from collections.abc import Callable, Iterable
@@ -29,14 +30,18 @@ if TYPE_CHECKING:
     from av.container import OutputContainer
 
 __all__ = [
+    "MAX_PHOTO_PIXELS",
     "SAMPLE_RATE",
     "Palette",
     "encode_png",
+    "hex_rgb",
+    "load_photo",
     "make_image",
     "make_speech",
     "make_video",
     "palette_for",
     "speech_seconds",
+    "with_photo",
 ]
 
 SAMPLE_RATE = 22050
@@ -106,6 +111,65 @@ def palette_for(text: str, style: str, tone: str = "friendly") -> Palette:
         accents=tuple(_hls(hue + 0.5 + k * 0.09, 0.55, 0.70) for k in range(5)),
         ink=_hls(hue + 0.5, 0.18, 0.40),
     )
+
+
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    """`#1a2b3c`, `1a2b3c`, `#abc` or `abc` (the dialect's `color`) as an RGB tuple."""
+    digits = color.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+def _readable_ink(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on `color` (by its relative luminance)."""
+    luminance = 0.2126 * color[0] + 0.7152 * color[1] + 0.0722 * color[2]
+    return (20, 20, 20) if luminance > 150 else (255, 255, 255)
+
+
+MAX_PHOTO_PIXELS = 40_000_000
+"""Largest photo a skill decodes (width x height); larger is refused before it is decoded."""
+_PHOTO_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
+
+
+def load_photo(data: bytes, max_side: int = 1024) -> Image.Image:
+    """A photo's bytes as an RGB image at most `max_side` pixels wide and high; ValueError that says why when the
+    bytes are not a PNG, JPEG, GIF or WebP, or hold more than `MAX_PHOTO_PIXELS` pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(io.BytesIO(data))
+            if opened.format not in _PHOTO_FORMATS:
+                raise ValueError(f"it is a {opened.format} image; use PNG, JPEG, GIF or WebP")
+            if opened.width * opened.height > MAX_PHOTO_PIXELS:
+                size = f"{opened.width}x{opened.height}"
+                raise ValueError(f"it has {size} pixels (limit {MAX_PHOTO_PIXELS // 10**6} million)")
+            opened.draft("RGB", (max_side, max_side))
+            img = ImageOps.exif_transpose(opened).convert("RGB")
+        except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValueError(f"it is not an image Pillow can read ({type(exc).__name__})") from None
+    img.thumbnail((max_side, max_side))
+    return img
+
+
+def with_photo(background: Image.Image, photo: Image.Image, style: str) -> Image.Image:
+    """`background` with `photo` on a white card in the space above the ad's caption (centred), shadowed."""
+    width, height = background.size
+    top, bottom = (0.10, 0.54) if style == "v2" else (0.12, 0.58)
+    box_w, box_h = width * (0.8 if style == "v2" else 0.5), height * (bottom - top)
+    border = max(2, round(min(width, height) * 0.012))
+    scale = min((box_w - 2 * border) / photo.width, (box_h - 2 * border) / photo.height)
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    card = Image.new("RGB", (size[0] + 2 * border, size[1] + 2 * border), (255, 255, 255))
+    card.paste(photo.resize(size, Image.Resampling.LANCZOS), (border, border))
+    x, y = round((width - card.width) / 2), round(height * top + (box_h - card.height) / 2)
+    shadow = Image.new("RGBA", background.size, (0, 0, 0, 0))
+    shade = (x + border, y + border * 2, x + card.width + border, y + card.height + border * 2)
+    ImageDraw.Draw(shadow).rectangle(shade, fill=(0, 0, 0, 90))
+    out = Image.alpha_composite(background.convert("RGBA"), shadow.filter(ImageFilter.GaussianBlur(border * 2)))
+    out = out.convert("RGB")
+    out.paste(card, (x, y))
+    return out
 
 
 def _gradient(
@@ -281,8 +345,10 @@ def ad_frame(
     style: str,
     product: str,
     tone: str = "friendly",
+    accent: tuple[int, int, int] | None = None,
 ) -> Image.Image:
-    """One frame of the UGC ad: the scene's background, its line fading in, a progress bar, the product tag."""
+    """One frame of the UGC ad: the scene's background, its line fading in, a progress bar, the product tag;
+    `accent` (a brand colour) paints the bar and the tag instead of the palette's."""
     width, height = background.size
     zoom = 1.0 + 0.06 * t
     cw, ch = width / zoom, height / zoom
@@ -303,7 +369,7 @@ def ad_frame(
     card = (255, 255, 255, int(alpha * 0.88)) if light_box else (*pal.top, int(alpha * 0.8))
     draw.rounded_rectangle(box, radius=radius, fill=card)
     text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-    draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*pal.accents[0], 255))
+    draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*(accent or pal.accents[0]), 255))
     tag = f"{product[:28]} · {scene + 1}/{scenes}"
     tag_size = max(10, scale // 26)
     tag_font = font(tag_size)
@@ -312,9 +378,10 @@ def ad_frame(
     draw.rounded_rectangle(
         (x - pad, y - pad, x + tag_font.getlength(tag) + pad, y + tag_size + pad * 1.5),
         radius=pad * 2,
-        fill=(0, 0, 0, 120),
+        fill=(*accent, 220) if accent else (0, 0, 0, 120),
     )
-    draw.text((x, y), tag, font=tag_font, fill=(255, 255, 255, 235))
+    tag_ink = _readable_ink(accent) if accent else (255, 255, 255)
+    draw.text((x, y), tag, font=tag_font, fill=(*tag_ink, 235))
     frame = Image.alpha_composite(frame.convert("RGBA"), overlay).convert("RGB")
     ink = (255, 255, 255) if style == "v2" and tone == "friendly" else pal.ink
     if alpha > 40:

@@ -10,7 +10,8 @@ __all__ = ["load_skillpack", "load_skillpacks"]
 
 
 def load_skillpack(ref: str) -> SkillPack:
-    """Import `module:attribute`; the attribute is a SkillPack or a no-argument callable returning one."""
+    """Import `module:attribute`; the attribute is a SkillPack or a no-argument callable returning one. Its skills'
+    schemas and examples are checked here (ValueError), so a mistake stops the server at start."""
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"{ref!r}: expected 'module:attribute', e.g. 'my_skills:pack'")
@@ -18,6 +19,7 @@ def load_skillpack(ref: str) -> SkillPack:
     pack = target() if callable(target) and not isinstance(target, SkillPack) else target
     if not isinstance(pack, SkillPack):
         raise TypeError(f"{ref!r} is a {type(pack).__name__}, not a puras_nb.local.SkillPack")
+    pack.verify()
     return pack
 
 

@@ -1,17 +1,28 @@
-"""Skill registry for the emulator: skillpacks, versioned skills, input schemas and the run context.
+"""Skill registry for the emulator: skillpacks, versioned skills, their skill.yaml data and the run context.
 
-Skills are plain Python functions registered with `@pack.skill(name, version=, schema=)`; a job runs one
-of them in a worker thread with a `RunContext` that records progress, events and files.
+Skills are plain Python functions registered with `@pack.skill(name, version=, input_schema=, ...)`, declaring
+what a `skill.yaml` declares (title, description, input_schema, output_schema, examples) in the Puras schema
+dialect (`puras_nb.dialect`). Inputs and results are validated as the platform does: translated to JSON Schema
+and checked with jsonschema (Draft 2020-12). A job runs one skill in a worker thread with a `RunContext` that
+records progress, events and files.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import uuid
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..dialect import FILE_TYPES, DialectError, prune_extras, to_jsonschema, to_output_jsonschema
+
+if TYPE_CHECKING:  # jsonschema is imported when first used: its import can take seconds (format checkers)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "JobCancelled",
@@ -21,24 +32,14 @@ __all__ = [
     "SkillFailed",
     "SkillLookupError",
     "SkillPack",
+    "check_output",
+    "compile_schema",
     "json_problem",
     "validate_inputs",
 ]
 
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects a job holds (inputs, results, events); far deeper breaks rendering."""
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-    "null": (type(None),),
-}
-_ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
-
 
 def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     """Why `value` cannot be held and answered as JSON (non-finite number, lone surrogate, nesting past
@@ -85,74 +86,181 @@ class JobCancelled(Exception):
     """Raised inside a skill by `ctx.check_cancelled()` once its job was cancelled."""
 
 
-def _type_ok(value: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(value, bool):
-        return False
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _TYPES.get(name, (object,)))
+_SKILL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
+_FILE_SHAPES = "a URL, a drive path or a data URL, or an object with drive_path, url or data"
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a value's type (`True` is a boolean, `3` an integer)."""
+    if value is None:
+        return "null"
+    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list)):
+        if isinstance(value, types):
+            return kind
+    return "object" if isinstance(value, dict) else type(value).__name__
 
 
 def _describe(names: list[str]) -> str:
-    return " or ".join(_ARTICLE.get(n, f"a {n}") for n in names)
+    return " or ".join(_ARTICLE.get(n, "null" if n == "null" else f"a {n}") for n in names)
 
 
-def validate_inputs(schema: dict | None, inputs: Any) -> dict:
-    """Check `inputs` against a JSON-schema-like object schema; return them with defaults filled in.
-
-    Raises `SchemaError` naming the first bad field (`inputs.width must be an integer, got string`).
-    """
-    if not isinstance(inputs, dict):
-        raise SchemaError(f"inputs must be an object, got {type(inputs).__name__}")
-    if not schema:
-        return dict(inputs)
-    props: dict[str, dict] = schema.get("properties", {})
-    for name in schema.get("required", []):
-        if inputs.get(name) is None:
-            raise SchemaError(f"inputs.{name} is required")
-    out = dict(inputs)
-    for name, spec in props.items():
-        types = _as_list(spec.get("type"))
-        value = inputs.get(name)
-        if value is None and (name not in inputs or "null" not in types):
-            if "default" in spec:
-                out[name] = spec["default"]
-            continue
-        if types and not any(_type_ok(value, t) for t in types):
-            got = "null" if value is None else type(value).__name__
-            raise SchemaError(f"inputs.{name} must be {_describe(types)}, got {got}")
-        if "integer" in types and isinstance(value, float):
-            value = out[name] = int(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if "minimum" in spec and value < spec["minimum"]:
-                raise SchemaError(f"inputs.{name} must be >= {spec['minimum']}, got {value}")
-            if "maximum" in spec and value > spec["maximum"]:
-                raise SchemaError(f"inputs.{name} must be <= {spec['maximum']}, got {value}")
-        if isinstance(value, str):
-            if len(value) < spec.get("minLength", 0):
-                raise SchemaError(f"inputs.{name} must not be empty")
-            if "maxLength" in spec and len(value) > spec["maxLength"]:
-                raise SchemaError(f"inputs.{name} must be at most {spec['maxLength']} characters")
-        if "enum" in spec and value not in spec["enum"]:
-            raise SchemaError(f"inputs.{name} must be one of {spec['enum']}, got {value!r}")
+def _where(path: Any) -> str:
+    """`inputs.a.b[0]` for a jsonschema error path."""
+    out = "inputs"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
 
 
-def _as_list(t: Any) -> list[str]:
-    if t is None:
-        return []
-    return [t] if isinstance(t, str) else list(t)
+def _dialect_node(schema: Any, schema_path: list) -> tuple[Any, bool]:
+    """The dialect schema node a translated-schema error belongs to, and whether it is a file type (whose
+    translation added the `oneOf` the error may sit in)."""
+    node = schema
+    for key in schema_path:
+        if _is_file_node(node):
+            return node, True
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None, False
+    return node, _is_file_node(node)
+
+
+def _is_file_node(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("type"), str) and node["type"] in FILE_TYPES
+
+
+def _message(error: ValidationError, schema: dict) -> str:
+    """Our wording for the jsonschema error the platform would raise: the field first, then what it must be."""
+    path = list(error.absolute_path)
+    keyword, expected, value = error.validator, error.validator_value, error.instance
+    node, is_file = _dialect_node(schema, list(error.absolute_schema_path)[:-1])
+    if is_file:
+        return f"{_where(path)} must be a file reference ({_FILE_SHAPES}), got {_json_type(value)}"
+    if keyword == "required":
+        missing = next((name for name in expected if isinstance(value, dict) and name not in value), "?")
+        return f"{_where([*path, missing])} is required"
+    where = _where(path)
+    if keyword == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        return f"{where} must be {_describe(names)}, got {_json_type(value)}"
+    if keyword == "pattern" and isinstance(node, dict) and node.get("type") == "color":
+        return f"{where} must be a hex colour such as #1a2b3c, got {value!r}"
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        sign = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[keyword]
+        return f"{where} must be {sign} {expected}, got {value}"
+    if keyword == "minLength":
+        return f"{where} must not be empty" if expected == 1 else f"{where} must be at least {expected} characters"
+    if keyword == "maxLength":
+        return f"{where} must be at most {expected} characters"
+    if keyword == "enum":
+        return f"{where} must be one of {expected}, got {value!r}"
+    if keyword == "const":
+        return f"{where} must be {expected!r}, got {value!r}"
+    return f"{where}: {error.message}"
+
+
+def compile_schema(schema: dict, what: str = "input_schema") -> Draft202012Validator:
+    """A Draft 2020-12 validator for a dialect schema, translated as the platform does (`to_jsonschema`, or
+    `to_output_jsonschema` for an `output_schema`). Raises ValueError when the schema itself is not valid."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError as JsonSchemaError
+
+    try:
+        translated = to_output_jsonschema(schema) if what == "output_schema" else to_jsonschema(schema)
+        Draft202012Validator.check_schema(translated)
+    except DialectError as exc:
+        raise ValueError(f"{what} {exc}") from None
+    except JsonSchemaError as exc:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
+        raise ValueError(f"{what}{where} is not a valid schema: {exc.message}") from None
+    return Draft202012Validator(translated)
+
+
+def validate_inputs(schema: dict | None, inputs: Any, validator: Draft202012Validator | None = None) -> dict:
+    """Check `inputs` against a skill's dialect `input_schema` as the platform does (translated, then validated
+    with jsonschema Draft 2020-12); return them with the top-level defaults filled in.
+
+    Raises `SchemaError` naming the first bad field (`inputs.width must be an integer, got string`).
+    `validator` is the schema's compiled validator (`compile_schema`), when the caller keeps one.
+    """
+    if not isinstance(inputs, dict):
+        raise SchemaError(f"inputs must be an object, got {_json_type(inputs)}")
+    if not schema:
+        return dict(inputs)
+    from jsonschema.exceptions import best_match
+
+    checker = validator or compile_schema(schema)
+    error = best_match(checker.iter_errors(inputs))
+    if error is not None:
+        raise SchemaError(_message(error, schema))
+    out = dict(inputs)
+    props = schema.get("properties")
+    for name, spec in (props if isinstance(props, dict) else {}).items():
+        if not isinstance(spec, dict):
+            continue
+        if name not in out and "default" in spec:
+            out[name] = deepcopy(spec["default"])
+        elif spec.get("type") == "integer" and isinstance(out.get(name), float):
+            out[name] = int(out[name])  # 3.0 is an integer to JSON Schema; skills get the int
+    return out
+
+
+def check_output(schema: dict | None, result: Any, validator: Draft202012Validator | None = None) -> Any:
+    """A skill's result as the platform keeps it: fields `output_schema` does not declare dropped, then checked
+    against it (every declared field required). Raises `SchemaError` with the platform's wording."""
+    if not schema:
+        return result
+    from jsonschema.exceptions import best_match
+
+    pruned = prune_extras(schema, result)
+    error = best_match((validator or compile_schema(schema, "output_schema")).iter_errors(pruned))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "<root>"
+        raise SchemaError(f"output validation failed at `{where}`: {error.message}")
+    return pruned
 
 
 @dataclass
 class Skill:
-    """One version of one skill: its function, schema and description."""
+    """One version of one skill: its function and its skill.yaml data (schemas in the Puras dialect)."""
 
     name: str
     version: int
     fn: Callable[[RunContext, dict], Any]
     schema: dict
     description: str
+    title: str = ""
+    output_schema: dict = field(default_factory=dict)
+    examples: list[dict] = field(default_factory=list)
+    _inputs: Draft202012Validator | None = field(default=None, repr=False)
+    _outputs: Draft202012Validator | None = field(default=None, repr=False)
+    _verified: bool = field(default=False, repr=False)
+
+    def verify(self) -> None:
+        """Compile both schemas (once) and check every example against the input schema; ValueError saying what
+        is wrong. Skills loaded by reference are verified when the server starts, the rest in the background."""
+        if self._verified:
+            return
+        inputs = compile_schema(self.schema)
+        outputs = compile_schema(self.output_schema, "output_schema") if self.output_schema else None
+        for index, example in enumerate(self.examples):
+            try:
+                validate_inputs(self.schema, example.get("inputs"), inputs)
+            except SchemaError as exc:
+                raise ValueError(f"examples[{index}] does not fit the input_schema: {exc}") from None
+        self._inputs, self._outputs, self._verified = inputs, outputs, True
+
+    def validate(self, inputs: Any) -> dict:
+        """`validate_inputs` with this skill's compiled schema (ValueError when the schema itself is not valid)."""
+        self.verify()
+        return validate_inputs(self.schema, inputs, self._inputs)
+
+    def check_result(self, result: Any) -> Any:
+        """`check_output` with this skill's compiled output schema (unchanged when it declares none)."""
+        self.verify()
+        return check_output(self.output_schema, result, self._outputs)
 
 
 @dataclass
@@ -198,17 +306,57 @@ class SkillPack:
         return [name for name, by_version in self._skills.items() if min(by_version) <= version]
 
     def skill(
-        self, name: str, *, version: int = 1, schema: dict | None = None, description: str | None = None
+        self,
+        name: str,
+        *,
+        version: int = 1,
+        schema: dict | None = None,
+        input_schema: dict | None = None,
+        output_schema: dict | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        examples: list[dict] | None = None,
     ) -> Callable[[Callable], Callable]:
-        """Register `fn(ctx, inputs)` as `name` at `version`; a version without its own entry inherits the last."""
+        """Register `fn(ctx, inputs)` as `name` at `version`; a version without its own entry inherits the last.
+
+        The keywords are a `skill.yaml`'s (`**yaml.safe_load(text)` works): `input_schema` (alias `schema`) and
+        `output_schema` in the Puras dialect, `title`, `description` (default: the function's first docstring
+        line) and `examples` (`[{title, inputs}]`). `verify()` checks the schemas and that each example fits.
+        """
+        if schema is not None and input_schema is not None:
+            raise ValueError(f"skill {name!r}: pass input_schema or its alias schema, not both")
+        declared = input_schema if input_schema is not None else schema
+        if not _SKILL_NAME.match(name):
+            raise ValueError(f"skill name {name!r} must be slug-style (a-z, 0-9, - and _), as a skill.yaml folder")
+        for key, value in (("input_schema", declared), ("output_schema", output_schema)):
+            if value is not None and not isinstance(value, dict):
+                raise ValueError(f"skill {name!r}: {key} must be an object schema, got {type(value).__name__}")
+        if examples is not None and not (
+            isinstance(examples, list) and all(isinstance(e, dict) and isinstance(e.get("inputs"), dict)
+                                               for e in examples)
+        ):
+            raise ValueError(f"skill {name!r}: examples must be a list of {{title, inputs}} objects")
 
         def register(fn: Callable) -> Callable:
             text = description or next(iter((fn.__doc__ or "").strip().splitlines()), "")
-            full = {"type": "object", "properties": {}, "required": [], **(schema or {})}
-            self._skills.setdefault(name, {})[version] = Skill(name, version, fn, full, text)
+            full = {"type": "object", "properties": {}, "required": [], **(declared or {})}
+            made = Skill(
+                name, version, fn, full, text, title=title or "", output_schema=dict(output_schema or {}),
+                examples=[dict(e) for e in examples or []],
+            )
+            self._skills.setdefault(name, {})[version] = made
             return fn
 
         return register
+
+    def verify(self) -> None:
+        """Check every skill's schemas and examples (`Skill.verify`); ValueError naming the skill and version."""
+        for name, by_version in self._skills.items():
+            for version, skill in by_version.items():
+                try:
+                    skill.verify()
+                except ValueError as exc:
+                    raise ValueError(f"skill {name!r} v{version} of {self.path}: {exc}") from None
 
     def names(self) -> list[str]:
         """The pack's skill names in registration order."""
@@ -270,6 +418,7 @@ class RunContext:
         emit: Callable[[str, dict], None],
         save: Callable[[str, bytes, str], dict],
         cancel_event: threading.Event,
+        read: Callable[[Any], bytes] | None = None,
     ):
         self.job_id = job_id
         self.version = version
@@ -278,6 +427,7 @@ class RunContext:
         self.steps = 0
         self._emit = emit
         self._save = save
+        self._read = read
         self._cancel = cancel_event
 
     @property
@@ -326,3 +476,16 @@ class RunContext:
         """Store a produced file; returns `{url, mime, drive_path, name, size_bytes}` with a signed absolute url."""
         self.check_cancelled()
         return self._save(name, data, mime)
+
+    def read_file(self, ref: Any, *, name: str = "file") -> bytes:
+        """The bytes of a file input (`type: image|video|audio|file`), in any shape the platform accepts: a data
+        URL, `{data}` or `{base64}`, or the drive path or signed URL of a file this server made (`{drive_path}`,
+        `{url}`, or bare). The emulator works offline, so any other URL fails the job (`SkillFailed` naming
+        `inputs.<name>` and what to pass instead)."""
+        self.check_cancelled()
+        if self._read is None:
+            raise SkillFailed(f"inputs.{name}: this run cannot read files")
+        try:
+            return self._read(ref)
+        except ValueError as exc:
+            raise SkillFailed(f"inputs.{name}: {exc}") from None

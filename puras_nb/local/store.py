@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..mime import decode_data_url
 from .signing import Signer
 from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack, json_problem
 
@@ -45,6 +47,8 @@ DEFAULT_MAX_JSON_BYTES = 256 * 1024 * 1024
 DEFAULT_WORKERS = 256
 """Skill threads: most demo skills sleep (count, slow, hang), so many concurrent jobs need many threads."""
 LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
+MAX_READ_BYTES = 64 * 1024 * 1024
+"""Largest file a skill reads from a file input."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -170,6 +174,7 @@ class JobStore:
             emit=lambda type_, payload: self._emit(entry, type_, payload),
             save=lambda name, data, mime: self._save(entry, name, data, mime),
             cancel_event=entry.cancel,
+            read=self.read_file,
         )
         try:
             result = entry.skill.fn(ctx, entry.run_inputs)
@@ -184,7 +189,12 @@ class JobStore:
             if problem:
                 self._finish(entry, ctx, "failed", error=f"the skill returned a result that {problem}")
                 return
-            self._finish(entry, ctx, "cancelled" if entry.cancel.is_set() else "succeeded", result=result)
+            try:
+                kept = entry.skill.check_result(result)
+            except ValueError as exc:  # SchemaError: the result does not fit; else the output schema is wrong
+                self._finish(entry, ctx, "failed", error=str(exc))
+                return
+            self._finish(entry, ctx, "cancelled" if entry.cancel.is_set() else "succeeded", result=kept)
 
     def _finish(
         self, entry: _Entry, ctx: RunContext | None, status: str, *, result: Any = None, error: str = ""
@@ -315,6 +325,46 @@ class JobStore:
             if entry is None or not any(p == drive_path for p, _ in entry.files):
                 return None
         return self.files_dir / drive_path
+
+    def read_file(self, ref: Any) -> bytes:
+        """The bytes of a file reference as a skill gets it (see `RunContext.read_file`); ValueError saying what
+        to pass instead when it names nothing this server holds or decodes."""
+        if isinstance(ref, dict):
+            key = next((k for k in ("data", "base64", "drive_path", "url") if isinstance(ref.get(k), str)), None)
+            if key is None:
+                raise ValueError("a file object needs one of drive_path, url, data or base64")
+            value = ref[key]
+            if key == "base64" or (key == "data" and not value.startswith("data:")):
+                value = f"data:application/octet-stream;base64,{value}"
+        elif isinstance(ref, str) and ref:
+            value = ref
+        else:
+            raise ValueError("a file reference is a URL, a drive path, a data URL or an object with one of them")
+        if value.startswith("data:"):
+            data = decode_data_url(value, MAX_READ_BYTES)
+            if data is None:
+                raise ValueError(f"not a base64 or percent-encoded data URL of at most {MAX_READ_BYTES} bytes")
+            return data
+        drive_path = value
+        split = urlsplit(value)
+        if split.scheme in ("http", "https"):
+            # A signed URL of this server (under whatever host name it was reached by) is read from disk.
+            query = parse_qs(split.query)
+            drive_path = unquote(split.path[len("/files/") :])
+            signed = split.path.startswith("/files/") and not self.signer.check(
+                drive_path, next(iter(query.get("exp", [])), None), next(iter(query.get("sig", [])), None)
+            )
+            if not signed:
+                raise ValueError(
+                    "the emulator works offline and fetches no URL; pass a data URL (a file picked in a form), "
+                    "or the url or drive_path of a file this emulator made"
+                )
+        path = self.file_path(drive_path)
+        if path is None or not path.is_file():
+            raise ValueError(f"no file {drive_path!r} here (a drive path names a file a job made; it may be evicted)")
+        if path.stat().st_size > MAX_READ_BYTES:
+            raise ValueError(f"{drive_path} is larger than {MAX_READ_BYTES} bytes")
+        return path.read_bytes()
 
     def counts(self) -> dict[str, int]:
         """Held jobs and the bytes of their files and JSON, for `/health`."""

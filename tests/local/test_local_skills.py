@@ -32,12 +32,12 @@ def test_validate_inputs_fills_defaults_and_names_fields() -> None:
     assert validate_inputs(SCHEMA, {"name": "x", "times": 3.0, "extra": 1})["times"] == 3
     cases = [
         ({}, "inputs.name is required"),
-        ({"name": None}, "inputs.name is required"),
+        ({"name": None}, "inputs.name must be a string, got null"),
         ({"name": ""}, "inputs.name must not be empty"),
-        ({"name": "x", "times": "2"}, "inputs.times must be an integer, got str"),
+        ({"name": "x", "times": "2"}, "inputs.times must be an integer, got string"),
         ({"name": "x", "times": 9}, "inputs.times must be <= 5"),
         ({"name": "x", "times": 0}, "inputs.times must be >= 1"),
-        ({"name": "x", "ratio": "high"}, "inputs.ratio must be a number or a null, got str"),
+        ({"name": "x", "ratio": "high"}, "inputs.ratio must be a number or null, got string"),
         ({"name": "x", "mode": "c"}, "inputs.mode must be one of"),
     ]
     for inputs, message in cases:

@@ -68,7 +68,7 @@ def test_check_agrees_with_the_emulator(demo: dict[str, Skill]) -> None:
     assert ad.check({}) == {"product": "is required"}
     assert ad.check({"product": ""}) == {"product": "must not be empty"}
     unknown = ad.check({"product": "x", "prodcut": "y"})
-    assert unknown == {"prodcut": "is not an input of demo/ugc-ad; did you mean product?"}
+    assert unknown == {"prodcut": "is not an input of demo/ugc-ad; did you mean product, photo?"}
 
 
 def test_a_skill_without_schema_takes_any_key() -> None:

@@ -55,7 +55,8 @@ def test_bare_names_of_the_default_skillpack() -> None:
 def test_input_keys_values_and_versions_after_the_skill() -> None:
     assert texts("%puras run demo/ugc-ad pro") == ["product="]
     after = texts("%puras run demo/ugc-ad ")
-    assert after == ["product=", "duration=", "tone=", *(o for o in RUN_FLAGS if o.startswith("--"))]
+    inputs = ["product=", "duration=", "tone=", "photo=", "color="]
+    assert after == [*inputs, *(o for o in RUN_FLAGS if o.startswith("--"))]
     assert texts("%puras run demo/ugc-ad product=x ")[0] == "duration="
     assert texts("%puras run demo/ugc-ad --version ") == ["2", "1"]
     assert texts("%puras run demo/ugc-ad --timeout ") == []
@@ -80,10 +81,10 @@ def test_enum_and_boolean_values() -> None:
 
 
 def test_cell_body_keys() -> None:
-    assert texts("%%puras demo/ugc-ad\n") == ["product: ", "duration: ", "tone: "]
+    assert texts("%%puras demo/ugc-ad\n") == ["product: ", "duration: ", "tone: ", "photo: ", "color: "]
     assert texts("%%puras demo/ugc-ad\npr") == ["product: "]
-    assert texts("%%puras demo/ugc-ad --bg\nproduct: mug\ntone: calm\n") == ["duration: "]
-    assert texts("%%puras demo/ugc-ad duration=4\n") == ["product: ", "tone: "]
+    assert texts("%%puras demo/ugc-ad --bg\nproduct: mug\ntone: calm\n") == ["duration: ", "photo: ", "color: "]
+    assert texts("%%puras demo/ugc-ad duration=4\n") == ["product: ", "tone: ", "photo: ", "color: "]
     assert make().complete('%%puras demo/ugc-ad\n{"pro') is None
     assert make().complete("%%puras demo/ugc-ad\nproduct: a mug") is None
     assert make().complete("%%puras\nx") is None
