@@ -11,8 +11,6 @@ endpoints whose answers end up in the notebook.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import ipaddress
 import re
 import socket
@@ -20,11 +18,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from ..mime import media_kind, mime_for_name, sniff
+from ..mime import DATA_URL, decode_data_url, media_kind, mime_for_name, sniff
 from ..strings import Secret, has_control
 
 __all__ = [
@@ -42,8 +40,6 @@ __all__ = [
 
 # Inline preview caps, per kind: beyond these the view shows a link instead of the bytes.
 DEFAULT_MAX_BYTES: dict[str, int] = {"image": 5_000_000, "audio": 20_000_000, "video": 40_000_000}
-
-_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class Media:
 
 def mime_of(url: str) -> str | None:
     """The media type a URL announces: a data: URL's type, else from its path's extension."""
-    m = _DATA_URL.match(url)
+    m = DATA_URL.match(url)
     if m:
         return m.group(1).lower()
     return mime_for_name(unquote(urlsplit(url).path))
@@ -85,7 +81,7 @@ def safe_url(url: Any) -> bool:
     if url[0].isspace() or url[-1].isspace() or has_control(url):
         return False
     if url.startswith("data:"):
-        m = _DATA_URL.match(url)
+        m = DATA_URL.match(url)
         return m is not None and media_kind(m.group(1)) is not None
     try:
         parts = urlsplit(url)
@@ -102,26 +98,6 @@ def max_bytes_for(kind: str, caps: int | dict[str, int] | None) -> int:
     if isinstance(caps, int):
         return caps
     return int(caps.get(kind, DEFAULT_MAX_BYTES[kind]))
-
-
-def _decode_data_url(url: str, max_bytes: int) -> bytes | None:
-    m = _DATA_URL.match(url)
-    if m is None:
-        return None
-    # Measured before anything is copied or decoded: base64 holds 3 bytes in 4 characters, percent-encoding
-    # 1 byte in 1 to 3 ("%89"), so a longer payload cannot fit the cap.
-    size = len(url) - m.end()
-    if (size * 3 // 4 > max_bytes + 3) if m.group(3) else (size > max_bytes * 3):
-        return None
-    payload = url[m.end() :]
-    if m.group(3):
-        try:
-            data = base64.b64decode(payload, validate=False)
-        except (binascii.Error, ValueError):
-            return None
-    else:
-        data = unquote_to_bytes(payload)
-    return data if len(data) <= max_bytes else None
 
 
 #: Paths (under the API base's own path) of the API's file routes: signed file URLs, the only API routes a
@@ -331,7 +307,7 @@ def fetch(
     if not safe_url(media.url):
         return None
     if media.is_data:
-        return _decode_data_url(media.url, cap)
+        return decode_data_url(media.url, cap)
     policy = _policy(api_base, api_key, allow_private, allow_hosts)
     url, deadline = media.url, time.monotonic() + timeout * _WHOLE
     try:
@@ -375,7 +351,7 @@ async def afetch(
     if not safe_url(media.url):
         return None
     if media.is_data:
-        return _decode_data_url(media.url, cap)
+        return decode_data_url(media.url, cap)
     return await afetch_url(
         media.url, cap, keep=lambda data: media.kind in sniff(data), api_base=api_base, api_key=api_key,
         timeout=timeout, http=http, connect_timeout=connect_timeout, allow_private=allow_private,
