@@ -50,8 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
     parser.add_argument("--parent-watch", action="store_true", help=argparse.SUPPRESS)
 
 
+def _skip_iri_format_checker() -> None:
+    """Make jsonschema load without its optional IRI format checker in this process, which is the server's own.
+
+    With `rfc3987_syntax` installed (Jupyter pulls it in), importing jsonschema compiles an Earley grammar that
+    took 0.5 to 5 s here; the emulator validates without format checkers, so it never uses it."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the server in the foreground; print the URL first (and the skills unless parent-watched)."""
+    _skip_iri_format_checker()
     try:
         from .demopack import build_demo_pack
         from .emulator import Emulator
