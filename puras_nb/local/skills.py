@@ -222,6 +222,15 @@ def check_output(schema: dict | None, result: Any, validator: Draft202012Validat
     return pruned
 
 
+def _example_ok(example: Any) -> bool:
+    """An example as skill.yaml has it: `inputs` an object; `title` and `description`, when given, strings."""
+    return (
+        isinstance(example, dict)
+        and isinstance(example.get("inputs"), dict)
+        and all(isinstance(example.get(key), (str, type(None))) for key in ("title", "description"))
+    )
+
+
 @dataclass
 class Skill:
     """One version of one skill: its function and its skill.yaml data (schemas in the Puras dialect)."""
@@ -251,6 +260,17 @@ class Skill:
             except SchemaError as exc:
                 raise ValueError(f"examples[{index}] does not fit the input_schema: {exc}") from None
         self._inputs, self._outputs, self._verified = inputs, outputs, True
+
+    def declaration(self) -> dict[str, Any]:
+        """What this skill's skill.yaml declares: `title` (None when not given), `description`, `input_schema`,
+        `output_schema` (None when not declared) and `examples`, schemas in the dialect as written."""
+        return {
+            "title": self.title or None,
+            "description": self.description,
+            "input_schema": self.schema,
+            "output_schema": self.output_schema or None,
+            "examples": [dict(example) for example in self.examples],
+        }
 
     def validate(self, inputs: Any) -> dict:
         """`validate_inputs` with this skill's compiled schema (ValueError when the schema itself is not valid)."""
@@ -331,10 +351,7 @@ class SkillPack:
         for key, value in (("input_schema", declared), ("output_schema", output_schema)):
             if value is not None and not isinstance(value, dict):
                 raise ValueError(f"skill {name!r}: {key} must be an object schema, got {type(value).__name__}")
-        if examples is not None and not (
-            isinstance(examples, list) and all(isinstance(e, dict) and isinstance(e.get("inputs"), dict)
-                                               for e in examples)
-        ):
+        if examples is not None and not (isinstance(examples, list) and all(map(_example_ok, examples))):
             raise ValueError(f"skill {name!r}: examples must be a list of {{title, inputs}} objects")
 
         def register(fn: Callable) -> Callable:
@@ -375,19 +392,30 @@ class SkillPack:
             raise SkillLookupError(f"skill {name!r} does not exist in version {pack_version} of {self.path}")
         return by_version[max(eligible)], pack_version
 
+    def shown(self, name: str, version: int) -> Skill:
+        """The declaration of `name` that pack `version` shows: the one it runs, or the skill's first version when
+        it was added after `version`."""
+        by_version = self._skills[name]
+        eligible = [v for v in by_version if v <= version]
+        return by_version[max(eligible) if eligible else min(by_version)]
+
     def describe(self, active_version: int | None = None) -> dict:
-        """The `/v1/skillpacks` entry for this pack, with `active_version` (default: the highest) as active."""
+        """The `/v1/skillpacks` entry for this pack, with `active_version` (default: the highest) as active.
+
+        Each skill row holds what its skill.yaml declares at the active version (`title`, `description`,
+        `input_schema` and `output_schema` in the dialect as written, `examples`) and the versions it exists in;
+        the fields the official CLI reads (`slug`, `name`, `id`, `active_deployment_id`) head the pack row."""
         active = self.active_version if active_version is None else active_version
         skills = []
         for name, by_version in self._skills.items():
-            latest = by_version[max(by_version)]
-            described = [by_version[v].description for v in sorted(by_version, reverse=True)]
+            shown = self.shown(name, active)
+            others = [by_version[v].description for v in sorted(by_version, reverse=True)]
             skills.append(
                 {
                     "name": name,
-                    "description": next((d for d in described if d), ""),
                     "versions": [v for v in self.versions if v >= min(by_version)],
-                    "input_schema": latest.schema,
+                    **shown.declaration(),
+                    "description": shown.description or next((d for d in others if d), ""),
                 }
             )
         return {
