@@ -136,6 +136,7 @@ def start(
     faults: str | dict | None = None,
     in_process: bool = False,
     skillpacks: list[str] | None = None,
+    catalog: str = "full",
 ) -> LocalServer:
     """Start an emulator and return once it answers; by default a child process that dies with this one.
 
@@ -145,7 +146,8 @@ def start(
     `data_dir` keeps produced files there (default: a temporary directory). `faults` is a fault spec
     (see `puras_nb.local.faults`). `in_process=True` serves from a daemon thread of this process.
     `skillpacks` adds your own packs by reference (`["my_skills:pack"]`, a `SkillPack` or a factory),
-    served beside the built-in `local/demo`.
+    served beside the built-in `local/demo`. `catalog="bare"` makes `/v1/skillpacks` list only the fields the
+    hosted API is known to send (slug, name, id, active_deployment_id), as `puras-nb serve --catalog bare`.
     """
     _require_extra()
     from .entry import KEY_ENV
@@ -153,6 +155,8 @@ def start(
     from .guard import check_key, new_key, normalize_origin
 
     parse_spec(faults)  # a bad spec raises ValueError here, not as a child's exit status
+    if catalog not in ("full", "bare"):
+        raise ValueError(f"catalog must be 'full' or 'bare', got {catalog!r}")
     api_key = check_key(require_key) if require_key is not None else new_key()
     origins = [normalize_origin(origin) for origin in cors or []]
     if in_process:
@@ -162,7 +166,7 @@ def start(
         from .server import ServerThread
 
         packs = [*load_skillpacks(list(skillpacks or [])), build_demo_pack()]
-        emu = Emulator(api_key=api_key, cors=tuple(origins), data_dir=data_dir, packs=packs)
+        emu = Emulator(api_key=api_key, cors=tuple(origins), data_dir=data_dir, packs=packs, catalog=catalog)
         thread = ServerThread(emu, host, port, faults)
         thread.start()
         return LocalServer(thread.url, api_key, thread=thread)
@@ -174,6 +178,8 @@ def start(
         cmd += ["--cors", origin]
     for ref in skillpacks or []:
         cmd += ["--skillpack", ref]
+    if catalog != "full":
+        cmd += ["--catalog", catalog]
     spec = _faults_arg(faults)
     if spec:
         cmd += ["--faults", spec]

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from ..mime import mime_for_name
 from . import routes_packs, routes_platform, routes_spans
+from .bundle import bundle_zip, parse_bundle_path
 from .demopack import build_demo_pack
 from .deployments import Deployments
 from .faults import FaultInjector
@@ -41,12 +42,15 @@ from .store import (
     JobStore,
 )
 
-__all__ = ["MAX_BODY_BYTES", "MAX_WAIT_SECONDS", "Emulator", "create_app"]
+__all__ = ["CATALOGS", "MAX_BODY_BYTES", "MAX_WAIT_SECONDS", "Emulator", "create_app"]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_WAIT_SECONDS = 60.0
 CANCEL_GRACE_SECONDS = 2.0
 SERVICE = "puras-nb-local"
+CATALOGS = ("full", "bare")
+"""What `/v1/skillpacks` lists: "full" (each skill's skill.yaml data) or "bare" (the fields the hosted API is
+known to send: slug, name, id, active_deployment_id), so a client's other schema sources can be tested."""
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -56,6 +60,7 @@ class Emulator:
 
     `api_key` is required on every route but `/health` and signed file URLs: a fresh random one by
     default, None only to opt out explicitly. `cors` names the browser origins allowed to read answers.
+    `catalog="bare"` lists on `/v1/skillpacks` only what the hosted API is known to send (see `CATALOGS`).
     """
 
     api_key: str | None = field(default_factory=new_key)
@@ -66,12 +71,15 @@ class Emulator:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     workers: int = DEFAULT_WORKERS
+    catalog: str = "full"
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
     store: JobStore = field(init=False)
     signer: Signer = field(init=False)
     deployments: Deployments = field(init=False, default_factory=Deployments)
 
     def __post_init__(self) -> None:
+        if self.catalog not in CATALOGS:
+            raise ValueError(f"catalog must be one of {', '.join(CATALOGS)}, got {self.catalog!r}")
         self._tmp = None
         if self.data_dir:
             files_dir = Path(self.data_dir).expanduser()
@@ -358,12 +366,16 @@ async def replay_job(request: Request) -> Response:
 
 
 async def get_file(request: Request) -> Response:
-    """`GET /files/{drive_path}?exp=&sig=`: a produced file by signed URL (no auth), with Range support."""
+    """`GET /files/{drive_path}?exp=&sig=`: a produced file (with Range support) or a deployment's bundle, by signed
+    URL (no key)."""
     emu = _emulator(request)
     drive_path = request.path_params["drive_path"]
     refusal = emu.signer.check(drive_path, request.query_params.get("exp"), request.query_params.get("sig"))
     if refusal:
         raise ApiError(403, refusal)
+    bundle = parse_bundle_path(drive_path)
+    if bundle is not None:
+        return _bundle_answer(emu, *bundle)
     path = emu.store.file_path(drive_path)
     if path is None or not path.is_file():
         raise ApiError(404, f"file {drive_path} not found (it may have been evicted)")
@@ -371,6 +383,15 @@ async def get_file(request: Request) -> Response:
     json_file = path.suffix.lower() == ".json"
     mime = mime_for_name(path.name) or ("application/json" if json_file else "application/octet-stream")
     return FileResponse(path, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _bundle_answer(emu: Emulator, pack_id: str, version: int) -> Response:
+    """A deployment's bundle zip (built from the registered skills, the same bytes every time)."""
+    pack = next((p for p in emu.packs if p.id == pack_id), None)
+    if pack is None or version not in pack.versions:
+        raise ApiError(404, f"bundle of {pack_id} v{version} not found")
+    headers = {"Content-Disposition": f'attachment; filename="{pack.slug}-v{version}.zip"', "Cache-Control": "private"}
+    return Response(bundle_zip(pack, version), media_type="application/zip", headers=headers)
 
 
 async def put_faults(request: Request) -> Response:

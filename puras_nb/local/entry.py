@@ -15,7 +15,8 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) -> None:
-    """The serve flags: host, port, require-key, data-dir, faults, skillpack (and the internal parent-watch)."""
+    """The serve flags: host, port, require-key, data-dir, faults, skillpack, catalog (and the internal
+    parent-watch)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=default_port, help=f"port (default {default_port}; 0 = any free)")
     parser.add_argument(
@@ -46,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
         action="append",
         default=[],
         help="also serve your own SkillPack (importable 'module:attribute'; repeatable)",
+    )
+    parser.add_argument(
+        "--catalog",
+        choices=("full", "bare"),
+        default="full",
+        help="what GET /v1/skillpacks lists: full (each skill's title, schemas and examples; default) or bare (only "
+        "slug, name, id and active_deployment_id, as the hosted API is known to send; schemas then come from "
+        "the bundle 'puras pull' downloads)",
     )
     parser.add_argument("--parent-watch", action="store_true", help=argparse.SUPPRESS)
 
@@ -86,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"puras-nb: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(api_key=api_key, cors=origins, data_dir=args.data_dir, packs=packs)
+    emu = Emulator(api_key=api_key, cors=origins, data_dir=args.data_dir, packs=packs, catalog=args.catalog)
     if api_key is None:
         reach = "any process on this machine" if args.host in _LOOPBACK else f"anyone who can reach {args.host}"
         print(f"puras-nb: --no-auth: no API key is required; {reach} can run and read jobs", file=sys.stderr)

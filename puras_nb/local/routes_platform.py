@@ -1,6 +1,6 @@
 """The hosted platform beyond the job API: the workspace balance (answered locally, nothing is billed) and the
-platform-only features (deploy, secrets, evals, Hindsight, bundle download, pack creation), which answer a
-501 naming the feature, so the official CLI prints why instead of a 404.
+platform-only features (deploy, secrets, evals, Hindsight, pack creation), which answer a 501 naming the
+feature, so the official CLI prints why instead of a 404.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ _OWN_SKILLS = "To serve your own skills, register them in Python: puras-nb serve
 _PLATFORM_ONLY: list[tuple[str, list[str], str, str]] = [
     ("/v1/skillpacks", ["POST"], "creating skillpacks", _OWN_SKILLS),
     ("/v1/skillpacks/{ref:path}/deployments", ["POST"], "deploying bundles", _OWN_SKILLS),
-    ("/v1/skillpacks/{ref:path}/deployments/pull", ["GET"], "downloading bundles", ""),
     ("/v1/skillpacks/{ref:path}/secrets", ["GET", "PUT"], "secrets", ""),
     ("/v1/skillpacks/{ref:path}/secrets/{name}", ["GET", "PUT", "DELETE"], "secrets", ""),
     ("/v1/skillpacks/{ref:path}/evals", ["GET", "POST"], "eval suites", ""),

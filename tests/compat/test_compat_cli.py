@@ -177,7 +177,6 @@ def test_replay(puras: Cli, api: httpx.Client, counted: str) -> None:
     [
         (["deploy", "--app", "demo"], "deploying bundles"),
         (["init", "--name", "mine", "--no-scaffold"], "creating skillpacks"),
-        (["pull", "--app", "demo"], "downloading bundles"),
         (["secrets", "set", "TOKEN=x", "--app", "demo"], "secrets"),
         (["secrets", "ls", "--app", "demo"], "secrets"),
         (["secrets", "rm", "TOKEN", "--app", "demo"], "secrets"),
