@@ -246,11 +246,13 @@ class Input:
     def parse(self, text: str) -> Any:
         """Text typed in a form or a magic as this input's value; empty text of a non-string input is None (not
         given). Raises ValueError with a short message ("must be an integer") when the text is not of the type."""
-        if self.type in ("string", "text", "color"):
+        if self.type in ("string", "text"):
             return text
         stripped = text.strip()
         if not stripped:
             return None
+        if self.type == "color":
+            return text
         if self.type == "integer":
             try:
                 return int(stripped)

@@ -106,6 +106,7 @@ def test_junk_in_the_answer_is_skipped_not_raised() -> None:
         ({"type": "object"}, '{"a": 1}', {"a": 1}),
         ({"type": "string"}, " 12 ", " 12 "),
         ({"type": "integer"}, "  ", None),
+        ({"type": "color"}, "", None),
         ({}, "12", 12),
         ({}, "a cat", "a cat"),
     ],
