@@ -7,11 +7,9 @@ exception still answers a short 500 that closes the connection, and logs one lin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +85,6 @@ class Emulator:
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix="puras-nb-local-")
             files_dir = Path(self._tmp.name)
-        # jsonschema (whose import can take seconds) is loaded and the skills' schemas compiled off the start path
-        threading.Thread(target=self._verify_packs, name="puras-nb-verify", daemon=True).start()
         self.signer = Signer()
         self.store = JobStore(
             files_dir,
@@ -98,12 +94,6 @@ class Emulator:
             max_file_bytes=self.max_file_bytes,
             max_json_bytes=self.max_json_bytes,
         )
-
-    def _verify_packs(self) -> None:
-        """Compile every skill's schemas ahead of its first job; a skill whose schema is wrong says so when run."""
-        for pack in self.packs:
-            with contextlib.suppress(ValueError):
-                pack.verify()
 
     def skill_paths(self) -> list[str]:
         """`slug/skill` for every served skill, as `/health` lists them."""

@@ -249,7 +249,7 @@ class Skill:
 
     def verify(self) -> None:
         """Compile both schemas (once) and check every example against the input schema; ValueError saying what
-        is wrong. Skills loaded by reference are verified when the server starts, the rest in the background."""
+        is wrong. Packs served by reference are verified when the server starts, the rest on first use."""
         if self._verified:
             return
         inputs = compile_schema(self.schema)
