@@ -340,7 +340,7 @@ def is_transient(err: BaseException) -> bool:
     return isinstance(err, PurasAPIError) and err.status in RETRY_STATUSES
 
 
-def advance(flow: Flow[T], value: Any, error: BaseException | None) -> tuple[bool, Any]:
+def advance(flow: Generator[Any, Any, Any], value: Any, error: BaseException | None) -> tuple[bool, Any]:
     """Resume `flow` with the result (or failure) of its last step: `(True, result)` or `(False, next step)`."""
     try:
         step = flow.throw(error) if error is not None else flow.send(value)

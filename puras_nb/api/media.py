@@ -15,7 +15,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -24,6 +24,7 @@ import httpx
 
 from ..mime import DATA_URL, decode_data_url, media_kind, mime_for_name, sniff
 from ..strings import Secret, has_control
+from .flows import advance
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -161,13 +162,13 @@ class _Policy:
         return not (self.allow_private or self.is_api(url) or host in self.allow_hosts)
 
     def allowed(self, address: str) -> bool:
-        """A public address, or one inside an allowed network (`allow_hosts` may hold IPs and CIDR ranges)."""
+        """A public address (`public`), or one inside an allowed network (`allow_hosts` may hold IPs and CIDR
+        ranges; an IPv4 address carried inside an IPv6 one counts as itself there too)."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if ip.is_global and not ip.is_multicast:
+        if public(ip):
             return True
-        return any(_in_network(ip, entry) for entry in self.allow_hosts)
+        inner = embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+        return any(_in_network(x, entry) for x in (ip, inner) if x is not None for entry in self.allow_hosts)
 
     def request(self, url: str, addresses: list[str] | None) -> tuple[str, httpx.Headers, dict[str, Any]] | None:
         """`(url, headers, extensions)` to send for `url`, or None when it may not be fetched. With `addresses`
@@ -185,6 +186,37 @@ class _Policy:
         headers["Host"] = parts.netloc.decode("ascii")
         extensions = {"sni_hostname": parts.host} if parts.scheme == "https" else {}
         return str(parts.copy_with(host=addresses[0].split("%", 1)[0])), headers, extensions
+
+
+# Never public, whatever a Python version's `is_global` says: IETF protocol assignments, the deprecated site-local
+# IPv6 range, and the local-use NAT64 prefix (where the IPv4 address sits depends on a prefix length we cannot know).
+_NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "64:ff9b:1::/48"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries for a gateway or the host itself to reach: IPv4-mapped (`::ffff:a.b.c.d`),
+    IPv4-translated (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
+    (`2002:AABB:CCDD::`); None for any other address."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    head = ip.packed[:12]
+    if ip in _NAT64 or head == bytes(12) or head == bytes(8) + b"\xff\xff\x00\x00":
+        return ipaddress.IPv4Address(ip.packed[12:])
+    return None
+
+
+def public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a fetch may go to `ip` unasked: a global unicast address, judged by the IPv4 address inside it when it
+    carries one (so `64:ff9b::7f00:1`, `2002:7f00:1::` and `::127.0.0.1` are loopback), and none of `_NOT_PUBLIC`."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return public(inner)
+    never = any(ip in net for net in _NOT_PUBLIC if net.version == ip.version)
+    return ip.is_global and not ip.is_multicast and not never
 
 
 def _in_network(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
@@ -237,6 +269,65 @@ _WHOLE = 4
 _UNFETCHABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError, OSError, asyncio.TimeoutError)
 
 
+# ── the fetch as a flow: every decision is made here, once; `fetch` (blocking) and `afetch_url` (asyncio) only
+# do the steps' I/O, as `Client` and `AsyncClient` drive the API's flows.
+
+
+@dataclass(frozen=True)
+class _Resolve:
+    """Step: every address the URL's host resolves to (an IP literal is its own), within `timeout` seconds."""
+
+    url: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class _Open:
+    """Step: send `GET url` and answer with the response, its body not read yet (it is read by `_Read`, or closed
+    unread when the next step is another)."""
+
+    url: str
+    headers: httpx.Headers
+    extensions: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Step: the open response's raw body, or None once it passes `cap` bytes or its time is up (a host that sends
+    a byte at a time never hits a read timeout, so only a deadline on the whole body bounds it)."""
+
+    cap: int
+    deadline: float
+
+
+_Step = _Resolve | _Open | _Read
+_FetchFlow = Generator[_Step, Any, "bytes | None"]
+
+
+def _fetch_flow(url: str, cap: int, keep: Callable[[bytes], bool], policy: _Policy, timeout: float,
+                connect_timeout: float) -> _FetchFlow:
+    """The bytes at `url`, or None: each hop (redirects are followed by hand) checked again against `policy`
+    (addresses, API routes, the Authorization header), a compressed, non-200 or over-`cap` answer given up on
+    unread, and the body kept only when `keep(bytes)` says it is what was asked for."""
+    if not safe_url(url) or url.startswith("data:"):
+        return None
+    deadline = time.monotonic() + timeout * _WHOLE
+    for _ in range(_MAX_REDIRECTS + 1):
+        addresses = (yield _Resolve(url, connect_timeout)) if policy.needs_check(url) else None
+        prepared = policy.request(url, addresses)
+        if prepared is None:
+            return None
+        response = yield _Open(*prepared)
+        action, url = _triage(response, url, cap)
+        if action == _REDIRECT:
+            continue
+        if action == _GIVE_UP:
+            return None
+        data = yield _Read(cap, deadline)
+        return data if data is not None and keep(data) else None
+    return None
+
+
 _REDIRECT, _READ, _GIVE_UP = "redirect", "read", "give up"
 
 
@@ -254,14 +345,14 @@ def _triage(r: httpx.Response, url: str, cap: int) -> tuple[str, str]:
 
 
 class _Body:
-    """Collects a streamed body, refusing it once it passes the cap or its time is up (a host that sends a
-    byte at a time never hits a read timeout, so only a deadline on the whole body bounds it)."""
+    """Collects a streamed body under a `_Read` step's cap and deadline (the drivers feed it chunks)."""
 
-    def __init__(self, cap: int, deadline: float) -> None:
-        self.cap, self.deadline, self.total = cap, deadline, 0
+    def __init__(self, step: _Read) -> None:
+        self.cap, self.deadline, self.total = step.cap, step.deadline, 0
         self.chunks: list[bytes] = []
 
     def add(self, chunk: bytes) -> bool:
+        """Take a chunk; False once the body is over the cap or out of time."""
         self.total += len(chunk)
         self.chunks.append(chunk)
         return self.total <= self.cap and time.monotonic() < self.deadline
@@ -270,11 +361,17 @@ class _Body:
         return b"".join(self.chunks)
 
 
-def _kept(media: Media, body: _Body) -> bytes | None:
-    """The body, if it really is media of the item's kind (its magic numbers, not what the URL or the server
-    claim): an internal endpoint's JSON or HTML answer is never embedded."""
-    data = body.value()
-    return data if media.kind in sniff(data) else None
+def _inline(media: Media, cap: int) -> bytes | None:
+    """A `data:` URL's bytes within `cap`, kept exactly as fetched ones are: only when they really are media of
+    the item's kind (an HTML or SVG payload behind `data:image/png` is not embedded)."""
+    data = decode_data_url(media.url, cap)
+    return data if data is not None and _is_kind(media)(data) else None
+
+
+def _is_kind(media: Media) -> Callable[[bytes], bool]:
+    """The test a media item's bytes pass: their magic numbers say they are of its kind (not what the URL or the
+    server claim), so an internal endpoint's JSON or HTML answer is never embedded."""
+    return lambda data: media.kind in sniff(data)
 
 
 def _timeouts(timeout: float, connect_timeout: float) -> httpx.Timeout:
@@ -293,43 +390,44 @@ def fetch(
     allow_hosts: Iterable[str] = (),
 ) -> bytes | None:
     """The media's bytes, or None when they exceed `max_bytes` (default: the kind's cap), are not media of its
-    kind, may not be fetched, or cannot be.
+    kind (by their magic numbers, for a `data:` URL too), may not be fetched, or cannot be.
 
     Not fetched: the API's own routes other than its file routes (`FILE_ROUTES`), and hosts with a loopback,
-    private, link-local or reserved address unless it is the API's origin (the embedded emulator), `allow_private`
-    is set or the host (or its network, e.g. "10.0.0.0/8") is in `allow_hosts`. Redirects are followed by hand so
-    that each hop is checked again and decides again about the Authorization header (only ever for the API's
-    file routes). `connect_timeout` bounds the connect, `timeout` each read; a body still arriving after four
-    times `timeout` is given up on.
+    private, link-local or reserved address (an IPv4 one inside an IPv6 address included, see `public`) unless it
+    is the API's origin (the embedded emulator), `allow_private` is set or the host (or its network, e.g.
+    "10.0.0.0/8") is in `allow_hosts`. Redirects are followed by hand so that each hop is checked again and decides
+    again about the Authorization header (only ever for the API's file routes). `connect_timeout` bounds the
+    connect, `timeout` each read; a body still arriving after four times `timeout` is given up on.
     """
     api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
-    if not safe_url(media.url):
-        return None
     if media.is_data:
-        return decode_data_url(media.url, cap)
+        return _inline(media, cap) if safe_url(media.url) else None
     policy = _policy(api_base, api_key, allow_private, allow_hosts)
-    url, deadline = media.url, time.monotonic() + timeout * _WHOLE
+    flow = _fetch_flow(media.url, cap, _is_kind(media), policy, timeout, connect_timeout)
+    value: Any = None
+    response: httpx.Response | None = None
     try:
         with httpx.Client(timeout=_timeouts(timeout, connect_timeout), follow_redirects=False) as http:
-            for _ in range(_MAX_REDIRECTS + 1):
-                prepared = policy.request(url, _resolve(url) if policy.needs_check(url) else None)
-                if prepared is None:
-                    return None
-                target, headers, extensions = prepared
-                with http.stream("GET", target, headers=headers, extensions=extensions) as r:
-                    action, url = _triage(r, url, cap)
-                    if action == _REDIRECT:
-                        continue
-                    if action == _GIVE_UP:
-                        return None
-                    body = _Body(cap, deadline)
-                    if all(body.add(chunk) for chunk in r.iter_raw()):
-                        return _kept(media, body)
-                    return None
+            while True:
+                done, step = advance(flow, value, None)
+                if response is not None and not isinstance(step, _Read):
+                    response.close()
+                    response = None
+                if done:
+                    return step
+                if isinstance(step, _Resolve):
+                    value = _resolve(step.url)
+                elif isinstance(step, _Open):
+                    request = http.build_request("GET", step.url, headers=step.headers, extensions=step.extensions)
+                    value = response = http.send(request, stream=True)
+                else:
+                    value = _read(response, _Body(step))
     except _UNFETCHABLE:
         return None
-    return None
+    finally:
+        if response is not None:
+            response.close()
 
 
 async def afetch(
@@ -348,14 +446,11 @@ async def afetch(
     host names are resolved off the loop."""
     api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES[media.kind]
-    if not safe_url(media.url):
-        return None
     if media.is_data:
-        return decode_data_url(media.url, cap)
+        return _inline(media, cap) if safe_url(media.url) else None
     return await afetch_url(
-        media.url, cap, keep=lambda data: media.kind in sniff(data), api_base=api_base, api_key=api_key,
-        timeout=timeout, http=http, connect_timeout=connect_timeout, allow_private=allow_private,
-        allow_hosts=allow_hosts,
+        media.url, cap, keep=_is_kind(media), api_base=api_base, api_key=api_key, timeout=timeout, http=http,
+        connect_timeout=connect_timeout, allow_private=allow_private, allow_hosts=allow_hosts,
     )
 
 
@@ -376,41 +471,52 @@ async def afetch_url(
     the API's file routes and only when `api_key` is given, redirects checked hop by hop, `cap`, a deadline on the
     whole body), kept only when `keep(bytes)` says they are what was asked for; None otherwise."""
     api_key = Secret.of(api_key)  # a traceback prints arguments: the raw key is in none of ours
-    if not safe_url(url) or url.startswith("data:"):
-        return None
     policy = _policy(api_base, api_key, allow_private, allow_hosts)
+    flow = _fetch_flow(url, cap, keep, policy, timeout, connect_timeout)
     timeouts = _timeouts(timeout, connect_timeout)
     client = http or httpx.AsyncClient(timeout=timeouts)
-    deadline = time.monotonic() + timeout * _WHOLE
+    value: Any = None
+    response: httpx.Response | None = None
     try:
-        for _ in range(_MAX_REDIRECTS + 1):
-            addresses = await _aresolve(url, connect_timeout) if policy.needs_check(url) else None
-            prepared = policy.request(url, addresses)
-            if prepared is None:
-                return None
-            target, headers, extensions = prepared
-            request = client.build_request("GET", target, headers=headers, timeout=timeouts, extensions=extensions)
-            r = await client.send(request, stream=True, follow_redirects=False)
-            try:
-                action, url = _triage(r, url, cap)
-                if action == _REDIRECT:
-                    continue
-                if action == _GIVE_UP:
-                    return None
-                body = _Body(cap, deadline)
-                async for chunk in r.aiter_raw():
-                    if not body.add(chunk):
-                        return None
-                data = body.value()
-                return data if keep(data) else None
-            finally:
-                await r.aclose()
+        while True:
+            done, step = advance(flow, value, None)
+            if response is not None and not isinstance(step, _Read):
+                await response.aclose()
+                response = None
+            if done:
+                return step
+            if isinstance(step, _Resolve):
+                value = await _aresolve(step.url, step.timeout)
+            elif isinstance(step, _Open):
+                request = client.build_request("GET", step.url, headers=step.headers, timeout=timeouts,
+                                               extensions=step.extensions)
+                value = response = await client.send(request, stream=True, follow_redirects=False)
+            else:
+                value = await _aread(response, _Body(step))
     except _UNFETCHABLE:
         return None
     finally:
+        if response is not None:
+            await response.aclose()
         if http is None:
             await client.aclose()
-    return None
+
+
+def _read(response: httpx.Response | None, body: _Body) -> bytes | None:
+    """The open response's body through `body` (None past its cap or deadline)."""
+    if response is None:  # a `_Read` always follows an `_Open`
+        return None
+    return body.value() if all(body.add(chunk) for chunk in response.iter_raw()) else None
+
+
+async def _aread(response: httpx.Response | None, body: _Body) -> bytes | None:
+    """`_read` on the event loop."""
+    if response is None:
+        return None
+    async for chunk in response.aiter_raw():
+        if not body.add(chunk):
+            return None
+    return body.value()
 
 
 def _too_big(r: httpx.Response, cap: int) -> bool:

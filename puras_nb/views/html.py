@@ -11,7 +11,7 @@ import json
 from html import escape
 from typing import Any
 
-from ..api.media import Media, mime_of, safe_url
+from ..api.media import Media, fetch, mime_of, safe_url
 from ..mime import media_kind
 from ..model.job import job_text
 from ..model.media import find_media
@@ -178,12 +178,12 @@ def media_html(
     kind = media_kind(media.mime)
     if kind is None or not safe_url(media.url):
         return ""
+    if data is None and media.is_data:  # decoded here (no network), and checked as fetched bytes are
+        data = fetch(media, embed_max)
     if data is not None and len(data) <= embed_max:
         src = f"data:{media.mime};base64,{base64.b64encode(data).decode('ascii')}"
-    elif media.is_data and len(media.url) <= embed_max * 4 // 3 + 100:
-        src = media.url
-    elif media.is_data:
-        note = f"{esc(media.path)}: {esc(media.mime)} too large to embed"
+    elif media.is_data:  # shown only from its checked bytes, never as the result gave it
+        note = f"{esc(media.path)}: {esc(media.mime)} not shown (too large, or not {esc(kind)} bytes)"
         return f'<figure class="puras-media"><figcaption>{note}</figcaption></figure>'
     else:
         src = media.url

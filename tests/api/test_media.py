@@ -22,6 +22,7 @@ import pytest
 from puras_nb.api.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, max_bytes_for, safe_url
 from puras_nb.mime import media_kind, sniff
 from puras_nb.model.media import find_media
+from puras_nb.views.html import media_html
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -441,6 +442,69 @@ def test_a_host_is_resolved_once_checked_and_the_connection_pinned(monkeypatch: 
         socket, "getaddrinfo", lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 80))
                                                       for ip in next(mixed)])
     assert fetch(Media(url="http://mixed.test/a.png", kind="image", mime="image/png")) is None
+
+
+INSIDE = [
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud metadata service
+    "64:ff9b:1::808:808",  # local-use NAT64: never public
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a00:5::1",  # 6to4 of 10.0.0.5
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated 169.254.169.254
+    "::ffff:192.168.0.1",  # IPv4-mapped
+    "fec0::1",  # site-local (deprecated, never global)
+    "192.0.0.8",  # IETF protocol assignments
+    "::ffff:192.0.0.8",
+]
+
+
+@pytest.mark.parametrize("address", INSIDE)
+def test_an_ipv4_address_inside_an_ipv6_one_is_judged_as_itself(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    """A host whose address carries an internal IPv4 one (NAT64, 6to4, IPv4-compatible, -translated or -mapped), or
+    that is site-local or in 192.0.0.0/24, passed as public: the gateway would forward the fetch inside."""
+    sent: list[httpx.Request] = []
+    answers = {"inside.test": address, "outside.test": "64:ff9b::808:808"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (answers[host], 80, 0, 0))])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, stream=httpx.ByteStream(PNG))
+
+    async def main(url: str, allow: tuple[str, ...] = ()) -> bytes | None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            return await afetch(Media(url=url, kind="image", mime="image/png"), http=http, allow_hosts=allow)
+
+    literal = f"http://[{address}]/a.png" if ":" in address else f"http://{address}/a.png"
+    for url in ("http://inside.test/a.png", literal):
+        assert asyncio.run(main(url)) is None
+        assert fetch(Media(url=url, kind="image", mime="image/png")) is None
+    assert sent == []
+    assert asyncio.run(main("http://outside.test/a.png")) == PNG, "NAT64 of a public address (8.8.8.8) is public"
+    assert [r.url.host for r in sent] == ["64:ff9b::808:808"]
+    network = "::/0" if ":" in address else "192.0.0.0/24"
+    assert asyncio.run(main("http://inside.test/a.png", (network,))) == PNG, "an allowed network still is"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("data:image/png;base64," + base64.b64encode(b"<html><script>alert(1)</script></html>").decode(), "image"),
+        ("data:image/png," + quote('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), "image"),
+        ("data:image/gif;base64," + base64.b64encode(b'{"secret": "AKIA-internal"}').decode(), "image"),
+        ("data:audio/wav;base64," + base64.b64encode(PNG).decode(), "audio"),
+    ],
+)
+def test_a_data_url_is_kept_only_when_its_bytes_are_media_of_its_kind(url: str, kind: str) -> None:
+    """A `data:image/png` whose bytes are HTML or SVG was embedded as it came: decoded bytes are sniffed exactly
+    as fetched ones are, and the static view shows a data: URL only from its checked bytes."""
+    media = Media(url=url, kind=kind, mime=url[5:].split(";")[0].split(",")[0])
+    assert fetch(media) is None and asyncio.run(afetch(media)) is None
+    html = media_html(media, fetch(media))
+    assert url not in html and "data:" not in html
+    assert media_html(media, None) == html
+    assert "data:image/png;base64," in media_html(find_media(PNG_DATA_URL)[0], None), "real media still show"
 
 
 def test_a_media_host_that_never_accepts_is_given_up_on_after_the_connect_timeout() -> None:
