@@ -1,21 +1,24 @@
 """The cell path side by side, in one real kernel on the emulator: what a tiny job costs a cell.
 
 One run times, in interleaved rounds (so a busy machine slows every kind alike): a trivial cell, a blocking
-`%puras run demo/echo hi=1` (its live widget and static view included), `puras_nb.run(...)`, our `Client.run`
-in a cell and the official `puras.Client.run` in a cell. Each row: median and p95 of the round trip (execute
-request sent -> the kernel's idle status arrived) and of the kernel's own wall (its busy -> idle timestamps),
-the iopub messages and bytes a cell caused, and the ratio to the trivial cell. Ratios of one run are what to
-compare: the machine is shared.
+`%puras run demo/echo hi=1` (its live widget and static view included), the same with `--no-display` (the path
+without its view), `puras_nb.run(...)`, our `Client.run` in a cell and the official `puras.Client.run` in a cell.
+Each row: median and p95 of the round trip (execute request sent -> the kernel's idle status arrived) and of the
+kernel's own wall (its busy -> idle timestamps), the CPU time the kernel process spent on the cell (all its
+threads, from the scheduler: the measure a loaded machine distorts least), the iopub messages and bytes a cell
+caused, and the ratios to the trivial cell. Ratios of one run are what to compare: the machine is shared.
 
     python -m bench.cell [--rounds 40] [--profile 20]  # from the repository root
 
-`--profile N` then runs `%puras run` N more times under cProfile, on the kernel thread and on puras-nb's runtime
-thread, and prints where each spends its time.
+`--profile N` then runs `%puras run` (or `--code`) N more times under cProfile, on the kernel thread and on
+puras-nb's runtime thread, and prints where each spends its time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
 import os
 import statistics
@@ -32,9 +35,11 @@ client = puras_nb.Client()
 official = puras.Client()
 """
 
+IDLE = "idle (no cell, the same wait)"
 CELLS = {
     "trivial cell (`1 + 1`)": "1 + 1",
     "`%puras run demo/echo hi=1`": "%puras run demo/echo hi=1",
+    "`%puras run demo/echo hi=1 --no-display` (no view)": "%puras run demo/echo hi=1 --no-display",
     "`puras_nb.run('demo/echo', {'hi': 1})`": "puras_nb.run('demo/echo', {'hi': 1})",
     "`puras_nb.Client().run(...)` in a cell": "client.run('demo/echo', {'hi': 1})",
     "official `puras.Client().run(...)` in a cell": "official.run('demo/echo', {'hi': 1}, skillpack='local/demo')",
@@ -60,27 +65,44 @@ def traffic(kernel: Kernel, cell: Cell) -> tuple[Counter, int]:
     return Counter(m["msg_type"] for m in mine), sum(len(json.dumps(m["content"], default=str)) for m in mine)
 
 
+def kernel_cpu(kernel: Kernel) -> float:
+    """CPU time (ms) the kernel process has used so far, all its threads (the scheduler's own count, in ns): what a
+    cell costs the kernel whatever the machine's load, where wall times also hold the waits for a busy CPU."""
+    pid = kernel.km.provisioner.process.pid  # type: ignore[union-attr]
+    total = 0
+    for stat in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        with contextlib.suppress(OSError), open(stat) as f:  # OSError: a thread that ended meanwhile
+            total += int(f.read().split()[0])
+    return total / 1e6
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def measure(kernel: Kernel, rounds: int) -> dict[str, dict]:
+def measure(kernel: Kernel, rounds: int) -> tuple[dict[str, dict], list[float]]:
     rows: dict[str, dict] = {
-        name: {"trip": [], "wall": [], "msgs": [], "bytes": [], "kinds": Counter()} for name in CELLS
+        name: {"trip": [], "wall": [], "cpu": [], "msgs": [], "bytes": [], "kinds": Counter()} for name in CELLS
     }
+    idle: list[float] = []
     for _ in range(rounds):
+        cpu = kernel_cpu(kernel)
+        time.sleep(GAP)
+        idle.append(kernel_cpu(kernel) - cpu)
         for name, code in CELLS.items():
+            cpu = kernel_cpu(kernel)
             cell = kernel.ok(code, timeout=60)
             time.sleep(GAP)
             row = rows[name]
+            row["cpu"].append(kernel_cpu(kernel) - cpu)
             row["trip"].append((cell.idle - cell.sent) * 1000)
             row["wall"].append(kernel_wall(cell))
             kinds, size = traffic(kernel, cell)
             row["msgs"].append(sum(kinds.values()))
             row["bytes"].append(size)
             row["kinds"].update(kinds)
-    return rows
+    return rows, idle
 
 
 PROFILED = """
@@ -106,12 +128,12 @@ for _name, _prof in (("kernel thread", _main_prof), ("runtime thread", _rt_prof)
 """
 
 
-def profile(kernel: Kernel, n: int, sort: str, top: int) -> str:
-    """`%puras run` n times with cProfile on the kernel thread (around each cell) and the runtime thread."""
+def profile(kernel: Kernel, n: int, sort: str, top: int, code: str) -> str:
+    """`code` n times with cProfile on the kernel thread (around each cell) and the runtime thread."""
     kernel.ok(PROFILED)
     kernel.ok("_profile_runtime(True)")
     for _ in range(n):
-        kernel.ok("_main_prof.enable()\n%puras run demo/echo hi=1\n_main_prof.disable()")
+        kernel.ok(f"_main_prof.enable()\n{code}\n_main_prof.disable()")
         time.sleep(GAP)
     kernel.ok("_profile_runtime(False)")
     return kernel.ok(REPORT.format(sort=sort, top=top), timeout=60).stdout
@@ -123,6 +145,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--code", default="%puras run demo/echo hi=1", help="the cell --profile runs")
     args = parser.parse_args()
     with local.start() as server:
         kernel = Kernel({"PURAS_API_BASE": server.url, "PURAS_API_KEY": server.api_key})
@@ -132,27 +155,29 @@ def main() -> None:
                 kernel.ok(code, timeout=60)
                 kernel.ok(code, timeout=60)
             load = os.getloadavg()
-            rows = measure(kernel, args.rounds)
+            rows, idle = measure(kernel, args.rounds)
             load_after = os.getloadavg()
-            report = profile(kernel, args.profile, args.sort, args.top) if args.profile else ""
+            report = profile(kernel, args.profile, args.sort, args.top, args.code) if args.profile else ""
         finally:
             kernel.close()
     trivial = rows[next(iter(CELLS))]
-    base_trip, base_wall = statistics.median(trivial["trip"]), statistics.median(trivial["wall"])
+    base = {key: statistics.median(trivial[key]) for key in ("trip", "wall", "cpu")}
     print(f"{args.rounds} interleaved rounds; load average {load[0]:.2f} before, {load_after[0]:.2f} after "
           f"({os.cpu_count()} cores)")
     print()
-    print("| cell | round trip median | p95 | kernel busy->idle median | p95 | iopub msgs | bytes "
-          "| x trivial (round trip) | x trivial (kernel) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| cell | round trip median | p95 | kernel busy->idle median | p95 | kernel CPU median | iopub msgs "
+          "| bytes | x trivial: round trip | busy->idle | CPU |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| {IDLE} | | | | | {statistics.median(idle):.1f} ms | | | | | |")
     for name, row in rows.items():
-        trip, wall = statistics.median(row["trip"]), statistics.median(row["wall"])
-        print(f"| {name} | {trip:.1f} ms | {pct(row['trip'], 0.95):.1f} ms | {wall:.1f} ms "
-              f"| {pct(row['wall'], 0.95):.1f} ms | {statistics.median(row['msgs']):.0f} "
-              f"| {statistics.median(row['bytes']):.0f} | {trip / base_trip:.2f} | {wall / base_wall:.2f} |")
+        mid = {key: statistics.median(row[key]) for key in ("trip", "wall", "cpu")}
+        print(f"| {name} | {mid['trip']:.1f} ms | {pct(row['trip'], 0.95):.1f} ms | {mid['wall']:.1f} ms "
+              f"| {pct(row['wall'], 0.95):.1f} ms | {mid['cpu']:.1f} ms | {statistics.median(row['msgs']):.0f} "
+              f"| {statistics.median(row['bytes']):.0f} | "
+              + " | ".join(f"{mid[key] / base[key]:.2f}" for key in ("trip", "wall", "cpu")) + " |")
     for name, row in rows.items():
         if sum(row["kinds"].values()) > args.rounds:
-            kinds = ", ".join(f"{kind} {n / args.rounds:.0f}" for kind, n in row["kinds"].most_common())
+            kinds = ", ".join(f"{kind} {n / args.rounds:.1f}" for kind, n in row["kinds"].most_common())
             print(f"\n{name}, iopub messages a cell: {kinds}")
     if report:
         print()
