@@ -23,6 +23,7 @@ from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
 from .html import NEUTRAL, STYLE, badge, checklist_html, ending_html, esc, events_html, facts, title_html
 from .outputs import widget_view
+from .parts import part
 
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
@@ -84,28 +85,25 @@ class JobWidget(w.VBox):
     def __init__(self, job: JobView, *, hz: float = MAX_HZ) -> None:
         self.job = job
         self.sent_final = False
-        self.head = w.HTML(_dom_classes=("puras-header",))
+        self.head = part(w.HTML, _dom_classes=("puras-header",))
         self.bar = w.FloatProgress(
             value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
         )
-        self.log_html = w.HTML(_dom_classes=("puras-log-body",))
+        self.log_html = part(w.HTML, _dom_classes=("puras-log-body",))
         self.log_box = w.Accordion(
             children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",), _dom_classes=("puras-log",)
         )
-        self.cancel_button = w.Button(
-            description="Cancel", icon="stop", button_style="warning", _dom_classes=("puras-cancel",)
-        )
-        self.stop_note = w.HTML(_dom_classes=("puras-stop-note",))
-        self.actions = w.HBox([self.cancel_button], _dom_classes=("puras-actions",))
-        self.result_box = w.VBox(_dom_classes=("puras-result",))
+        self._cancel: w.Button | None = None
+        self._stop_note: w.HTML | None = None
+        running = not (job.done() and not job.media_pending)  # a job that ended never shows Cancel
+        self.actions = part(w.HBox, children=[self.cancel_button] if running else [], _dom_classes=("puras-actions",))
+        self.result_box = part(w.VBox, _dom_classes=("puras-result",))
         self.up: w.Button | None = None
         self.down: w.Button | None = None
         self.feedback_note: w.HTML | None = None
         self._rendered_result = False
         self._log_shown: tuple = ()
         self._unsubscribe_log: Callable[[], None] | None = None
-        self.cancel_button.on_click(lambda _b: self._on_cancel())
-        free_clicks(self.cancel_button)  # a click can cancel while a cell blocks on this job (JupyterLab >= 4.4)
         self.log_box.observe(self._log_toggled, names="selected_index")
         children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
         super().__init__(children, _dom_classes=("puras-job",))
@@ -115,6 +113,24 @@ class JobWidget(w.VBox):
         _live_views.add(self)
         self._render()
         self._tick()
+
+    @property
+    def cancel_button(self) -> w.Button:
+        """The Cancel button, made when first needed (a job that ended before its view was made never needs it)."""
+        if self._cancel is None:
+            self._cancel = part(
+                w.Button, description="Cancel", icon="stop", button_style="warning", _dom_classes=("puras-cancel",)
+            )
+            self._cancel.on_click(lambda _b: self._on_cancel())
+            free_clicks(self._cancel)  # a click can cancel while a cell blocks on this job (JupyterLab >= 4.4)
+        return self._cancel
+
+    @property
+    def stop_note(self) -> w.HTML:
+        """How to stop the job where a click cannot reach a blocked cell (made when first needed)."""
+        if self._stop_note is None:
+            self._stop_note = part(w.HTML, _dom_classes=("puras-stop-note",))
+        return self._stop_note
 
     # -- model -> view ------------------------------------------------------------------------
 
@@ -216,8 +232,8 @@ class JobWidget(w.VBox):
         self._render_log()
         if self._ended():
             self._render_end()
-        elif job.done():  # previews still loading: nothing left to cancel
-            set_traits(self.cancel_button, disabled=True)
+        elif job.done() and self._cancel is not None:  # previews still loading: nothing left to cancel
+            set_traits(self._cancel, disabled=True)
 
     def _render_progress(self) -> None:
         job = self.job
@@ -253,15 +269,15 @@ class JobWidget(w.VBox):
     def _render_end(self) -> None:
         job = self.job
         if self.up is None and job.id and job.status != "cancelled":  # nothing to rate in a cancelled job
-            self.up = w.Button(
-                description="Good", icon="thumbs-up", tooltip="good result", layout=w.Layout(width="auto"),
+            self.up = part(
+                w.Button, description="Good", icon="thumbs-up", tooltip="good result", layout={"width": "auto"},
                 _dom_classes=("puras-feedback-up",),
             )
-            self.down = w.Button(
-                description="Bad", icon="thumbs-down", tooltip="bad result", layout=w.Layout(width="auto"),
+            self.down = part(
+                w.Button, description="Bad", icon="thumbs-down", tooltip="bad result", layout={"width": "auto"},
                 _dom_classes=("puras-feedback-down",),
             )
-            self.feedback_note = w.HTML(_dom_classes=("puras-feedback-note",))
+            self.feedback_note = part(w.HTML, _dom_classes=("puras-feedback-note",))
             self.up.on_click(lambda _b: self._on_feedback(1))
             self.down.on_click(lambda _b: self._on_feedback(-1))
             self.actions.children = [self.up, self.down, self.feedback_note]

@@ -19,6 +19,7 @@ from ..runtime.session import session
 from ..settings import current
 from .html import STYLE, esc, json_html, raw_html, result_html, summarize
 from .outputs import live_bundle, widget_view
+from .parts import part
 
 __all__ = ["STATIC_WAIT", "ResultView", "media_widget"]
 
@@ -51,9 +52,9 @@ _FORMATS = {
 def _link(media: Media, why: str) -> w.HTML:
     label = esc(media.name or media.path or media.mime)
     if media.is_data:
-        return w.HTML(f"<div>{label}: {esc(why)}</div>")
+        return part(w.HTML, value=f"<div>{label}: {esc(why)}</div>")
     link = f'<a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
-    return w.HTML(f"<div>{label}: {esc(why)} · {link}</div>")
+    return part(w.HTML, value=f"<div>{label}: {esc(why)} · {link}</div>")
 
 
 def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> w.Widget:
@@ -63,18 +64,20 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
                      "(too large, past this job's preview budget, or unreachable)")
     fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
     # flex-start: a flex column stretches its children to its width, which would upscale a small image
-    layout = w.Layout(max_width="100%", height="auto", width="auto", align_self="flex-start")
+    layout = {"max_width": "100%", "height": "auto", "width": "auto", "align_self": "flex-start"}
     classes = (f"puras-media-{media.kind}",)
     if media.kind == "image":
-        view: w.Widget = w.Image(value=data, format=fmt, layout=layout, _dom_classes=classes)
+        view: w.Widget = part(w.Image, value=data, format=fmt, layout=layout, _dom_classes=classes)
     elif media.kind == "audio":
-        view = w.Audio(value=data, format=fmt, autoplay=False, loop=False, controls=True, _dom_classes=classes)
+        view = part(w.Audio, value=data, format=fmt, autoplay=False, loop=False, controls=True, _dom_classes=classes)
     else:
-        view = w.Video(
-            value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout, _dom_classes=classes
+        view = part(
+            w.Video, value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout,
+            _dom_classes=classes,
         )
-    caption = w.HTML(f'{STYLE}<span class="puras-caption">{esc(media.name or media.path or media.mime)}</span>')
-    return w.VBox([view, caption], _dom_classes=("puras-media",))
+    name = esc(media.name or media.path or media.mime)
+    caption = part(w.HTML, value=f'{STYLE}<span class="puras-caption">{name}</span>')
+    return part(w.VBox, children=[view, caption], _dom_classes=("puras-media",))
 
 
 class ResultView(w.VBox):
@@ -125,13 +128,13 @@ class ResultView(w.VBox):
         if len(views) == 1:
             children.append(views[0])
         elif views:
-            layout = w.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(200px, max-content))", grid_gap="8px",
-                align_items="flex-start",
-            )
-            children.append(w.GridBox(views, layout=layout, _dom_classes=("puras-gallery",)))
+            layout = {
+                "grid_template_columns": "repeat(auto-fill, minmax(200px, max-content))", "grid_gap": "8px",
+                "align_items": "flex-start",
+            }
+            children.append(part(w.GridBox, children=views, layout=layout, _dom_classes=("puras-gallery",)))
         tree = raw_html(self.result) if self.media else json_html(self.result)
-        children.append(w.HTML(STYLE + tree, _dom_classes=("puras-json-view",)))
+        children.append(part(w.HTML, value=STYLE + tree, _dom_classes=("puras-json-view",)))
         self.children = children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
