@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..api.flows import NEVER_SENT, STOP_TIMEOUT, TERMINAL, answer_lost, event_id, parse_time
@@ -248,7 +248,9 @@ class LiveJob:
                     _remembered.remove(job)
                 job._finish(error)
             else:
-                job._submitted(answer)
+                ending = job._submitted(answer)
+                if ending is not None:  # it ended within the hold: its last events, and its end, before waiters wake
+                    await ending
             finally:  # once the answer is in the model: a waiter that wakes reads its status, not `submitting`
                 submitted_event.set()
 
@@ -280,7 +282,8 @@ class LiveJob:
         return job
 
     def wait_submitted(self, timeout: float) -> bool:
-        """For a held submission: wait up to `timeout` s for the server's answer; True once it came."""
+        """For a held submission: wait up to `timeout` s for the server's answer; True once it came (and, for a job
+        that ended within the hold, once its end was told: one wake of the waiting thread for the whole run)."""
         event = self._submitted_event
         try:
             return event is None or event.wait(timeout)
@@ -303,12 +306,13 @@ class LiveJob:
         """The error of a submission that created no job (the server refused it or could not be reached)."""
         return self.exception if self.id is None and not self.submitting and self.done() else None
 
-    def _submitted(self, answer: dict) -> None:
+    def _submitted(self, answer: dict) -> Coroutine[Any, Any, None] | None:
+        """Take the held submission's answer; for a job that already ended, the coroutine that ends it (`_track`)."""
         self.submitting = False
         self._apply(answer)
         if self._cancel_wanted and not self.done():
             rt.spawn(self._cancel())
-        self._follow(self._session or session())
+        return self._track(self._session or session())
 
     @classmethod
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
@@ -337,10 +341,17 @@ class LiveJob:
 
     def _follow(self, sess: Session) -> None:
         """Hand the job to the runtime's tracker; a job that already ended only gets its events."""
+        ending = self._track(sess)
+        if ending is not None:
+            rt.spawn(ending)
+
+    def _track(self, sess: Session) -> Coroutine[Any, Any, None] | None:
+        """`_follow`, but a job that already ended is not spawned: the coroutine that fetches its last events and
+        ends it is given back, for a caller on the runtime loop to await."""
         self._session = sess
         if not self.id:
             self._finish(PurasError("the server's answer to the submission had no job id"))
-            return
+            return None
         if self.status in TERMINAL:
             with self._mutex:  # a read of `events` meanwhile waits for this fetch instead of making its own
                 pending = self._rest = threading.Event()
@@ -350,8 +361,7 @@ class LiveJob:
                 await self._rest_of(sess, pending)
                 self._finish()
 
-            rt.spawn(last_events())
-            return
+            return last_events()
         self._watch = Watch(
             self.id,
             on_job=lambda job: self._apply(job),
@@ -367,6 +377,7 @@ class LiveJob:
         self._watch.started = time.monotonic() - max(0.0, time.time() - self.started)
         self._watch.cursor = self._cursor()
         sess.watch(self._watch)
+        return None
 
     def _wants_last_events(self) -> bool:
         """Whether a job that succeeded needs its last events: for a log, when nobody views it, when a cell waits
