@@ -288,6 +288,15 @@ def test_a_foreground_run_needs_no_poll_for_a_short_job() -> None:
     assert session.requests - before <= 2, "the held submission and the last events"
 
 
+def test_a_job_that_ends_within_the_hold_is_told_before_its_waiter_wakes() -> None:
+    """A held submission answered finished: the one wake of the waiting cell finds the job ended, its last events in
+    (a cell that shows it builds its view once, at the end, with no second wait on the runtime thread)."""
+    job = live.LiveJob.submit("demo/echo", {"told": 1}, hold=True)
+    assert job.wait_submitted(30)
+    assert job.done() and job.events_complete and job.status == "succeeded"
+    assert job.wait_ended(0), "nothing left to wait for"
+
+
 def test_a_rejected_foreground_run_raises_and_registers_no_job() -> None:
     count = len(live.jobs())
     with pytest.raises(PurasAPIError, match="no skill 'demo/no-such-skill'") as caught:
