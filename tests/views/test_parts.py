@@ -1,0 +1,69 @@
+"""The pieces of views share their layout and style models, per cell, and a shared model never changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+from puras_nb.model.job import LiveJob
+from puras_nb.views import parts
+from puras_nb.views.job import JobWidget
+from puras_nb.views.parts import SharedModelError, part
+
+
+@pytest.fixture
+def cell(monkeypatch: Any) -> list[str]:
+    """The cell the pieces are made in (what `parent_id()` says in a kernel): set `cell[0]`."""
+    current = ["cell-1"]
+    monkeypatch.setattr(parts, "parent_id", lambda: current[0])
+    return current
+
+
+def test_pieces_of_a_cell_share_one_layout_per_css_values_and_one_style_per_kind(cell: list[str]) -> None:
+    head, note = part(w.HTML, value="a"), part(w.HTML, value="b")
+    good, bad = (part(w.Button, description=d, layout={"width": "auto"}) for d in ("Good", "Bad"))
+    assert head.layout is note.layout and head.style is note.style
+    assert good.layout is bad.layout and good.style is bad.style
+    assert good.layout is not head.layout and good.layout.width == "auto" and head.layout.width is None
+    assert part(w.VBox, children=[head, note]).layout is head.layout
+    assert (head.value, note.value, good.description) == ("a", "b", "Good")
+
+
+def test_another_cell_gets_models_of_its_own(cell: list[str]) -> None:
+    first = part(w.HTML)
+    cell[0] = "cell-2"
+    second = part(w.HTML)
+    assert second.layout is not first.layout and second.style is not first.style
+    cell[0] = "cell-1"
+    assert part(w.HTML).layout is first.layout
+
+
+def test_a_shared_model_refuses_changes_and_a_closed_one_is_made_again(cell: list[str]) -> None:
+    piece = part(w.HTML)
+    with pytest.raises(SharedModelError, match="give the piece its own"):
+        piece.layout.display = "none"
+    with pytest.raises(SharedModelError):
+        piece.style.font_size = "20px"
+    assert piece.layout.display is None
+    piece.layout.close()
+    assert part(w.HTML).layout is not piece.layout
+    own = w.HTML(layout=w.Layout())
+    own.layout.display = "none"  # a piece with its own layout changes as before
+
+
+def _finished() -> LiveJob:
+    return LiveJob(
+        {"id": "0123456789abcdef", "status": "succeeded", "result": {"hi": 1}, "skillpack": "local/demo",
+         "skill_name": "echo", "created_at": "2025-01-01T00:00:00Z", "finished_at": "2025-01-01T00:00:01Z"},
+    )
+
+
+def test_a_view_made_at_the_jobs_end_makes_no_cancel_button() -> None:
+    view = JobWidget(_finished())
+    assert view._cancel is None and view._stop_note is None
+    assert [b.description for b in view.actions.children if isinstance(b, w.Button)] == ["Good", "Bad"]
+    running = JobWidget(LiveJob({"id": "fedcba9876543210", "status": "running"}, skill="demo/hang"))
+    assert running.actions.children == (running.cancel_button,)
+    assert running.cancel_button is running.cancel_button, "made once"
