@@ -19,10 +19,9 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import nbformat
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +38,9 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 _SKIP_REASONS: list[str] = []
+
+if TYPE_CHECKING:
+    import nbformat  # imported where used: it loads jsonschema's format checkers, seconds at every pytest start
 
 
 def artifacts_dir() -> Path:
@@ -128,6 +130,8 @@ class Lab:
 
     def write_notebook(self, name: str, cells: list[str]) -> Path:
         """Write a Python 3 notebook of code cells into the server's root folder."""
+        import nbformat
+
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.metadata["language_info"] = {"name": "python"}
@@ -137,6 +141,8 @@ class Lab:
         return path
 
     def read_notebook(self, name: str) -> nbformat.NotebookNode:
+        import nbformat
+
         return nbformat.read(self.root / name, as_version=4)
 
 

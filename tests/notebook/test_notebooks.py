@@ -1,7 +1,8 @@
 """The demo notebooks run top to bottom, offline against the emulator, and match their stored outputs (nbval).
 
-Each notebook runs in `pytest --nbval` in a subprocess (its own kernel), with the sanitizers in
-notebooks/nbval-sanitize.cfg for what is random by nature (ids, ports, signatures, timestamps).
+Each notebook runs in `pytest -p nbval --nbval` in a subprocess (its own kernel; the repository's pytest
+configuration loads nbval only when asked), with the sanitizers in notebooks/nbval-sanitize.cfg for what is random
+by nature (ids, ports, signatures, timestamps).
 After changing a notebook, regenerate its stored outputs with `python notebooks/build.py NAME`.
 """
 
@@ -35,7 +36,7 @@ def test_notebook_matches_its_stored_outputs(name: str) -> None:
     path = NOTEBOOKS / f"{name}.ipynb"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", str(path),
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval", "--nbval", str(path),
             "--nbval-sanitize-with", str(NOTEBOOKS / "nbval-sanitize.cfg"), "--nbval-cell-timeout", "120",
         ],
         cwd=ROOT,

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
 import pytest
 
 from puras_nb import dialect
 
 runner = pytest.importorskip("worker.schema_dialect", reason="puras-runner (the test extra) is the reference")
+
+
+@pytest.fixture(scope="module")
+def validator() -> type[Any]:
+    """jsonschema's Draft 2020-12 validator, imported on first use: importing jsonschema builds its IRI grammar
+    (seconds of CPU), which every pytest worker would pay at collection. Module scope keeps these tests on one
+    worker (tests/conftest.py groups them)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator
 
 SCHEMAS: list[dict[str, Any]] = [
     {"type": "object", "required": ["photo"], "properties": {"photo": {"type": "image", "description": "A photo"}}},
@@ -56,17 +65,17 @@ def test_the_input_is_not_mutated() -> None:
         (7, False),
     ],
 )
-def test_file_references_validate_as_the_platform_accepts(value: Any, ok: bool) -> None:
+def test_file_references_validate_as_the_platform_accepts(value: Any, ok: bool, validator: type[Any]) -> None:
     schema = dialect.to_jsonschema({"type": "object", "properties": {"p": {"type": "image"}}})
-    valid = jsonschema.Draft202012Validator(schema).is_valid({"p": value})
+    valid = validator(schema).is_valid({"p": value})
     assert valid is ok
     assert dialect.is_file_reference(value) is ok
 
 
 @pytest.mark.parametrize(("value", "ok"), [("#1a2B3c", True), ("fff", True), ("#ffff", False), ("red", False)])
-def test_colours_are_hex(value: str, ok: bool) -> None:
+def test_colours_are_hex(value: str, ok: bool, validator: type[Any]) -> None:
     schema = dialect.to_jsonschema({"type": "object", "properties": {"c": {"type": "color"}}})
-    assert jsonschema.Draft202012Validator(schema).is_valid({"c": value}) is ok
+    assert validator(schema).is_valid({"c": value}) is ok
     assert dialect.is_color(value) is ok
 
 
