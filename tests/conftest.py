@@ -75,9 +75,12 @@ def fresh_session() -> Iterator[None]:
 CHEAP_MODULE_FIXTURES = {"fresh_session"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `--dist loadgroup`, a module whose tests share a module-scoped fixture (a kernel, an emulator of
-    its own) runs on one worker, so the fixture is made once; every other test goes to whichever worker is free."""
+    its own) runs on one worker, so the fixture is made once; every other test goes to whichever worker is free.
+    First among the hooks: xdist's worker reads the `xdist_group` marks in its own hook, which would otherwise
+    run before this one (it is registered after the conftest files) and see none."""
     for item in items:
         defs = getattr(item, "_fixtureinfo", None)
         fixtures = defs.name2fixturedefs.items() if defs is not None else ()
