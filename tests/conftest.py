@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from puras_nb import local, settings
+from puras_nb.api.tls import ssl_context
 from tests.harness.puras_serve import PurasServe
 
 EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
@@ -47,10 +48,11 @@ def faults(emulator: local.LocalServer, auth: dict[str, str]) -> Iterator[Callab
     """Set the shared emulator's fault injection for one test; always turned off afterwards."""
 
     def set_faults(spec: dict) -> None:
-        httpx.put(f"{emulator.url}/_emulator/faults", json=spec, headers=auth, timeout=10).raise_for_status()
+        url = f"{emulator.url}/_emulator/faults"
+        httpx.put(url, json=spec, headers=auth, timeout=10, verify=ssl_context()).raise_for_status()
 
     yield set_faults
-    httpx.put(f"{emulator.url}/_emulator/faults", json={}, headers=auth, timeout=10).raise_for_status()
+    set_faults({})
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from ..errors import (
 from ..settings import DEFAULT_API_BASE
 from ..strings import Secret, cut, mask_key
 from ..version import __version__
+from .tls import ssl_context
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 USER_AGENT = f"puras-nb/{__version__}"
@@ -437,6 +438,7 @@ class BaseClient:
             "timeout": self.request_timeout,
             "follow_redirects": True,
             "limits": LIMITS,
+            "verify": ssl_context(),
             "transport": transport,
             "event_hooks": {"request": [hook]},
         }

@@ -25,6 +25,7 @@ import httpx
 from ..mime import DATA_URL, decode_data_url, media_kind, mime_for_name, sniff
 from ..strings import Secret, has_control
 from .flows import advance
+from .tls import ssl_context
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -408,7 +409,9 @@ def fetch(
     value: Any = None
     response: httpx.Response | None = None
     try:
-        with httpx.Client(timeout=_timeouts(timeout, connect_timeout), follow_redirects=False) as http:
+        with httpx.Client(
+            timeout=_timeouts(timeout, connect_timeout), follow_redirects=False, verify=ssl_context()
+        ) as http:
             while True:
                 done, step = advance(flow, value, None)
                 if response is not None and not isinstance(step, _Read):
@@ -474,7 +477,7 @@ async def afetch_url(
     policy = _policy(api_base, api_key, allow_private, allow_hosts)
     flow = _fetch_flow(url, cap, keep, policy, timeout, connect_timeout)
     timeouts = _timeouts(timeout, connect_timeout)
-    client = http or httpx.AsyncClient(timeout=timeouts)
+    client = http or httpx.AsyncClient(timeout=timeouts, verify=ssl_context())
     value: Any = None
     response: httpx.Response | None = None
     try:

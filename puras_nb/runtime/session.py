@@ -28,6 +28,7 @@ import httpx
 from ..api.aio import AsyncClient
 from ..api.flows import LIMITS, TERMINAL, event_id, parse_retry_after
 from ..api.media import Media, afetch, afetch_url, max_bytes_for
+from ..api.tls import ssl_context
 from ..errors import PurasAPIError, PurasError
 from ..settings import Settings, current, on_change
 from . import loop as rt
@@ -93,7 +94,7 @@ class _Observed(httpx.AsyncBaseTransport):
     """A transport that feeds every answer's status, time and Retry-After to the budget."""
 
     def __init__(self, budget: Budget) -> None:
-        self.inner = httpx.AsyncHTTPTransport(limits=LIMITS)
+        self.inner = httpx.AsyncHTTPTransport(limits=LIMITS, verify=ssl_context())
         self.budget = budget
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -219,7 +220,7 @@ class Session:
     def _media(self) -> httpx.AsyncClient:
         if self._media_http is None:
             timeout = httpx.Timeout(MEDIA_TIMEOUT, connect=MEDIA_CONNECT_TIMEOUT)
-            self._media_http = httpx.AsyncClient(timeout=timeout)
+            self._media_http = httpx.AsyncClient(timeout=timeout, verify=ssl_context())
         return self._media_http
 
     async def fetch_media(self, media: Media, cap: int) -> bytes | None:

@@ -17,6 +17,7 @@ import pytest
 
 from puras_nb import AsyncClient, Client, PurasAPIError, PurasConnectionError
 from puras_nb.api import flows
+from puras_nb.api.tls import ssl_context
 from tests.harness import chaos
 
 KEY = "puras_live_fault_test_key_0123456789"
@@ -31,7 +32,8 @@ TRANSIENT_GET_FAULTS = {"rate": 0.3, "seed": 11, "kinds": "502|503|reset", "meth
 
 
 def stats(url: str) -> dict:
-    return httpx.get(f"{url}/_emulator/stats", headers={"Authorization": f"Bearer {KEY}"}, timeout=10).json()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    return httpx.get(f"{url}/_emulator/stats", headers=headers, timeout=10, verify=ssl_context()).json()
 
 
 def polling_client(url: str) -> Client:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from puras_nb import local
+from puras_nb.api.tls import ssl_context
 
 DEMO_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "puras-nb-local/local/demo"))
 
@@ -17,7 +18,7 @@ DEMO_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "puras-nb-local/local/demo"))
 @pytest.fixture
 def http(emulator: local.LocalServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
-    with httpx.Client(base_url=emulator.url, headers=headers, timeout=30) as client:
+    with httpx.Client(base_url=emulator.url, headers=headers, timeout=30, verify=ssl_context()) as client:
         yield client
 
 

@@ -14,12 +14,13 @@ import pytest
 from PIL import Image
 
 from puras_nb import local
+from puras_nb.api.tls import ssl_context
 
 
 @pytest.fixture
 def http(emulator: local.LocalServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
-    with httpx.Client(base_url=emulator.url, headers=headers, timeout=60) as client:
+    with httpx.Client(base_url=emulator.url, headers=headers, timeout=60, verify=ssl_context()) as client:
         yield client
 
 
@@ -33,7 +34,7 @@ def run(http: httpx.Client, skill: str, inputs: dict, version: int | None = None
 
 
 def fetch(url: str) -> httpx.Response:
-    r = httpx.get(url, timeout=30)
+    r = httpx.get(url, timeout=30, verify=ssl_context())
     assert r.status_code == 200, r.text
     return r
 

@@ -18,6 +18,7 @@ import puras
 import pytest
 
 from puras_nb import local
+from puras_nb.api.tls import ssl_context
 from puras_nb.local.guard import Door, new_key, normalize_origin
 
 EVIL = "https://evil.example"
@@ -37,7 +38,7 @@ def key(server: local.LocalServer) -> dict[str, str]:
 
 
 def job_count(server: local.LocalServer) -> int:
-    return len(httpx.get(f"{server.url}/v1/jobs", headers=key(server)).json())
+    return len(httpx.get(f"{server.url}/v1/jobs", headers=key(server), verify=ssl_context()).json())
 
 
 def submit(server: local.LocalServer, **headers: str) -> httpx.Response:
@@ -46,6 +47,7 @@ def submit(server: local.LocalServer, **headers: str) -> httpx.Response:
         params={"skillpack": "demo", "wait": "true"},
         json={"skill": "echo", "inputs": {"a": 1}},
         headers={**key(server), **headers},
+        verify=ssl_context(),
     )
 
 
@@ -61,10 +63,12 @@ def test_every_route_but_health_and_files_needs_the_key(server: local.LocalServe
         ("POST", "/_emulator/reset-stats"),
         ("GET", "/v1/nothing"),
     ]:
-        r = httpx.request(method, server.url + path)
+        r = httpx.request(method, server.url + path, verify=ssl_context())
         assert r.status_code == 401, path
         assert "missing API key" in r.json()["detail"] and r.headers["www-authenticate"] == "Bearer"
-        wrong = httpx.request(method, server.url + path, headers={"Authorization": "Bearer " + new_key()})
+        wrong = httpx.request(
+            method, server.url + path, headers={"Authorization": "Bearer " + new_key()}, verify=ssl_context()
+        )
         assert wrong.status_code == 401 and wrong.json()["detail"] == "invalid API key"
     assert httpx.get(f"{server.url}/health").json()["ok"] is True
     assert httpx.get(f"{server.url}/v1/jobs", headers=key(server)).status_code == 200

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from puras_nb import local
+from puras_nb.api.tls import ssl_context
 from puras_nb.local.emulator import Emulator
 from puras_nb.local.server import ServerThread
 
@@ -27,6 +28,7 @@ def submit(url: str, skill: str, inputs: dict | None = None, key: str = "k", **p
         json={"skill": skill, "inputs": inputs or {}},
         headers={"Authorization": f"Bearer {key}"},
         timeout=40,
+        verify=ssl_context(),
     )
 
 
