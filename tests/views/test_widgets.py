@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import io
 import itertools
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +18,9 @@ import ipywidgets as w
 import pytest
 
 from puras_nb.model.media import find_media
+from puras_nb.notebook import live
 from puras_nb.notebook.live import LiveJob
+from puras_nb.runtime import loop as rt
 from puras_nb.views import JobWidget, ResultView
 from puras_nb.views.display import TerminalLine
 from puras_nb.views.html import NEUTRAL, job_html, job_text, json_html, media_html, result_html, summarize
@@ -29,6 +33,22 @@ PNG = base64.b64decode(
 PNG_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
 WAV_URL = "data:audio/wav;base64," + base64.b64encode(b"RIFF0000WAVEfmt ").decode()
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+# Views that load previews or send a click reach the runtime session: the shared emulator, never one of their own.
+pytestmark = pytest.mark.usefixtures("configured")
+
+
+@contextlib.contextmanager
+def runtime_held() -> Iterator[None]:
+    """Hold the runtime thread, where previews load, until the block ends: what a view shows meanwhile is checked
+    without racing the fetch."""
+    held, release = threading.Event(), threading.Event()
+    rt.call_soon(lambda: (held.set(), release.wait(10)))
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def _job(status: str = "running", **extra: Any) -> dict:
@@ -123,10 +143,11 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
         cost_micros=4000,
         result={"image": {"url": PNG_URL, "mime": "image/png"}, "prompt": XSS},
     )
-    job._apply(done)
-    job._finish()
-    # the layout changes once: the running view stays while the previews load, then the final one
-    assert "loading previews" in view.head.value and view.result_box.children == ()
+    with runtime_held():
+        job._apply(done)
+        job._finish()
+        # the layout changes once: the running view stays while the previews load, then the final one
+        assert "loading previews" in view.head.value and view.result_box.children == ()
     deadline = time.monotonic() + 5  # previews come from the runtime thread, after the end
     while not view.result_box.children and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -155,10 +176,14 @@ def test_failure_shows_the_error_and_last_events_escaped() -> None:
 
 
 def test_cancel_button_asks_once() -> None:
-    job = LiveJob(_job(), skill="demo/hang")
+    """A click disables the button while the cancel is on its way, and it stays so once the job is cancelled. The
+    job is a real one: a job the server does not know answers 404, which rightly turns the button back on."""
+    job = live.start("demo/hang", {}, display=False)
     view = JobWidget(job, hz=1e6)
     view.cancel_button.click()
     assert view.cancel_button.disabled and view.cancel_button.description == "Cancelling…"
+    assert job.wait(10)["status"] == "cancelled"
+    assert view.cancel_button.disabled
 
 
 def test_throttle_coalesces_bursts_to_the_rate() -> None:
