@@ -133,6 +133,9 @@ class Puras(Configurable):
             configure(**{change["name"]: change["new"]})
 
 
+SETTINGS_NOTE = "settings: %config Puras." + " / .".join(Puras.NAMES)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises a one-line UsageError (message plus usage) instead of exiting."""
 
@@ -513,7 +516,14 @@ class PurasMagics(Magics):
         print(f"API key set for this kernel (in memory only): {masked}")
 
     def cmd_help(self, argv: list[str]) -> None:
-        print(self.help_text())
+        """The subcommands as HTML whose lines break at spaces only (a printed stream breaks inside words in
+        JupyterLab), with `help_text` as the text."""
+        from IPython.display import display
+
+        from ..views.help import help_html
+
+        rows = [(USAGE[k], HELP[k]) for k in USAGE]
+        display({"text/plain": self.help_text(), "text/html": help_html(rows, SETTINGS_NOTE)}, raw=True)
 
     @staticmethod
     def help_text(short: bool = False) -> str:
@@ -522,7 +532,7 @@ class PurasMagics(Magics):
         width = max(len(u) for k, u in USAGE.items() if k not in ("run", "cell"))
         lines = [USAGE["run"], f"    {HELP['run']}", USAGE["cell"], f"    {HELP['cell']}"]
         lines += [f"{USAGE[k]:<{width}}  {HELP[k]}" for k in USAGE if k not in ("run", "cell")]
-        lines.append("settings: %config Puras." + " / .".join(Puras.NAMES))
+        lines.append(SETTINGS_NOTE)
         return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..strings import cut, plain
 
 __all__ = [
     "NEUTRAL",
+    "NO_MATH",
     "STYLE",
     "badge",
     "bar_html",
@@ -35,17 +37,23 @@ __all__ = [
     "json_html",
     "log_html",
     "media_html",
+    "name_html",
     "plain",
     "raw_html",
     "result_html",
     "summarize",
     "title_html",
+    "words",
 ]
 
 # Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
 EMBED_MAX_BYTES = 4_000_000
 _STR_MAX = 2_000
 _DATA_PREVIEW = 48
+NO_MATH = "mathjax_ignore tex2jax_ignore"
+"""Classes that keep JupyterLab's MathJax (3, and 2 elsewhere) off a view: it typesets text between two `$` signs
+(`$rows, $dataframe` came out as italic math)."""
+_BREAKABLE = re.compile(r"\S*[-/]\S*")  # a word a browser may break after its `-` or `/`
 
 # Badge backgrounds, each with at least 4.5:1 contrast against its white text. Cancelled is a neutral,
 # expected ending: grey like queued, never the colour of a failure. A submission that made no job (`not sent`,
@@ -84,10 +92,16 @@ STYLE = (
     "margin:6px 0;justify-content:start;align-items:start}"
     ".puras-gallery figure,.puras-media{margin:0;max-width:100%}"
     ".puras-caption,.puras-gallery figcaption{font-size:11px;color:var(--jp-ui-font-color2,#4b5563);"
-    "word-break:break-all}"
+    "display:flex;white-space:nowrap;width:0;min-width:100%}"  # as wide as its media, never wider: see name_html
+    ".puras-name{display:inline-flex;min-width:0;max-width:100%}.puras-name>span:first-child{overflow:hidden;"
+    "text-overflow:ellipsis;min-width:0}.puras-name>span+span,.puras-open{flex:none}"
+    ".puras-word{white-space:nowrap}"
     ".puras-gallery img,.puras-gallery video,.puras-media img,.puras-media video{max-width:100%;height:auto;"
     "width:auto}"
-    ".puras-gallery audio{width:100%;min-width:200px}"
+    # narrower than about 200 px, Chrome's audio controls drop the duration ("0:00" instead of "0:00 / 0:03");
+    # 260 px also leaves a usable scrubber. A definite width, so that a gallery's column grows to hold it.
+    ".puras-gallery audio{width:260px;max-width:100%}"
+    ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%)}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
     ".puras-json details{margin-left:1em}"
     ".puras-json summary,.puras-raw>summary,.puras-log-static>summary{cursor:pointer}"
@@ -121,6 +135,22 @@ STYLE = (
 def esc(value: Any) -> str:
     """HTML-escape any value (quotes too), so it is inert both as text and inside an attribute."""
     return escape(value if isinstance(value, str) else str(value), quote=True)
+
+
+def words(text: str) -> str:
+    """Escaped text whose lines break at spaces only: a word holding `-` or `/` (`demo/ugc-ad`, `--no-display`),
+    where browsers would also break, is kept whole (`.puras-word`)."""
+    return _BREAKABLE.sub(r'<span class="puras-word">\g<0></span>', esc(text))
+
+
+def name_html(name: str) -> str:
+    """A file name on one line that, when its media is narrower, loses its middle to an ellipsis and keeps its end
+    (`solar-lantern-vo…over.wav`); the full name is the tooltip, and what a copy gets."""
+    stem, dot, ext = name.rpartition(".")
+    keep = len(ext) + 5 if dot and stem and len(ext) <= 8 else 8
+    head, tail = (name[:-keep], name[-keep:]) if len(name) > keep * 2 else (name, "")
+    end = f"<span>{esc(tail)}</span>" if tail else ""
+    return f'<span class="puras-name" title="{esc(name)}"><span>{esc(head)}</span>{end}</span>'
 
 
 def badge(status: str) -> str:
@@ -187,7 +217,7 @@ def media_html(
         return f'<figure class="puras-media"><figcaption>{note}</figcaption></figure>'
     else:
         src = media.url
-    caption = esc(media.name or media.path or media.mime)
+    caption = name_html(media.name or media.path or media.mime)
     alt = esc(media.name or media.path or kind)
     if kind == "image":
         tag = f'<img src="{esc(src)}" alt="{alt}" loading="lazy">'
@@ -202,7 +232,8 @@ def media_html(
         tag = f'<video controls preload="metadata" src="{esc(src)}"{poster}></video>'
     link = ""
     if not media.is_data and src == media.url:
-        link = f' · <a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
+        anchor = f'<a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
+        link = f'<span class="puras-open">&nbsp;· {anchor}</span>'
     caption_html = f'<figcaption class="puras-caption">{caption}{link}</figcaption>'
     return f'<figure class="puras-media puras-media-{kind}">{tag}{caption_html}</figure>'
 

@@ -17,7 +17,7 @@ from ..model.media import find_media
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
-from .html import STYLE, esc, json_html, raw_html, result_html, summarize
+from .html import STYLE, esc, json_html, name_html, raw_html, result_html, summarize
 from .outputs import live_bundle, widget_view
 from .parts import part
 
@@ -75,8 +75,8 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
             w.Video, value=data, format=fmt, autoplay=False, loop=False, controls=True, layout=layout,
             _dom_classes=classes,
         )
-    name = esc(media.name or media.path or media.mime)
-    caption = part(w.HTML, value=f'{STYLE}<span class="puras-caption">{name}</span>')
+    name = name_html(media.name or media.path or media.mime)
+    caption = part(w.HTML, value=f'{STYLE}<div class="puras-caption">{name}</div>')
     return part(w.VBox, children=[view, caption], _dom_classes=("puras-media",))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..model.schemas import find
 from ..model.skill import MISSING, Input, Skill
-from .html import STYLE, esc
+from .html import NO_MATH, STYLE, esc, words
 
 __all__ = ["SkillCard", "overview_html", "overview_text", "skill"]
 
@@ -29,14 +29,20 @@ SKILL_STYLE = (
     ".puras-static code,.puras-static pre.puras-example{font-family:var(--jp-code-font-family,monospace);"
     "background:var(--jp-layout-color2,#f3f4f6);color:var(--jp-content-font-color1,#111827);border-radius:3px}"
     ".puras-static code{padding:0 3px}"
+    # code in these tables wraps at spaces, never inside a word (html.py's STYLE lets result values break anywhere)
+    ".puras-static table.puras-table td code{overflow-wrap:normal}"
     ".puras-static pre.puras-example{padding:6px 8px;margin:4px 0;white-space:pre;overflow-x:auto}"
     "</style>"
 )
 
 
 def prose(text: str) -> str:
-    """Escaped text where `name` spans become <code>name</code> (descriptions use them for input names)."""
-    return _TICKS.sub(r"<code>\1</code>", esc(text))
+    """Escaped text where `name` spans become <code>name</code> (descriptions use them for input names); lines
+    break at spaces only (`words`)."""
+    parts = _TICKS.split(text)  # plain text, then what a pair of backticks held, then plain text, ...
+    return "".join(
+        f'<code class="puras-word">{esc(part)}</code>' if i % 2 else words(part) for i, part in enumerate(parts)
+    )
 
 
 def _default(item: Input) -> str:
@@ -155,16 +161,36 @@ def overview_text(skills: list[Skill]) -> str:
     return "\n".join(lines)
 
 
+# The overview in an output too narrow for four columns (JupyterLab beside its file browser, a phone): one block
+# per skill, its name and versions, then its inputs and description below.
+OVERVIEW_STYLE = (
+    "<style>"
+    ".puras-skills-box{container-type:inline-size}"
+    "@container (max-width:560px){"
+    ".puras-skills thead{display:none}"
+    ".puras-static table.puras-skills,.puras-skills tbody,.puras-skills tr{display:block}"
+    ".puras-static table.puras-skills tr{text-align:left;padding:4px 0;"
+    "border-bottom:1px solid var(--jp-border-color2,#e5e7eb)}"
+    ".puras-static table.puras-skills td{display:inline;border:none;padding:0 8px 0 0}"
+    ".puras-static table.puras-skills td:nth-child(n+3){display:block;padding-left:1.5em}"
+    ".puras-skills td:nth-child(2)::before{content:'versions '}"
+    ".puras-skills td:nth-child(3):not(:empty)::before{content:'inputs: '}"
+    "}"
+    "</style>"
+)
+
+
 def overview_html(skills: list[Skill]) -> str:
     """`%puras skills` as a left-aligned table: skill, versions, inputs (* required), description."""
     rows = "".join(
-        f"<tr><td><code>{esc(s.path)}</code></td><td>{esc(', '.join(map(str, s.versions)))}</td>"
-        f"<td>{esc(', '.join(i.name + ('*' if i.required else '') for i in s.inputs))}</td>"
+        f'<tr><td><code class="puras-word">{esc(s.path)}</code></td><td>{esc(", ".join(map(str, s.versions)))}</td>'
+        f"<td>{words(', '.join(i.name + ('*' if i.required else '') for i in s.inputs))}</td>"
         f"<td>{prose(s.description)}</td></tr>"
         for s in skills
     )
     return (
-        f'{STYLE}{SKILL_STYLE}<div class="puras-static"><table class="puras-table puras-skills"><thead><tr>'
+        f'{STYLE}{SKILL_STYLE}{OVERVIEW_STYLE}<div class="puras-static puras-skills-box {NO_MATH}">'
+        '<table class="puras-table puras-skills"><thead><tr>'
         "<th>skill</th><th>versions</th><th>inputs (* required)</th><th>description</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
         '<div class="puras-muted">%puras skills SKILL shows what a skill takes</div></div>'

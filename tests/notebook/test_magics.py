@@ -423,10 +423,14 @@ def test_local_starts_an_emulator_for_this_kernel(kernel: Kernel, emulator: Any)
 
 
 def test_help_and_unload(kernel: Kernel) -> None:
-    out = kernel.ok("%puras help").stdout
+    cell = kernel.ok("%puras help")
+    assert cell.stdout == "" and len(cell.displays) == 1  # HTML that wraps at spaces, with the text beside it
+    out, html = cell.displays[0]["text/plain"], cell.displays[0]["text/html"]
     for sub in ("run SKILL", "%%puras SKILL", "jobs", "attach ID", "cancel ID", "logs ID", "get ID", "skills",
                 "local", "config", "login", "help", "%config Puras."):
         assert sub in out
+    assert 'class="puras-static puras-help-box mathjax_ignore' in html
+    assert '<span class="puras-word">[--version N]' in html
     kernel.ok("%unload_ext puras_nb")
     assert kernel.run("%puras help").ename == "UsageError"
     kernel.ok("%load_ext puras_nb")

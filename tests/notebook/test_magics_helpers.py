@@ -203,7 +203,7 @@ def test_skills_list_from_skillpacks() -> None:
     assert found.names() == ["demo/image", "demo/echo"]
     assert found.names("local/demo") == ["demo/image", "demo/echo", "image", "echo"]
     assert found.text().splitlines() == ["<2 skills>", "  demo/image  v1,2  prompt=… [width]", "  demo/echo   v1,2"]
-    assert "<td><code>demo/image</code></td>" in found.html()
+    assert '<td><code class="puras-word">demo/image</code></td>' in found.html()
 
 
 def test_login_and_describe_mask_the_key() -> None:

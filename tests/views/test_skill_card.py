@@ -34,7 +34,7 @@ def test_card_html_is_escaped_left_aligned_and_themed() -> None:
     [evil] = from_skillpacks(packs)
     html = SkillCard(evil).html()
     assert "<script>" not in html and "<img" not in html and "<b>bold" not in html and "<i>" not in html
-    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<code>prompt</code>" in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and '<code class="puras-word">prompt</code>' in html
     assert "`" not in html
     assert "text-align:left" in html and "var(--jp-border-color2" in html
     assert "<b>v1 (active)</b>" in html
@@ -57,7 +57,7 @@ def test_card_of_a_skill_without_schema() -> None:
 def test_overview_is_left_aligned_without_backticks() -> None:
     skills = list(SKILLS.values())
     html = overview_html(skills)
-    assert "`" not in html and "<code>delay</code>" in html and "text-align:left" in html
+    assert "`" not in html and '<code class="puras-word">delay</code>' in html and "text-align:left" in html
     assert overview_text(skills).splitlines()[0] == f"<{len(skills)} skills>"
     assert connection.SkillList(skills).html() == html
 
