@@ -195,6 +195,13 @@ job_dict["status"], job_dict["result"], job_dict["cost_micros"]
 %puras cancel $forever
 """),
     md("""
+## `%puras spans`: where the time went
+
+The latency waterfall that `puras spans` prints (the run, its steps, each step's model call and tools), drawn;
+`job.spans()` is the same from Python.
+"""),
+    code("%puras spans $counter"),
+    md("""
 ## When a job fails
 
 The magic raises `JobError` with one line (status, error, last event, job id), so "Run All" stops

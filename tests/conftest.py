@@ -64,6 +64,17 @@ def configured(emulator: local.LocalServer) -> Iterator[None]:
     settings.restore(before)
 
 
+@pytest.fixture
+def served(puras_serve: PurasServe) -> Iterator[PurasServe]:
+    """Point live jobs at the session's `puras serve`, bare names in its `studio` pack, with fast polling; restore
+    afterwards."""
+    before = settings.current()
+    settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, skillpack="studio", poll_interval=0.3,
+                       local=False)
+    yield puras_serve
+    settings.restore(before)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fresh_session() -> Iterator[None]:
     """Each test module gets a runtime session of its own and leaves the settings as it found them: jobs an

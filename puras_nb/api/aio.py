@@ -93,6 +93,11 @@ class AsyncClient(BaseClient):
         """The job's events with an id greater than `after`."""
         return await self._drive(self._call(self._events_request(job_id, after)))
 
+    async def spans(self, job_id: str) -> list[dict]:
+        """The job's trace spans (`GET /v1/jobs/{id}/spans`: run, step, model call and tool, each with its
+        `duration_ms` and `parent_span_id`), what `puras spans` draws; `NotSupported` where the server has none."""
+        return await self._drive(self._call(self._spans_request(job_id)))
+
     async def iter_events(
         self, job_id: str, *, after: int = 0, poll_interval: float = POLL_INTERVAL, timeout: float | None = None
     ) -> AsyncIterator[dict]:

@@ -487,6 +487,10 @@ class BaseClient:
         return Request("GET", job_path(job_id, "events"), {"after": str(int(after))},
                        request_timeout=self.request_timeout, job_id=job_id)
 
+    def _spans_request(self, job_id: str) -> Request:
+        return Request("GET", job_path(job_id, "spans"), request_timeout=self.request_timeout, job_id=job_id,
+                       feature="spans")
+
     def _jobs_request(self, status: str | None, skill: str | None, limit: int | None) -> Request:
         params = {k: str(v) for k, v in (("status", status), ("skill", skill), ("limit", limit)) if v is not None}
         return Request("GET", "/v1/jobs", params or None, request_timeout=self.request_timeout)

@@ -27,8 +27,10 @@ from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
 from .media import find_media
+from .presenter import present, presenter_bundle, presenter_static, presenter_widget, set_presenter
 from .protocols import Change, JobView
 from .schemas import explain_not_found
+from .spans import Spans
 from .text import event_message, finite, summarize
 
 __all__ = [
@@ -55,49 +57,6 @@ _remembered: deque[LiveJob] = deque(maxlen=MAX_REMEMBERED)
 #: Whether jobs of a skill (path, version) keep a checklist, learned from one whose last events were fetched: a
 #: viewed job that ended before its first event fetch cannot tell from its own events.
 _checklists: dict[tuple[str, int | None], bool] = {}
-_presenter: dict[str, Callable[..., Any]] = {}
-
-
-def set_presenter(
-    *,
-    display: Callable[[Any], Any],
-    bundle: Callable[[Any], dict],
-    widget: Callable[[Any], Any],
-    static: Callable[[Any, bool], dict],
-) -> None:
-    """Register the view layer for jobs and groups of jobs (`model.group`, told apart by their `kind`):
-    `display(obj)` shows one live in a kernel (or as a terminal line), `bundle(obj)` gives its mimebundle,
-    `widget(obj)` its live widget, `static(obj, final)` its text/plain and escaped text/html."""
-    _presenter.update(display=display, bundle=bundle, widget=widget, static=static)
-
-
-def present(obj: Any) -> None:
-    """Display `obj` through the registered views (its text elsewhere)."""
-    show = _presenter.get("display")
-    if show is None:
-        print(repr(obj))
-    else:
-        show(obj)
-
-
-def presenter_bundle(obj: Any) -> dict:
-    """`obj`'s mimebundle through the registered views (its text where none are registered)."""
-    bundle = _presenter.get("bundle")
-    return bundle(obj) if bundle is not None else {"text/plain": repr(obj)}
-
-
-def presenter_static(obj: Any, final: bool = False) -> dict:
-    """`obj`'s static text/plain and text/html through the registered views (its text where none are)."""
-    static = _presenter.get("static")
-    return static(obj, final) if static is not None else {"text/plain": repr(obj)}
-
-
-def presenter_widget(obj: Any) -> Any:
-    """`obj`'s live widget from the registered views (made on first use)."""
-    make = _presenter.get("widget")
-    if make is None:
-        raise RuntimeError("no view layer is loaded: import puras_nb.views")
-    return make(obj)
 
 
 async def _submitted(
@@ -926,6 +885,14 @@ class LiveJob:
         if display:
             present(job)
         return job
+
+    def spans(self) -> Spans:
+        """The job's trace spans as the latency waterfall `puras spans` prints (run, steps, model calls, tools):
+        drawn in a notebook, text elsewhere, and the server's span dicts as a list. `NotSupported` where the server
+        has no spans route."""
+        sess = self._session or session()
+        answer = rt.run_sync(sess.spans(self._known_id("trace"), client=self.client))
+        return Spans(answer, job_id=self.id or "", running=not self.done())
 
     def send_feedback(self, rating: int, on_done: Callable[[BaseException | None], Any]) -> None:
         """Record feedback without blocking (a button click); `on_done(error or None)` says how it went."""

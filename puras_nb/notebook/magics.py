@@ -46,6 +46,7 @@ USAGE = {
     "cancel": "%puras cancel ID|$var",
     "logs": "%puras logs ID|$var",
     "get": "%puras get ID|$var",
+    "spans": "%puras spans ID|$var",
     "skills": "%puras skills [SKILL]",
     "local": "%puras local [--port N]",
     "config": "%puras config",
@@ -62,6 +63,7 @@ HELP = {
     "cancel": "cancel a job",
     "logs": "print a job's events as they arrive",
     "get": "the job object, as the API returns it",
+    "spans": "the job's trace spans as a latency waterfall (run, steps, model calls, tools), as `puras spans`",
     "skills": "the skills the server offers; with SKILL, what it takes (also: %puras run SKILL --help)",
     "local": "start the local emulator and use it in this kernel",
     "config": "the current settings (key masked); change them with %config Puras.<name> = ...",
@@ -468,6 +470,21 @@ class PurasMagics(Magics):
             except PurasError as exc:
                 raise one_line(exc) from None
 
+    def cmd_spans(self, argv: list[str]) -> Any:
+        from ..api.flows import TERMINAL
+        from ..model.spans import Spans
+        from .connection import client
+
+        args = _id_parser("spans").parse_args(argv)
+        wanted = job_id(args.job_id, self.shell.user_ns)
+        with client() as api:
+            try:
+                found = api.spans(wanted)
+                running = not found and api.get(wanted).get("status") not in TERMINAL
+            except PurasError as exc:
+                raise one_line(exc) from None
+        return Spans(found, job_id=wanted, running=running)
+
     def cmd_skills(self, argv: list[str]) -> Any:
         from .connection import skills
 
@@ -547,7 +564,7 @@ def completer(skillpack: Callable[[], str | None] | None = None) -> Completer:
     return Completer(
         commands=["run", *PurasMagics.commands()],
         run_options=RUN_FLAGS,
-        job_commands=("attach", "rerun", "cancel", "logs", "get"),
+        job_commands=("attach", "rerun", "cancel", "logs", "get", "spans"),
         skill_commands=("skills",),
         job_ids=job_ids,
         skillpack=skillpack or (lambda: current().skillpack),

@@ -177,6 +177,10 @@ class Session:
         """The job's events with an id greater than `after`."""
         return await self._request(self._on(client).events, job_id, after=after, background=background)
 
+    async def spans(self, job_id: str, *, client: Any = None) -> list[dict]:
+        """The job's trace spans (`GET /v1/jobs/{id}/spans`)."""
+        return await self._request(self._on(client).spans, job_id)
+
     async def cancel(self, job_id: str, *, client: Any = None) -> dict:
         """Ask the server to cancel the job; the job dict it answers."""
         return await self._request(self._on(client).cancel, job_id)

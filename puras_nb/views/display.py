@@ -18,7 +18,7 @@ import time
 import weakref
 from typing import Any, TextIO
 
-from ..model.job import set_presenter
+from ..model.presenter import set_presenter
 from ..model.protocols import Change, GridView, JobView, Shown
 from ..runtime.kernel import in_kernel
 from ..runtime.kernel import parent_id as _parent_id
@@ -81,6 +81,10 @@ def static_bundle(obj: Any, final: bool = False) -> dict[str, str]:
         from .batch import batch_html
 
         return {"text/plain": obj.text(), "text/html": batch_html(obj, final=final)}
+    if kind == "spans":
+        from .spans import spans_html
+
+        return {"text/plain": obj.text(), "text/html": spans_html(obj)}
     from .html import job_html, job_text
 
     return {"text/plain": job_text(obj), "text/html": job_html(obj, data=obj.media_data, final=final)}

@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from puras_nb import AsyncClient, Client, settings
+from puras_nb import AsyncClient, Client
 from puras_nb.errors import NotSupported, PurasAPIError
 from puras_nb.notebook import live
 from puras_nb.notebook.compare import compare, known_versions
 from puras_nb.views.display import static_bundle
 from tests.harness.puras_serve import PurasServe
-
-
-@pytest.fixture
-def served(puras_serve: PurasServe) -> Iterator[PurasServe]:
-    """Live jobs on the session's `puras serve`, bare names in its pack; the settings restored afterwards."""
-    before = settings.current()
-    settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, skillpack="studio",
-                       poll_interval=0.3, local=False)
-    yield puras_serve
-    settings.restore(before)
 
 
 def test_the_client_names_each_route_the_server_lacks(puras_serve: PurasServe) -> None:

@@ -192,3 +192,16 @@ def test_a_terminal_login_works_in_a_notebook_and_is_never_written(puras_serve: 
     finally:
         k.close()
     assert saved.read_bytes() == before and sorted(p.name for p in saved.parent.iterdir()) == ["config.json"]
+
+
+# -- spans ------------------------------------------------------------------------------------------------------
+
+
+def test_spans_magic_and_method_draw_the_waterfall(kernel: Kernel) -> None:
+    kernel.ok("traced = puras_nb.start('count', {'n': 2, 'delay': 0}, display=False)\ntraced.result()")
+    cell = kernel.ok("%puras spans $traced")
+    assert cell.text.splitlines()[0].startswith("run ") and "run:count" in cell.text
+    assert cell.result["text/html"].count('class="puras-span-bar ') == len(cell.text.splitlines())
+    assert kernel.ok("traced.spans()").text == cell.text
+    assert "%puras spans ID|$var" in kernel.ok("%puras help").stdout
+    short_error(kernel.run("%puras spans no-such-job"), "PurasAPIError", "404", "job not found")
