@@ -203,5 +203,5 @@ def test_spans_magic_and_method_draw_the_waterfall(kernel: Kernel) -> None:
     assert cell.text.splitlines()[0].startswith("run ") and "run:count" in cell.text
     assert cell.result["text/html"].count('class="puras-span-bar ') == len(cell.text.splitlines())
     assert kernel.ok("traced.spans()").text == cell.text
-    assert "%puras spans ID|$var" in kernel.ok("%puras help").stdout
+    assert "%puras spans ID|$var" in kernel.ok("%puras help").displays[0]["text/plain"]
     short_error(kernel.run("%puras spans no-such-job"), "PurasAPIError", "404", "job not found")
