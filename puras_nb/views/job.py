@@ -85,7 +85,7 @@ class JobWidget(w.VBox):
     def __init__(self, job: JobView, *, hz: float = MAX_HZ) -> None:
         self.job = job
         self.sent_final = False
-        self.head = part(w.HTML, _dom_classes=("puras-header",))
+        self.head = part(w.HTML, value=self._head_html(), _dom_classes=("puras-header",))  # opened with its value
         self.bar = w.FloatProgress(
             value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
         )

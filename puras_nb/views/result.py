@@ -106,9 +106,8 @@ class ResultView(w.VBox):
         for m in self.media:  # data: URLs decode here and now: no network involved
             if m.is_data and m.url not in self.data:
                 self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, caps))
-        super().__init__(_dom_classes=("puras-result-view",))
+        super().__init__(self._views(), _dom_classes=("puras-result-view",))  # opened with its children: no update
         self._previews = threading.Event()
-        self._render()
         missing = [m for m in self.media if m.url not in self.data]
         if fetch and missing:
             rt.spawn(self._fetch(missing, caps))
@@ -123,6 +122,10 @@ class ResultView(w.VBox):
         self._render()
 
     def _render(self) -> None:
+        self.children = self._views()
+
+    def _views(self) -> list[w.Widget]:
+        """The media (one, or a gallery) and the result's JSON below them."""
         children: list[w.Widget] = []
         views = [media_widget(m, self.data.get(m.url), pending=m.url not in self.data) for m in self.media]
         if len(views) == 1:
@@ -135,7 +138,7 @@ class ResultView(w.VBox):
             children.append(part(w.GridBox, children=views, layout=layout, _dom_classes=("puras-gallery",)))
         tree = raw_html(self.result) if self.media else json_html(self.result)
         children.append(part(w.HTML, value=STYLE + tree, _dom_classes=("puras-json-view",)))
-        self.children = children
+        return children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = widget_view(self)
