@@ -9,6 +9,7 @@ records progress, events and files.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..dialect import FILE_TYPES, DialectError, prune_extras, to_jsonschema, to_output_jsonschema
+from ..strings import cut
 
 if TYPE_CHECKING:  # jsonschema is imported when first used: its import can take seconds (format checkers)
     from jsonschema import Draft202012Validator
@@ -91,6 +93,13 @@ _ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
 _FILE_SHAPES = "a URL, a drive path or a data URL, or an object with drive_path, url or data"
 
 
+def _shown(value: Any) -> str:
+    """A wrong value as a message quotes it, short: `'abc'`, `true`, `[1, 2]` (`n=abc` said "got str")."""
+    if isinstance(value, str):
+        return repr(cut(value, 40))
+    return cut(json.dumps(value, ensure_ascii=False, default=str), 40)
+
+
 def _json_type(value: Any) -> str:
     """The JSON name of a value's type (`True` is a boolean, `3` an integer)."""
     if value is None:
@@ -137,14 +146,14 @@ def _message(error: ValidationError, schema: dict) -> str:
     keyword, expected, value = error.validator, error.validator_value, error.instance
     node, is_file = _dialect_node(schema, list(error.absolute_schema_path)[:-1])
     if is_file:
-        return f"{_where(path)} must be a file reference ({_FILE_SHAPES}), got {_json_type(value)}"
+        return f"{_where(path)} must be a file reference ({_FILE_SHAPES}), got {_shown(value)}"
     if keyword == "required":
         missing = next((name for name in expected if isinstance(value, dict) and name not in value), "?")
         return f"{_where([*path, missing])} is required"
     where = _where(path)
     if keyword == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
-        return f"{where} must be {_describe(names)}, got {_json_type(value)}"
+        return f"{where} must be {_describe(names)}, got {_shown(value)}"
     if keyword == "pattern" and isinstance(node, dict) and node.get("type") == "color":
         return f"{where} must be a hex colour such as #1a2b3c, got {value!r}"
     if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):

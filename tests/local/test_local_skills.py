@@ -34,11 +34,12 @@ def test_validate_inputs_fills_defaults_and_names_fields() -> None:
         ({}, "inputs.name is required"),
         ({"name": None}, "inputs.name must be a string, got null"),
         ({"name": ""}, "inputs.name must not be empty"),
-        ({"name": "x", "times": "2"}, "inputs.times must be an integer, got string"),
+        ({"name": "x", "times": "2"}, "inputs.times must be an integer, got '2'"),
         ({"name": "x", "times": 9}, "inputs.times must be <= 5"),
         ({"name": "x", "times": 0}, "inputs.times must be >= 1"),
-        ({"name": "x", "ratio": "high"}, "inputs.ratio must be a number or null, got string"),
+        ({"name": "x", "ratio": "high"}, "inputs.ratio must be a number or null, got 'high'"),
         ({"name": "x", "mode": "c"}, "inputs.mode must be one of"),
+        ({"name": "x", "times": "9" * 100}, "inputs.times must be an integer, got '" + "9" * 39 + "…'$"),
     ]
     for inputs, message in cases:
         with pytest.raises(SchemaError, match=message.replace("(", r"\(")):

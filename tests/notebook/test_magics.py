@@ -235,6 +235,12 @@ def test_a_body_that_cannot_be_sent_stops_run_all(kernel: Kernel, body: str, fra
     assert kernel.value("reached") == "False"
 
 
+def test_a_value_of_the_wrong_type_is_quoted_in_the_servers_answer(kernel: Kernel) -> None:
+    """`n=abc` for an integer said "got str"; it names what was typed."""
+    cell = kernel.run("%puras run demo/count n=abc --no-display")
+    assert cell.status == "error" and "inputs.n must be an integer, got 'abc'" in cell.evalue, cell.evalue
+
+
 def test_bad_subcommands(kernel: Kernel) -> None:
     usage_error(kernel.run("%puras frobnicate"), "unknown subcommand 'frobnicate'", "run, jobs, attach")
     usage_error(kernel.run("%puras"), "usage: %puras run")
