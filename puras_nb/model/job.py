@@ -26,10 +26,10 @@ from ..runtime import loop as rt
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
-from .media import find_media
+from .media import find_media, text_fields
 from .presenter import present, presenter_bundle, presenter_static, presenter_widget, set_presenter
 from .protocols import Change, JobView
-from .schemas import explain_not_found
+from .schemas import declared_outputs, explain_not_found
 from .spans import Spans
 from .text import event_message, finite, summarize
 
@@ -115,6 +115,7 @@ class LiveJob:
         self.exception: BaseException | None = None
         self.media: list[Media] | None = None
         self.media_data: dict[str, bytes | None] = {}
+        self._declared: dict[str, str] | None = None
         self.poll_interval = poll_interval if poll_interval is not None else s.poll_interval
         self.preview_max_bytes = preview_max_bytes if preview_max_bytes is not None else s.preview_max_bytes
         self.cancel_on_interrupt = cancel_on_interrupt if cancel_on_interrupt is not None else s.cancel_on_interrupt
@@ -638,10 +639,22 @@ class LiveJob:
     # -- media ----------------------------------------------------------------------------------
 
     def find_media(self) -> list[Media]:
-        """The media items of the result (images, audio, video), found once."""
+        """The media items of the result (images, audio, video), found once; a field its skill's output schema
+        declares as media is that media even when its value says nothing of its type."""
         if self.media is None:
-            self.media = find_media(self.job.get("result"), self.job.get("outputs"))
+            self.media = find_media(self.job.get("result"), self.job.get("outputs"), self.declared_outputs())
         return self.media
+
+    def declared_outputs(self) -> dict[str, str]:
+        """`{result field: dialect type}` that the skill's output schema declares (from the catalog already loaded
+        on this connection, never a request; {} when unknown)."""
+        if self._declared is None:
+            self._declared = declared_outputs(self.skill, self._session) if self.skill else {}
+        return self._declared
+
+    def text_fields(self) -> list[tuple[str, str]]:
+        """`(field, text)` of the result's fields declared `text`, shown as text rather than a JSON string."""
+        return text_fields(self.job.get("result"), self.declared_outputs())
 
     def want_media(self) -> None:
         """A view will show previews: fetch them (in the background) once the job succeeded."""

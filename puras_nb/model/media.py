@@ -1,18 +1,23 @@
 """Find media (images, audio, video) anywhere in a job result: URLs, `data:` URLs and file dicts, in order.
 
-Results are untrusted: only what `puras_nb.api.media.safe_url` accepts, of a media type we render, counts.
+Results are untrusted: only what `puras_nb.api.media.safe_url` accepts, of a media type we render, counts. Where
+the skill's `output_schema` declares a field `image`, `video` or `audio`, that field is shown as that media even
+when its value names no media type: a URL or `{url}` as it is, `{data, media_type}` as a data URL, and a bare drive
+path (or `{drive_path}`) only through the URL the server gives for that file in the job's `outputs`. Fields
+declared `text` are shown as text (`text_fields`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..api.media import Media, mime_of, safe_url
-from ..mime import media_kind
+from ..dialect import MEDIA_TYPES
+from ..mime import media_kind, sniff_mime
 
-__all__ = ["find_media"]
+__all__ = ["find_media", "shown_mime", "text_fields"]
 
 _URL_KEYS = ("url", "signed_url", "src", "href")
 _MIME_KEYS = ("mime", "mime_type", "mimetype", "content_type", "contentType", "type")
@@ -85,17 +90,82 @@ def _walk(value: Any, path: str, depth: int, out: list[Media], seen: set[str]) -
             _walk(item, f"{path}[{i}]", depth + 1, out, seen)
 
 
-def find_media(result: Any, outputs: Iterable[dict] | None = None) -> list[Media]:
+def _file_url(value: Any, outputs: list[dict]) -> tuple[str, str | None] | None:
+    """(URL, mime or None) of a file reference: a URL, `{url}`, `{data|base64, media_type}`, or a drive path the
+    job's `outputs` give a URL for; None when it names no file this kernel may fetch."""
+    if isinstance(value, dict):
+        mime = next((value[k] for k in (*_MIME_KEYS, "media_type") if isinstance(value.get(k), str)), None)
+        url = next((value[k] for k in _URL_KEYS if isinstance(value.get(k), str)), None)
+        payload = next((value[k] for k in ("data", "base64") if isinstance(value.get(k), str)), None)
+        if url is None and payload is not None and mime and "," not in payload and ";" not in mime:
+            url = f"data:{mime};base64,{payload.strip()}"
+        if url is None and isinstance(value.get("drive_path"), str):
+            return _file_url(value["drive_path"], outputs)
+        return (url, mime) if url is not None else None
+    if not isinstance(value, str) or not value:
+        return None
+    if value.startswith(("http://", "https://", "data:")):
+        return value, None
+    by_path = next((o for o in outputs if o.get("drive_path") == value and isinstance(o.get("url"), str)), None)
+    if by_path is None:
+        return None
+    mime = next((by_path[k] for k in _MIME_KEYS if isinstance(by_path.get(k), str)), None)
+    return by_path["url"], mime
+
+
+def _declared_media(value: Any, kind: str, path: str, outputs: list[dict]) -> Media | None:
+    """The media a field declared `kind` holds, whatever its value announces (its mime unknown: `kind/*`)."""
+    found = _file_url(value, outputs)
+    if found is None:
+        return None
+    url, mime = found
+    if not safe_url(url):
+        return None
+    mime = mime if media_kind(mime) == kind else mime_of(url) if media_kind(mime_of(url)) == kind else None
+    if url.startswith("data:") and mime is None:
+        return None
+    name = str(value.get("name") or "") if isinstance(value, dict) and isinstance(value.get("name"), str) else ""
+    return Media(url=url, kind=kind, mime=(mime or f"{kind}/*").split(";", 1)[0].strip().lower(), name=name,
+                 path=path)
+
+
+def find_media(
+    result: Any, outputs: Iterable[dict] | None = None, declared: Mapping[str, str] | None = None
+) -> list[Media]:
     """Every renderable media item in `result` (depth-first, in order), then the job's `outputs` files.
 
     Recognises http(s) URLs with a media extension, `data:` URLs of media types, and dicts with
     `url`/`signed_url` plus a mime. Duplicates (the same file, even signed twice) are kept once; a video's
     `poster` stays on the video (and is listed on its own only where the result names it elsewhere).
+    `declared` (`{field: dialect type}` from the skill's output schema) makes a top-level field declared
+    image/video/audio that media, first.
     """
     found: list[Media] = []
     seen: set[str] = set()
+    files = [o for o in outputs or () if isinstance(o, dict)]
+    if isinstance(result, dict) and declared:
+        for key, kind in list(declared.items())[:_MAX_ITEMS]:
+            if kind in MEDIA_TYPES and key in result:
+                _add(_declared_media(result[key], kind, str(key), files), found, seen)
     _walk(result, "", 0, found, seen)
     for i, item in enumerate(outputs or ()):
         if isinstance(item, dict):
             _add(_from_dict(item, f"outputs[{i}]"), found, seen)
     return found
+
+
+def shown_mime(media: Media, data: bytes | None) -> str:
+    """The type to show `media` as: its own, or where only its kind is known (`image/*`, a field the output
+    schema declares), what its bytes are."""
+    if not media.mime.endswith("/*"):
+        return media.mime
+    sniffed = sniff_mime(data) if data is not None else None
+    return sniffed if media_kind(sniffed) == media.kind and sniffed is not None else media.mime
+
+
+def text_fields(result: Any, declared: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """`(field, text)` of each top-level field the output schema declares `text` whose value is a string, in
+    declared order: shown as text (line breaks kept), not as a quoted JSON string."""
+    if not isinstance(result, dict) or not declared:
+        return []
+    return [(k, result[k]) for k, kind in declared.items() if kind == "text" and isinstance(result.get(k), str)]

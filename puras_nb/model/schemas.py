@@ -46,6 +46,7 @@ __all__ = [
     "catalog",
     "catalog_notes",
     "connection_id",
+    "declared_outputs",
     "explain_not_found",
     "find",
     "find_skills_dir",
@@ -505,6 +506,18 @@ def catalog_notes() -> list[str]:
         return []
     with _lock:
         return list(_notes.get(where, []))
+
+
+def declared_outputs(path: str, sess: Session | None = None) -> dict[str, str]:
+    """`{result field: dialect type}` that the skill `path`'s output schema declares, as far as the catalog
+    already loaded for `sess`'s connection (default: the current one) knows: never a request, never raises."""
+    try:
+        where = _where(sess or session())
+        with _lock:
+            skills = _cache.get(where)
+        return resolve(path, skills, current().skillpack).output_types() if skills else {}
+    except Exception:  # an unknown skill, no connection yet: nothing is declared
+        return {}
 
 
 def known() -> list[Skill]:

@@ -246,6 +246,14 @@ class Input:
     def parse(self, text: str) -> Any:
         """Text typed in a form or a magic as this input's value; empty text of a non-string input is None (not
         given). Raises ValueError with a short message ("must be an integer") when the text is not of the type."""
+        if self.media:  # a URL, a data URL or a drive path as typed; `{"url": …}` as JSON
+            stripped = text.strip()
+            if stripped.startswith("{"):
+                try:
+                    return json.loads(stripped)
+                except ValueError:
+                    raise ValueError("must be " + _FILE_WORDS) from None
+            return stripped or None
         if self.type in ("string", "text"):
             return text
         stripped = text.strip()
@@ -285,13 +293,6 @@ class Input:
             if not isinstance(value, list if self.type == "array" else dict):
                 raise ValueError(f"must be {_ARTICLE[self.type]} in JSON")
             return value
-        if self.media:  # a URL, a data URL or a drive path as typed; `{"url": …}` as JSON
-            if stripped.startswith("{"):
-                try:
-                    return json.loads(stripped)
-                except ValueError:
-                    raise ValueError("must be " + _FILE_WORDS) from None
-            return stripped
         try:
             return json.loads(stripped)
         except ValueError:

@@ -37,11 +37,18 @@ def _compare(skill: Skill, inputs: dict, versions: list[int]) -> Comparison:
 
 
 def form(
-    skill: str | Sequence[str], *, run_label: str = "Run", note: str = "", results_only: bool = False
+    skill: str | Sequence[str],
+    *,
+    run_label: str = "Run",
+    note: str = "",
+    results_only: bool = False,
+    first_example: bool = False,
 ) -> SkillForm:
     """A form for `skill` (or a picker over several), built from its input schema: press Run to start a live job,
     shown below with this form's earlier runs. Values the schema rejects are marked before any request is sent.
-    The version picker also offers "compare" (the two newest versions side by side) when there are two."""
+    The skill's examples are buttons that fill the form in (`first_example=True`: the first one is filled in from
+    the start). The version picker also offers "compare" (the two newest versions side by side) when there are
+    two."""
     paths = [skill] if isinstance(skill, str) else list(skill)
     if not paths:
         raise ValueError("form() needs a skill name, such as demo/ugc-ad")
@@ -50,16 +57,18 @@ def form(
     except PurasError as exc:  # the server unreachable or refusing: one line, as the magics say it
         raise one_line(exc) from None
     return SkillForm(
-        skills, start=_start, compare=_compare, run_label=run_label, note=note, results_only=results_only
+        skills, start=_start, compare=_compare, run_label=run_label, note=note, results_only=results_only,
+        first_example=first_example,
     )
 
 
 def app(skills: str | Sequence[str], *, run_label: str = "Generate") -> SkillForm:
-    """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button, results shown as
-    media without their raw JSON, and, when no API key is set, a small note that jobs run on the built-in emulator
-    (instead of the kernel's printed notice)."""
+    """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button, each skill's first
+    example filled in (so the first press of Generate works), results shown as media without their raw JSON, and,
+    when no API key is set, a small note that jobs run on the built-in emulator (instead of the kernel's printed
+    notice)."""
     note = ""
     if uses_emulator():
         endpoint(announce=False)  # start it now, quietly: the note says it on the page
         note = EMULATOR_NOTE
-    return form(skills, run_label=run_label, note=note, results_only=True)
+    return form(skills, run_label=run_label, note=note, results_only=True, first_example=True)

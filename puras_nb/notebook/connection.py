@@ -29,7 +29,10 @@ def client() -> Any:
 
 
 class SkillList(list):
-    """The skills a server offers (`puras_nb.model.skill.Skill` objects), shown as the `%puras skills` overview."""
+    """The skills a server offers (`puras_nb.model.skill.Skill` objects), shown as the `%puras skills` overview;
+    `notes` says in one line each what the server did not (a skillpack listed without its skills, say)."""
+
+    notes: tuple[str, ...] = ()
 
     def names(self, skillpack: str | None = None) -> list[str]:
         """Paths to complete: "pack/skill" for all, plus bare names of the default `skillpack`."""
@@ -38,12 +41,12 @@ class SkillList(list):
     def text(self) -> str:
         from ..views.skill import overview_text
 
-        return overview_text(self)
+        return overview_text(self, self.notes)
 
     def html(self) -> str:
         from ..views.skill import overview_html
 
-        return overview_html(self)
+        return overview_html(self, self.notes)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         return {"text/plain": self.text(), "text/html": self.html()}
@@ -57,11 +60,13 @@ def skills(api: Any = None) -> SkillList:
 
     `api` is a `Client` to ask; by default the current connection is asked afresh (and its cached catalog,
     which completion and skill cards use, refreshed)."""
-    from ..model.schemas import catalog
+    from ..model.schemas import catalog, catalog_notes
     from ..model.skill import from_skillpacks
 
     if api is None:
-        return SkillList(catalog(refresh=True))
+        found = SkillList(catalog(refresh=True))
+        found.notes = tuple(catalog_notes())
+        return found
     return SkillList(from_skillpacks(api.skillpacks()))
 
 

@@ -1,9 +1,12 @@
 """SkillForm: inputs for any skill drawn from its input schema, a version picker, a Run button, and the runs below.
 
-One implementation for `puras_nb.form(...)` in a notebook and the stakeholder app served by Voilà. Each input gets
-the widget its schema suggests (text, a slider for a sane bounded number, a checkbox, a dropdown for an enum, a
-file picker for a media input). A press checks every value against the schema first (`Input.check`,
-`Skill.check`) and shows what is wrong next to its field, with no request made; a valid press starts a job
+One implementation for `puras_nb.form(...)` in a notebook and the stakeholder app served by Voilà. The skill's title
+heads it, and each input gets the widget its dialect type suggests: a file picker for `image`, `video`, `audio` and
+`file` (a URL, a drive path, a data URL or `{"url": …}` typed in, or a file chosen on this computer), a text area
+for `text`, a colour picker for `color`, a slider for a sane bounded number, a checkbox, a dropdown for an enum, a
+text field otherwise. The skill's examples are buttons that fill the form. A skill without a schema gets one free
+YAML/JSON inputs box and the one line that says why. A press checks every value against the schema first
+(`Skill.check`) and shows what is wrong next to its field, with no request made; a valid press starts a job
 through the `start` callable the entry point gives (the view makes no request itself) and puts its live widget
 on top of this form's history. A server that refuses the inputs gets a short message, never a traceback.
 Colours are JupyterLab's theme variables with light fallbacks, so the form reads in dark themes (and Voilà's).
@@ -18,15 +21,17 @@ from typing import Any
 import ipywidgets as w
 from traitlets import TraitError
 
+from ..dialect import is_color
 from ..errors import PurasAPIError, PurasError
 from ..mime import data_url
 from ..model.protocols import GridView, JobView, Shown
-from ..model.skill import MISSING, Input, Skill
-from ..strings import flat
+from ..model.schemas import BundleError, load_yaml
+from ..model.skill import MISSING, Example, Input, Skill
+from ..strings import cut, flat
 from .display import widget_for
 from .html import STYLE, esc
 
-__all__ = ["COMPARE", "Field", "SkillForm"]
+__all__ = ["COMPARE", "ColorField", "Field", "FilePicker", "FreeInputs", "SkillForm"]
 
 #: A slider for a bounded integer input with at most this many values, and for a bounded number input whose range
 #: is at most `SLIDER_SPAN` (in steps of a round 1/100 of it or finer); a text field beyond, where a slider could not
@@ -54,16 +59,27 @@ FORM_STYLE = (
     "font-size:12px}"
     ".puras-form .puras-skill-about{color:var(--jp-ui-font-color1,#374151);font-size:13px}"
     ".puras-form.puras-results-only .puras-json-view{display:none}"
+    ".puras-form .puras-examples{align-items:center;flex-wrap:wrap;gap:4px;margin:2px 0 6px 0}"
+    ".puras-form .puras-examples .widget-button{width:auto;max-width:260px}"
+    ".puras-form .puras-muted{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
+    ".puras-form .puras-file-picker{align-items:center;flex-wrap:wrap;gap:4px}"
+    ".puras-form .puras-file-chosen{font-size:12px;color:var(--jp-ui-font-color2,#4b5563)}"
     ".puras-form .puras-run-head{font-size:12px;color:var(--jp-ui-font-color1,#374151);margin-top:10px;"
     "border-top:1px solid var(--jp-border-color2,#e5e7eb);padding-top:6px;word-break:break-word}"
     "</style>"
 )
 
 
+#: The finest step a number slider takes: a range whose hundredth is finer (0 to 5e-324, say) gets a text field.
+SLIDER_FINEST = 1e-9
+
+
 def _slider_range(item: Input) -> tuple[float, float] | None:
     """(min, max) of a slider for `item`, or None when its bounds make no sane one."""
     lo, hi = item.minimum, item.maximum
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return None
+    if not (hi - lo) / 100 >= SLIDER_FINEST:
         return None
     if item.type == "integer":
         sane = float(lo).is_integer() and float(hi).is_integer() and hi - lo <= SLIDER_STEPS
@@ -91,6 +107,56 @@ def _label(value: Any) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
+class FilePicker(w.HBox):
+    """A file input: a text box for a URL, a drive path, a data URL or `{"url": …}` in JSON, beside a button that
+    chooses a file on this computer (sent as a data URL). Choosing a file clears the text, typing clears the file."""
+
+    def __init__(self, accept: str, text: str = "") -> None:
+        self.text = w.Text(value=text, placeholder="URL, drive path or data URL; or choose a file",
+                           layout=w.Layout(width="min(420px, 100%)"))
+        self.upload = w.FileUpload(accept=accept, multiple=False, description="Choose file")
+        self.chosen = w.HTML("", _dom_classes=("puras-file-chosen",))
+        self.upload.observe(self._on_file, names="value")
+        self.text.observe(self._on_text, names="value")
+        super().__init__([self.text, self.upload, self.chosen], _dom_classes=("puras-file-picker",))
+
+    def _on_file(self, change: dict) -> None:
+        files = change["new"]
+        if files:
+            self.text.value = ""
+            name, size = str(files[0].get("name") or "file"), int(files[0].get("size") or 0)
+            self.chosen.value = f"{esc(cut(name, 60))} · {size / 1000:.0f} kB"
+        else:
+            self.chosen.value = ""
+
+    def _on_text(self, change: dict) -> None:
+        if change["new"] and self.upload.value:
+            self.upload.value = ()
+
+    def file(self) -> str | None:
+        """The chosen file as a data URL, or None."""
+        files = self.upload.value
+        if not files:
+            return None
+        return data_url(bytes(files[0]["content"]), files[0].get("type") or None)
+
+
+class ColorField(w.HBox):
+    """A colour picker; an optional colour with no default gets a "set" box, unticked (not sent) until a colour
+    is picked."""
+
+    def __init__(self, value: str | None, optional: bool) -> None:
+        self.picker = w.ColorPicker(concise=False, value=value or "#000000", layout=w.Layout(width="min(240px, 100%)"))
+        self.use = w.Checkbox(value=value is not None, description="set", indent=False,
+                              layout=w.Layout(width="auto", display="" if optional else "none"))
+        self.picker.observe(lambda _change: setattr(self.use, "value", True), names="value")
+        super().__init__([self.picker, self.use], _dom_classes=("puras-color-field",))
+
+    @property
+    def value(self) -> str | None:
+        return self.picker.value if self.use.value else None
+
+
 class Field:
     """One input: its widget, a label with its description and bounds, and the message shown when it is wrong."""
 
@@ -98,10 +164,10 @@ class Field:
         self.item = item
         self.widget = self._make()
         required = ' <span title="required">*</span>' if item.required else ""
-        hints = " · ".join(h for h in (item.description, item.bounds()) if h)
+        hints = " · ".join(h for h in (flat(item.description, 300), item.bounds()) if h)
         help_html = f'<span class="puras-field-help">{esc(hints)}</span>' if hints else ""
         self.label = w.HTML(
-            f'<span class="puras-field-label"><b>{esc(item.name)}</b>{required}{help_html}</span>',
+            f'<span class="puras-field-label"><b>{esc(flat(item.name, 80))}</b>{required}{help_html}</span>',
             _dom_classes=("puras-field-label-box",),
         )
         self.message = w.HTML(
@@ -115,8 +181,13 @@ class Field:
     def _make(self) -> w.Widget:
         item, default = self.item, self.item.default
         wide = w.Layout(width="min(640px, 100%)")
+        text = "" if default is MISSING or default is None else \
+            default if isinstance(default, str) else _json(default)
         if item.media:
-            return w.FileUpload(accept=item.accept, multiple=False, description="Choose file")
+            return FilePicker(item.accept, text)
+        if item.type == "color":
+            start = _hex(default)
+            return ColorField(start, optional=not item.required and start is None)
         if item.enum is not None:
             options = [(_label(v), v) for v in item.enum]
             if not item.required and default is MISSING:
@@ -132,41 +203,41 @@ class Field:
                                    layout=wide)
             return w.FloatSlider(value=float(_start_value(item)), min=lo, max=hi, step=_step(lo, hi),
                                  continuous_update=False, layout=wide, readout_format=".3g")
-        text = "" if default is MISSING or default is None else \
-            default if isinstance(default, str) else _json(default)
         placeholder = item.bounds() or item.type or "value"
-        long_text = item.type in ("array", "object") or (
-            item.type == "string" and (item.max_length is None or item.max_length > 200)
-        )
-        if long_text:
-            return w.Textarea(value=text, placeholder=placeholder, rows=2, layout=wide)
+        if item.multiline or item.type in ("array", "object"):
+            return w.Textarea(value=text, placeholder=placeholder, rows=4 if item.type == "text" else 2, layout=wide)
         return w.Text(value=text, placeholder=placeholder, layout=wide)
 
     def value(self) -> Any:
         """The typed value (None: not given, the server's default applies); ValueError with a short message."""
         widget, item = self.widget, self.item
-        if isinstance(widget, w.FileUpload):
-            files = widget.value
-            if not files:
-                return None
-            upload = files[0]
-            return data_url(bytes(upload["content"]), upload.get("type") or None)
+        if isinstance(widget, FilePicker):
+            chosen = widget.file()
+            return chosen if chosen is not None else item.parse(widget.text.value)
         if isinstance(widget, (w.Text, w.Textarea)):
             text = widget.value
-            if item.type == "string" or not item.type:
-                if not text and not item.required:
-                    return None
-                return text if item.type == "string" else item.parse(text)
+            if item.type in ("string", "text") or not item.type:
+                if not text:
+                    return None  # untouched: not given (a required one "is required")
+                return text if item.type else item.parse(text)
             return item.parse(text)
         return widget.value
 
     def fill(self, value: Any) -> None:
-        """Put `value` in the widget as a person would type or pick it (a file picker takes no value)."""
+        """Put `value` in the widget as a person would type or pick it."""
         widget = self.widget
-        if isinstance(widget, (w.Text, w.Textarea)):
+        if isinstance(widget, FilePicker):
+            widget.upload.value = ()
+            widget.text.value = value if isinstance(value, str) else "" if value is None else _json(value)
+        elif isinstance(widget, (w.Text, w.Textarea)):
             widget.value = value if isinstance(value, str) else "" if value is None else _json(value)
-        elif isinstance(widget, w.FileUpload):
-            raise ValueError(f"{self.item.name} takes a file: choose one in the form")
+        elif isinstance(widget, ColorField):
+            colour = _hex(value)
+            if colour is None and value is not None:
+                raise ValueError(f"{self.item.name} cannot take {value!r}: it takes a hex colour such as #ff8800")
+            if colour is not None:
+                widget.picker.value = colour
+            widget.use.value = colour is not None
         else:
             try:
                 widget.value = value
@@ -175,7 +246,66 @@ class Field:
 
     def show(self, message: str | None) -> None:
         """Show `message` under the field (or clear it)."""
-        self.message.value = f"⚠ {esc(self.item.name)} {esc(message)}" if message else ""
+        self.message.value = f"⚠ {esc(flat(self.item.name, 80))} {esc(message)}" if message else ""
+
+
+class FreeInputs:
+    """The inputs of a skill without a schema: one YAML or JSON box (`prompt: a lamp`, or `{"prompt": …}`)."""
+
+    def __init__(self) -> None:
+        self.widget = w.Textarea(placeholder="inputs as YAML (key: value, one a line) or JSON", rows=4,
+                                 layout=w.Layout(width="min(640px, 100%)"), _dom_classes=("puras-free-inputs",))
+        self.message = w.HTML("", _dom_classes=("puras-error", "puras-field-error"))
+        label = w.HTML('<span class="puras-field-label"><b>inputs</b><span class="puras-field-help">YAML or JSON'
+                       "</span></span>")
+        self.box = w.VBox([label, self.widget, self.message], _dom_classes=("puras-field", "puras-field-inputs"))
+
+    def values(self) -> dict[str, Any]:
+        """The inputs typed; ValueError with a short message when they are not a YAML/JSON mapping."""
+        if not self.widget.value.strip():
+            return {}
+        try:
+            data = load_yaml(self.widget.value)
+        except BundleError as exc:
+            raise ValueError(str(exc).replace("it is", "is", 1)) from None
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise ValueError("must be a mapping of input names to values (key: value)")
+        return {str(k): v for k, v in data.items()}
+
+    def fill(self, values: dict[str, Any]) -> None:
+        self.widget.value = _json(values) if values else ""
+
+
+def _hex(value: Any) -> str | None:
+    """A colour as the picker takes it (`#ff8800`), or None when it is no hex colour."""
+    if not is_color(value):
+        return None
+    return value if value.startswith("#") else "#" + value
+
+
+def _choice(skill: Skill) -> str:
+    """A skill as the picker lists it: its title and path."""
+    return f"{flat(skill.title, 60)} ({skill.path})" if skill.title else skill.path
+
+
+def _about(skill: Skill) -> str:
+    """The form's head: the title (else the path), the path beside a title, the description, and one line for a
+    skill without a schema (why) or with a schema that has problems."""
+    head = f"<b>{esc(skill.heading)}</b>"
+    if skill.title:
+        head += f' <span class="puras-muted">{esc(skill.path)}</span>'
+    parts = [f'<div class="puras-skill-heading">{head}</div>']
+    if skill.description:
+        parts.append(f"<div>{esc(cut(skill.description, 600))}</div>")
+    if not skill.has_schema:
+        note = skill.note or f"The server gives no input schema for {skill.path}: inputs are passed as given."
+        parts.append(f'<div class="puras-muted puras-no-schema">{esc(flat(note, 300))}</div>')
+    if skill.problems:
+        shown = "; ".join(skill.problems[:3]) + (" …" if len(skill.problems) > 3 else "")
+        parts.append(f'<div class="puras-muted">Schema problems: {esc(flat(shown, 400))}</div>')
+    return "".join(parts)
 
 
 def _json(value: Any) -> str:
@@ -194,7 +324,8 @@ class SkillForm(w.VBox):
     `start(skill, inputs, version)` returns a LiveJob; `compare(skill, inputs, versions)` (optional) a Comparison
     of the same inputs on two versions, offered as "compare vA and vB" in the version picker. `runs` holds this
     form's jobs and comparisons, newest first. `results_only` shows each result's media without its raw JSON tree
-    (for people who watch rather than code).
+    (for people who watch rather than code); `first_example` fills each skill's first example in when it is
+    shown, so the first press of Run works.
     """
 
     def __init__(
@@ -206,6 +337,7 @@ class SkillForm(w.VBox):
         run_label: str = "Run",
         note: str = "",
         results_only: bool = False,
+        first_example: bool = False,
     ) -> None:
         if not skills:
             raise ValueError("a form needs at least one skill")
@@ -215,14 +347,17 @@ class SkillForm(w.VBox):
         self.runs: list[Shown] = []
         self._count = 0
         self.fields: dict[str, Field] = {}
+        self.free: FreeInputs | None = None
+        self._first_example = first_example
         self.skill = self.skills[0]
         self.picker = w.Dropdown(
-            options=[(s.path, i) for i, s in enumerate(self.skills)], value=0, description="Skill",
+            options=[(_choice(s), i) for i, s in enumerate(self.skills)], value=0, description="Skill",
             style={"description_width": "initial"},  # flush left, like the fields' own labels
             layout=w.Layout(width="min(420px, 100%)", display="" if len(self.skills) > 1 else "none"),
             _dom_classes=("puras-skill-picker",),
         )  # fmt: skip
         self.about = w.HTML(_dom_classes=("puras-skill-about",))
+        self.examples = w.HBox(_dom_classes=("puras-examples",))
         self.field_box = w.VBox(_dom_classes=("puras-fields",))
         self.version = w.Dropdown(description="Version", layout=w.Layout(width="min(300px, 100%)"),
                                   style={"description_width": "initial"}, _dom_classes=("puras-version",))
@@ -235,8 +370,8 @@ class SkillForm(w.VBox):
         self.run_button.on_click(lambda _b: self.run())
         controls = w.HBox([self.version, self.run_button], _dom_classes=("puras-controls",))
         super().__init__(
-            [w.HTML(STYLE + FORM_STYLE), note_html, self.picker, self.about, self.field_box, controls, self.message,
-             self.history],
+            [w.HTML(STYLE + FORM_STYLE), note_html, self.picker, self.about, self.examples, self.field_box, controls,
+             self.message, self.history],
             _dom_classes=("puras-form", "puras-results-only") if results_only else ("puras-form",),
         )  # fmt: skip
         self.choose(self.skill)
@@ -257,28 +392,75 @@ class SkillForm(w.VBox):
             options.append((f"compare v{versions[1]} and v{versions[0]}", COMPARE))
         self.version.options = options
         self.version.value = skill.active_version if skill.active_version in versions else options[0][1]
-        self.fields = {item.name: Field(item) for item in skill.inputs}
-        self.field_box.children = [f.box for f in self.fields.values()]
-        about = skill.description or ""
-        if not skill.has_schema:
-            about = (about + " " if about else "") + "(The server gives no input schema for this skill.)"
-        self.about.value = f"<b>{esc(skill.path)}</b> {esc(about)}" if about else f"<b>{esc(skill.path)}</b>"
+        self._build_fields()
+        self.about.value = _about(skill)
+        buttons = []
+        for i, example in enumerate(skill.examples):
+            button = w.Button(description=cut(example.title, 40), tooltip=example.description or example.title,
+                              icon="magic" if i == 0 else "", _dom_classes=("puras-example",))
+            button.on_click(lambda _b, i=i: self.use_example(i))
+            buttons.append(button)
+        label = w.HTML('<span class="puras-muted">Examples:</span>')
+        self.examples.children = [label, *buttons] if buttons else []
         self.message.value = ""
+        if self._first_example and skill.examples:
+            self.use_example(0)
+
+    def _build_fields(self) -> None:
+        """Fields for the chosen skill's inputs, each at its default (one free box when it has no schema)."""
+        skill = self.skill
+        self.fields = {item.name: Field(item) for item in skill.inputs}
+        self.free = None if skill.has_schema else FreeInputs()
+        boxes = [f.box for f in self.fields.values()] + ([self.free.box] if self.free else [])
+        if skill.more_inputs:
+            boxes.append(w.HTML(f'<div class="puras-muted">… and {skill.more_inputs} more inputs this form does not '
+                                "show (a %%puras cell can set them)</div>"))
+        self.field_box.children = boxes
 
     # -- the person's actions -----------------------------------------------------------------------------
 
     def fill(self, **values: Any) -> SkillForm:
-        """Set fields as a person would (`form.fill(duration=6)`); returns the form."""
+        """Set fields as a person would (`form.fill(duration=6)`); returns the form. A skill without a schema
+        takes any names, into its free inputs box."""
+        if self.free is not None:
+            self.free.fill({**self.free_values(), **values})
+            return self
         for name, value in values.items():
             if name not in self.fields:
                 raise KeyError(f"{self.skill.path} has no input {name!r} (inputs: {', '.join(self.fields)})")
             self.fields[name].fill(value)
         return self
 
+    def free_values(self) -> dict[str, Any]:
+        """What the free inputs box holds now ({} when it is empty or not valid)."""
+        try:
+            return self.free.values() if self.free is not None else {}
+        except ValueError:
+            return {}
+
+    def use_example(self, index: int) -> SkillForm:
+        """Start over from the skill's example `index` (what its button does): every field back to its default,
+        then the example's inputs filled in. An example value a field cannot take is said on the form."""
+        example: Example = self.skill.examples[index]
+        self._build_fields()
+        problems = []
+        for name, value in example.inputs.items():
+            try:
+                self.fill(**{name: value})
+            except (KeyError, ValueError) as exc:
+                problems.append(flat(exc.args[0] if exc.args else exc, 120))
+        self.message.value = esc("The example does not fit this form: " + "; ".join(problems)) if problems else ""
+        return self
+
     def values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """(the inputs to send, {input: problem}) from the fields as they are; nothing is sent."""
         values: dict[str, Any] = {}
         problems: dict[str, str] = {}
+        if self.free is not None:
+            try:
+                values.update(self.free.values())
+            except ValueError as exc:
+                problems["inputs"] = str(exc)
         for name, field in self.fields.items():
             try:
                 value = field.value()
@@ -297,8 +479,10 @@ class SkillForm(w.VBox):
         values, problems = self.values()
         for name, field in self.fields.items():
             field.show(problems.get(name))
+        if self.free is not None:
+            self.free.message.value = f"⚠ inputs {esc(problems['inputs'])}" if "inputs" in problems else ""
         if problems:
-            stray = [f"{k} {v}" for k, v in problems.items() if k not in self.fields]
+            stray = [f"{flat(k, 80)} {v}" for k, v in problems.items() if k not in self.fields and k != "inputs"]
             self.message.value = esc("; ".join(stray) if stray else "Fix the marked field(s) first; nothing was sent.")
             return None
         self.message.value = ""

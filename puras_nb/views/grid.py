@@ -52,7 +52,8 @@ class CellView(w.VBox):
             self._ended = True
             self.bar.layout.display = "none"
             if job.status == "succeeded" and job.exception is None:
-                result = ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False)
+                result = ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False,
+                                    texts=job.text_fields())
                 self.body.children = [result]
             else:
                 self.body.children = [w.HTML(STYLE + ending_html(job))]
@@ -95,7 +96,8 @@ def comparison_html(comparison: GridView, *, final: bool = False) -> str:
             job = comparison.job(i, v)
             inner = f"{badge(job.status)} <small>{esc(facts(job))}</small>"
             if job.status == "succeeded":
-                inner += result_html(job.job.get("result"), media=job.find_media(), data=job.media_data)
+                inner += result_html(job.job.get("result"), media=job.find_media(), data=job.media_data,
+                                     texts=job.text_fields())
             elif job.done():
                 inner += ending_html(job)
             cells.append(f"<td>{inner}</td>")

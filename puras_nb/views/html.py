@@ -15,7 +15,7 @@ from typing import Any
 from ..api.media import Media, fetch, mime_of, safe_url
 from ..mime import media_kind
 from ..model.job import job_text
-from ..model.media import find_media
+from ..model.media import find_media, shown_mime
 from ..model.protocols import JobView
 from ..model.text import count, dollars, event_parts, summarize
 from ..strings import cut, plain
@@ -42,6 +42,7 @@ __all__ = [
     "raw_html",
     "result_html",
     "summarize",
+    "text_field_html",
     "title_html",
     "words",
 ]
@@ -103,6 +104,8 @@ STYLE = (
     ".puras-gallery audio{width:260px;max-width:100%}"
     ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%)}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
+    ".puras-text-field{margin:4px 0 8px 0;max-width:80ch}.puras-text-value{white-space:pre-wrap;"
+    "overflow-wrap:anywhere;color:var(--jp-content-font-color1,#111827)}"
     ".puras-json details{margin-left:1em}"
     ".puras-json summary,.puras-raw>summary,.puras-log-static>summary{cursor:pointer}"
     ".puras-json pre{white-space:pre-wrap;word-break:break-word;margin:0}"
@@ -205,13 +208,13 @@ def media_html(
 
     A video's poster is embedded only when its bytes are at hand (in `posters`), never as a remote URL.
     """
-    kind = media_kind(media.mime)
+    kind = media.kind if media_kind(media.mime) is not None or media.mime == f"{media.kind}/*" else None
     if kind is None or not safe_url(media.url):
         return ""
     if data is None and media.is_data:  # decoded here (no network), and checked as fetched bytes are
         data = fetch(media, embed_max)
     if data is not None and len(data) <= embed_max:
-        src = f"data:{media.mime};base64,{base64.b64encode(data).decode('ascii')}"
+        src = f"data:{shown_mime(media, data)};base64,{base64.b64encode(data).decode('ascii')}"
     elif media.is_data:  # shown only from its checked bytes, never as the result gave it
         note = f"{esc(media.path)}: {esc(media.mime)} not shown (too large, or not {esc(kind)} bytes)"
         return f'<figure class="puras-media"><figcaption>{note}</figcaption></figure>'
@@ -243,8 +246,8 @@ def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: in
     shown: list[str] = []
     for m in media:
         raw = data.get(m.url)
-        if media_kind(m.mime) == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
-            src = f"data:{esc(m.mime)};base64,{base64.b64encode(raw).decode('ascii')}"
+        if m.kind == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
+            src = f"data:{esc(shown_mime(m, raw))};base64,{base64.b64encode(raw).decode('ascii')}"
             shown.append(f'<img src="{src}" alt="" style="max-height:48px;max-width:96px;margin-right:4px">')
     return "".join(shown)
 
@@ -255,15 +258,24 @@ def result_html(
     outputs: list[dict] | None = None,
     media: list[Media] | None = None,
     data: dict[str, bytes | None] | None = None,
+    texts: list[tuple[str, str]] | None = None,
 ) -> str:
-    """A result as static HTML: its media as a gallery, then the whole value as a collapsible JSON tree
-    (folded away behind "raw result" when media are previewed: the media are the result people look at)."""
+    """A result as static HTML: its media as a gallery, its `texts` (the fields its output schema declares
+    `text`) as text, then the whole value as a collapsible JSON tree (folded away behind "raw result" when there
+    are media or texts to look at: they are the result people look at)."""
     found = media if media is not None else find_media(result, outputs)
     data = data or {}
     gallery = "".join(media_html(m, data.get(m.url), posters=data) for m in found)
     parts = [f'<div class="puras-gallery">{gallery}</div>'] if gallery else []
-    parts.append(raw_html(result) if gallery else json_html(result))
+    parts += [text_field_html(name, text) for name, text in texts or ()]
+    parts.append(raw_html(result) if gallery or texts else json_html(result))
     return f'<div class="puras-result">{"".join(parts)}</div>'
+
+
+def text_field_html(name: str, text: str, limit: int = 20_000) -> str:
+    """A result field declared `text`: its name, then its text as written (line breaks kept, escaped)."""
+    return (f'<div class="puras-text-field"><div class="puras-caption">{esc(cut(plain(name), 80))}</div>'
+            f'<div class="puras-text-value">{esc(cut(text, limit))}</div></div>')
 
 
 def raw_html(result: Any) -> str:
@@ -381,7 +393,7 @@ def job_html(
         if job.id:  # a submission that made no job has no run time or cost to tell
             body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
         if status == "succeeded" and not compact:
-            body.append(result_html(job.job.get("result"), media=job.media, data=data))
+            body.append(result_html(job.job.get("result"), media=job.find_media(), data=data, texts=job.text_fields()))
         elif not compact:
             body.append(ending_html(job))
         if not compact:

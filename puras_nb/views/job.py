@@ -288,7 +288,8 @@ class JobWidget(w.VBox):
             from .result import ResultView
 
             self.result_box.children = [
-                ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False)
+                ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False,
+                           texts=job.text_fields())
             ]
 
     def finalize(self) -> None:

@@ -13,11 +13,11 @@ import ipywidgets as w
 
 from ..api.media import Media, max_bytes_for
 from ..api.media import fetch as fetch_now
-from ..model.media import find_media
+from ..model.media import find_media, shown_mime
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
-from .html import STYLE, esc, json_html, name_html, raw_html, result_html, summarize
+from .html import STYLE, esc, json_html, name_html, raw_html, result_html, summarize, text_field_html
 from .outputs import live_bundle, widget_view
 from .parts import part
 
@@ -62,7 +62,8 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
     if data is None:
         return _link(media, f"{media.mime}: loading preview…" if pending else f"{media.mime} not previewed "
                      "(too large, past this job's preview budget, or unreachable)")
-    fmt = _FORMATS.get(media.mime, media.mime.split("/", 1)[-1])
+    mime = shown_mime(media, data)
+    fmt = _FORMATS.get(mime, mime.split("/", 1)[-1])
     # flex-start: a flex column stretches its children to its width, which would upscale a small image
     layout = {"max_width": "100%", "height": "auto", "width": "auto", "align_self": "flex-start"}
     classes = (f"puras-media-{media.kind}",)
@@ -81,8 +82,8 @@ def media_widget(media: Media, data: bytes | None, *, pending: bool = False) -> 
 
 
 class ResultView(w.VBox):
-    """A result: media gallery on top, collapsible JSON below (folded when there are media to look at).
-    Static text/html and text/plain fallbacks.
+    """A result: media gallery on top, then `texts` (its fields declared `text`, as text), collapsible JSON below
+    (folded when there are media or texts to look at). Static text/html and text/plain fallbacks.
 
     Media bytes given in `data` show at once; the others are fetched in the background (never on the
     kernel's thread) when `fetch` is on, showing as links until they arrive. Shown as a cell's value it
@@ -98,8 +99,10 @@ class ResultView(w.VBox):
         data: dict[str, bytes | None] | None = None,
         max_bytes: int | dict[str, int] | None = None,
         fetch: bool = True,
+        texts: list[tuple[str, str]] | None = None,
     ) -> None:
         self.result = result
+        self.texts = list(texts or [])
         self.media = media if media is not None else find_media(result, outputs)
         self.data = dict(data or {})
         caps = max_bytes if max_bytes is not None else current().preview_max_bytes
@@ -136,20 +139,23 @@ class ResultView(w.VBox):
                 "align_items": "flex-start",
             }
             children.append(part(w.GridBox, children=views, layout=layout, _dom_classes=("puras-gallery",)))
-        tree = raw_html(self.result) if self.media else json_html(self.result)
+        if self.texts:
+            shown = "".join(text_field_html(name, text) for name, text in self.texts)
+            children.append(part(w.HTML, value=STYLE + shown, _dom_classes=("puras-text-fields",)))
+        tree = raw_html(self.result) if self.media or self.texts else json_html(self.result)
         children.append(part(w.HTML, value=STYLE + tree, _dom_classes=("puras-json-view",)))
         return children
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = widget_view(self)
         data["text/plain"] = f"<result {summarize(self.result)}>"
-        data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data)
+        data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data, texts=self.texts)
         return data
 
     def static_bundle(self) -> dict:
         """The static view (`puras-final`), with the previews fetched within `STATIC_WAIT` seconds embedded."""
         self._previews.wait(STATIC_WAIT)
-        html = result_html(self.result, media=self.media, data=self.data)
+        html = result_html(self.result, media=self.media, data=self.data, texts=self.texts)
         final = f'{STYLE}<div class="puras-static puras-final">{html}</div>'
         return {"text/plain": f"<result {summarize(self.result)}>", "text/html": final}
 

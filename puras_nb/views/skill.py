@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from ..dialect import FILE_TYPES
 from ..model.schemas import find
 from ..model.skill import MISSING, Input, Skill
+from ..strings import flat
 from .html import NO_MATH, STYLE, esc, words
 
 __all__ = ["SkillCard", "overview_html", "overview_text", "skill"]
@@ -32,6 +35,8 @@ SKILL_STYLE = (
     # code in these tables wraps at spaces, never inside a word (html.py's STYLE lets result values break anywhere)
     ".puras-static table.puras-table td code{overflow-wrap:normal}"
     ".puras-static pre.puras-example{padding:6px 8px;margin:4px 0;white-space:pre;overflow-x:auto}"
+    ".puras-static details.puras-skill-example>summary{cursor:pointer;margin-top:2px}"
+    ".puras-static .puras-skill-fact{font-size:12px}"
     "</style>"
 )
 
@@ -48,15 +53,15 @@ def prose(text: str) -> str:
 def _default(item: Input) -> str:
     if item.default is MISSING:
         return ""
-    return item.default if isinstance(item.default, str) else json.dumps(item.default)
+    return flat(item.default if isinstance(item.default, str) else json.dumps(item.default, default=str), 200)
 
 
 def _type(item: Input) -> str:
     kind = item.type or "any"
     if item.nullable:
         kind += " or null"
-    if item.media:
-        kind += f" (media{': ' + item.accept if item.accept else ''})"
+    if item.media and item.type not in FILE_TYPES:
+        kind += f" (file{': ' + item.accept if item.accept else ''})"
     return kind
 
 
@@ -64,30 +69,50 @@ def _versions(skill: Skill) -> list[str]:
     return [f"v{v}" + (" (active)" if v == skill.active_version else "") for v in skill.versions]
 
 
+def _outputs(skill: Skill) -> str:
+    """ "poster (image), caption (text)": the fields the skill returns."""
+    return ", ".join(f"{flat(o.name, 60)} ({o.type})" if o.type else flat(o.name, 60) for o in skill.outputs)
+
+
 class SkillCard:
-    """What one skill is and takes: description, versions (active marked), an input table, a `%%puras` example."""
+    """What one skill is, takes and returns: its title, description, versions (active marked), an input table, its
+    examples as ready `%%puras` cells (one click opens each), and where its schema came from."""
 
     def __init__(self, skill: Skill) -> None:
         self.skill = skill
 
     def _rows(self) -> list[list[str]]:
         return [
-            [i.name, _type(i), "yes" if i.required else "", _default(i), i.bounds(), i.description]
+            [flat(i.name, 80), _type(i), "yes" if i.required else "", _default(i), i.bounds(), flat(i.description)]
             for i in self.skill.inputs
         ]
 
     def _inputs_note(self) -> str:
-        if not self.skill.has_schema:
-            return "The server gives no input schema for this skill: inputs are passed as they are."
-        if self.skill.inputs:
+        s = self.skill
+        if not s.has_schema:
+            return flat(s.note or "The server gives no input schema for this skill: inputs are passed as they are.")
+        if s.inputs:
             return ""
-        return "Declares no inputs." if self.skill.closed else "Declares no inputs: any inputs are passed as they are."
+        return "Declares no inputs." if s.closed else "Declares no inputs: any inputs are passed as they are."
+
+    def _more(self) -> str:
+        return f"… and {self.skill.more_inputs} more inputs not shown" if self.skill.more_inputs else ""
+
+    def _facts(self) -> list[str]:
+        """One line each: what it returns, where the schema came from, and what is wrong with the schema."""
+        s = self.skill
+        lines = [f"returns: {_outputs(s)}"] if s.outputs else []
+        if s.source and s.has_schema:
+            lines.append(f"schema from {flat(s.source, 200)}")
+        lines += [f"schema problem: {flat(p, 200)}" for p in s.problems[:5]]
+        return lines
 
     def text(self) -> str:
         s = self.skill
-        lines = [f"<skill {s.path}{' · ' + ', '.join(_versions(s)) if s.versions else ''}>"]
+        title = f"{flat(s.title, 100)} · " if s.title else ""
+        lines = [f"<skill {title}{flat(s.path)}{' · ' + ', '.join(_versions(s)) if s.versions else ''}>"]
         if s.description:
-            lines.append(s.description)
+            lines.append(flat(s.description))
         note = self._inputs_note()
         if note:
             lines.append(note)
@@ -99,7 +124,13 @@ class SkillCard:
             for row in rows:
                 cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)] + [row[-1]]
                 lines.append("  " + "  ".join(cells).rstrip())
-        lines.append("example:")
+            if self._more():
+                lines.append("  " + self._more())
+        lines += self._facts()
+        for example in s.examples:
+            lines.append(f"example: {example.title}" + (f" ({example.description})" if example.description else ""))
+            lines += ["  " + line for line in s.example(example.inputs).splitlines()]
+        lines.append("every input:" if s.examples else "example:")
         lines += ["  " + line for line in s.example().splitlines()]
         return "\n".join(lines)
 
@@ -108,15 +139,17 @@ class SkillCard:
         versions = ", ".join(
             f"<b>{esc(v)}</b>" if v.endswith("(active)") else esc(v) for v in _versions(s)
         )
+        title = f"<b>{esc(flat(s.title, 200))}</b> <span class=\"puras-muted\">{esc(s.path)}</span>" if s.title \
+            else f"<b>{esc(s.path)}</b>"
         head = (
-            f'<div class="puras-header"><b>{esc(s.path)}</b>'
+            f'<div class="puras-header puras-skill-title">{title}'
             f'<span class="puras-muted"> · skillpack {esc(s.pack_path or s.skillpack)}'
             f"{' · versions ' if versions else ''}</span>{versions}</div>"
         )
         about = f'<div class="puras-skill-about">{prose(s.description)}</div>' if s.description else ""
         note = self._inputs_note()
         if note:
-            table = f'<div class="puras-muted">{esc(note)}</div>'
+            table = f'<div class="puras-muted puras-no-schema">{esc(note)}</div>'
         else:
             cells = "".join(
                 "<tr>"
@@ -126,16 +159,33 @@ class SkillCard:
                 + f"<td>{esc(allowed)}</td><td>{prose(about_input)}</td></tr>"
                 for name, kind, required, default, allowed, about_input in self._rows()
             )
+            more = f'<div class="puras-muted">{esc(self._more())}</div>' if self._more() else ""
             table = (
                 '<table class="puras-table puras-skill-inputs"><thead><tr><th>input</th><th>type</th>'
                 "<th>required</th><th>default</th><th>allowed</th><th>description</th></tr></thead>"
-                f"<tbody>{cells}</tbody></table>"
+                f"<tbody>{cells}</tbody></table>{more}"
             )
-        example = (
-            '<div class="puras-muted">Example: copy into a cell and edit</div>'
-            f'<pre class="puras-example">{esc(s.example())}</pre>'
-        )
-        return f'{STYLE}{SKILL_STYLE}<div class="puras-static puras-skill">{head}{about}{table}{example}</div>'
+        facts = "".join(f'<div class="puras-muted puras-skill-fact">{esc(line)}</div>' for line in self._facts())
+        return (f'{STYLE}{SKILL_STYLE}<div class="puras-static puras-skill">{head}{about}{table}{facts}'
+                f"{self._examples_html()}</div>")
+
+    def _examples_html(self) -> str:
+        """Each example as a ready cell behind its title (the first one open: one click opens another), then every
+        input with its default; without examples, that cell alone."""
+        s = self.skill
+        if not s.examples:
+            return ('<div class="puras-muted">Example: copy into a cell and edit</div>'
+                    f'<pre class="puras-example">{esc(s.example())}</pre>')
+        parts = ['<div class="puras-muted">Examples: copy one into a cell and edit</div>']
+        for i, example in enumerate(s.examples):
+            about = f' <span class="puras-muted">{esc(example.description)}</span>' if example.description else ""
+            parts.append(
+                f'<details class="puras-skill-example"{" open" if i == 0 else ""}><summary>{esc(example.title)}{about}'
+                f'</summary><pre class="puras-example">{esc(s.example(example.inputs))}</pre></details>'
+            )
+        parts.append('<details class="puras-skill-example"><summary>Every input, with its default</summary>'
+                     f'<pre class="puras-example">{esc(s.example())}</pre></details>')
+        return "".join(parts)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         return {"text/plain": self.text(), "text/html": self.html()}
@@ -150,14 +200,26 @@ def skill(path: str) -> SkillCard:
     return SkillCard(find(path))
 
 
-def overview_text(skills: list[Skill]) -> str:
-    """`%puras skills` as text: one line per skill with its versions and inputs (`key=…` required)."""
+def _input_names(skill: Skill, limit: int = 8) -> list[str]:
+    """Its inputs for the overview (* marks a required one), the first `limit` of them and how many more."""
+    names = [flat(i.name, 40) + ("*" if i.required else "") for i in skill.inputs[:limit]]
+    more = len(skill.inputs) - limit + skill.more_inputs
+    return names + ([f"+{more} more"] if more > 0 else [])
+
+
+def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
+    """`%puras skills` as text: one line per skill with its versions and inputs (`key=…` required), then what
+    the server did not say (`notes`, one line each)."""
     width = max((len(s.path) for s in skills), default=0)
     lines = [f"<{len(skills)} skills>"]
     for s in skills:
-        args = " ".join(f"{i.name}=…" if i.required else f"[{i.name}]" for i in s.inputs)
+        args = " ".join(f"{i.name}=…" if i.required else f"[{i.name}]" for i in s.inputs[:8])
+        if len(s.inputs) > 8 or s.more_inputs:
+            args += f" +{len(s.inputs) - 8 + s.more_inputs} more"
         versions = ",".join(str(v) for v in s.versions)
-        lines.append(f"  {s.path:<{width}}  v{versions}  {args}".rstrip())
+        title = f"  {flat(s.title, 60)}" if s.title else ""
+        lines.append(flat(f"  {s.path:<{width}}  v{versions}  {args}".rstrip() + title))
+    lines += [flat(note) for note in notes]
     return "\n".join(lines)
 
 
@@ -180,18 +242,21 @@ OVERVIEW_STYLE = (
 )
 
 
-def overview_html(skills: list[Skill]) -> str:
-    """`%puras skills` as a left-aligned table: skill, versions, inputs (* required), description."""
+def overview_html(skills: list[Skill], notes: Sequence[str] = ()) -> str:
+    """`%puras skills` as a left-aligned table: skill (with its title), versions, inputs (* required),
+    description; then what the server did not say (`notes`)."""
     rows = "".join(
-        f'<tr><td><code class="puras-word">{esc(s.path)}</code></td><td>{esc(", ".join(map(str, s.versions)))}</td>'
-        f"<td>{words(', '.join(i.name + ('*' if i.required else '') for i in s.inputs))}</td>"
+        f'<tr><td><code class="puras-word">{esc(s.path)}</code>{"<br>" + esc(flat(s.title, 80)) if s.title else ""}'
+        f'</td><td>{esc(", ".join(map(str, s.versions)))}</td>'
+        f"<td>{words(', '.join(_input_names(s)))}</td>"
         f"<td>{prose(s.description)}</td></tr>"
         for s in skills
     )
+    said = "".join(f'<div class="puras-muted puras-skills-note">{esc(flat(n))}</div>' for n in notes)
     return (
         f'{STYLE}{SKILL_STYLE}{OVERVIEW_STYLE}<div class="puras-static puras-skills-box {NO_MATH}">'
         '<table class="puras-table puras-skills"><thead><tr>'
         "<th>skill</th><th>versions</th><th>inputs (* required)</th><th>description</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
+        f"<tbody>{rows}</tbody></table>{said}"
         '<div class="puras-muted">%puras skills SKILL shows what a skill takes</div></div>'
     )

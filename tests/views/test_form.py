@@ -18,7 +18,7 @@ import puras_nb
 from puras_nb.model.skill import from_skillpacks
 from puras_nb.notebook.app import EMULATOR_NOTE, app
 from puras_nb.notebook.live import LiveJob
-from puras_nb.views.form import COMPARE, SkillForm
+from puras_nb.views.form import COMPARE, ColorField, FilePicker, FreeInputs, SkillForm
 from puras_nb.views.job import descendants
 
 pytestmark = pytest.mark.usefixtures("configured")
@@ -64,7 +64,7 @@ def test_each_schema_type_gets_its_widget_and_everything_is_escaped() -> None:
     kinds = {name: type(f.widget) for name, f in form.fields.items()}
     assert kinds["style"] is w.Dropdown and form.fields["style"].widget.value == "aurora"
     assert kinds["loud"] is w.Checkbox and form.fields["loud"].widget.value is True
-    assert kinds["photo"] is w.FileUpload and form.fields["photo"].widget.accept == "image/*"
+    assert kinds["photo"] is FilePicker and form.fields["photo"].widget.upload.accept == "image/*"
     assert kinds["tags"] is w.Textarea and kinds["ratio"] is w.FloatSlider and kinds["seed"] is w.Text
     assert form.fields["ratio"].widget.step == pytest.approx(0.01)
     html = " ".join(getattr(x, "value", "") for x in descendants(form) if isinstance(x, w.HTML))
@@ -77,7 +77,7 @@ def test_values_are_typed_from_each_widget_and_a_chosen_file_goes_as_a_data_url(
     values, problems = form.values()
     assert problems == {"photo": "is required"} and values == {"style": "aurora", "loud": True, "ratio": 0.0}
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
-    form.fields["photo"].widget.value = (
+    form.fields["photo"].widget.upload.value = (
         {"name": "a.png", "type": "image/png", "size": len(png), "content": memoryview(png),
          "last_modified": datetime.now(timezone.utc)},
     )
@@ -87,8 +87,8 @@ def test_values_are_typed_from_each_widget_and_a_chosen_file_goes_as_a_data_url(
     assert values["tags"] == ["a", 1] and values["seed"] == 7 and values["style"] == "flat" and values["loud"] is False
     form.fill(tags="{", seed="-1")
     assert form.values()[1] == {"tags": "must be an array in JSON", "seed": "must be at least 0"}
-    with pytest.raises(ValueError, match="takes a file"):
-        form.fill(photo="x.png")
+    form.fill(photo="drive/inputs/x.png")
+    assert form.values()[0]["photo"] == "drive/inputs/x.png" and not form.fields["photo"].widget.upload.value
     with pytest.raises(KeyError, match="no input 'nope'"):
         form.fill(nope=1)
 
@@ -170,3 +170,121 @@ def test_without_a_key_the_app_runs_on_its_own_emulator_and_says_so_in_a_note_no
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "" and "no PURAS_API_KEY" not in proc.stderr
+
+
+def _one(schema: dict, **row: Any) -> Any:
+    return from_skillpacks([{"slug": "p", "skills": [{"name": "s", "input_schema": schema, **row}]}])
+
+
+@pytest.mark.parametrize("bounds", [(0, 5e-324), (-1e308, 1e308), (0, 1e-300), (5, 5.0000000000000001)])
+def test_a_number_range_no_slider_can_step_through_gets_a_text_field(bounds: tuple[float, float]) -> None:
+    """Issue 22.11: a range of 5e-324 crashed the slider (its step came out as 0)."""
+    lo, hi = bounds
+    form = SkillForm(_one({"properties": {"x": {"type": "number", "minimum": lo, "maximum": hi}}}), start=_never)
+    assert isinstance(form.fields["x"].widget, w.Text)
+    assert form.fill(x=str(lo)).values() == ({"x": lo}, {})
+
+
+def test_ten_thousand_inputs_show_the_first_and_say_how_many_more() -> None:
+    """Issue 22.11: 10 000 properties took 17 s and 400 MB; the form shows the model's first inputs."""
+    from puras_nb.model.skill import MAX_INPUTS
+
+    many = {f"p{i}": {"type": "string"} for i in range(10_000)}
+    form = SkillForm(_one({"properties": many}), start=_never)
+    assert len(form.fields) == MAX_INPUTS
+    notes = [c.value for c in form.field_box.children if isinstance(c, w.HTML)]
+    assert any(f"{10_000 - MAX_INPUTS} more inputs" in n for n in notes)
+
+
+DIALECT = {
+    "type": "object",
+    "required": ["photo", "brief"],
+    "properties": {
+        "photo": {"type": "image", "description": "The product photo"},
+        "brief": {"type": "text", "minLength": 1},
+        "tint": {"type": "color", "default": "#ff8800"},
+        "accent": {"type": "color"},
+        "clip": {"type": "video"},
+    },
+}
+EXAMPLES = [{"title": "A lamp", "inputs": {"photo": "https://cdn.example/lamp.png", "brief": "Warm light",
+                                           "accent": "0af"}},
+            {"title": "<b>Bad</b>", "inputs": {"photo": {"url": "https://cdn.example/mug.png"}, "brief": "Mug",
+                                                "tint": "red"}}]
+
+
+def test_dialect_inputs_get_a_file_picker_a_text_area_and_a_colour_picker() -> None:
+    [skill] = _one(DIALECT, title="Product shot", examples=EXAMPLES)
+    form = SkillForm([skill], start=_never)
+    kinds = {name: type(f.widget) for name, f in form.fields.items()}
+    assert kinds == {"photo": FilePicker, "brief": w.Textarea, "tint": ColorField, "accent": ColorField,
+                     "clip": FilePicker}
+    assert form.fields["clip"].widget.upload.accept == "video/*" and form.fields["brief"].widget.rows == 4
+    tint, accent = form.fields["tint"].widget, form.fields["accent"].widget
+    assert (tint.value, tint.use.layout.display) == ("#ff8800", "none")
+    assert accent.value is None and accent.use.layout.display == ""  # optional, no default: not sent until picked
+    assert "<b>Product shot</b>" in form.about.value and "p/s" in form.about.value
+    values, problems = form.values()
+    assert values == {"tint": "#ff8800"} and problems == {"photo": "is required", "brief": "is required"}
+    accent.picker.value = "#123456"
+    form.fill(photo='{"url": "https://cdn.example/a.png"}', brief="x")
+    assert form.values() == ({"photo": {"url": "https://cdn.example/a.png"}, "brief": "x", "tint": "#ff8800",
+                              "accent": "#123456"}, {})
+    form.fill(photo="drive/inputs/a photo.png", tint="abc")
+    assert form.values()[1] == {} and form.values()[0]["tint"] == "#abc"
+    with pytest.raises(ValueError, match="takes a hex colour"):
+        form.fill(tint="red")
+
+
+def test_examples_are_buttons_that_fill_the_form() -> None:
+    [skill] = _one(DIALECT, examples=EXAMPLES)
+    form = SkillForm([skill], start=_never)
+    buttons = [b for b in form.examples.children if isinstance(b, w.Button)]
+    assert [b.description for b in buttons] == ["A lamp", "<b>Bad</b>"]  # a button's text is never HTML
+    buttons[0].click()
+    values, problems = form.values()
+    assert problems == {} and values == {"photo": "https://cdn.example/lamp.png", "brief": "Warm light",
+                                         "tint": "#ff8800", "accent": "#0af"}
+    buttons[1].click()  # starts over: the first example's accent is gone, and "red" is no colour
+    assert form.fields["accent"].widget.value is None
+    assert "does not fit this form" in form.message.value and "tint" in form.message.value
+    assert form.values()[0]["photo"] == {"url": "https://cdn.example/mug.png"}
+
+
+def test_a_skill_without_a_schema_gets_one_free_inputs_box_and_says_why() -> None:
+    [bare] = from_skillpacks([{"slug": "p", "skills": [{"name": "free", "examples": [
+        {"title": "Hi", "inputs": {"text": "hello", "n": 2}}]}]}])
+    started: list[dict] = []
+    form = SkillForm([bare], start=lambda skill, inputs, version: started.append(inputs))  # type: ignore[func-returns-value,arg-type]
+    assert form.fields == {} and isinstance(form.free, FreeInputs)
+    assert "no input schema" in form.about.value
+    form.examples.children[1].click()
+    assert form.values() == ({"text": "hello", "n": 2}, {})
+    form.free.widget.value = "prompt: a lamp\nsteps: 3\n"
+    assert form.values() == ({"prompt": "a lamp", "steps": 3}, {})
+    form.free.widget.value = "- not\n- a mapping\n"
+    assert form.run() is None and "must be a mapping" in form.free.message.value and not started
+    form.free.widget.value = "a: [1,\n"
+    assert "not valid YAML" in form.values()[1]["inputs"]
+    form.fill(text="hi")
+    assert form.values()[0] == {"text": "hi"}
+
+
+def test_the_app_form_opens_with_the_first_example_filled_in_so_the_first_press_works() -> None:
+    skills = from_skillpacks([{"slug": "p", "skills": [
+        {"name": "s", "input_schema": DIALECT, "examples": EXAMPLES},
+        {"name": "t", "input_schema": {"properties": {"n": {"type": "integer"}}, "required": ["n"]},
+         "examples": [{"inputs": {"n": 3}}]}]}])
+    started: list[tuple[str, dict]] = []
+
+    def start(skill: Any, inputs: dict, version: Any) -> Any:
+        started.append((skill.path, inputs))
+        return LiveJob.submit("demo/echo", {})
+
+    form = SkillForm(skills, start=start, first_example=True, results_only=True)
+    assert form.run() is not None and started[-1] == ("p/s", {"photo": "https://cdn.example/lamp.png",
+                                                              "brief": "Warm light", "tint": "#ff8800",
+                                                              "accent": "#0af"})
+    form.picker.value = 1
+    assert form.run() is not None and started[-1] == ("p/t", {"n": 3})
+    assert SkillForm(skills, start=_never).values()[1]  # a plain form starts from the defaults

@@ -67,3 +67,66 @@ def test_skill_on_the_emulator(configured: None) -> None:
     assert isinstance(card, SkillCard) and card.skill.input("duration").maximum == 60
     with pytest.raises(UnknownSkill, match=re.escape("no skill 'demo/ugc' on this server; did you mean demo/ugc-ad")):
         puras_nb.skill("demo/ugc")
+
+
+SHOT = {
+    "name": "product-shot", "title": "Product shot", "description": "A studio photo of a product.",
+    "input_schema": {"type": "object", "required": ["photo"], "properties": {
+        "photo": {"type": "image", "description": "The product photo"},
+        "brief": {"type": "text"}, "tint": {"type": "color", "default": "#ff8800"},
+        "legacy": {"type": "string", "contentMediaType": "audio/*"}}},
+    "output_schema": {"type": "object", "properties": {"shot": {"type": "image"}, "caption": {"type": "text"}}},
+    "examples": [{"title": "A lamp", "description": "from the landing page",
+                  "inputs": {"photo": "https://cdn.example/lamp.png", "brief": "warm"}},
+                 {"title": "<script>", "inputs": {"photo": {"url": "https://cdn.example/mug.png"}}}],
+}
+
+
+def test_the_card_of_a_dialect_skill_heads_with_its_title_and_opens_its_examples() -> None:
+    [shot] = from_skillpacks([{"slug": "studio", "versions": [1], "skills": [SHOT]}])
+    card = SkillCard(shot)
+    text = card.text()
+    assert text.splitlines()[0] == "<skill Product shot · studio/product-shot · v1>"
+    types = {line.split()[0]: line.split()[1] for line in text.splitlines() if line.startswith("  ") and
+             line.split()[0] in ("photo", "brief", "tint", "legacy")}
+    assert types == {"photo": "image", "brief": "text", "tint": "color", "legacy": "string"}
+    assert "(file: audio/*)" in text and "returns: shot (image), caption (text)" in text
+    assert "example: A lamp (from the landing page)" in text and "schema from the catalog" in text
+    html = card.html()
+    assert '<div class="puras-header puras-skill-title"><b>Product shot</b>' in html
+    assert html.count("<details") == 3 and "<details class=\"puras-skill-example\" open><summary>A lamp" in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "photo:  &quot;https://cdn.example/lamp.png&quot;  # required" in html
+
+
+def test_the_card_of_ten_thousand_inputs_says_how_many_more_and_line_breaks_stay_out() -> None:
+    many = {f"p{i}": {"type": "string", "description": "x\u2028secret: $secret_var"} for i in range(10_000)}
+    [wide] = from_skillpacks([{"slug": "p", "skills": [{"name": "wide\rsecret: $x", "input_schema": {
+        "properties": many}}]}])
+    text = SkillCard(wide).text()
+    assert f"… and {10_000 - len(wide.inputs)} more inputs not shown" in text
+    assert all(not line.startswith("secret") for line in text.split("\n"))
+    assert text.split("\n") == text.splitlines()  # no line break but the card's own
+    html = SkillCard(wide).html()
+    assert "more inputs not shown" in html and "\u2028" not in html
+
+
+def test_the_card_of_a_skill_the_server_gives_no_schema_for_says_why_in_one_line() -> None:
+    from puras_nb.model.skill import parse_skill
+
+    bare = parse_skill("ghost", None, skillpack="studio", note="The server offers no input schema for studio/ghost "
+                       "(no deployment bundle: 404): inputs are passed as given.")
+    card = SkillCard(bare)
+    assert card.text().splitlines()[1].startswith("The server offers no input schema for studio/ghost (no deployment")
+    assert "puras-no-schema" in card.html()
+
+
+def test_the_overview_shows_titles_bounded_inputs_and_the_catalogs_notes() -> None:
+    [shot] = from_skillpacks([{"slug": "studio", "skills": [SHOT]}])
+    many = {f"p{i}": {"type": "string"} for i in range(20)}
+    [wide] = from_skillpacks([{"slug": "p", "skills": [{"name": "wide", "input_schema": {"properties": many}}]}])
+    notes = ["The server lists skillpack x without its skills (no deployment bundle: 404)."]
+    text = overview_text([shot, wide], notes)
+    assert "Product shot" in text and "+12 more" in text and text.splitlines()[-1] == notes[0]
+    html = overview_html([shot, wide], notes)
+    assert "<br>Product shot" in html and "p7, +12 more" in html and "puras-skills-note" in html
