@@ -4,7 +4,9 @@ One completer for the line and the cell magic. `Completer.complete(before)` is p
 cursor; `install(shell, completer)` registers it as an IPython context matcher that suppresses the other
 matchers (Python names, Jedi, file paths) whenever it has something to offer, so after `%puras run demo/`
 only the demo skills come back, first and alone. Completion never raises and never waits long: skills come
-from `puras_nb.model.schemas.known()`, which gives what it knows when the server cannot answer.
+from `puras_nb.model.schemas.known()`, the same model the card and the form read (on a server with no catalog,
+such as `puras serve`, the skill names its `/health` lists, with their schemas where they can be read), which
+gives what it knows when the server cannot answer.
 """
 
 from __future__ import annotations
@@ -188,8 +190,11 @@ def _values(skill: Skill, key: str) -> list[Any]:
 
 
 def _word(value: Any) -> str:
-    """A value as one word of a magic line (JSON for non-strings, shell-quoted when needed)."""
-    return shlex.quote(value) if isinstance(value, str) else json.dumps(value)
+    """A value as one word of a magic line (JSON for non-strings, shell-quoted when needed); a string that starts
+    with `$` or `@` is written `$$…` / `@@…`, the magic's literal forms, so it never reads a variable or a file."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    return shlex.quote(value[0] + value if value.startswith(("$", "@")) else value)
 
 
 def _starting(fragment: str, items: list[Item]) -> list[Item]:

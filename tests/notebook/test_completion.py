@@ -4,6 +4,7 @@ and the IPython matcher that offers its results alone."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from IPython.core.completer import IPCompleter, provisionalcompleter
@@ -166,5 +167,38 @@ def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCo
         assert offered["%puras ru"] == ["run"]
         assert not any(s.startswith("demo/") for s in offered["%puras run demo/"])
         assert "product=" not in offered["%puras run demo/ugc-ad pro"]
+    finally:
+        settings.restore(before)
+
+
+def test_values_that_look_like_variables_or_files_are_offered_as_literals() -> None:
+    """An enum value "$secret" completed as `key=$secret` would read the notebook variable when the line runs."""
+    packs = [{"slug": "p", "skills": [{"name": "s", "input_schema": {"properties": {
+        "tone": {"type": "string", "enum": ["$secret", "@/etc/passwd", "calm"]}}}}]}]
+    c = make(from_skillpacks(packs))
+    assert texts("%puras run p/s tone=", c) == ["tone='$$secret'", "tone=@@/etc/passwd", "tone=calm"]
+    assert texts("%%puras p/s\ntone: ", c)[0] == '"$$secret"'
+    from puras_nb.notebook.inputs import parse_pairs, split_line
+
+    assert parse_pairs(split_line("tone='$$secret' x=@@/etc/passwd"), {"secret": "TOP"}) == {
+        "tone": "$secret", "x": "@/etc/passwd"}
+
+
+def test_on_puras_serve_completion_offers_the_skills_its_health_lists(
+    puras_serve: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No catalog on `puras serve`: the names come from /health and their inputs from its bundle_dir (the same
+    model the card and the form read), through the real known()."""
+    from puras_nb import settings
+
+    monkeypatch.chdir(tmp_path)
+    before = settings.current()
+    try:
+        settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, local=False, skills_dir=None)
+        real = completer(lambda: None)
+        assert "studio/poster" in texts("%puras run studio/", real)
+        assert texts("%puras run studio/poster hea", real) == ["headline="]
+        assert texts("%%puras studio/poster\nacc", real) == ["accent: "]
+        assert "studio/echo" in texts("%puras skills stu", real)
     finally:
         settings.restore(before)
