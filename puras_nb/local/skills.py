@@ -143,7 +143,8 @@ def _is_file_node(node: Any) -> bool:
 def _message(error: ValidationError, schema: dict) -> str:
     """Our wording for the jsonschema error the platform would raise: the field first, then what it must be."""
     path = list(error.absolute_path)
-    keyword, expected, value = error.validator, error.validator_value, error.instance
+    keyword, value = error.validator, error.instance
+    expected: Any = error.validator_value
     node, is_file = _dialect_node(schema, list(error.absolute_schema_path)[:-1])
     if is_file:
         return f"{_where(path)} must be a file reference ({_FILE_SHAPES}), got {_shown(value)}"

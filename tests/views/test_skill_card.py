@@ -18,7 +18,7 @@ SKILLS = {s.path: s for s in from_skillpacks([build_demo_pack().describe()])}
 def test_card_text_has_versions_inputs_bounds_and_an_example() -> None:
     text = SkillCard(SKILLS["demo/ugc-ad"]).text()
     lines = text.splitlines()
-    assert lines[0] == "<skill demo/ugc-ad · v1, v2 (active)>"
+    assert lines[0] == "<skill UGC ad · demo/ugc-ad · v1, v2 (active)>"
     product = next(line for line in lines if line.strip().startswith("product "))
     duration = next(line for line in lines if line.strip().startswith("duration "))
     assert product.split()[:3] == ["product", "string", "yes"] and "Product URL or name" in product
