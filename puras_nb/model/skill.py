@@ -22,15 +22,17 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from .. import dialect
 from ..errors import PurasAPIError, PurasError
 from ..strings import cut, flat
+
+if TYPE_CHECKING:  # jsonschema is imported when a schema is first read: its import takes ~2 s of CPU (its format
+    # checkers), which starting or following a job never pays
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -68,7 +70,6 @@ _ARTICLE = {
 }  # fmt: skip
 _FILE_WORDS = "a URL, a data URL, a drive path, or {url: …} / {data: …}"
 _ACCEPT = {"image": "image/*", "video": "video/*", "audio": "audio/*"}
-_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 _CHECKED_ELSEWHERE = ("properties", "required", "additionalProperties")
 
 
@@ -230,7 +231,7 @@ class Input:
         if self.problem or self.schema is None:
             return None
         try:
-            return Draft202012Validator(dialect.to_jsonschema(self.schema))
+            return _validator_for(dialect.to_jsonschema(self.schema))
         except dialect.DialectError:
             return None
 
@@ -375,7 +376,7 @@ class Skill:
 
     @cached_property
     def _validator(self) -> Draft202012Validator | None:
-        return Draft202012Validator(self.validation) if isinstance(self.validation, dict) else None
+        return _validator_for(self.validation) if isinstance(self.validation, dict) else None
 
     def check(self, values: dict[str, Any]) -> dict[str, str]:
         """`{input name: message}` for every problem: a required input missing, an unknown key (when the skill is
@@ -393,6 +394,8 @@ class Skill:
                 problems[item.name] = "is required"
         if self._validator is None:
             return problems
+        from jsonschema.exceptions import best_match
+
         try:
             errors = list(self._validator.iter_errors(given))
         except Exception:  # a schema jsonschema cannot apply (a bad $ref, say): the server still checks the values
@@ -515,6 +518,8 @@ def _words(error: ValidationError, item: Input | None) -> str:
 
 
 def _first_problem(validator: Draft202012Validator, value: Any, item: Input) -> str | None:
+    from jsonschema.exceptions import best_match
+
     try:
         error = best_match(validator.iter_errors(value))
     except Exception:  # a schema jsonschema cannot apply: the server still checks the value
@@ -536,9 +541,22 @@ def _versions(value: Any) -> tuple[int, ...]:
     return tuple(v for v in value if isinstance(v, int) and not isinstance(v, bool))
 
 
+def _validator_for(schema: dict) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
+
+
+@cache
+def _meta() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
 def _schema_problems(schema: dict) -> Iterator[tuple[list, str]]:
     """(path, message) of each place `schema` is not valid JSON Schema (Draft 2020-12's metaschema)."""
-    for error in _META.iter_errors(schema):
+    for error in _meta().iter_errors(schema):
         yield list(error.absolute_path), flat(error.message, 100)
 
 
