@@ -7,11 +7,14 @@ Cancelling a task that awaits `run(..., cancel_on_interrupt=True)` cancels the r
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
+from .answers import Answer, BodyReader
+from .client import connection_socket, shut
 from .flows import POLL_INTERVAL, STOPS, WAIT_TIMEOUT, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
 
 __all__ = ["AsyncClient"]
@@ -23,10 +26,7 @@ class AsyncClient(BaseClient):
     Takes the same arguments as `Client`; every method is a coroutine and `iter_events` an async generator."""
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self._http_options(transport, self._strip_foreign_auth_async))
-
-    async def _strip_foreign_auth_async(self, request: httpx.Request) -> None:
-        self._strip_foreign_auth(request)
+        return httpx.AsyncClient(**self._http_options(transport))
 
     # ── the official API ─────────────────────────────────────────────────────
     async def submit(
@@ -163,15 +163,29 @@ class AsyncClient(BaseClient):
         except (httpx.RequestError, KeyboardInterrupt, asyncio.CancelledError) as exc:
             return None, exc
 
-    async def _send(self, req: Request) -> httpx.Response:
-        url = httpx.URL(self.api_base + req.path)
+    async def _send(self, req: Request) -> Answer:
+        """`Client._send` on the event loop: the connection of a body still arriving at the deadline is shut by a
+        timer of the loop instead of the watchdog thread."""
+        url = httpx.URL(req.url or self.api_base + req.path)
+        deadline = time.monotonic() + req.request_timeout
         tracer = Tracer()
+        reader: BodyReader | None = None
         try:
-            return await self._http.request(req.method, url, params=req.params, json=req.json,
-                                            timeout=req.request_timeout,
-                                            extensions={"trace": tracer.atrace})
+            async with self._http.stream(req.method, url, params=req.params, json=req.json,
+                                         timeout=req.request_timeout, extensions={"trace": tracer.atrace}) as response:
+                reader = BodyReader(response, deadline)
+                sock = connection_socket(response)
+                timer = asyncio.get_running_loop().call_at(deadline, shut, sock) if sock is not None else None
+                try:
+                    if not reader.done:
+                        async for chunk in response.aiter_raw():
+                            reader.feed(chunk)
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                return reader.answer()
         except httpx.TransportError as exc:
-            raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
+            raise tracer.check(reader.failed(exc) if reader else exc)  # noqa: B904 - the cause is kept where it counts
         except STOPS as stop:
             tracer.mark(stop)
             raise

@@ -7,15 +7,85 @@ sends requests and sleeps.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
+from .answers import Answer, BodyReader
 from .flows import POLL_INTERVAL, STOPS, WAIT_TIMEOUT, BaseClient, Emit, Flow, Request, Sleep, Tracer, advance
 
 __all__ = ["Client"]
+
+
+def connection_socket(response: httpx.Response) -> Any:
+    """The socket an answer arrives on (httpcore names its network stream; under asyncio it is the transport's
+    socket wrapper), or None (a mock transport)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if callable(getattr(sock, "shutdown", None)) else None
+
+
+def shut(sock: Any) -> None:
+    """End a connection whose answer is out of time: a read blocked on it returns at once (a close would not
+    wake it), and the pool drops the connection."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class Watchdog:
+    """One thread for every blocking client of the process: at each answer's deadline it shuts the connection
+    the answer is still arriving on, so a body that stalls ends at the deadline, not a read timeout later."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Any, list[bool]]] = []
+        self._wake = threading.Condition()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def guard(self, deadline: float, response: httpx.Response) -> Iterator[None]:
+        """While the block reads `response`, shut its connection at `deadline` (time.monotonic())."""
+        sock = connection_socket(response)
+        if sock is None:
+            yield
+            return
+        live = [True]
+        with self._wake:
+            heapq.heappush(self._due, (deadline, next(self._count), sock, live))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="puras-nb-watchdog", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        try:
+            yield
+        finally:
+            live[0] = False
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                while self._due and not self._due[0][3][0]:
+                    heapq.heappop(self._due)  # read in time: nothing to do
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                _, _, sock, live = heapq.heappop(self._due)
+                if live[0]:
+                    shut(sock)
+
+
+WATCHDOG = Watchdog()
 
 
 class Client(BaseClient):
@@ -27,7 +97,7 @@ class Client(BaseClient):
     `max_retries=3` (retries of safe calls) and `transport=` (an httpx transport, e.g. for tests)."""
 
     def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(**self._http_options(transport, self._strip_foreign_auth))
+        return httpx.Client(**self._http_options(transport))
 
     # ── the official API ─────────────────────────────────────────────────────
     def submit(
@@ -151,14 +221,24 @@ class Client(BaseClient):
         except (httpx.RequestError, KeyboardInterrupt) as exc:
             return None, exc
 
-    def _send(self, req: Request) -> httpx.Response:
-        url = httpx.URL(self.api_base + req.path)
+    def _send(self, req: Request) -> Answer:
+        """Send one request and read its whole answer within `req.request_timeout`: each connect, write and read
+        within it, the body through a BodyReader (its cap, and the deadline at every chunk), and the watchdog
+        shutting the connection at the deadline should the body stall."""
+        url = httpx.URL(req.url or self.api_base + req.path)
+        deadline = time.monotonic() + req.request_timeout
         tracer = Tracer()
+        reader: BodyReader | None = None
         try:
-            return self._http.request(req.method, url, params=req.params, json=req.json, timeout=req.request_timeout,
-                                      extensions={"trace": tracer})
+            with self._http.stream(req.method, url, params=req.params, json=req.json, timeout=req.request_timeout,
+                                   extensions={"trace": tracer}) as response:
+                reader = BodyReader(response, deadline)
+                with WATCHDOG.guard(deadline, response):
+                    for chunk in () if reader.done else response.iter_raw():
+                        reader.feed(chunk)
+                return reader.answer()
         except httpx.TransportError as exc:
-            raise tracer.check(exc)  # noqa: B904 - a StaleConnection has exc as its cause already
+            raise tracer.check(reader.failed(exc) if reader else exc)  # noqa: B904 - the cause is kept where it counts
         except STOPS as stop:
             tracer.mark(stop)
             raise

@@ -33,8 +33,21 @@ from ..errors import (
     redact,
 )
 from ..settings import DEFAULT_API_BASE
-from ..strings import Secret, cut, mask_key
+from ..strings import Secret, cut, flat, mask_key
 from ..version import __version__
+from .answers import (
+    Answer,
+    AnswerTooSlow,
+    BadBody,
+    Shape,
+    Unexpected,
+    a_job,
+    a_list,
+    an_object,
+    events_list,
+    jobs_list,
+    parse_json,
+)
 from .tls import ssl_context
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -61,6 +74,9 @@ HOLD_SLACK = 30
 STOP_TIMEOUT = 5.0
 LOOKUP_PAUSE = 0.25  # between looks for the job an interrupted submission may still create
 DEADLINE_GRACE = 1.0  # a request inside a deadline may outlive it by this much (a poll started just before it)
+#: Redirects followed for one call: only 307 and 308 (method and body kept) to the API's own origin.
+MAX_REDIRECTS = 5
+UNEXPECTED = "unexpected answer from the server"
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A connect error (or a pool/connect timeout) means the request never left this machine, so
 # even a job submission can be resent without creating a duplicate.
@@ -87,6 +103,10 @@ class Request:
     creates_job: bool = False
     #: The feature this route serves where not every server has it ("cancel"): its 404/405/501 is NotSupported.
     feature: str = ""
+    #: What the route answers (a job, a list of events, ...): anything else is an unexpected answer.
+    expect: Shape | None = None
+    #: The whole URL when a redirect gave it (the API base and `path` otherwise; `params` are then in it).
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +175,7 @@ def event_id(event: Any) -> int:
     """An event's number (1, 2, … per job), 0 for anything malformed: the cursor of `/events?after=`."""
     try:
         return int(event.get("id") or 0) if isinstance(event, dict) else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an id of Infinity
         return 0
 
 
@@ -273,14 +293,14 @@ def short_text(text: str, limit: int = DETAIL_MAX) -> str:
     return cut(" ".join(text.split()), limit)
 
 
-def detail(response: httpx.Response, key: Secret | None = None) -> str:
+def detail(response: httpx.Response | Answer, key: Secret | None = None) -> str:
     """The error detail of a response: JSON `detail`/`message` as puras does, else a short text; credentials
     (the key, any Bearer or Authorization value, as an error page echoing the request's headers shows) blanked."""
     try:
-        body = response.json()
+        body = parse_json(response.content)
     except ValueError:
         # Blanked before it is cut short, so that no cut leaves part of a key behind.
-        text = redact(response.text[: SCAN_MAX + 256], key)
+        text = redact(response.content[: SCAN_MAX + 256].decode("utf-8", "replace"), key)
         return short_text(text) or response.reason_phrase or "no detail"
     if isinstance(body, dict):
         return redact(str(body.get("detail") or body.get("message") or body), key)
@@ -298,7 +318,9 @@ def connection_error(
 ) -> PurasConnectionError:
     """An httpx transport failure as a PurasConnectionError naming the host, the cause and the job (credentials
     blanked: h11 quotes a header it refuses)."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, AnswerTooSlow):
+        cause = f"no whole answer within {req.request_timeout:.3g} s ({exc})"
+    elif isinstance(exc, httpx.TimeoutException):
         cause = f"timed out after {req.request_timeout:.3g} s ({type(exc).__name__})"
     else:
         cause = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
@@ -321,10 +343,11 @@ def name_job(err: PurasAPIError | PurasConnectionError, job_id: str) -> PurasAPI
 
 def answer_lost(err: PurasAPIError | PurasConnectionError) -> bool:
     """After a submission failed: could the server have created the job all the same? Yes unless the request
-    never left (a connect error), or was refused as a whole (a 4xx, or a 503: the service did not take it)."""
+    never left (a connect error), or was turned away as a whole (a redirect, a 4xx, or a 503: the service did
+    not take it)."""
     if isinstance(err, PurasConnectionError):
         return not isinstance(err.__cause__, NEVER_SENT)
-    return not (400 <= err.status < 500 or err.status == 503)
+    return not (300 <= err.status < 500 or err.status == 503)
 
 
 def may_exist(err: PurasError, skill: str) -> PurasError:
@@ -386,7 +409,8 @@ class BaseClient:
         self.skillpack = skillpack
         self.api_base = (api_base or os.environ.get("PURAS_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         self._auth = KeyAuth(clean_key(api_key), httpx.URL(self.api_base))
-        #: Seconds one HTTP request may take (the official client's `timeout` argument).
+        #: Seconds one HTTP request may take, its whole answer included (the official client's `timeout`); a call
+        #: such as `get` ends by then, its retries included.
         self.request_timeout = timeout
         self.max_retries = max_retries
         self._host = host_of(self.api_base)
@@ -426,21 +450,17 @@ class BaseClient:
         return f"{type(self).__name__}(api_base={getattr(self, 'api_base', '?')!r}, api_key={key!r}{sp})"
 
     # ── what goes on the wire ────────────────────────────────────────────────
-    def _strip_foreign_auth(self, request: httpx.Request) -> None:
-        """Event hook: a request (a followed redirect) to any other origin never carries the key."""
-        if not self._auth.covers(request.url):
-            request.headers.pop("Authorization", None)
-
-    def _http_options(self, transport: Any, hook: Callable[[httpx.Request], Any]) -> dict[str, Any]:
+    def _http_options(self, transport: Any) -> dict[str, Any]:
+        """The pooled client: the key through `KeyAuth` (the API's origin only), gzip the only encoding asked for
+        (`BodyReader` decodes it under the cap), and no redirect followed by httpx (`_call` decides)."""
         return {
-            "headers": {"User-Agent": USER_AGENT},
+            "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"},
             "auth": self._auth,
             "timeout": self.request_timeout,
-            "follow_redirects": True,
+            "follow_redirects": False,
             "limits": LIMITS,
             "verify": ssl_context(),
             "transport": transport,
-            "event_hooks": {"request": [hook]},
         }
 
     def _submit_request(
@@ -467,6 +487,7 @@ class BaseClient:
             request_timeout=(hold + HOLD_SLACK) if wait else self.request_timeout,
             idempotent=False,
             creates_job=True,
+            expect=a_job,
         )
 
     def _submit(
@@ -477,15 +498,15 @@ class BaseClient:
         return self._submit_flow(req, time.monotonic() + req.request_timeout)
 
     def _get_request(self, job_id: str) -> Request:
-        return Request("GET", job_path(job_id), request_timeout=self.request_timeout, job_id=job_id)
+        return Request("GET", job_path(job_id), request_timeout=self.request_timeout, job_id=job_id, expect=a_job)
 
     def _cancel_request(self, job_id: str) -> Request:
         return Request("POST", job_path(job_id, "cancel"), request_timeout=self.request_timeout, job_id=job_id,
-                       feature="cancel")
+                       feature="cancel", expect=a_job)
 
     def _events_request(self, job_id: str, after: int) -> Request:
         return Request("GET", job_path(job_id, "events"), {"after": str(int(after))},
-                       request_timeout=self.request_timeout, job_id=job_id)
+                       request_timeout=self.request_timeout, job_id=job_id, expect=events_list)
 
     def _spans_request(self, job_id: str) -> Request:
         return Request("GET", job_path(job_id, "spans"), request_timeout=self.request_timeout, job_id=job_id,
@@ -493,7 +514,7 @@ class BaseClient:
 
     def _jobs_request(self, status: str | None, skill: str | None, limit: int | None) -> Request:
         params = {k: str(v) for k, v in (("status", status), ("skill", skill), ("limit", limit)) if v is not None}
-        return Request("GET", "/v1/jobs", params or None, request_timeout=self.request_timeout)
+        return Request("GET", "/v1/jobs", params or None, request_timeout=self.request_timeout, expect=jobs_list)
 
     def _feedback_request(self, job_id: str, rating: int, comment: str | None, end_user_id: str | None) -> Request:
         if rating not in (-1, 0, 1):
@@ -506,71 +527,101 @@ class BaseClient:
         if end_user_id is not None:
             body["end_user_id"] = end_user_id
         return Request("POST", job_path(job_id, "feedback"), json=body, request_timeout=self.request_timeout,
-                       idempotent=False, job_id=job_id, feature="feedback")
+                       idempotent=False, job_id=job_id, feature="feedback", expect=an_object)
 
     def _replay_request(self, job_id: str, version: int | None) -> Request:
         params = {"version": str(int(version))} if version is not None else None
         return Request("POST", job_path(job_id, "replay"), params, request_timeout=self.request_timeout,
-                       idempotent=False, job_id=job_id, feature="replay")
+                       idempotent=False, job_id=job_id, feature="replay", expect=a_job)
 
     def _skillpacks_request(self) -> Request:
-        return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout, feature="skill catalog")
+        return Request("GET", "/v1/skillpacks", request_timeout=self.request_timeout, feature="skill catalog",
+                       expect=a_list)
 
     def _balance_request(self) -> Request:
-        return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout, feature="balance")
+        return Request("GET", "/v1/billing/balance", request_timeout=self.request_timeout, feature="balance",
+                       expect=an_object)
 
     def _pull_request(self, skillpack: str, ttl: int) -> Request:
         path = f"/v1/skillpacks/{quote(str(skillpack), safe='')}/deployments/pull"
-        return Request("GET", path, {"ttl": str(int(ttl))}, request_timeout=self.request_timeout)
+        return Request("GET", path, {"ttl": str(int(ttl))}, request_timeout=self.request_timeout, expect=an_object)
 
     def _health_request(self) -> Request:
-        return Request("GET", "/health", request_timeout=self.request_timeout)
+        return Request("GET", "/health", request_timeout=self.request_timeout, expect=an_object)
 
     # ── flows ────────────────────────────────────────────────────────────────
     def _call(self, req: Request, retries: int | None = None, deadline: float | None = None) -> Flow[Any]:
-        """Send `req`, retrying what is safe to retry, and return its JSON body.
+        """Send `req`, retrying what is safe to retry, and return its JSON body, checked to be what the route
+        answers (`req.expect`); anything else is a PurasAPIError "unexpected answer from the server: ...".
 
         Idempotent calls retry connection failures, timeouts and 429/502/503/504 with jittered exponential
         backoff (at least `Retry-After`). Other calls retry only what the server surely did not process: a
         connect error, a 429/503 with `Retry-After`, and (except a job submission, which `_submit_flow` checks
         first) a reused connection that died before answering. At most `retries` (default `max_retries`)
-        retries; with a `deadline` (time.monotonic()), no pause crosses it and no request outlives it by more
-        than DEADLINE_GRACE: a server asking for a longer pause than is left gets its error at once."""
+        retries, all within `deadline` (time.monotonic(); default: the request's own timeout from now, so a
+        call never takes longer than its timeout): no pause crosses it and no request outlives it by more than
+        DEADLINE_GRACE, and a server asking for a longer pause than is left gets its error at once. A 307 or 308
+        to the API's own origin is followed with the same method and body; any other redirect is an error (a
+        POST never becomes a GET)."""
         retries = self.max_retries if retries is None else retries
-        attempt = 0
+        deadline = time.monotonic() + req.request_timeout if deadline is None else deadline
+        attempt = hops = 0
         while True:
             must_wait = 0.0
             sent = self._within(req, deadline)
             try:
                 response = yield sent
+            except BadBody as exc:  # too large, or an encoding or gzip stream we cannot take: not worth a retry
+                raise PurasAPIError(exc.status, f"{UNEXPECTED}: {exc}", job_id=req.job_id) from None
             except httpx.RequestError as exc:
                 error: PurasAPIError | PurasConnectionError = connection_error(exc, sent, self._host, self.secret)
                 retry = isinstance(exc, TRANSIENT if req.idempotent else NEVER_SENT) or (
                     isinstance(exc, StaleConnection) and not req.creates_job
                 )
             else:
+                if 300 <= response.status_code < 400 and hops < MAX_REDIRECTS:
+                    req, hops = self._redirected(req, response), hops + 1
+                    continue
                 if response.status_code < 400:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise PurasAPIError(response.status_code, f"not JSON: {detail(response, self.secret)}",
-                                            job_id=req.job_id) from None
+                    return self._checked(req, response)
                 error = PurasAPIError(response.status_code, detail(response, self.secret), job_id=req.job_id)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 unprocessed = response.status_code in (429, 503) and wait is not None
                 retry = unprocessed or (req.idempotent and response.status_code in RETRY_STATUSES)
                 must_wait = min(wait, RETRY_AFTER_CAP) if wait is not None else 0.0
             delay = max(must_wait, backoff(attempt))
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                retry = retry and left > 0 and must_wait <= left
-                delay = min(delay, left)
+            left = deadline - time.monotonic()
+            retry = retry and left > 0 and must_wait <= left
+            delay = min(delay, left)
             if not retry or attempt >= retries:
                 if req.feature and isinstance(error, PurasAPIError) and error.status in NO_ROUTE:
                     error = yield from self._no_route(req, error)
                 raise error from error.__cause__
             attempt += 1
             yield Sleep(delay)
+
+    def _checked(self, req: Request, response: httpx.Response | Answer) -> Any:
+        """The JSON body of a 2xx answer, if it is what `req`'s route answers; else an unexpected answer."""
+        try:
+            body = parse_json(response.content)
+            return req.expect(body) if req.expect is not None else body
+        except Unexpected as exc:
+            raise PurasAPIError(response.status_code, f"{UNEXPECTED}: {exc}", job_id=req.job_id) from None
+        except ValueError:  # not JSON at all: what the body says instead
+            why = f"{UNEXPECTED}: not JSON: {detail(response, self.secret)}"
+            raise PurasAPIError(response.status_code, why, job_id=req.job_id) from None
+
+    def _redirected(self, req: Request, response: httpx.Response | Answer) -> Request:
+        """`req` sent again where a 307 or 308 points, on the API's own origin (same method, same body, so the
+        key stays on its host and a submission stays a submission); any other redirect is an error."""
+        status = response.status_code
+        location = response.headers.get("location")
+        target = response.url.join(location) if location else None
+        if status in (307, 308) and target is not None and self._auth.covers(target):
+            return replace(req, url=str(target), params=None)
+        where = f" to {flat(cut(str(target), 120))}" if target is not None else " without a Location"
+        why = f"{UNEXPECTED}: a {status} redirect{where} (only 307 and 308 to {self._host} are followed)"
+        raise PurasAPIError(status, why, job_id=req.job_id)
 
     def _no_route(self, req: Request, error: PurasAPIError) -> Flow[PurasAPIError]:
         """`error` (a 404/405/501 to a feature's route) as NotSupported, when it is about the route: a 404 to a

@@ -230,24 +230,27 @@ def test_the_key_is_never_in_a_repr_or_a_message(emulator_url: str, faults) -> N
 
 
 def test_authorization_never_follows_a_redirect_to_another_host() -> None:
+    """A 307 within the API is followed with the key; one to another host is an error, and that host never sees
+    a request (let alone the key); a 302 is never followed (issue 22.6: only 307 and 308 keep the method)."""
     seen: list[tuple[str, str | None]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((request.url.host, request.headers.get("Authorization")))
         if request.url.host == "api.example.test":
             if request.url.path == "/v1/jobs/moved":
-                return httpx.Response(302, headers={"Location": "/v1/jobs/j1"})
+                return httpx.Response(307, headers={"Location": "/v1/jobs/j1"})
             if request.url.path == "/v1/jobs/j1":
                 return httpx.Response(307, headers={"Location": "https://files.elsewhere.test/j1"})
+            if request.url.path == "/v1/jobs/found":
+                return httpx.Response(302, headers={"Location": "/v1/jobs/j1"})
         return httpx.Response(200, json={"id": "j1", "status": "succeeded"})
 
     with Client(KEY, api_base="https://api.example.test", transport=httpx.MockTransport(handler)) as client:
-        assert client.get("moved")["id"] == "j1"
-    assert seen == [
-        ("api.example.test", f"Bearer {KEY}"),
-        ("api.example.test", f"Bearer {KEY}"),
-        ("files.elsewhere.test", None),
-    ]
+        with pytest.raises(PurasAPIError, match=r"a 307 redirect to https://files\.elsewhere\.test/j1"):
+            client.get("moved")
+        with pytest.raises(PurasAPIError, match="a 302 redirect"):
+            client.get("found")
+    assert seen == [("api.example.test", f"Bearer {KEY}")] * 3
 
 
 @pytest.mark.parametrize("fault", [chaos.CLOSE_BEFORE, chaos.RESET_BEFORE])
