@@ -2,7 +2,9 @@
 
 The `Tracker` learns job states in rounds. Each round takes the jobs that are due for a check:
 - where the server lists jobs (`GET /v1/jobs`, our emulator and `puras serve` do), one list request
-  answers for all of them; a job the list does not show is polled on its own (`GET /v1/jobs/{id}`);
+  answers for all of them; a job the list does not show is polled on its own (`GET /v1/jobs/{id}`),
+  in a task of its own: a poll that drips or stalls holds up its job alone, and gives up after
+  `POLL_TIMEOUT` (so do the list and event requests);
 - a job that ended gets its remaining events once (unless it succeeded and its owner's views need no
   log), then its owner is told;
 - a running job that someone watches (a widget) gets its new events now and then, at a pace that
@@ -19,14 +21,15 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from ..api.aio import AsyncClient
-from ..api.flows import LIMITS, TERMINAL, event_id, parse_retry_after
+from ..api.answers import Shape, Unexpected, a_job, events_list, jobs_list
+from ..api.flows import LIMITS, TERMINAL, UNEXPECTED, event_id, parse_retry_after
 from ..api.media import Media, afetch, afetch_url, max_bytes_for
 from ..api.tls import ssl_context
 from ..errors import PurasAPIError, PurasError
@@ -50,6 +53,9 @@ NO_LISTING = (400, 404, 405, 501)
 MEDIA_CONNECT_TIMEOUT = 5.0
 MEDIA_TIMEOUT = 30.0
 BUNDLE_TTL = 600  # seconds a deployment bundle's signed URL lives, as `puras pull` asks
+#: Seconds a background request (a status poll, the job list, an event fetch) may take; the job is checked
+#: again later. The client's own request timeout (120 s) is for a user's calls.
+POLL_TIMEOUT = 15.0
 
 
 @dataclass(eq=False)
@@ -81,6 +87,10 @@ class Watch:
     failures: int = 0
     ended: bool = False
     order: int = 0
+    #: A check of this job is under way (its own task): it is not due again until that ends.
+    busy: bool = False
+    #: Asked to be checked again at once (`Session.check_now`) while a check was under way.
+    nudged: bool = False
 
     def fresh(self, events: Any) -> list[dict]:
         """The events past the cursor (well-formed ones only), advancing it."""
@@ -130,13 +140,19 @@ class Session:
         self._media_http: httpx.AsyncClient | None = None
         self._wake: asyncio.Event | None = None
         self._runner: asyncio.Task | None = None
+        self._checks: set[asyncio.Task] = set()
+        self._listing = False  # a list request is under way (it answers for the jobs of this session's client)
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def _request(self, fn: Callable[..., Any], *args: Any, background: bool = False, **kwargs: Any) -> Any:
+    async def _request(
+        self, fn: Callable[..., Any], *args: Any, background: bool = False, expect: Shape | None = None, **kwargs: Any
+    ) -> Any:
         """Call the bound client method `fn` under the concurrency cap (a sync `Client`'s in a worker thread).
 
-        `background` calls (polls, events) take a slot from the budget first; a user's own calls do not.
+        `background` calls (polls, events) take a slot from the budget first, and end after `POLL_TIMEOUT`
+        (asyncio.TimeoutError); a user's own calls do not. `expect` checks the answer's shape whichever client
+        gave it (ours check it already; `puras.Client` does not): a wrong one is a PurasAPIError.
         """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
@@ -144,9 +160,15 @@ class Session:
             await self.budget.take()
         async with self._semaphore:
             self.requests += 1
-            if asyncio.iscoroutinefunction(fn):
-                return await fn(*args, **kwargs)
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            call = fn(*args, **kwargs) if asyncio.iscoroutinefunction(fn) else asyncio.to_thread(fn, *args, **kwargs)
+            try:
+                answer = await (asyncio.wait_for(call, POLL_TIMEOUT) if background else call)
+            except RecursionError:  # `puras.Client` reading JSON nested 100 000 deep (ours refuse it themselves)
+                raise PurasAPIError(200, f"{UNEXPECTED}: JSON nested too deep to read") from None
+        try:
+            return expect(answer) if expect is not None else answer
+        except Unexpected as exc:
+            raise PurasAPIError(200, f"{UNEXPECTED}: {exc}") from None
 
     def _on(self, client: Any) -> Any:
         """The client a call goes to: the caller's own (a `Client`, an `AsyncClient` or `puras.Client`), else ours."""
@@ -166,16 +188,17 @@ class Session:
         job comes back finished (`wait=True, timeout=hold`); else the client's own submit defaults apply."""
         held: dict[str, Any] = {"wait": True, "timeout": hold} if hold is not None else {}
         return await self._request(
-            self._on(client).submit, skill, inputs, skillpack=skillpack, version=version, **held
+            self._on(client).submit, skill, inputs, skillpack=skillpack, version=version, expect=a_job, **held
         )
 
     async def get(self, job_id: str, *, client: Any = None, background: bool = False) -> dict:
         """The job dict as the server has it now."""
-        return await self._request(self._on(client).get, job_id, background=background)
+        return await self._request(self._on(client).get, job_id, background=background, expect=a_job)
 
     async def events(self, job_id: str, *, after: int = 0, client: Any = None, background: bool = False) -> list[dict]:
         """The job's events with an id greater than `after`."""
-        return await self._request(self._on(client).events, job_id, after=after, background=background)
+        return await self._request(self._on(client).events, job_id, after=after, background=background,
+                                   expect=events_list)
 
     async def spans(self, job_id: str, *, client: Any = None) -> list[dict]:
         """The job's trace spans (`GET /v1/jobs/{id}/spans`)."""
@@ -183,7 +206,7 @@ class Session:
 
     async def cancel(self, job_id: str, *, client: Any = None) -> dict:
         """Ask the server to cancel the job; the job dict it answers."""
-        return await self._request(self._on(client).cancel, job_id)
+        return await self._request(self._on(client).cancel, job_id, expect=a_job)
 
     async def feedback(self, job_id: str, *, rating: int, comment: str | None = None, client: Any = None) -> dict:
         """Record feedback on the job's result; the stored feedback."""
@@ -191,11 +214,12 @@ class Session:
 
     async def replay(self, job_id: str, *, version: int | None = None, client: Any = None) -> dict:
         """Run the job's inputs again as a new job (on `version`, else the active deployment); the new job."""
-        return await self._request(self._on(client).replay, job_id, version=version)
+        return await self._request(self._on(client).replay, job_id, version=version, expect=a_job)
 
     async def jobs(self, *, skill: str | None = None, limit: int | None = None, background: bool = False) -> list[dict]:
         """The newest jobs on our client's server (of `skill` when given), newest first."""
-        return await self._request(self.client.jobs, skill=skill, limit=limit, background=background)
+        return await self._request(self.client.jobs, skill=skill, limit=limit, background=background,
+                                   expect=jobs_list)
 
     async def balance(self) -> dict:
         """The key's balance (`GET /v1/billing/balance`), where the server has that route."""
@@ -271,8 +295,8 @@ class Session:
 
         def now() -> None:
             w.next_check = 0.0
-            if self._wake is not None:
-                self._wake.set()
+            w.nudged = w.busy  # a check under way may have begun before what this one is for
+            self._nudge()
 
         rt.call_soon(now)
 
@@ -300,52 +324,126 @@ class Session:
         return min(w.poll_interval, max(FIRST_CHECK, every))
 
     async def _run(self) -> None:
+        """Start the checks of the jobs that are due, each in a task of its own, until no job is followed: the
+        runner itself never waits on the network, so no answer, however slow, holds up another job's check."""
         assert self._wake is not None
         while self.watches:
             now = time.monotonic()
-            due = [w for w in self.watches if w.next_check <= now]
+            waiting = [w for w in self.watches if not w.busy and not (self._listing and w.client is None)]
+            due = [w for w in waiting if w.next_check <= now]
             if due:
                 try:
-                    await self._round(due)
+                    self._round(due)
                 except Exception as exc:  # a bug, not the network: end these jobs for their waiters, say why
                     for w in due:
-                        failure = PurasError(f"following job {w.job_id} failed: {exc!r}")
-                        failure.__cause__ = exc
-                        self._stop(w, failure)
+                        self._fail(w, exc)
                 self.watches = [w for w in self.watches if not w.ended]
                 continue
             self._wake.clear()
-            upcoming = min(w.next_check for w in self.watches) - time.monotonic()
+            upcoming = min((w.next_check for w in waiting), default=None)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, upcoming))
+                await asyncio.wait_for(self._wake.wait(), None if upcoming is None else max(0.0, upcoming - now))
+            self.watches = [w for w in self.watches if not w.ended]
         if self.retired:
             await self.close()
 
-    async def _round(self, due: list[Watch]) -> None:
-        rows: dict[str, dict] | None = None
+    def _round(self, due: list[Watch]) -> None:
+        """Check the due jobs. Where the server lists jobs, one list request (one at a time, in a task) answers for
+        the jobs this session follows with its own client; any other job is polled in a task of its own."""
+        listening = sum(1 for w in self.watches if w.status not in TERMINAL and w.wants_events())
+        every = max(EVENTS_MIN, listening / EVENTS_RPS)
         shared = [w for w in self.watches if w.client is None and not w.ended]
-        if self.lists is not False and len(shared) >= LIST_MIN:
-            rows = await self._list(self.added - min(w.order for w in shared) + 1)
-        if rows is not None:  # the list answered for every job it shows: all of them are checked now
-            listed = [w for w in shared if w.job_id in rows and w not in due]
-            due = due + listed
-        single = [w for w in due if rows is None or w.job_id not in rows]
-        await asyncio.gather(*(self._poll(w) for w in single))
-        now = time.monotonic()
-        ended, listening = [], [w for w in self.watches if w.status not in TERMINAL and w.wants_events()]
-        events_every = max(EVENTS_MIN, len(listening) / EVENTS_RPS)
-        talk = []
+        listable = self.lists is not False and len(shared) >= LIST_MIN
         for w in due:
-            if rows is not None and w.job_id in rows:
-                self._seen(w, rows[w.job_id])
+            if not (listable and w.client is None):
+                self._start(w, self._check(w, every))
+        listed = [w for w in due if listable and w.client is None]
+        if listed:
+            self._listing = True
+            for w in listed:
+                w.busy = True
+            self._spawn(self._list_round(listed, every))
+
+    async def _list_round(self, due: list[Watch], every: float) -> None:
+        """The list request of a round, then each job it shows is checked from its row (and any other job this
+        session follows that it shows, due or not); a due job it does not show is polled on its own."""
+        rows: dict[str, dict] | None = None
+        try:
+            shared = [w for w in self.watches if w.client is None and not w.ended]
+            if shared:
+                rows = await self._list(self.added - min(w.order for w in shared) + 1)
+        finally:
+            self._listing = False
+        for w in due:
+            w.busy = False
+        if rows is not None:  # the list answered for every job it shows: all of them are checked now
+            due = due + [w for w in self.watches if w.job_id in rows and w.client is None and not w.busy
+                         and not w.ended and w not in due]
+        for w in due:
             if w.ended:
                 continue
-            if w.status in TERMINAL:
-                ended.append(w)
-            elif w.wants_events() and now - w.events_at >= events_every:
-                talk.append(w)
-            w.next_check = now + self.interval(w, now)
-        await asyncio.gather(*(self._events(w) for w in talk), *(self._end(w) for w in ended))
+            if rows is None or w.job_id not in rows:
+                self._start(w, self._check(w, every))
+                continue
+            try:
+                self._seen(w, rows[w.job_id])
+                step = None if w.ended else self._then(w, every)
+            except Exception as exc:  # a bug in a callback: this job ends, the others go on
+                self._fail(w, exc)
+                continue
+            if step is not None:
+                self._start(w, step)
+        self._nudge()
+
+    async def _check(self, w: Watch, every: float) -> None:
+        """One job's own check: its status, then its events or its end when due."""
+        await self._poll(w)
+        step = None if w.ended else self._then(w, every)
+        if step is not None:
+            await step
+
+    def _then(self, w: Watch, every: float) -> Coroutine[Any, Any, Any] | None:
+        """After a job's status was learnt: when to check it next, and what to fetch now (its last events and end,
+        or its new events when it is watched and they are due), if anything."""
+        now = time.monotonic()
+        w.next_check = now + self.interval(w, now)
+        if w.status in TERMINAL:
+            return self._end(w)
+        if w.wants_events() and now - w.events_at >= every:
+            return self._events(w)
+        return None
+
+    def _start(self, w: Watch, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` for `w` in a task of its own; `w` is not due again until it ends."""
+        w.busy = True
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:  # a bug, not the network (that is trouble): end this job, say why
+                self._fail(w, exc)
+            finally:
+                w.busy = False
+                if w.nudged:
+                    w.next_check, w.nudged = 0.0, False
+                self._nudge()
+
+        self._spawn(guarded())
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._checks.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self._checks.discard)
+
+    def _nudge(self) -> None:
+        """Wake the runner: a check ended, so a job may be due, or done with."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def _fail(self, w: Watch, exc: BaseException) -> None:
+        failure = PurasError(f"following job {w.job_id} failed: {exc!r}")
+        failure.__cause__ = exc
+        self._stop(w, failure)
 
     async def _list(self, span: int) -> dict[str, dict] | None:
         """The newest jobs, keyed by id, enough to show every job followed: the list is newest first, so the
@@ -357,7 +455,7 @@ class Session:
             if exc.status in NO_LISTING:
                 self.lists = False
             return None
-        except (PurasError, OSError):
+        except (PurasError, OSError, asyncio.TimeoutError):
             return None
         if not isinstance(listed, list):
             self.lists = False
@@ -374,6 +472,9 @@ class Session:
                 self._stop(w, exc)
             else:
                 self._trouble(w, str(exc))
+            return
+        except asyncio.TimeoutError:  # before OSError, which it is from Python 3.11
+            self._trouble(w, f"the status check took longer than {POLL_TIMEOUT:g} s")
             return
         except (PurasError, OSError) as exc:
             self._trouble(w, str(exc))
@@ -393,6 +494,9 @@ class Session:
         w.requests += 1
         try:
             events = await self.events(w.job_id, after=w.cursor, client=w.client, background=True)
+        except asyncio.TimeoutError:  # before OSError, which it is from Python 3.11
+            self._trouble(w, f"fetching the events took longer than {POLL_TIMEOUT:g} s")
+            return False
         except (PurasError, OSError) as exc:
             self._trouble(w, str(exc))
             return False
