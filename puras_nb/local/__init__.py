@@ -143,7 +143,8 @@ def start(
     `port=0` picks a free port. Every route but `/health` and signed file URLs needs
     `Authorization: Bearer <server.api_key>`: `require_key` names the key, else a random one is made.
     `cors` lists browser origins allowed to call it (`["http://localhost:3000"]`; none by default).
-    `data_dir` keeps produced files there (default: a temporary directory). `faults` is a fault spec
+    `data_dir` keeps jobs, events, feedback and files there, so a server started again on it answers for every
+    job (default: a temporary directory, removed when the server stops). `faults` is a fault spec
     (see `puras_nb.local.faults`). `in_process=True` serves from a daemon thread of this process.
     `skillpacks` adds your own packs by reference (`["my_skills:pack"]`, a `SkillPack` or a factory),
     served beside the built-in `local/demo`. `catalog="bare"` makes `/v1/skillpacks` list only the fields the

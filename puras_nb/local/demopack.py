@@ -323,7 +323,7 @@ def _sound_and_video_skills(pack: SkillPack) -> None:
                 ctx.check_cancelled()
                 yield animate(base, i, count, prompt, style)
 
-        data = make_video(frames(), fps)
+        data = make_video(frames(), fps, tmp_dir=ctx.temp_dir())
         ctx.progress(4, 4, "saving the MP4")
         media = ctx.save_file(f"{_slug(prompt, 'video')}.mp4", data, "video/mp4")
         duration = count / fps
@@ -546,7 +546,7 @@ def _ad_skill(pack: SkillPack) -> None:
                     ctx.progress(percent, 100, f"muxing frame {i + 1} of {count}")
                 yield frame(i)
 
-        data = make_video(frames(), fps, audio_pcm=pcm_from_wav(wav))
+        data = make_video(frames(), fps, audio_pcm=pcm_from_wav(wav), tmp_dir=ctx.temp_dir())
         video = ctx.save_file(f"{slug}-ad.mp4", data, "video/mp4")
         video.update(duration=float(duration), poster=thumbnail["url"], width=width, height=height, fps=fps)
         checklist(4)

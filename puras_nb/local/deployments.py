@@ -1,13 +1,16 @@
 """Which deployment of each skillpack is active: the emulator's deployment state, changed by `activate`.
 
-Every registered version of a pack is one deployment, made when the server started; the highest is active
-until another is activated. The active version is what a job that pins no version runs.
+Every registered version of a pack is one deployment; the highest is active until another is activated. The
+active version is what a job that pins no version runs. The state is kept in the server's database, so it
+survives a restart on the same data directory.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 
+from .persist import Database
 from .skills import SkillLookupError, SkillPack
 from .store import now_iso
 
@@ -17,14 +20,20 @@ __all__ = ["Deployments"]
 class Deployments:
     """Per-server deployment state: the active version of each pack and when it was activated."""
 
-    def __init__(self) -> None:
-        self.created_at = now_iso()
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.created_at = db.meta("deployments_created_at") or now_iso()
+        db.set_meta("deployments_created_at", self.created_at)
         self._lock = threading.Lock()
         self._active: dict[str, tuple[int, str]] = {}
 
     def _state(self, pack: SkillPack) -> tuple[int, str]:
         with self._lock:
-            return self._active.get(pack.id, (pack.active_version, self.created_at))
+            if pack.id not in self._active:
+                saved = json.loads(self._db.meta(f"active:{pack.id}") or "null")
+                kept = isinstance(saved, list) and len(saved) == 2 and saved[0] in pack.versions
+                self._active[pack.id] = (saved[0], saved[1]) if kept else (pack.active_version, self.created_at)
+            return self._active[pack.id]
 
     def active(self, pack: SkillPack) -> int:
         """The version a job of `pack` runs when it pins none."""
@@ -55,4 +64,5 @@ class Deployments:
             raise SkillLookupError(f"deployment {deployment_id!r} not found in {pack.path} (deployments: {known})")
         with self._lock:
             self._active[pack.id] = (version, now_iso())
+            self._db.set_meta(f"active:{pack.id}", json.dumps(self._active[pack.id]))
         return next(row for row in self.rows(pack) if row["version"] == version)

@@ -27,6 +27,7 @@ from .demopack import build_demo_pack
 from .deployments import Deployments
 from .faults import FaultInjector
 from .guard import Contained, Door, new_key
+from .persist import DB_NAME, Database, DataDirError, lock_dir, sweep_abandoned
 from .routing import ApiError, platform_only
 from .signing import Signer
 from .skills import MAX_JSON_DEPTH, SchemaError, SkillLookupError, SkillPack, json_problem
@@ -46,6 +47,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_WAIT_SECONDS = 60.0
 CANCEL_GRACE_SECONDS = 2.0
 SERVICE = "puras-nb-local"
+TEMP_PREFIX = "puras-nb-local-"
+"""The name of a server's temporary directory (without `--data-dir`), in the system's temporary directory."""
 CATALOGS = ("full", "bare")
 """What `/v1/skillpacks` lists: "full" (each skill's skill.yaml data) or "bare" (the fields the hosted API is
 known to send: slug, name, id, active_deployment_id), so a client's other schema sources can be tested."""
@@ -73,7 +76,7 @@ class Emulator:
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
     store: JobStore = field(init=False)
     signer: Signer = field(init=False)
-    deployments: Deployments = field(init=False, default_factory=Deployments)
+    deployments: Deployments = field(init=False)
 
     def __post_init__(self) -> None:
         if self.catalog not in CATALOGS:
@@ -81,19 +84,30 @@ class Emulator:
         self._tmp = None
         if self.data_dir:
             files_dir = Path(self.data_dir).expanduser()
-            files_dir.mkdir(parents=True, exist_ok=True)
+            files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         else:
-            self._tmp = tempfile.TemporaryDirectory(prefix="puras-nb-local-")
+            sweep_abandoned(TEMP_PREFIX)  # what servers killed before they could clean up left behind
+            self._tmp = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)
             files_dir = Path(self._tmp.name)
-        self.signer = Signer()
+        self._held = lock_dir(files_dir)
+        try:
+            self.db = Database(files_dir / DB_NAME)
+        except DataDirError:
+            self._held.close()
+            raise
+        self.signer = Signer(self.db.secret())
+        self.deployments = Deployments(self.db)
         self.store = JobStore(
             files_dir,
             self.signer,
+            self.db,
             workers=self.workers,
             max_finished=self.max_finished,
             max_file_bytes=self.max_file_bytes,
             max_json_bytes=self.max_json_bytes,
+            durable=bool(self.data_dir),
         )
+        self.store.restore()
 
     def skill_paths(self) -> list[str]:
         """`slug/skill` for every served skill, as `/health` lists them."""
@@ -111,8 +125,11 @@ class Emulator:
         raise ApiError(404, f"skillpack {ref!r} not found (this emulator serves: {known})")
 
     def close(self) -> None:
-        """Stop the skill threads and remove the temporary file directory."""
+        """Stop the skill threads, close the database and let go of the data directory (a temporary one is
+        removed)."""
         self.store.shutdown()
+        self.db.close()
+        self._held.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -345,13 +362,12 @@ async def replay_job(request: Request) -> Response:
     version unless `version` pins one (as the official CLI says: "default: active")."""
     emu = _emulator(request)
     job_id = request.path_params["job_id"]
-    info = emu.store.entry_info(job_id)
-    if info is None:
+    old = emu.store.get(job_id)
+    if old is None:
         raise ApiError(404, f"job {job_id} not found")
-    old, skill, _ = info
     pack = emu.find_pack(old["skillpack_id"])
     version = _int_param(request, "version", minimum=1) or emu.deployments.active(pack)
-    job = await _create(request, emu, pack, skill.name, version, old["inputs"], parent_job_id=job_id)
+    job = await _create(request, emu, pack, old["skill_name"], version, old["inputs"], parent_job_id=job_id)
     return JSONResponse(job, status_code=201)
 
 

@@ -34,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
         default=[],
         help="let a browser front-end at ORIGIN (e.g. http://localhost:3000) call the API (repeatable)",
     )
-    parser.add_argument("--data-dir", metavar="DIR", help="keep produced files here (default: a temporary dir)")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep jobs, events, feedback and files here, so a restart loses nothing (default: a temporary dir, "
+        "removed at exit)",
+    )
     parser.add_argument(
         "--faults",
         metavar="SPEC",
@@ -75,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
         from .demopack import build_demo_pack
         from .emulator import Emulator
         from .faults import parse_spec
+        from .persist import DataDirError
         from .registry import load_skillpacks
         from .server import run
     except ImportError as exc:
@@ -95,7 +101,14 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"puras-nb: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(api_key=api_key, cors=origins, data_dir=args.data_dir, packs=packs, catalog=args.catalog)
+    try:
+        emu = Emulator(api_key=api_key, cors=origins, data_dir=args.data_dir, packs=packs, catalog=args.catalog)
+    except DataDirError as exc:
+        print(f"puras-nb: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"puras-nb: cannot use --data-dir {args.data_dir}: {exc}", file=sys.stderr)
+        return 2
     if api_key is None:
         reach = "any process on this machine" if args.host in _LOOPBACK else f"anyone who can reach {args.host}"
         print(f"puras-nb: --no-auth: no API key is required; {reach} can run and read jobs", file=sys.stderr)

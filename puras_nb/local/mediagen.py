@@ -493,11 +493,13 @@ def make_video(
     *,
     audio_pcm: bytes | None = None,
     on_frame: Callable[[int], None] | None = None,
+    tmp_dir: Path | None = None,
 ) -> bytes:
-    """Encode RGB frames as an H.264 (yuv420p) MP4, optionally with a mono AAC track from 16-bit PCM."""
+    """Encode RGB frames as an H.264 (yuv420p) MP4, optionally with a mono AAC track from 16-bit PCM; the file is
+    encoded in a temporary folder under `tmp_dir` (default: the system's)."""
     import av
 
-    with tempfile.TemporaryDirectory(prefix="puras-nb-video-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="puras-nb-video-", dir=tmp_dir) as tmp:
         path = Path(tmp) / "video.mp4"
         _encode_video(av, str(path), frames, fps, audio_pcm, on_frame)
         return path.read_bytes()

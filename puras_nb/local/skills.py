@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..dialect import FILE_TYPES, DialectError, prune_extras, to_jsonschema, to_output_jsonschema
@@ -457,6 +458,7 @@ class RunContext:
         save: Callable[[str, bytes, str], dict],
         cancel_event: threading.Event,
         read: Callable[[Any], bytes] | None = None,
+        temp_dir: Callable[[], Path] | None = None,
     ):
         self.job_id = job_id
         self.version = version
@@ -466,6 +468,7 @@ class RunContext:
         self._emit = emit
         self._save = save
         self._read = read
+        self._temp_dir = temp_dir
         self._cancel = cancel_event
 
     @property
@@ -514,6 +517,11 @@ class RunContext:
         """Store a produced file; returns `{url, mime, drive_path, name, size_bytes}` with a signed absolute url."""
         self.check_cancelled()
         return self._save(name, data, mime)
+
+    def temp_dir(self) -> Path | None:
+        """A folder for this job's temporary files (a video being encoded), removed when the job ends and swept
+        when the server starts, so a killed server leaves no partial file; None where the server gives none."""
+        return self._temp_dir() if self._temp_dir is not None else None
 
     def read_file(self, ref: Any, *, name: str = "file") -> bytes:
         """The bytes of a file input (`type: image|video|audio|file`), in any shape the platform accepts: a data

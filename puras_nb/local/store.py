@@ -1,8 +1,14 @@
-"""The emulator's job store: jobs, events, feedback and produced files, in memory and bounded.
+"""The emulator's job store: jobs, events, feedback and produced files, bounded, and kept on disk.
 
-Jobs run in a bounded thread pool. Memory is bounded by evicting the oldest *finished* jobs (with their
-events, feedback and files) once more than `max_finished` are held, their files exceed `max_file_bytes`, or
-their inputs and results (as JSON) exceed `max_json_bytes`; queued and running jobs are never evicted.
+Jobs run in a bounded thread pool. Jobs and their feedback are held in memory and written through to the
+server's database (`persist.Database`); events live only in the database. Files are written under a temporary
+name and renamed once complete, so a killed server leaves no partial file behind. After a restart on the same
+data directory every job answers again: one that was queued or running when the server died ends as failed,
+saying so, and files no job owns are swept away.
+
+What is kept is bounded by evicting the oldest *finished* jobs (with their events, feedback and files) once more
+than `max_finished` are held, their files exceed `max_file_bytes`, or their inputs and results (as JSON) exceed
+`max_json_bytes`; queued and running jobs are never evicted.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import os
 import re
 import shutil
 import threading
@@ -24,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..mime import decode_data_url
+from .persist import Database
 from .signing import Signer
 from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack, json_problem
 
@@ -49,7 +57,10 @@ DEFAULT_WORKERS = 256
 LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
 MAX_READ_BYTES = 64 * 1024 * 1024
 """Largest file a skill reads from a file input."""
+PARTIAL_SUFFIX = ".part"
+"""The suffix of a file being written; it is renamed once complete (a leftover one is swept at start)."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_COST_KEY = "cost_micros_total"
 
 
 def _json_size(value: Any) -> int:
@@ -77,42 +88,99 @@ def now_iso() -> str:
 @dataclass
 class _Entry:
     job: dict
-    skill: Skill
-    run_inputs: dict
     base_url: str
-    events: list[dict] = field(default_factory=list)
+    skill: Skill | None = None  # None for a job read back from disk: it never runs here again
+    run_inputs: dict = field(default_factory=dict)
     files: list[tuple[str, int]] = field(default_factory=list)
     json_bytes: int = 0
+    events: int = 0
     feedback: dict[str, dict] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     waiters: list[Callable[[], None]] = field(default_factory=list)
 
 
 class JobStore:
-    """Thread-safe jobs + events + files; runs skills on a bounded pool and wakes waiters on completion."""
+    """Thread-safe jobs + events + files; runs skills on a bounded pool and wakes waiters on completion.
+
+    Events always go to the database `db`. With `durable` (a data directory) jobs, feedback, files and the cost
+    total are written through too, so `restore` takes them back after a restart; without, nothing outlives
+    the server and those writes are skipped."""
 
     def __init__(
         self,
         files_dir: Path,
         signer: Signer,
+        db: Database,
         *,
         workers: int = DEFAULT_WORKERS,
         max_finished: int = DEFAULT_MAX_FINISHED,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        durable: bool = True,
     ):
         self.files_dir = Path(files_dir)
         self.signer = signer
+        self.db = db
+        self.durable = durable
         self.max_finished = max_finished
         self.max_file_bytes = max_file_bytes
         self.max_json_bytes = max_json_bytes
         self._json_bytes = 0
         self.jobs_created = 0
-        self.cost_micros_total = 0
+        self.cost_micros_total = int(db.meta(_COST_KEY) or 0)
         self._lock = threading.RLock()
         self._jobs: OrderedDict[str, _Entry] = OrderedDict()
         self._file_bytes = 0
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puras-skill")
+
+    # ── start: what the data directory holds ────────────────────────────────
+    def restore(self) -> None:
+        """Take back every job the database holds: a job that was queued or running ends as failed (the server
+        restarted under it), files whose job is gone and partial files are deleted, and the limits apply."""
+        with self._lock:
+            for saved in self.db.load():
+                job = saved.job
+                kept = [(path, size) for path, size in saved.files if (self.files_dir / path).is_file()]
+                for path, _ in set(saved.files) - set(kept):
+                    self.db.drop_file(path)
+                entry = _Entry(
+                    job=job,
+                    base_url=saved.base_url,
+                    files=kept,
+                    feedback=saved.feedback,
+                    events=saved.events,
+                    json_bytes=_json_size(job.get("inputs"))
+                    + (_json_size(job.get("result")) if job.get("status") == "succeeded" else 0),
+                )
+                self._jobs[job["id"]] = entry
+                self._json_bytes += entry.json_bytes
+                self._file_bytes += sum(size for _, size in kept)
+                if job.get("status") not in TERMINAL:
+                    self._interrupt(entry, f"the server restarted while this job was {job.get('status')}")
+            self._sweep()
+            self._evict()
+
+    def _sweep(self) -> None:
+        """Delete what no held job owns under the files directory: other jobs' folders, unrecorded and partial
+        files, and every job's leftover temporary files (caller holds the lock)."""
+        shutil.rmtree(self.files_dir / "tmp", ignore_errors=True)
+        owned = {path for entry in self._jobs.values() for path, _ in entry.files}
+        jobs_dir = self.files_dir / "jobs"
+        for folder in jobs_dir.iterdir() if jobs_dir.is_dir() else ():
+            if folder.name not in self._jobs or not folder.is_dir():
+                _remove(folder)
+                continue
+            for path in folder.iterdir():
+                if f"jobs/{folder.name}/{path.name}" not in owned:
+                    _remove(path)
+
+    def _interrupt(self, entry: _Entry, why: str) -> None:
+        """End a job that can no longer run as failed, saying why (caller holds the lock)."""
+        error = f"{why}; it did not finish (replay it to run it again)"
+        self._emit(entry, "error", {"message": error})
+        entry.job.update(status="failed", error=error, finished_at=now_iso())
+        self._save_job(entry)
 
     # ── creation and running ────────────────────────────────────────────────
     def create(
@@ -155,16 +223,19 @@ class JobStore:
             self._json_bytes += entry.json_bytes
             self._jobs[job_id] = entry
             self.jobs_created += 1
+            self._save_job(entry)
             snapshot = self._snapshot(entry)
         self._pool.submit(self._run, entry)
         return snapshot
 
     def _run(self, entry: _Entry) -> None:
-        job = entry.job
+        job, skill = entry.job, entry.skill
+        assert skill is not None, "only a job created by this server runs"
         with self._lock:
             if job["status"] != "queued" or entry.cancel.is_set():
                 return
             job.update(status="running", started_at=now_iso())
+            self._save_job(entry)
         self._emit(
             entry, "agent_start", {"message": f"running {job['skillpack']}/{job['skill_name']} v{job['version']}"}
         )
@@ -175,9 +246,10 @@ class JobStore:
             save=lambda name, data, mime: self._save(entry, name, data, mime),
             cancel_event=entry.cancel,
             read=self.read_file,
+            temp_dir=lambda: self._temp_dir(entry),
         )
         try:
-            result = entry.skill.fn(ctx, entry.run_inputs)
+            result = skill.fn(ctx, entry.run_inputs)
         except JobCancelled:
             self._finish(entry, ctx, "cancelled")
         except SkillFailed as exc:
@@ -190,11 +262,13 @@ class JobStore:
                 self._finish(entry, ctx, "failed", error=f"the skill returned a result that {problem}")
                 return
             try:
-                kept = entry.skill.check_result(result)
+                kept = skill.check_result(result)
             except ValueError as exc:  # SchemaError: the result does not fit; else the output schema is wrong
                 self._finish(entry, ctx, "failed", error=str(exc))
                 return
             self._finish(entry, ctx, "cancelled" if entry.cancel.is_set() else "succeeded", result=kept)
+        finally:
+            shutil.rmtree(self.files_dir / "tmp" / job["id"], ignore_errors=True)
 
     def _finish(
         self, entry: _Entry, ctx: RunContext | None, status: str, *, result: Any = None, error: str = ""
@@ -218,7 +292,10 @@ class JobStore:
                 spent = {"cost_micros": ctx.cost_micros, "usage": dict(ctx.usage), "steps": ctx.steps}
                 fields.update(spent if json_problem(spent) is None else {"cost_micros": 0, "usage": {}, "steps": 0})
                 self.cost_micros_total += fields["cost_micros"]
+                if fields["cost_micros"] and self._writes:
+                    self.db.set_meta(_COST_KEY, str(self.cost_micros_total))
             entry.job.update(fields)
+            self._save_job(entry)
             waiters, entry.waiters = entry.waiters, []
             self._evict()
         for wake in waiters:
@@ -232,15 +309,28 @@ class JobStore:
         if problem or not isinstance(type_, str):
             raise ValueError(f"an event (type and payload) {problem or 'needs a string type'}")
         with self._lock:
-            entry.events.append(
-                {
-                    "id": len(entry.events) + 1,
-                    "job_id": entry.job["id"],
-                    "ts": now_iso(),
-                    "type": type_,
-                    "payload": payload,
-                }
-            )
+            if self._closed:
+                return
+            number = entry.events + 1
+            event = {"id": number, "job_id": entry.job["id"], "ts": now_iso(), "type": type_, "payload": payload}
+            self.db.add_event(entry.job["id"], number, json.dumps(event, separators=(",", ":")))
+            entry.events = number
+
+    @property
+    def _writes(self) -> bool:
+        """Whether jobs, feedback and files are written through (durable, and not closed; under the lock)."""
+        return self.durable and not self._closed
+
+    def _save_job(self, entry: _Entry) -> None:
+        """Write the job through to the database (caller holds the lock)."""
+        if self._writes:
+            self.db.save_job(entry.job, entry.base_url)
+
+    def _temp_dir(self, entry: _Entry) -> Path:
+        """The job's folder for temporary files, removed when it ends (and swept at start)."""
+        folder = self.files_dir / "tmp" / entry.job["id"]
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _save(self, entry: _Entry, name: str, data: bytes, mime: str) -> dict:
         if not isinstance(mime, str) or json_problem(mime):
@@ -250,7 +340,12 @@ class JobStore:
         drive_path = f"jobs/{job_id}/{safe}"
         target = self.files_dir / "jobs" / job_id / safe
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        partial = target.with_name(f".{safe}.{uuid.uuid4().hex[:12]}{PARTIAL_SUFFIX}")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, target)  # complete or absent: a kill mid-write leaves only the .part, swept at start
+        finally:
+            partial.unlink(missing_ok=True)
         url = self.signer.url(entry.base_url, drive_path)
         output = {"name": safe, "drive_path": drive_path, "size_bytes": len(data), "mime": mime, "url": url}
         with self._lock:
@@ -259,10 +354,14 @@ class JobStore:
             self._file_bytes += len(data) - replaced
             outputs = [o for o in entry.job["outputs"] or [] if o["drive_path"] != drive_path]
             entry.job["outputs"] = [*outputs, output]
+            if self._writes:
+                self.db.add_file(job_id, drive_path, len(data))
+            self._save_job(entry)
         return {"url": url, "mime": mime, "drive_path": drive_path, "name": safe, "size_bytes": len(data)}
 
     def _evict(self) -> None:
-        """Drop the oldest finished jobs past the limits (caller holds the lock)."""
+        """Drop the oldest finished jobs past the limits, from memory, the database and the disk (caller holds
+        the lock)."""
         finished = [jid for jid, e in self._jobs.items() if e.job["status"] in TERMINAL]
         while finished and (
             len(finished) > self.max_finished
@@ -272,6 +371,8 @@ class JobStore:
             entry = self._jobs.pop(finished.pop(0))
             self._file_bytes -= sum(size for _, size in entry.files)
             self._json_bytes -= entry.json_bytes
+            if not self._closed:
+                self.db.drop_job(entry.job["id"])
             shutil.rmtree(self.files_dir / "jobs" / entry.job["id"], ignore_errors=True)
 
     # ── reads ───────────────────────────────────────────────────────────────
@@ -286,12 +387,6 @@ class JobStore:
         with self._lock:
             entry = self._jobs.get(job_id)
             return self._snapshot(entry) if entry else None
-
-    def entry_info(self, job_id: str) -> tuple[dict, Skill, dict] | None:
-        """`(job, skill, run_inputs)` of a held job, for replay."""
-        with self._lock:
-            entry = self._jobs.get(job_id)
-            return (dict(entry.job), entry.skill, entry.run_inputs) if entry else None
 
     def list(self, *, status: str | None = None, skill: str | None = None, limit: int | None = None) -> list[dict]:
         """Jobs newest first, optionally filtered by status and skill name."""
@@ -310,10 +405,9 @@ class JobStore:
     def events(self, job_id: str, after: int = 0) -> builtins.list[dict] | None:  # `list` is a method here
         """The job's events with id > `after`, or None when the job is unknown."""
         with self._lock:
-            entry = self._jobs.get(job_id)
-            if entry is None:
+            if job_id not in self._jobs or self._closed:
                 return None
-            return [dict(e) for e in entry.events[after if after > 0 else 0 :]]
+            return self.db.events(job_id, max(after, 0))
 
     def file_path(self, drive_path: str) -> Path | None:
         """The on-disk path of a held file, or None (unknown, evicted or outside the store)."""
@@ -367,7 +461,7 @@ class JobStore:
         return path.read_bytes()
 
     def counts(self) -> dict[str, int]:
-        """Held jobs and the bytes of their files and JSON, for `/health`."""
+        """Held jobs and the bytes of their files and JSON (inputs, results, events), for `/health`."""
         with self._lock:
             return {"jobs": len(self._jobs), "file_bytes": self._file_bytes, "json_bytes": self._json_bytes}
 
@@ -399,6 +493,8 @@ class JobStore:
                 row = {"id": str(uuid.uuid4()), "job_id": job_id, "created_at": now_iso()}
                 entry.feedback[key] = row
             row.update(rating=rating, comment=comment, end_user_id=end_user_id, updated_at=now_iso())
+            if self._writes:
+                self.db.save_feedback(job_id, key, row)
             return dict(row)
 
     async def wait(self, job_id: str, timeout: float) -> None:
@@ -426,8 +522,20 @@ class JobStore:
                     entry.waiters.remove(wake)
 
     def shutdown(self) -> None:
-        """Cancel every unfinished job and stop the pool without waiting for stragglers."""
+        """Stop: every unfinished job is cancelled and recorded as failed (the server stopped under it), the pool
+        stops without waiting for stragglers, and nothing more is written."""
         with self._lock:
             for entry in self._jobs.values():
                 entry.cancel.set()
+                if entry.job["status"] not in TERMINAL:
+                    self._interrupt(entry, f"the server stopped while this job was {entry.job['status']}")
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder, whatever is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
