@@ -1,11 +1,16 @@
-"""Benchmark the local emulator: tiny-job throughput and `POST /v1/jobs?wait=true` latency.
+"""Benchmark the local emulator: tiny-job throughput and `POST /v1/jobs?wait=true` latency, and what a job's
+events cost the server in memory.
 
 Runs `demo/slow` with `seconds=0` (a job that does nothing) through a child-process emulator, from 1 and
 from 50 concurrent clients, and prints a Markdown table. Each client is a thread with its own keep-alive
 stdlib `http.client` connection: a lean load generator, so the numbers are the server's (an httpx
 AsyncClient with 50 connections on the same 2 cores spends more CPU than the server and hides it).
 
+`--events JOBS` instead runs JOBS `demo/count` jobs of `--per-job` events each (10 000 by default) and prints
+the server process's resident memory (Linux `/proc`) before and after.
+
     python bench/emulator.py [--jobs 1000] [--concurrency 1 50]
+    python bench/emulator.py --events 30 [--per-job 10000]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import platform
 import statistics
 import threading
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 import starlette
@@ -83,12 +89,56 @@ def run_level(url: str, key: str, concurrency: int, jobs: int) -> tuple[float, l
     return elapsed, latencies
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return kb / 1024
+
+
+def events_memory(jobs: int, per_job: int) -> None:
+    """Run `jobs` count jobs of `per_job` progress events at once and print the server's memory around them."""
+    with local.start() as server:
+        address = urlparse(server.url)
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=600)
+        headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
+
+        def call(method: str, path: str, body: dict | None = None) -> Any:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            return json.loads(conn.getresponse().read())
+
+        assert server.pid is not None
+        call("POST", "/v1/jobs?skillpack=demo&wait=true", {"skill": "echo", "inputs": {}})  # warm
+        before = rss_mb(server.pid)
+        started = time.perf_counter()
+        ids = [call("POST", "/v1/jobs?skillpack=demo", {"skill": "count", "inputs": {"n": per_job, "delay": 0}})
+               for _ in range(jobs)]
+        for job in ids:
+            while call("GET", f"/v1/jobs/{job['id']}")["status"] not in ("succeeded", "failed"):
+                time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        after = rss_mb(server.pid)
+        events = sum(len(call("GET", f"/v1/jobs/{job['id']}/events")) for job in ids)
+        health = call("GET", "/health")
+    print(f"Emulator: {jobs} `demo/count` jobs of {per_job} events at once (child process)")
+    print()
+    print("| events kept | server RSS before | after | added | json_bytes held | wall s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| {events} | {before:.0f} MB | {after:.0f} MB | {after - before:.0f} MB | "
+          f"{health['json_bytes'] / 2**20:.0f} MB | {elapsed:.1f} |")
+
+
 def main() -> None:
     """Start an emulator, run every concurrency level, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000, help="jobs per concurrency level (default 1000)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50], help="client counts (default 1 50)")
+    parser.add_argument("--events", type=int, metavar="JOBS", help="measure memory around JOBS event-heavy jobs")
+    parser.add_argument("--per-job", type=int, default=10_000, help="events per job with --events (default 10000)")
     args = parser.parse_args()
+    if args.events:
+        events_memory(args.events, args.per_job)
+        return
     rows = []
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     with local.start() as server:

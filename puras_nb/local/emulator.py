@@ -32,6 +32,8 @@ from .routing import ApiError, platform_only
 from .signing import Signer
 from .skills import MAX_JSON_DEPTH, SchemaError, SkillLookupError, SkillPack, json_problem
 from .store import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_FINISHED,
     DEFAULT_MAX_JSON_BYTES,
@@ -71,6 +73,8 @@ class Emulator:
     max_finished: int = DEFAULT_MAX_FINISHED
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
+    max_events: int = DEFAULT_MAX_EVENTS
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     workers: int = DEFAULT_WORKERS
     catalog: str = "full"
     packs: list[SkillPack] = field(default_factory=lambda: [build_demo_pack()])
@@ -105,6 +109,8 @@ class Emulator:
             max_finished=self.max_finished,
             max_file_bytes=self.max_file_bytes,
             max_json_bytes=self.max_json_bytes,
+            max_events=self.max_events,
+            max_event_bytes=self.max_event_bytes,
             durable=bool(self.data_dir),
         )
         self.store.restore()

@@ -5,8 +5,11 @@ and a few counters, so a server restarted there answers for every job it held, a
 Events live only here (never in memory), so a job's events cost the server no memory. Without `--data-dir` the
 database holds just the events, in the server's temporary directory, and goes with it.
 
-Every write commits at once (in WAL mode with `synchronous=NORMAL`: no fsync per write), so a SIGKILL loses at
-most the write in flight. One connection serves every thread, behind a lock.
+Jobs, feedback, files and settings commit at once (in WAL mode with `synchronous=NORMAL`: no fsync per write).
+Events are committed in groups, at most `EVENT_GROUP` or `EVENT_GROUP_SECONDS` apart (and with the next other
+write, such as the job's end), which makes them five times cheaper: a SIGKILL can lose only the last moments
+of events of a job that was running, which then ends as failed anyway. One connection serves every thread (and
+sees its own pending writes), behind a lock.
 """
 
 from __future__ import annotations
@@ -25,12 +28,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "DataDirError", "Database", "Saved", "lock_dir", "sweep_abandoned"]
+__all__ = [
+    "DB_NAME",
+    "EVENT_GROUP",
+    "EVENT_GROUP_SECONDS",
+    "SCHEMA_VERSION",
+    "DataDirError",
+    "Database",
+    "Saved",
+    "lock_dir",
+    "sweep_abandoned",
+]
 
 DB_NAME = "puras-nb-local.sqlite3"
 """The database's file name in the data directory."""
 SCHEMA_VERSION = 1
 """`PRAGMA user_version` of the tables below; a database written by another version is refused, not guessed at."""
+EVENT_GROUP = 256
+"""Events written before a commit at most."""
+EVENT_GROUP_SECONDS = 0.05
+"""Seconds an event waits for its commit at most."""
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, body TEXT NOT NULL,
@@ -88,10 +105,29 @@ class Database:
         except DataDirError:
             self._conn.close()
             raise
+        self._pending = 0
+        self._opened = 0.0
+        self._stop = threading.Event()
+        threading.Thread(target=self._flush_loop, name="puras-nb-db-flush", daemon=True).start()
 
     def _run(self, sql: str, args: tuple = ()) -> None:
+        """Execute one write and commit it, with any events still pending."""
         with self._lock:
             self._conn.execute(sql, args)
+            self._commit()
+
+    def _commit(self) -> None:
+        """Commit what is pending (caller holds the lock)."""
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+        self._pending = 0
+
+    def _flush_loop(self) -> None:
+        """Commit pending events that waited `EVENT_GROUP_SECONDS`, until the database is closed."""
+        while not self._stop.wait(EVENT_GROUP_SECONDS):
+            with self._lock:
+                if self._pending and not self._stop.is_set():
+                    self._commit()
 
     # ── meta ─────────────────────────────────────────────────────────────────
     def meta(self, key: str) -> str | None:
@@ -127,6 +163,7 @@ class Database:
         with self._lock:
             for table in ("jobs WHERE id", "events WHERE job_id", "feedback WHERE job_id", "files WHERE job_id"):
                 self._conn.execute(f"DELETE FROM {table} = ?", (job_id,))
+            self._commit()
 
     def load(self) -> Iterator[Saved]:
         """Every saved job, oldest first, with its feedback, files and event count."""
@@ -151,8 +188,15 @@ class Database:
 
     # ── events, feedback, files ─────────────────────────────────────────────
     def add_event(self, job_id: str, n: int, body: str) -> None:
-        """Append event `n` of a job (its JSON text)."""
-        self._run("INSERT OR REPLACE INTO events (job_id, n, body) VALUES (?, ?, ?)", (job_id, n, body))
+        """Append event `n` of a job (its JSON text), committed with its group."""
+        with self._lock:
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+                self._opened = time.monotonic()
+            self._conn.execute("INSERT OR REPLACE INTO events (job_id, n, body) VALUES (?, ?, ?)", (job_id, n, body))
+            self._pending += 1
+            if self._pending >= EVENT_GROUP or time.monotonic() - self._opened >= EVENT_GROUP_SECONDS:
+                self._commit()
 
     def events(self, job_id: str, after: int) -> list[dict]:
         """A job's events with number > `after`, in order."""
@@ -177,8 +221,10 @@ class Database:
         self._run("DELETE FROM files WHERE drive_path = ?", (drive_path,))
 
     def close(self) -> None:
-        """Close the connection (the WAL is folded back into the database file)."""
+        """Commit what is pending and close the connection (the WAL is folded back into the database file)."""
+        self._stop.set()
         with self._lock:
+            self._commit()
             self._conn.close()
 
     def __repr__(self) -> str:

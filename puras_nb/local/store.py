@@ -7,8 +7,9 @@ data directory every job answers again: one that was queued or running when the 
 saying so, and files no job owns are swept away.
 
 What is kept is bounded by evicting the oldest *finished* jobs (with their events, feedback and files) once more
-than `max_finished` are held, their files exceed `max_file_bytes`, or their inputs and results (as JSON) exceed
-`max_json_bytes`; queued and running jobs are never evicted.
+than `max_finished` are held, their files exceed `max_file_bytes`, or their inputs, results and events (as JSON)
+exceed `max_json_bytes`; queued and running jobs are never evicted. A job keeps at most `max_events` events
+(and `max_event_bytes` of them); past that one last event says the rest were dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from .signing import Signer
 from .skills import JobCancelled, RunContext, Skill, SkillFailed, SkillPack, json_problem
 
 __all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_FINISHED",
     "DEFAULT_MAX_JSON_BYTES",
@@ -51,7 +54,11 @@ DEFAULT_MAX_FINISHED = 1000
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 """Bytes of produced files kept before the oldest finished jobs are evicted."""
 DEFAULT_MAX_JSON_BYTES = 256 * 1024 * 1024
-"""Bytes of job inputs + results (JSON) kept before the oldest finished jobs are evicted."""
+"""Bytes of job inputs, results and events (JSON) kept before the oldest finished jobs are evicted."""
+DEFAULT_MAX_EVENTS = 20_000
+"""Events one job keeps; past that (or `DEFAULT_MAX_EVENT_BYTES`), one last event says the rest were dropped."""
+DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
+"""Bytes of events (as JSON) one job keeps."""
 DEFAULT_WORKERS = 256
 """Skill threads: most demo skills sleep (count, slow, hang), so many concurrent jobs need many threads."""
 LOCAL_WORKSPACE_ID = "00000000-0000-0000-0000-000000000000"
@@ -94,6 +101,8 @@ class _Entry:
     files: list[tuple[str, int]] = field(default_factory=list)
     json_bytes: int = 0
     events: int = 0
+    event_bytes: int = 0
+    dropped: int = 0
     feedback: dict[str, dict] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     waiters: list[Callable[[], None]] = field(default_factory=list)
@@ -116,6 +125,8 @@ class JobStore:
         max_finished: int = DEFAULT_MAX_FINISHED,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         durable: bool = True,
     ):
         self.files_dir = Path(files_dir)
@@ -125,6 +136,8 @@ class JobStore:
         self.max_finished = max_finished
         self.max_file_bytes = max_file_bytes
         self.max_json_bytes = max_json_bytes
+        self.max_events = max_events
+        self.max_event_bytes = max_event_bytes
         self._json_bytes = 0
         self.jobs_created = 0
         self.cost_micros_total = int(db.meta(_COST_KEY) or 0)
@@ -150,7 +163,8 @@ class JobStore:
                     files=kept,
                     feedback=saved.feedback,
                     events=saved.events,
-                    json_bytes=_json_size(job.get("inputs"))
+                    event_bytes=saved.event_bytes,
+                    json_bytes=_json_size(job.get("inputs")) + saved.event_bytes
                     + (_json_size(job.get("result")) if job.get("status") == "succeeded" else 0),
                 )
                 self._jobs[job["id"]] = entry
@@ -178,7 +192,7 @@ class JobStore:
     def _interrupt(self, entry: _Entry, why: str) -> None:
         """End a job that can no longer run as failed, saying why (caller holds the lock)."""
         error = f"{why}; it did not finish (replay it to run it again)"
-        self._emit(entry, "error", {"message": error})
+        self._emit(entry, "error", {"message": error}, final=True)
         entry.job.update(status="failed", error=error, finished_at=now_iso())
         self._save_job(entry)
 
@@ -278,9 +292,9 @@ class JobStore:
             if entry.job["status"] in TERMINAL:
                 return
             if status == "failed":
-                self._emit(entry, "error", {"message": _text(error)})
+                self._emit(entry, "error", {"message": _text(error)}, final=True)
             elif status == "cancelled":
-                self._emit(entry, "cancelled", {"message": "job cancelled"})
+                self._emit(entry, "cancelled", {"message": "job cancelled"}, final=True)
             fields: dict[str, Any] = {"status": status, "finished_at": now_iso()}
             if status == "succeeded":
                 fields["result"] = result
@@ -301,20 +315,38 @@ class JobStore:
         for wake in waiters:
             wake()
 
-    def _emit(self, entry: _Entry, type_: str, payload: dict) -> None:
-        """Append an event; a payload that could not be answered as JSON raises (failing the skill that sent it)."""
+    def _emit(self, entry: _Entry, type_: str, payload: dict, *, final: bool = False) -> None:
+        """Append an event; a payload that could not be answered as JSON raises (failing the skill that sent it).
+        Past the job's event limits one `events_dropped` event says so and later ones are dropped, except the
+        `final` events that end a job."""
         payload = dict(payload)
         payload.setdefault("message", type_)
         problem = json_problem([type_, payload])
         if problem or not isinstance(type_, str):
             raise ValueError(f"an event (type and payload) {problem or 'needs a string type'}")
         with self._lock:
-            if self._closed:
+            if not final and (entry.dropped or entry.events >= self.max_events
+                              or entry.event_bytes >= self.max_event_bytes):
+                entry.dropped += 1
+                if entry.dropped == 1:
+                    limit = f"{self.max_events} events or {self.max_event_bytes // 2**20} MB of them"
+                    message = f"this job sent more events than the emulator keeps ({limit}): the rest are dropped"
+                    self._append(entry, "events_dropped", {"message": message, "max_events": self.max_events})
                 return
-            number = entry.events + 1
-            event = {"id": number, "job_id": entry.job["id"], "ts": now_iso(), "type": type_, "payload": payload}
-            self.db.add_event(entry.job["id"], number, json.dumps(event, separators=(",", ":")))
-            entry.events = number
+            self._append(entry, type_, payload)
+
+    def _append(self, entry: _Entry, type_: str, payload: dict) -> None:
+        """Store the job's next event (caller holds the lock)."""
+        if self._closed:
+            return
+        number = entry.events + 1
+        event = {"id": number, "job_id": entry.job["id"], "ts": now_iso(), "type": type_, "payload": payload}
+        body = json.dumps(event, separators=(",", ":"))
+        self.db.add_event(entry.job["id"], number, body)
+        entry.events = number
+        entry.event_bytes += len(body)
+        entry.json_bytes += len(body)
+        self._json_bytes += len(body)
 
     @property
     def _writes(self) -> bool:

@@ -1,0 +1,109 @@
+"""A job's events within the emulator's limits (issue 22, item 13): kept on disk, not in memory; counted against
+the JSON limit, so they are evicted with their job; at most `max_events` a job, then one event says the rest
+were dropped."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from puras_nb import local
+from puras_nb.local.emulator import Emulator
+from puras_nb.local.persist import DB_NAME
+from puras_nb.local.server import ServerThread
+
+
+def served(**settings: Any) -> Iterator[httpx.Client]:
+    thread = ServerThread(Emulator(api_key="k", **settings), "127.0.0.1", 0)
+    thread.start()
+    try:
+        with httpx.Client(base_url=thread.url, headers={"Authorization": "Bearer k"}, timeout=60) as client:
+            yield client
+    finally:
+        thread.stop()
+
+
+def run(http: httpx.Client, skill: str, inputs: dict) -> dict:
+    r = http.post("/v1/jobs", params={"skillpack": "demo", "wait": "true", "timeout": "60"},
+                  json={"skill": skill, "inputs": inputs})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def capped() -> Iterator[httpx.Client]:
+    yield from served(max_events=20)
+
+
+def test_past_the_cap_one_event_says_the_rest_were_dropped(capped: httpx.Client) -> None:
+    job = run(capped, "count", {"n": 50, "delay": 0})
+    assert job["status"] == "succeeded" and job["result"] == {"count": 50}, "the job itself is not cut short"
+    events = capped.get(f"/v1/jobs/{job['id']}/events").json()
+    assert [e["id"] for e in events] == list(range(1, 22))
+    assert [e["type"] for e in events[:2]] == ["agent_start", "progress"] and events[19]["payload"]["step"] == 19
+    last = events[-1]
+    assert last["type"] == "events_dropped" and last["payload"]["max_events"] == 20
+    assert last["payload"]["message"].startswith("this job sent more events than the emulator keeps (20 events")
+    assert last["payload"]["message"].endswith("the rest are dropped")
+    assert capped.get(f"/v1/jobs/{job['id']}/events", params={"after": 21}).json() == []
+
+
+def test_the_event_that_ends_a_job_is_kept_past_the_cap(capped: httpx.Client) -> None:
+    job = run(capped, "fail", {"after": 40, "message": "the end"})
+    events = capped.get(f"/v1/jobs/{job['id']}/events").json()
+    assert [e["type"] for e in events[-2:]] == ["events_dropped", "error"]
+    assert events[-1]["payload"]["message"] == "the end" and len(events) == 22
+
+
+def test_events_are_capped_by_their_size_too() -> None:
+    for http in served(max_event_bytes=4000):
+        job = run(http, "count", {"n": 100, "delay": 0})
+        events = http.get(f"/v1/jobs/{job['id']}/events").json()
+        assert events[-1]["type"] == "events_dropped" and "4000 events" not in events[-1]["payload"]["message"]
+        assert 10 < len(events) < 40
+
+
+def test_events_count_against_the_json_limit_and_go_with_their_job(tmp_path: Path) -> None:
+    for http in served(max_json_bytes=100_000, data_dir=str(tmp_path)):
+        first = run(http, "count", {"n": 300, "delay": 0})
+        held = http.get("/health").json()["json_bytes"]
+        assert 300 * 100 < held < 100_000, "the events are counted"
+        second = run(http, "count", {"n": 300, "delay": 0})
+        assert http.get(f"/v1/jobs/{first['id']}").status_code == 404, "evicted: both jobs' events pass the limit"
+        assert http.get(f"/v1/jobs/{first['id']}/events").status_code == 404
+        assert len(http.get(f"/v1/jobs/{second['id']}/events").json()) == 301
+        with sqlite3.connect(tmp_path / DB_NAME) as db:
+            assert db.execute("SELECT COUNT(*) FROM events WHERE job_id = ?", (first["id"],)).fetchone()[0] == 0
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the server's memory from /proc")
+def test_many_events_cost_the_server_no_memory() -> None:
+    """12 jobs of 10 000 events each added about 70 MB to the server before (30 of them: 183 MB); now they live
+    on disk. bench/emulator.py --events 30 measures it."""
+    with local.start() as server:
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
+            run(http, "echo", {})
+            assert server.pid is not None
+            before = rss_mb(server.pid)
+            jobs = [http.post("/v1/jobs", params={"skillpack": "demo"},
+                              json={"skill": "count", "inputs": {"n": 10_000, "delay": 0}}).json() for _ in range(12)]
+            deadline = time.monotonic() + 300
+            while any(http.get(f"/v1/jobs/{j['id']}").json()["status"] == "running" for j in jobs):
+                assert time.monotonic() < deadline, "the jobs finish"
+                time.sleep(0.2)
+            added = rss_mb(server.pid) - before
+            assert len(http.get(f"/v1/jobs/{jobs[-1]['id']}/events").json()) == 10_001
+    assert added < 25, f"{added:.0f} MB added for 120 000 events"
