@@ -20,10 +20,9 @@ import yaml
 
 from puras_nb import local
 from puras_nb.local.demopack import build_demo_pack
-from puras_nb.local.emulator import Emulator
-from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SkillPack
 from puras_nb.model.skill import from_skillpacks
+from tests.harness.served import served
 
 parse_bundle_dir = pytest.importorskip("worker.manifest").parse_bundle_dir  # puras-runner's own bundle parser
 _SCRIPT = Path(sys.executable).with_name("puras")
@@ -64,18 +63,13 @@ def build_pack() -> SkillPack:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[httpx.Client, str]]:
-    thread = ServerThread(Emulator(api_key="k", packs=[build_pack()]), "127.0.0.1", 0)
-    thread.start()
-    try:
-        with httpx.Client(base_url=thread.url, headers={"Authorization": "Bearer k"}, timeout=30) as client:
-            yield client, thread.url
-    finally:
-        thread.stop()
+def studio() -> Iterator[tuple[httpx.Client, str]]:
+    with served(packs=[build_pack()]) as client:
+        yield client, str(client.base_url).rstrip("/")
 
 
-def test_the_catalog_lists_each_skill_as_its_skill_yaml_declares_it(served: tuple[httpx.Client, str]) -> None:
-    http, _ = served
+def test_the_catalog_lists_each_skill_as_its_skill_yaml_declares_it(studio: tuple[httpx.Client, str]) -> None:
+    http, _ = studio
     [pack] = http.get("/v1/skillpacks").json()
     assert set(pack) >= CLI_FIELDS and pack["active_version"] == 2
     skills = {s["name"]: s for s in pack["skills"]}
@@ -121,9 +115,9 @@ def extract(data: bytes, where: Path) -> Path:
 
 
 def test_pull_answers_a_signed_url_of_the_active_deployments_bundle(
-    served: tuple[httpx.Client, str], tmp_path: Path
+    studio: tuple[httpx.Client, str], tmp_path: Path
 ) -> None:
-    http, url = served
+    http, url = studio
     answer = pull(http, "acme/studio", ttl="600").json()
     assert set(answer) == {"download_url", "version"} and answer["version"] == 2
     link = answer["download_url"]
@@ -161,8 +155,8 @@ def test_pull_answers_a_signed_url_of_the_active_deployments_bundle(
     assert manifest.skill("poster").description == "A poster."
 
 
-def test_pull_refusals(served: tuple[httpx.Client, str]) -> None:
-    http, url = served
+def test_pull_refusals(studio: tuple[httpx.Client, str]) -> None:
+    http, url = studio
     for ttl in ("0", "29", "2592001", "ten", "-5", "1.5"):
         r = pull(http, "studio", ttl=ttl)
         assert r.status_code == 400 and "ttl must be a whole number of seconds from 30 to 2592000" in r.text, ttl

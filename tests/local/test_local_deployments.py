@@ -11,11 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from puras_nb.local.emulator import Emulator
-from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SkillFailed, SkillPack
-
-KEY = "puras_live_deploytest"
+from tests.harness.served import served
 
 
 def build_pack(gate: threading.Event) -> SkillPack:
@@ -46,14 +43,11 @@ def build_pack(gate: threading.Event) -> SkillPack:
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     gate = threading.Event()
-    thread = ServerThread(Emulator(api_key=KEY, packs=[build_pack(gate)]), "127.0.0.1", 0)
-    thread.start()
     try:
-        with httpx.Client(base_url=thread.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+        with served(packs=[build_pack(gate)]) as client:
             yield client
     finally:
         gate.set()
-        thread.stop()
 
 
 def run(http: httpx.Client, skill: str, inputs: dict | None = None, **params: str) -> httpx.Response:

@@ -17,9 +17,8 @@ from PIL import Image
 
 from puras_nb import dialect, local
 from puras_nb.local.demopack import build_demo_pack
-from puras_nb.local.emulator import Emulator
-from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SchemaError, SkillPack, validate_inputs
+from tests.harness.served import served
 
 runner = pytest.importorskip("worker.schema_dialect", reason="puras-runner (the test extra) is the platform's peer")
 
@@ -183,14 +182,8 @@ def build_pack() -> SkillPack:
 
 @pytest.fixture
 def typed() -> Iterator[httpx.Client]:
-    emu = Emulator(api_key="k", packs=[build_pack()])
-    server = ServerThread(emu, "127.0.0.1", 0)
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer k"}, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
+    with served(packs=[build_pack()]) as client:
+        yield client
 
 
 def test_results_keep_what_the_output_schema_declares_and_must_hold_all_of_it(typed: httpx.Client) -> None:

@@ -9,25 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from puras_nb import local
-from puras_nb.local.emulator import Emulator
 from puras_nb.local.persist import DB_NAME
-from puras_nb.local.server import ServerThread
-
-
-def served(**settings: Any) -> Iterator[httpx.Client]:
-    thread = ServerThread(Emulator(api_key="k", **settings), "127.0.0.1", 0)
-    thread.start()
-    try:
-        with httpx.Client(base_url=thread.url, headers={"Authorization": "Bearer k"}, timeout=60) as client:
-            yield client
-    finally:
-        thread.stop()
+from tests.harness.served import served
 
 
 def run(http: httpx.Client, skill: str, inputs: dict) -> dict:
@@ -39,7 +27,8 @@ def run(http: httpx.Client, skill: str, inputs: dict) -> dict:
 
 @pytest.fixture
 def capped() -> Iterator[httpx.Client]:
-    yield from served(max_events=20)
+    with served(max_events=20) as client:
+        yield client
 
 
 def test_past_the_cap_one_event_says_the_rest_were_dropped(capped: httpx.Client) -> None:
@@ -63,7 +52,7 @@ def test_the_event_that_ends_a_job_is_kept_past_the_cap(capped: httpx.Client) ->
 
 
 def test_events_are_capped_by_their_size_too() -> None:
-    for http in served(max_event_bytes=4000):
+    with served(max_event_bytes=4000) as http:
         job = run(http, "count", {"n": 100, "delay": 0})
         events = http.get(f"/v1/jobs/{job['id']}/events").json()
         assert events[-1]["type"] == "events_dropped" and "4000 events" not in events[-1]["payload"]["message"]
@@ -71,7 +60,7 @@ def test_events_are_capped_by_their_size_too() -> None:
 
 
 def test_events_count_against_the_json_limit_and_go_with_their_job(tmp_path: Path) -> None:
-    for http in served(max_json_bytes=100_000, data_dir=str(tmp_path)):
+    with served(max_json_bytes=100_000, data_dir=str(tmp_path)) as http:
         first = run(http, "count", {"n": 300, "delay": 0})
         held = http.get("/health").json()["json_bytes"]
         assert 300 * 100 < held < 100_000, "the events are counted"

@@ -12,9 +12,8 @@ import puras
 import pytest
 
 from puras_nb import local
-from puras_nb.local.emulator import Emulator
-from puras_nb.local.server import ServerThread
 from puras_nb.local.skills import RunContext, SchemaError, SkillFailed, SkillPack, validate_inputs
+from tests.harness.served import served
 
 SCHEMA = {
     "properties": {
@@ -107,14 +106,11 @@ def build_pack(gate: threading.Event) -> SkillPack:
 @pytest.fixture
 def acme() -> Iterator[tuple[httpx.Client, threading.Event]]:
     gate = threading.Event()
-    thread = ServerThread(Emulator(api_key="k", packs=[build_pack(gate)], workers=1), "127.0.0.1", 0)
-    thread.start()
     try:
-        with httpx.Client(base_url=thread.url, headers={"Authorization": "Bearer k"}, timeout=30) as client:
+        with served(packs=[build_pack(gate)], workers=1) as client:
             yield client, gate
     finally:
         gate.set()
-        thread.stop()
 
 
 def run(client: httpx.Client, skill: str, inputs: dict | None = None, **params: str) -> httpx.Response:
