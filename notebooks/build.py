@@ -123,7 +123,7 @@ whose body holds the inputs). Every magic is a thin layer over a Python function
 """),
     code("%load_ext puras_nb"),
     code("%puras help"),
-    md("## Where jobs run: `%puras local`, `%puras skills`, `%puras config`"),
+    md("## Where jobs run: `%puras local`, `%puras skills`, `%puras config`, `%puras whoami`"),
     code("%puras local"),
     code("%puras skills"),
     md("""
@@ -132,6 +132,8 @@ What one skill takes, with a cell to copy (also `%puras run demo/ugc-ad --help` 
 """),
     code("%puras skills demo/ugc-ad"),
     code("%puras config"),
+    md("Who this kernel is on that server, as `puras whoami` shows it (`puras_nb.whoami()` from Python):"),
+    code("%puras whoami"),
     md("""
 ## `%puras run SKILL key=value ...`
 

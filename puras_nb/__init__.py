@@ -5,7 +5,8 @@ The public surface, all importable from `puras_nb`:
 - `Client`, `AsyncClient`: drop-ins for `puras.Client`, plus cancel, events,
   job listing, replay, pooled connections, retries and fast waits.
 - `PurasError`, `PurasAPIError`, `PurasConnectionError`, `JobError`,
-  `JobInterrupted`, `SubmitInterrupted`: every exception (see `puras_nb.errors`).
+  `JobInterrupted`, `SubmitInterrupted`, `NotSupported` (a route the server lacks): every exception (see
+  `puras_nb.errors`).
 - `LiveJob`, `start`, `run`, `attach`, `show`, `compare`, `configure`: live
   jobs followed on a background thread (they move while a cell computes), shown as widgets.
 - `map(skill, rows)`: one skill over a list, DataFrame or JSONL dataset as a `Batch`, queued under a running
@@ -13,6 +14,7 @@ The public surface, all importable from `puras_nb`:
 - `skill("demo/ugc-ad")`: a skill's card (what it does and takes, with a `%%puras` example);
   its model (`Skill`, `Input`) is `puras_nb.model.skill`, and where schemas come from (`find`, `catalog`: the
   catalog, the deployment bundle, a local skillpack directory, `puras serve`) is `puras_nb.model.schemas`.
+- `whoami()`: the API base, key (masked), workspace and balance live jobs use, as `puras whoami` shows them.
 - `puras_nb.local`: the local Puras emulator (`pip install 'puras-nb[local]'`).
 - `form`: a form for any skill from its input schema (`puras_nb.app`: the stakeholder app on it).
 - `%load_ext puras_nb`: the `%puras` / `%%puras` magics, thin over public helpers:
@@ -45,6 +47,8 @@ _LAZY = {
     "skill": "puras_nb.views.skill",
     "form": "puras_nb.notebook.app",
     "app": "puras_nb.notebook.app",
+    "whoami": "puras_nb.notebook.connection",
+    "NotSupported": "puras_nb.errors",
 }
 
 __all__ = [
@@ -53,6 +57,7 @@ __all__ = [
     "JobError",
     "JobInterrupted",
     "LiveJob",
+    "NotSupported",
     "PurasAPIError",
     "PurasConnectionError",
     "PurasError",
@@ -68,6 +73,7 @@ __all__ = [
     "skill",
     "start",
     "unload_ipython_extension",
+    "whoami",
 ]
 
 

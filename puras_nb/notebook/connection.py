@@ -1,6 +1,7 @@
 """The kernel's connection to a Puras server: a client on it, the skills it offers, the local emulator, a key.
 
-Backs `%puras skills`, `%puras local`, `%puras login` and `%puras config`, and works the same from Python.
+Backs `%puras skills`, `%puras local`, `%puras login`, `%puras config` and `%puras whoami`, and works the same from
+Python.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..errors import NotSupported
+from ..model.text import dollars, finite
 from ..runtime.endpoint import embedded_emulator, endpoint
-from ..settings import DEFAULT_API_BASE, configure, current, source, uses_emulator
-from ..strings import mask_key
+from ..settings import CONFIG_FILE, DEFAULT_API_BASE, configure, current, source, uses_emulator
+from ..strings import cut, mask_key, plain
 
-__all__ = ["SkillList", "client", "describe", "login", "mask", "skills", "use_local"]
+__all__ = ["Identity", "SkillList", "client", "describe", "login", "mask", "skills", "use_local", "whoami"]
 
 _servers: list[Any] = []
 _servers_lock = threading.Lock()
@@ -119,3 +122,62 @@ def describe() -> dict[str, Any]:
         "cancel_on_interrupt": s.cancel_on_interrupt,
         "preview_max_bytes": s.preview_max_bytes,
     }
+
+
+class Identity(dict):
+    """Who this kernel is on its server, as `puras whoami` says it: the API base, the key (masked), and the workspace
+    and balance from `GET /v1/billing/balance` (its fields are this dict's, beside `api_base` and `api_key`). Where
+    the server has no balance route, or no key is set, `note` says so in one line."""
+
+    def text(self) -> str:
+        """The lines `puras whoami` prints (`api base`, `api key`, `workspace`, `balance`), and where each came from."""
+        lines = []
+        for label, name in (("api base", "api_base"), ("api key", "api_key")):
+            if self.get(name):
+                where = self.get(f"{name}_source")
+                lines.append(f"{label:<10} {self[name]}" + (f"   (from {where})" if where else ""))
+        if self.get("workspace_id") is not None:
+            lines.append(f"{'workspace':<10} {cut(plain(self['workspace_id']), 80)}")
+        balance = self.get("balance_usd")
+        if self.get("billed") is False:
+            spent = dollars(self.get("jobs_cost_micros"))
+            so_far = f" · its jobs cost {spent} so far" if spent and spent != "free" else ""
+            lines.append(f"{'balance':<10} not billed on this server{so_far}")
+        elif finite(balance):
+            lines.append(f"{'balance':<10} ${balance:.2f}")
+        elif "balance_usd" in self:
+            lines.append(f"{'balance':<10} {cut(plain(balance), 80)}")
+        if self.get("note"):
+            lines.append(str(self["note"]))
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return {"text/plain": self.text()}
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def whoami() -> Identity:
+    """Who this kernel is on the server its live jobs use, as `puras whoami` shows it: the API base, the key (masked,
+    with where each came from), the workspace and its balance. A server without the balance route (`puras serve`)
+    gets one line that says so; with no key set and the local emulator not started yet, nothing is started."""
+    s = current()
+    if uses_emulator(s) and embedded_emulator() is None:
+        return Identity(note="not logged in: live jobs run on the local emulator, started on the first job "
+                             f"(`puras login` in a terminal, which writes {CONFIG_FILE}, or %puras login, for the "
+                             "hosted API)")
+    with client() as api:
+        who = Identity(api_base=api.api_base, api_key=mask(api.api_key),
+                       **{f"{name}_source": where for name in ("api_base", "api_key") if (where := source(name))})
+        try:
+            answer = api.balance()
+        except NotSupported as exc:
+            who["note"] = str(exc)
+            return who
+    if isinstance(answer, dict):
+        who.update({k: v for k, v in answer.items() if k not in who})
+    return who

@@ -51,6 +51,7 @@ USAGE = {
     "local": "%puras local [--port N]",
     "config": "%puras config",
     "login": "%puras login",
+    "whoami": "%puras whoami",
     "help": "%puras help",
 }
 HELP = {
@@ -68,6 +69,7 @@ HELP = {
     "local": "start the local emulator and use it in this kernel",
     "config": "the current settings (key masked); change them with %config Puras.<name> = ...",
     "login": "set the API key for this kernel (asked with getpass, kept in memory only)",
+    "whoami": "the API base, key (masked), workspace and balance live jobs use, as `puras whoami`",
     "help": "this help",
 }
 RUN_FLAGS = {
@@ -516,6 +518,15 @@ class PurasMagics(Magics):
         shown = describe()
         for name, value in shown.items():
             print(f"{name:<20} {value}")
+
+    def cmd_whoami(self, argv: list[str]) -> Any:
+        from .connection import whoami
+
+        _Parser("whoami").parse_args(argv)
+        try:
+            return whoami()
+        except PurasError as exc:
+            raise one_line(exc) from None
 
     def cmd_login(self, argv: list[str]) -> None:
         from .connection import login

@@ -187,6 +187,7 @@ def test_a_terminal_login_works_in_a_notebook_and_is_never_written(puras_serve: 
         config = k.ok("%puras config").stdout
         assert f"api_base             {puras_serve.url}" in config
         assert "api_key_source       ~/.puras/config.json" in config and puras_serve.api_key not in config
+        assert "api key    puras_live_…6789   (from ~/.puras/config.json)" in k.ok("%puras whoami").text
         k.ok("%puras login", stdin="puras_live_typed_in_the_notebook_0000")
         assert "api_key_source" not in k.ok("%puras config").stdout
     finally:
@@ -205,3 +206,14 @@ def test_spans_magic_and_method_draw_the_waterfall(kernel: Kernel) -> None:
     assert kernel.ok("traced.spans()").text == cell.text
     assert "%puras spans ID|$var" in kernel.ok("%puras help").displays[0]["text/plain"]
     short_error(kernel.run("%puras spans no-such-job"), "PurasAPIError", "404", "job not found")
+
+
+def test_whoami_says_in_one_line_that_the_server_keeps_no_balance(kernel: Kernel, puras_serve: PurasServe) -> None:
+    cell = kernel.ok("%puras whoami")
+    host = puras_serve.url.removeprefix("http://")
+    assert cell.text.splitlines() == [
+        f"api base   {puras_serve.url}   (from PURAS_API_BASE)",
+        "api key    puras_live_…6789   (from PURAS_API_KEY)",
+        f"the server at {host} has no balance route (GET /v1/billing/balance answered 404)",
+    ]
+    assert kernel.printed("puras_nb.whoami()['api_base']") == puras_serve.url
