@@ -209,7 +209,7 @@ def _input_names(skill: Skill, limit: int = 8) -> list[str]:
 
 def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
     """`%puras skills` as text: one line per skill with its versions and inputs (`key=…` required), then what
-    the server did not say (`notes`, one line each)."""
+    the server did not say (`notes`, one line each). (The HTML table names each skill's title too.)"""
     width = max((len(flat(s.path)) for s in skills), default=0)
     lines = [f"<{len(skills)} skills>"]
     for s in skills:
@@ -217,8 +217,7 @@ def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
         if len(s.inputs) > 8 or s.more_inputs:
             args += f" +{len(s.inputs) - 8 + s.more_inputs} more"
         versions = ",".join(str(v) for v in s.versions)
-        title = f"  {flat(s.title, 60)}" if s.title else ""
-        lines.append(f"  {flat(s.path):<{width}}  v{versions}  {args}".rstrip() + title)
+        lines.append(f"  {flat(s.path):<{width}}  v{versions}  {args}".rstrip())
     lines += [flat(note) for note in notes]
     return "\n".join(lines)
 

@@ -127,6 +127,6 @@ def test_the_overview_shows_titles_bounded_inputs_and_the_catalogs_notes() -> No
     [wide] = from_skillpacks([{"slug": "p", "skills": [{"name": "wide", "input_schema": {"properties": many}}]}])
     notes = ["The server lists skillpack x without its skills (no deployment bundle: 404)."]
     text = overview_text([shot, wide], notes)
-    assert "Product shot" in text and "+12 more" in text and text.splitlines()[-1] == notes[0]
+    assert "studio/product-shot" in text and "+12 more" in text and text.splitlines()[-1] == notes[0]
     html = overview_html([shot, wide], notes)
     assert "<br>Product shot" in html and "p7, +12 more" in html and "puras-skills-note" in html
