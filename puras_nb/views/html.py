@@ -102,7 +102,7 @@ STYLE = (
     # narrower than about 200 px, Chrome's audio controls drop the duration ("0:00" instead of "0:00 / 0:03");
     # 260 px also leaves a usable scrubber. A definite width, so that a gallery's column grows to hold it.
     ".puras-gallery audio{width:260px;max-width:100%}"
-    ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%)}"
+    ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%);max-width:100%}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
     ".puras-text-field{margin:4px 0 8px 0;max-width:80ch}.puras-text-value{white-space:pre-wrap;"
     "overflow-wrap:anywhere;color:var(--jp-content-font-color1,#111827)}"
