@@ -110,12 +110,12 @@ def test_help_skills_names_and_audio_read_wide_and_narrow_light_and_dark(noteboo
     nb.run_cell(0)
     help_out = nb.run_cell(1)
     skills_out = nb.run_cell(2)
-    gallery_out = nb.run_cell(3, timeout=60)
-    speech_out = nb.run_cell(4, timeout=60)
+    gallery_out = nb.run_cell(3, timeout=120)
+    speech_out = nb.run_cell(4, timeout=120)
     help_out.locator(".puras-help").wait_for()
     skills_out.locator(".puras-skills").wait_for()
-    assert _until(lambda: gallery_out.locator(".puras-media img >> visible=true").count() == 2, 30, nb)
-    assert _until(lambda: speech_out.locator(".puras-media audio >> visible=true").count() == 1, 30, nb)
+    assert _until(lambda: gallery_out.locator(".puras-media img >> visible=true").count() == 2, 90, nb)
+    assert _until(lambda: speech_out.locator(".puras-media audio >> visible=true").count() == 1, 90, nb)
     names = {f"a-lighthouse-on-a-cliff-above-the-sea-in-{i}.png" for i in (1, 2)}  # the emulator cuts its slug
     for width, theme in ((1280, "light"), (620, "light"), (620, "dark"), (1280, "dark")):
         nb.page.set_viewport_size({"width": width, "height": 900})
@@ -139,7 +139,7 @@ def test_help_skills_names_and_audio_read_wide_and_narrow_light_and_dark(noteboo
     nb.page.set_viewport_size({"width": 620, "height": 900})
     nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
     gallery_out, speech_out = nb.output(3), nb.output(4)
-    assert _until(lambda: gallery_out.locator(".puras-final .puras-media img >> visible=true").count() == 2, 15, nb)
+    assert _until(lambda: gallery_out.locator(".puras-final .puras-media img >> visible=true").count() == 2, 60, nb)
     _check_words(nb.output(1), "%puras help reopened", "620 px, dark")
     _check_words(nb.output(2), "%puras skills reopened", "620 px, dark")
     _check_names(gallery_out.locator(".puras-final"), names, "reopened")
