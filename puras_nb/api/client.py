@@ -34,9 +34,13 @@ def connection_socket(response: httpx.Response) -> Any:
 
 def shut(sock: Any) -> None:
     """End a connection whose answer is out of time: a read blocked on it returns at once (a close would not
-    wake it), and the pool drops the connection."""
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+    wake it), and the pool drops the connection. A TLS socket is shut below its TLS layer: `SSLSocket.shutdown`
+    would drop its SSL object under the reading thread, whose next read then raises a raw ValueError."""
+    with contextlib.suppress(OSError, ValueError):
+        if isinstance(sock, socket.socket):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class Watchdog:
