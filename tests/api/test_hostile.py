@@ -51,6 +51,12 @@ def elapsed(call: Callable[[], Any]) -> tuple[BaseException | None, float]:
     return None, time.monotonic() - began
 
 
+def on(base: str, method: str, *args: Any, client: dict | None = None, **call: Any) -> Any:
+    """`Client(**client).method(*args, **call)`, the client closed afterwards."""
+    with Client(KEY, "demo", api_base=base, **(client or {})) as sync:
+        return getattr(sync, method)(*args, **call)
+
+
 def in_loop(base: str, method: str, *args: Any, client: dict | None = None, **call: Any) -> Any:
     """`AsyncClient(**client).method(*args, **call)` in a loop of its own."""
     async def main() -> Any:
@@ -85,10 +91,10 @@ SLOW_JOB = json.dumps(DONE).encode()
 @pytest.mark.parametrize(
     ("call", "limit"),
     [
-        (lambda url: Client(KEY, "demo", api_base=url, timeout=3).get("j1"), 3),
+        (lambda url: on(url, "get", "j1", client={"timeout": 3}), 3),
         (lambda url: in_loop(url, "get", "j1", client={"timeout": 3}), 3),
-        (lambda url: Client(KEY, "demo", api_base=url).wait("j1", timeout=4), 4),
-        (lambda url: Client(KEY, "demo", api_base=url).run("echo", timeout=4), 4),
+        (lambda url: on(url, "wait", "j1", timeout=4), 4),
+        (lambda url: on(url, "run", "echo", timeout=4), 4),
         (lambda url: in_loop(url, "wait", "j1", timeout=4), 4),
     ],
     ids=["get", "AsyncClient.get", "wait", "run", "AsyncClient.wait"],
@@ -116,7 +122,7 @@ def test_a_body_that_stalls_halfway_ends_at_the_deadline_not_a_read_timeout_late
         time.sleep(30)
 
     with Hostile({"GET /v1/jobs/": half_then_stall}) as server:
-        for get in (lambda: Client(KEY, api_base=server.url, timeout=2, max_retries=0).get("j1"),
+        for get in (lambda: on(server.url, "get", "j1", client={"timeout": 2, "max_retries": 0}),
                     lambda: in_loop(server.url, "get", "j1", client={"timeout": 2, "max_retries": 0})):
             error, took = elapsed(get)
             assert isinstance(error, PurasConnectionError) and "still arriving" in str(error), error
