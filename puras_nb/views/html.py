@@ -27,17 +27,21 @@ __all__ = [
     "badge",
     "bar_html",
     "checklist_html",
+    "details_html",
     "ending_html",
     "error_html",
     "esc",
     "events_html",
     "facts",
+    "inline_result",
     "job_html",
     "job_text",
     "json_html",
+    "line_html",
     "log_html",
     "media_html",
     "name_html",
+    "one_line",
     "plain",
     "raw_html",
     "result_html",
@@ -50,6 +54,8 @@ __all__ = [
 # Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
 EMBED_MAX_BYTES = 4_000_000
 _STR_MAX = 2_000
+#: A result whose JSON is at most this long reads inline in a finished job's one line.
+INLINE_MAX = 60
 _DATA_PREVIEW = 48
 NO_MATH = "mathjax_ignore tex2jax_ignore"
 """Classes that keep JupyterLab's MathJax (3, and 2 elsewhere) off a view: it typesets text between two `$` signs
@@ -125,6 +131,13 @@ STYLE = (
     ".puras-static td.puras-nowrap{white-space:nowrap}"
     ".puras-job .widget-html-content,.puras-comparison .widget-html-content{line-height:1.4}"
     ".puras-header .puras-message{min-height:1.4em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".puras-line{white-space:nowrap}.puras-line code{font-size:12px}"
+    ".puras-line-details>summary{cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".puras-line-details[open]>summary{margin-bottom:4px}"
+    ".puras-job .puras-line-box{align-items:center;gap:4px}"
+    ".puras-job .puras-line-box .widget-html,.puras-job .puras-line-box .widget-html-content{margin:0;"
+    "overflow:hidden;text-overflow:ellipsis}"
+    ".puras-job .puras-line-box button{height:24px;line-height:24px;margin:0}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
     ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view) "
@@ -332,11 +345,43 @@ def checklist_html(todos: list[dict]) -> str:
     return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
 
 
-def title_html(job: JobView) -> str:
+def title_html(job: JobView, *, short_id: bool = True) -> str:
     """A job's title: its skill, version and short id (no id before the server named the job), then a space."""
     version = f" · v{esc(job.version)}" if job.version is not None else ""
-    short = f" · <code>{esc(job.short_id)}</code>" if job.short_id else ""
+    short = f" · <code>{esc(job.short_id)}</code>" if job.short_id and short_id else ""
     return f"<b>{esc(job.skill or 'job')}</b>{version}{short} "
+
+
+def one_line(job: JobView) -> bool:
+    """Whether a job shows as one line, as small as a finished tqdm bar: it succeeded and has no media to look at
+    (its log and raw result stay one click away)."""
+    return job.done() and job.status == "succeeded" and job.exception is None and not job.find_media()
+
+
+def inline_result(result: Any) -> str:
+    """A result as it reads inline in a job's one line: its JSON when that is at most `INLINE_MAX` characters, else
+    its shape (`{…} 3 keys`); escaped."""
+    text = summarize(result, INLINE_MAX + 1)
+    if len(text) <= INLINE_MAX:
+        return f'<code class="puras-inline-result">{esc(text)}</code>'
+    shape = f"{{…}} {count(len(result), 'key')}" if isinstance(result, dict) else (
+        f"[…] {count(len(result), 'item')}" if isinstance(result, list) else "…")
+    return f'<span class="puras-inline-result">{esc(shape)}</span>'
+
+
+def line_html(job: JobView) -> str:
+    """The one line of a job that succeeded with no media: skill, version, status, time, cost, the result inline."""
+    parts = [p for p in (facts(job), inline_result(job.job.get("result"))) if p]
+    return (
+        f'<span class="puras-line">{title_html(job, short_id=False)}<span class="puras-status">{badge(job.status)}'
+        f'</span> <span class="puras-summary">{" · ".join(parts)}</span></span>'
+    )
+
+
+def details_html(job: JobView) -> str:
+    """What a job's one line folds away: its raw result (an open JSON tree) and its id."""
+    return f'{json_html(job.job.get("result"))}<div class="puras-caption">job {esc(job.id or "")}</div>'
+
 
 
 def facts(job: JobView) -> str:
@@ -378,6 +423,10 @@ def job_html(
     embedded, lives once, in the static summary output beside it).
     """
     status = job.status
+    if one_line(job) and not compact:  # one line; the raw result and the log one click away
+        inner = f"{details_html(job)}{log_html(job)}"
+        line = f'<details class="puras-line-details"><summary>{line_html(job)}</summary>{inner}</details>'
+        return f'{STYLE}<div class="{"puras-static puras-final" if final else "puras-static"}">{line}</div>'
     head = f'<div class="puras-header">{title_html(job)}{badge(status)}</div>'
     body = []
     if not job.done():

@@ -21,7 +21,20 @@ from ..errors import NotSupported
 from ..model.protocols import Change, JobView
 from ..runtime import loop as rt
 from ..runtime.kernel import clicks_reach_blocked_cells, free_clicks, has_subshells
-from .html import NEUTRAL, STYLE, badge, checklist_html, ending_html, esc, events_html, facts, title_html
+from .html import (
+    NEUTRAL,
+    STYLE,
+    badge,
+    checklist_html,
+    details_html,
+    ending_html,
+    esc,
+    events_html,
+    facts,
+    line_html,
+    one_line,
+    title_html,
+)
 from .outputs import widget_view
 from .parts import part
 
@@ -101,6 +114,9 @@ class JobWidget(w.VBox):
         self.up: w.Button | None = None
         self.down: w.Button | None = None
         self.feedback_note: w.HTML | None = None
+        #: A finished job's one line folds its log and raw result away: the toggle that shows them, and them.
+        self.details_toggle: w.ToggleButton | None = None
+        self.details: w.VBox | None = None
         self._rendered_result = False
         self._log_shown: tuple = ()
         self._unsubscribe_log: Callable[[], None] | None = None
@@ -148,11 +164,14 @@ class JobWidget(w.VBox):
         """The log opened: ask the model for every event. A view that stopped following its ended job (`finalize`)
         listens again until the last events are in, so the log fills on its first open."""
         job = self.job
-        if change["new"] is not None:
+        if change["new"] is not None and change["new"] is not False:
             if self.sent_final and self._unsubscribe_log is None and not job.events_complete:
                 self._unsubscribe_log = job.subscribe(self._log_changed)
             job.want_log()
         self._render()
+
+    def _log_open(self) -> bool:
+        return self.log_box.selected_index == 0 or bool(self.details_toggle is not None and self.details_toggle.value)
 
     def _log_changed(self, job: JobView, changed: frozenset[Change]) -> None:
         if Change.EVENTS in changed or Change.ERROR in changed:
@@ -164,7 +183,7 @@ class JobWidget(w.VBox):
         """The open log: the last 50 events (an error shown above is not repeated), and a note while an ended
         job's last events are still on their way."""
         job = self.job
-        if self.log_box.selected_index != 0:
+        if not self._log_open():
             return
         events = job.known_events
         missing = job.done() and not job.events_complete
@@ -195,6 +214,11 @@ class JobWidget(w.VBox):
         return self.job.done() and not self.job.media_pending
 
     def _head_html(self) -> str:
+        if self._ended() and one_line(self.job):
+            return STYLE + line_html(self.job)
+        return self._full_head_html()
+
+    def _full_head_html(self) -> str:
         """The header: a title line (skill, version, id, badge, progress), the checklist, and one line that
         holds the latest message while the job runs and its duration and cost once it ended. The running
         layout stays until the previews are in; the checklist stays too (a record of what the skill did, or
@@ -268,14 +292,16 @@ class JobWidget(w.VBox):
 
     def _render_end(self) -> None:
         job = self.job
+        line = one_line(job)
         if self.up is None and job.id and job.status != "cancelled":  # nothing to rate in a cancelled job
+            # on the one line, the buttons are icons (their tooltips say what they do)
             self.up = part(
-                w.Button, description="Good", icon="thumbs-up", tooltip="good result", layout={"width": "auto"},
-                _dom_classes=("puras-feedback-up",),
+                w.Button, description="" if line else "Good", icon="thumbs-up", tooltip="good result",
+                layout={"width": "auto"}, _dom_classes=("puras-feedback-up",),
             )
             self.down = part(
-                w.Button, description="Bad", icon="thumbs-down", tooltip="bad result", layout={"width": "auto"},
-                _dom_classes=("puras-feedback-down",),
+                w.Button, description="" if line else "Bad", icon="thumbs-down", tooltip="bad result",
+                layout={"width": "auto"}, _dom_classes=("puras-feedback-down",),
             )
             self.feedback_note = part(w.HTML, _dom_classes=("puras-feedback-note",))
             self.up.on_click(lambda _b: self._on_feedback(1))
@@ -285,12 +311,37 @@ class JobWidget(w.VBox):
             self.actions.children = []
         if job.status == "succeeded" and not self._rendered_result and not job.media_pending:
             self._rendered_result = True
+            if line:
+                self._collapse()
+                return
             from .result import ResultView
 
             self.result_box.children = [
                 ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False,
                            texts=job.text_fields())
             ]
+
+    def _collapse(self) -> None:
+        """The end of a job that succeeded with no media: one line (the head, feedback, a toggle), with its raw
+        result and log folded below it, as small as a finished tqdm bar."""
+        self.details_toggle = part(
+            w.ToggleButton, description="details", icon="angle-down", tooltip="the log and the raw result",
+            layout={"width": "auto"}, _dom_classes=("puras-details-toggle",),
+        )
+        raw = part(w.HTML, value=STYLE + details_html(self.job), _dom_classes=("puras-raw-view",))
+        # its own layout: it is shown and hidden
+        self.details = w.VBox([raw, self.log_html], layout=w.Layout(display="none"), _dom_classes=("puras-details",))
+        self.details_toggle.observe(self._details_toggled, names="value")
+        rate = self.actions.children
+        line = part(w.HBox, children=[self.head, *rate, self.details_toggle], _dom_classes=("puras-line-box",))
+        self.children = [line, self.details]
+
+    def _details_toggled(self, change: dict) -> None:
+        opened = bool(change["new"])
+        if self.details is not None and self.details_toggle is not None:
+            set_traits(self.details.layout, display="" if opened else "none")
+            set_traits(self.details_toggle, icon="angle-up" if opened else "angle-down")
+        self._log_toggled(change)
 
     def finalize(self) -> None:
         """Stop following the model once the job ended and its previews are in."""

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from html import unescape
 from typing import Any
 
 import httpx
@@ -463,3 +464,34 @@ def test_the_jobs_table_bar_is_split_by_outcome() -> None:
     assert [(float(w), c) for w, c in parts] == [
         (80.0, "var(--jp-success-color1,#15803d)"), (10.0, "var(--jp-error-color1,#d32f2f)"), (10.0, NEUTRAL)
     ]
+
+
+def test_a_finished_media_free_job_is_one_line_with_its_log_and_raw_result_folded(sent: list) -> None:
+    job = LiveJob(_job(), skill="demo/count")
+    view = JobWidget(job, hz=1e6)
+    job._apply(events=[_progress(1, 1, 2), _progress(2, 2, 2)])
+    job._apply(_job("succeeded", finished_at="2026-01-01T00:00:02.5Z", cost_micros=0, result={"count": 5}))
+    job._finish()
+    line, details = view.children
+    assert line.children == (view.head, view.up, view.down, view.feedback_note, view.details_toggle)
+    assert view.up.description == view.down.description == "" and view.up.tooltip == "good result"
+    head = view.head.value.split("</style>", 1)[1]
+    assert unescape(re.sub(r"<[^>]+>", "", head)) == 'demo/count · v2 succeeded 2.5 s · free · {"count": 5}'
+    assert "01234567" not in head, "the id waits in the details"
+    assert details.layout.display == "none" and view.bar not in descendants(view)
+    view.details_toggle.value = True
+    assert details.layout.display == "" and view.log_html in details.children
+    assert "step 2" in view.log_html.value and "0123456789abcdef" in _values(details)
+    long = LiveJob(_job("succeeded", result={"a": "x" * 40, "b": "y" * 40, "c": 1}), skill="demo/echo")
+    assert "{…} 3 keys" in JobWidget(long, hz=1e6).head.value
+    static = job_html(job).split("</style>", 1)[1]
+    assert static.startswith('<div class="puras-static"><details class="puras-line-details"><summary>')
+    assert '<code class="puras-inline-result">{&quot;count&quot;: 5}</code>' in static
+
+
+def test_media_results_and_failures_keep_their_full_view() -> None:
+    image = LiveJob(_job("succeeded", result={"image": {"url": PNG_URL, "mime": "image/png"}}), skill="demo/image")
+    assert "puras-line-details" not in job_html(image).split("</style>", 1)[1]
+    failed = LiveJob(_job("failed", error="boom"), skill="demo/fail")
+    view = JobWidget(failed, hz=1e6)
+    assert view.details_toggle is None and view.bar in view.children
