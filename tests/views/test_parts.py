@@ -63,7 +63,8 @@ def _finished() -> LiveJob:
 def test_a_view_made_at_the_jobs_end_makes_no_cancel_button() -> None:
     view = JobWidget(_finished())
     assert view._cancel is None and view._stop_note is None
-    assert [b.description for b in view.actions.children if isinstance(b, w.Button)] == ["Good", "Bad"]
+    # a job that succeeded with no media is one line: its Good and Bad are icons, their tooltips say which
+    assert [b.tooltip for b in view.actions.children if isinstance(b, w.Button)] == ["good result", "bad result"]
     running = JobWidget(LiveJob({"id": "fedcba9876543210", "status": "running"}, skill="demo/hang"))
     assert running.actions.children == (running.cancel_button,)
     assert running.cancel_button is running.cancel_button, "made once"
