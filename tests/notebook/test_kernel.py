@@ -161,8 +161,11 @@ def test_executed_and_exported_notebook_shows_final_state_and_media(emulator: An
     background = nb.cells[2].outputs[0]["data"]
     assert background["text/plain"] == '<LiveJob demo/count succeeded>\nresult: {"count": 3}', "updated from cell 4"
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    head = state[background["application/vnd.jupyter.widget-view+json"]["model_id"]]["state"]["children"][0]
-    assert "puras-badge-succeeded" in state[head.removeprefix("IPY_MODEL_")]["state"]["value"]
+    line = state[background["application/vnd.jupyter.widget-view+json"]["model_id"]]["state"]["children"][0]
+    line = state[line.removeprefix("IPY_MODEL_")]["state"]
+    assert "puras-line-box" in line["_dom_classes"], "a job that succeeded with no media ends as one line"
+    head = state[line["children"][0].removeprefix("IPY_MODEL_")]["state"]
+    assert "puras-badge-succeeded" in head["value"]
     html, _ = HTMLExporter().from_notebook_node(nb)
     assert "succeeded" in html
     assert emulator.api_key not in html and emulator.api_key not in nbformat.writes(nb)
