@@ -32,6 +32,10 @@ __all__ = ["Puras", "PurasMagics", "load_ipython_extension", "unload_ipython_ext
 
 E = TypeVar("E", bound=BaseException)
 
+#: A longer error is said once, by the job's view (cut to a few lines with "show all"): the cell's one-line error
+#: points there instead of repeating it. A shorter one reads in both.
+LONG_ERROR = 160
+
 RUN_OPTIONS = (
     "[--help] [--json JSON] [--version N] [--skillpack SP] [--bg] [-o VAR] [--timeout S] [--no-display] "
     "[--reuse] [--cancel-on-interrupt | --no-cancel-on-interrupt]"
@@ -219,11 +223,11 @@ def retold(exc: E, message: str) -> E:
 
 def failure_message(job: Any, error: BaseException | None = None, *, shown: bool = False) -> str:
     """One line about a job that did not succeed: skill, status, error, last event, job id. `shown`: the job's
-    view shows its error above, so the line points there instead of saying it again."""
+    view shows its error above, so a long one (`LONG_ERROR`) is pointed at instead of said again."""
     from ..model.text import event_message
 
     detail = job.error_text or (str(error) if error is not None else "") or job.status
-    if shown:
+    if shown and len(detail) > LONG_ERROR:
         pointer = ", the error is shown above" if detail != job.status else ""
         return f"{job.skill or 'job'} {job.status}{pointer} · job {job.id}"
     parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
@@ -338,7 +342,7 @@ class PurasMagics(Magics):
 
     def _block(self, job: Any, out: str | None, timeout: float | None, cancel: bool, *, shown: bool) -> Any:
         """Wait for the job's result. A cancel asked for here (the Cancel button) ends the cell with one quiet
-        line; any other ending raises one line, which leaves out the error the job's view (`shown`) says above."""
+        line; any other ending raises one line, which points at a long error the job's view (`shown`) says above."""
         try:
             result = job.result(timeout)
         except TimeoutError:
@@ -360,7 +364,7 @@ class PurasMagics(Magics):
             raise one_line(exc) from None
         except PurasError as exc:
             self._store(out, job if job.id else None)
-            if shown and job.rejected is exc:  # the view says `not sent` (or `rejected`) and why, above
+            if shown and job.rejected is exc and len(str(exc)) > LONG_ERROR:  # the view says `not sent` and why
                 exc = retold(exc, f"{job.skill} {job.status}: the error is shown above")
             raise one_line(exc) from None
         except JobInterrupted as exc:

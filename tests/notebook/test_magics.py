@@ -117,11 +117,14 @@ def test_bg_returns_a_live_job_at_once(kernel: Kernel) -> None:
 
 def test_failure_raises_a_short_job_error_and_out_keeps_the_job(kernel: Kernel) -> None:
     cell = kernel.run("%puras run demo/fail after=1 message=kaput -o failed")
-    # the error once: the view above says it, the line points there
-    short_error(cell, "JobError", "demo/fail failed, the error is shown above · job ")
-    assert "kaput" not in cell.evalue
-    hidden = kernel.run("%puras run demo/fail after=1 message=kaput --no-display")
-    short_error(hidden, "JobError", "demo/fail failed: kaput · job ")  # no view: the line says it (no last event)
+    short_error(cell, "JobError", "demo/fail failed: kaput · job ")  # the error once: no last event repeating it
+    long = "the upstream renderer rejected the storyboard " * 6
+    shown = kernel.run(f"%puras run demo/fail after=1 message='{long}'")
+    # a long error once: the view above says it (cut, with "show all"), the line points there
+    short_error(shown, "JobError", "demo/fail failed, the error is shown above · job ")
+    assert "storyboard" not in shown.evalue
+    hidden = kernel.run(f"%puras run demo/fail after=1 message='{long}' --no-display")
+    short_error(hidden, "JobError", f"demo/fail failed: {long} · job ")  # no view: the line says it
     assert kernel.value("type(failed).__name__, failed.status, failed.job['error']") == (
         "('LiveJob', 'failed', 'kaput')"
     )

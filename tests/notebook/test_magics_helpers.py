@@ -64,6 +64,8 @@ def test_failure_message_names_status_error_last_event_and_id() -> None:
         events=[{"type": "progress", "payload": {"message": "step 1"}}, {"type": "error", "payload": {"message": "x"}}],
     )
     assert failure_message(job) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
+    assert failure_message(job, shown=True) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
+    job.error_text = "x" * 200
     assert failure_message(job, shown=True) == "demo/fail failed, the error is shown above · job j-1"
     job.events, job.job, job.error_text = [], {}, ""
     assert failure_message(job, RuntimeError("lost")) == "demo/fail failed: lost · job j-1"
