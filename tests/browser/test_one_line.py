@@ -36,6 +36,7 @@ def _height(output: Any) -> float:
     return output.evaluate("o => o.getBoundingClientRect().height")
 
 
+@pytest.mark.timeout(300)  # one notebook run live, in two themes, reopened and exported
 def test_a_finished_job_is_one_line_beside_tqdm_and_dask(notebook_page: Any, artifacts: Path) -> None:
     nb = notebook_page
     nb.lab.write_notebook("one-line.ipynb", CELLS)

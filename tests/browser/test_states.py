@@ -98,6 +98,7 @@ def _check_live(nb: Any) -> None:
     assert len(widths) >= 3 and max(widths) < 0.9, f"one bar split by outcome: {widths}"
 
 
+@pytest.mark.timeout(300)  # one notebook run live, in two themes, reopened and exported
 def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, artifacts: Path) -> None:
     nb = notebook_page
     nb.lab.write_notebook("states.ipynb", CELLS)
