@@ -54,6 +54,8 @@ __all__ = [
 # Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
 EMBED_MAX_BYTES = 4_000_000
 _STR_MAX = 2_000
+#: An error longer than this (or of several lines) shows three lines and "show all".
+LONG_ERROR = 300
 #: A result whose JSON is at most this long reads inline in a finished job's one line.
 INLINE_MAX = 60
 _DATA_PREVIEW = 48
@@ -119,6 +121,13 @@ STYLE = (
     # ipywidgets draws a closed Accordion's title in font-color2 on layout-color2: about 4.2:1 in dark themes
     ".puras-log .jupyter-widget-Collapse-header{color:var(--jp-ui-font-color1,#1f2937)}"
     ".puras-error{color:var(--jp-error-color1,#b91c1c)}"
+    ".puras-long-error>summary{list-style:none;cursor:pointer}"
+    ".puras-long-error>summary::-webkit-details-marker{display:none}"
+    ".puras-long-error:not([open]) .puras-clamp{display:-webkit-box;-webkit-line-clamp:3;line-clamp:3;"
+    "-webkit-box-orient:vertical;overflow:hidden}"
+    ".puras-long-error .puras-clamp{white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".puras-show-all,.puras-show-less{font-size:12px;text-decoration:underline;margin-left:2px}"
+    ".puras-long-error[open] .puras-show-all,.puras-long-error:not([open]) .puras-show-less{display:none}"
     "[data-jp-theme-light=false] .puras-error{color:var(--jp-error-color2,#e57373)}"
     ".puras-bar{height:6px;border-radius:3px;background:var(--jp-layout-color3,#e5e7eb);margin:4px 0;"
     "overflow:hidden}.puras-bar>div{height:100%;background:var(--jp-brand-color1,#1d4ed8)}"
@@ -297,8 +306,17 @@ def raw_html(result: Any) -> str:
 
 
 def error_html(text: str, extra: str = "", limit: int = 2000) -> str:
-    """A job's error as a block in the theme's error colour (AA contrast in JupyterLab's light and dark themes)."""
-    return f'<div class="puras-error"><b>{esc(cut(text, limit))}</b>{extra}</div>'
+    """A job's error as a block in the theme's error colour (AA contrast in JupyterLab's light and dark themes). A long
+    one (`LONG_ERROR` characters, or several lines) shows its first three lines and a "show all" that opens the
+    rest: one `<details>` whose summary is the whole text, clamped by our style (without it, all of it reads)."""
+    shown = esc(cut(text, limit))
+    if len(text) <= LONG_ERROR and "\n" not in text:
+        return f'<div class="puras-error"><b>{shown}</b>{extra}</div>'
+    return (
+        f'<div class="puras-error"><details class="puras-long-error"><summary><b class="puras-clamp">{shown}</b>'
+        '<span class="puras-show-all">show all</span><span class="puras-show-less">show less</span></summary>'
+        f"</details>{extra}</div>"
+    )
 
 
 def ending_html(job: JobView, limit: int = 2000) -> str:

@@ -495,3 +495,19 @@ def test_media_results_and_failures_keep_their_full_view() -> None:
     failed = LiveJob(_job("failed", error="boom"), skill="demo/fail")
     view = JobWidget(failed, hz=1e6)
     assert view.details_toggle is None and view.bar in view.children
+
+
+def test_a_long_error_reads_once_cut_to_three_lines_with_show_all() -> None:
+    error = "the upstream renderer rejected the storyboard because " * 12
+    job = LiveJob(_job(), skill="demo/fail")
+    view = JobWidget(job, hz=1e6)
+    job._apply(_job("failed", error=error), [{"id": 1, "type": "error", "payload": {"message": error}}])
+    job._finish()
+    view.log_box.selected_index = 0
+    for html in (view.head.value, job_html(job)):
+        body = html.split("</style>", 1)[1]
+        assert body.count("rejected the storyboard because the upstream") == 11, "the error once, in full"
+        assert '<details class="puras-long-error"><summary><b class="puras-clamp">' in body
+        assert '<span class="puras-show-all">show all</span>' in body
+    assert "storyboard" not in view.log_html.value, "the log does not repeat the error shown above it"
+    assert "puras-long-error" not in job_html(LiveJob(_job("failed", error="out of credits"))).split("</style>")[1]
