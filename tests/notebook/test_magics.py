@@ -373,7 +373,7 @@ def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
     after_skill = kernel.complete("%puras run demo/ugc-ad ")
     assert after_skill[:2] == ["product=", "duration="] and "--bg" in after_skill
     assert kernel.complete("%%puras demo/ugc-ad\npr") == ["product: "]
-    assert kernel.complete("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: ", "tone: "]
+    assert kernel.complete("%%puras demo/ugc-ad --bg\nproduct: mug\n") == ["duration: ", "tone: ", "photo: ", "color: "]
     assert kernel.complete("%puras run demo/ugc-ad tone=") == ["tone=friendly", "tone=luxury", "tone=energetic"]
     assert kernel.complete("%puras run demo/ugc-ad product=mug tone=lu") == ["tone=luxury"]
     assert kernel.complete("%%puras demo/ugc-ad\nproduct: mug\ntone: ") == ["friendly", "luxury", "energetic"]
