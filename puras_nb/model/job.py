@@ -23,6 +23,7 @@ from ..api.flows import NEVER_SENT, STOP_TIMEOUT, TERMINAL, answer_lost, event_i
 from ..api.media import Media
 from ..errors import JobError, JobInterrupted, NotSupported, PurasAPIError, PurasError, SubmitInterrupted
 from ..runtime import loop as rt
+from ..runtime.kernel import deferred_interrupts
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
@@ -68,6 +69,38 @@ async def _submitted(
         return await sess.submit(skill, inputs or {}, skillpack=skillpack, version=version, hold=hold, client=client)
     except PurasAPIError as exc:
         raise await explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess) from None
+
+
+class _LateShow:
+    """`show(job)` on the runtime thread `after` s from now, unless `claim`ed first: a blocking call's job is shown
+    only if the call takes long."""
+
+    def __init__(self, job: LiveJob, show: Callable[[LiveJob], Any], after: float) -> None:
+        self.job, self.show = job, show
+        self._lock = threading.Lock()
+        self._state = "waiting"
+        self._shown = threading.Event()
+        rt.call_later(after, self._fire)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._state != "waiting":
+                return
+            self._state = "showing"
+        try:
+            self.show(self.job)
+        finally:
+            self._shown.set()
+
+    def claim(self) -> bool:
+        """True when the show had not begun (now it never will); else False, once it is over (so what it displays
+        belongs to the cell that is still running)."""
+        with self._lock:
+            if self._state == "waiting":
+                self._state = "claimed"
+                return True
+        self._shown.wait(CANCEL_WAIT)
+        return False
 
 
 def tell(observers: list, subject: Any, changed: set[Change] | set[str], name: str) -> None:
@@ -182,40 +215,105 @@ class LiveJob:
         """
         if not hold:
             return rt.run_sync(cls.asubmit(skill, inputs, skillpack=skillpack, version=version, client=client, **opts))
-        sess = session()
-        path = skill_path(skill, skillpack or sess.settings.skillpack)
-        check_options(opts)
-
-        async def submitted(hold: int | None = None) -> dict:
-            return await _submitted(sess, skill, inputs, skillpack, version, client, hold=hold)
-
-        job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
-        job._session = sess
-        job.submitting = True
-        job._submitted_event = threading.Event()
-        submitted_event = job._submitted_event
+        job = cls._held(skill, skillpack, version, client, opts)
+        sess, submitted_event = job._session or session(), job._submitted_event
 
         async def send() -> None:
             try:
-                answer = await submitted(hold=HOLD)
+                answer = await _submitted(sess, skill, inputs, skillpack, version, client, hold=HOLD)
             except asyncio.CancelledError:
                 job.submitting = False
                 job._finish(PurasError("the submission was stopped before the server answered"))
                 raise
             except Exception as error:  # rejected or unreachable: no job exists; waiters get the error
-                job.submitting = False
-                with contextlib.suppress(ValueError):
-                    _remembered.remove(job)
-                job._finish(error)
+                job._not_sent(error)
             else:
-                ending = job._submitted(answer)
+                job._submitted(answer)
+                ending = job._track(sess)
                 if ending is not None:  # it ended within the hold: its last events, and its end, before waiters wake
                     await ending
             finally:  # once the answer is in the model: a waiter that wakes reads its status, not `submitting`
-                submitted_event.set()
+                if submitted_event is not None:
+                    submitted_event.set()
 
         rt.spawn(send())
         return job
+
+    @classmethod
+    def submit_here(
+        cls,
+        skill: str,
+        inputs: dict | None = None,
+        *,
+        skillpack: str | None = None,
+        version: int | None = None,
+        show: Callable[[LiveJob], Any] | None = None,
+        show_after: float = 0.15,
+        **opts: Any,
+    ) -> LiveJob:
+        """`submit(hold=True)` sent by the calling thread, which blocks for the answer (a foreground run's cell
+        waits for it anyway): no hop to the runtime thread and back, nor asyncio's cost, around its requests. A job
+        that ended within the hold gets its last events here too and returns ended; a running one is followed by
+        the runtime from then on; a rejected one returns ended with the API's error (`rejected`).
+
+        `show(job)` is called (on the runtime thread) if the answer takes more than `show_after` s, so a longer
+        submission is seen at once; `shown` then says so. A Ctrl-C while the server holds the submission is acted on
+        once its answer names the job (cancelled when `cancel_on_interrupt`); a second one stops the wait at once.
+        On the kernel-wide connection only (`submit(hold=True)` takes a `client`)."""
+        job = cls._held(skill, skillpack, version, None, opts)
+        sess = job._session or session()
+        late = _LateShow(job, show, show_after) if show is not None else None
+        try:
+            with deferred_interrupts() as interrupts:
+                job._send_here(sess, skill, inputs, skillpack, version)
+        except KeyboardInterrupt:  # a second Ctrl-C: the request was dropped, and the server may still make the job
+            dropped = SubmitInterrupted(job.skill, "the job may still be created; list it with Client().jobs()")
+            job._not_sent(dropped)
+            raise dropped from None
+        finally:
+            if job._submitted_event is not None:
+                job._submitted_event.set()
+            if late is not None:
+                late.claim()  # from here on the caller shows the job, unless the late show already did
+        if interrupts.pending:
+            job._interrupted()
+        return job
+
+    @classmethod
+    def _held(cls, skill: str, skillpack: str | None, version: int | None, client: Any, opts: dict) -> LiveJob:
+        """A job for a held submission, in the `submitting` state."""
+        sess = session()
+        path = skill_path(skill, skillpack or sess.settings.skillpack)
+        check_options(opts)
+        job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
+        job._session = sess
+        job.submitting = True
+        job._submitted_event = threading.Event()
+        return job
+
+    def _send_here(self, sess: Session, skill: str, inputs: dict | None, skillpack: str | None, version: int | None,
+                   ) -> None:
+        """`submit_here`'s requests: the held submission, then, for a job that ended within it, its last events."""
+        try:
+            answer = sess.submit_here(skill, inputs or {}, skillpack=skillpack, version=version, hold=HOLD)
+        except PurasAPIError as exc:  # a missing skill's 404 names close matches (the catalog, on the runtime loop)
+            self._not_sent(rt.run_sync(explain_not_found(exc, skill, skillpack or sess.settings.skillpack, sess)))
+            return
+        except Exception as error:  # refused or unreachable: no job exists; waiters get the error
+            self._not_sent(error)
+            return
+        self._submitted(answer)
+        if self.id and self.status in TERMINAL:  # it ended within the hold: its last events here too
+            self._end_here(sess)
+        else:
+            self._follow(sess)
+
+    def _not_sent(self, error: BaseException) -> None:
+        """The held submission made no job (refused, unreachable, dropped): it ends with `error` for its waiters."""
+        self.submitting = False
+        with contextlib.suppress(ValueError):
+            _remembered.remove(self)
+        self._finish(error)
 
     @classmethod
     async def asubmit(
@@ -266,13 +364,12 @@ class LiveJob:
         """The error of a submission that created no job (the server refused it or could not be reached)."""
         return self.exception if self.id is None and not self.submitting and self.done() else None
 
-    def _submitted(self, answer: dict) -> Coroutine[Any, Any, None] | None:
-        """Take the held submission's answer; for a job that already ended, the coroutine that ends it (`_track`)."""
+    def _submitted(self, answer: dict) -> None:
+        """Take the held submission's answer (and cancel the job now if that was asked meanwhile)."""
         self.submitting = False
         self._apply(answer)
         if self._cancel_wanted and not self.done():
             rt.spawn(self._cancel())
-        return self._track(self._session or session())
 
     @classmethod
     def attach(cls, job_id: str, *, client: Any = None, **opts: Any) -> LiveJob:
@@ -313,8 +410,7 @@ class LiveJob:
             self._finish(PurasError("the server's answer to the submission had no job id"))
             return None
         if self.status in TERMINAL:
-            with self._mutex:  # a read of `events` meanwhile waits for this fetch instead of making its own
-                pending = self._rest = threading.Event()
+            pending = self._expect_rest()
 
             async def last_events() -> None:
                 self._learns_checklist = True
@@ -522,14 +618,42 @@ class LiveJob:
         if wait:
             pending.wait(EVENTS_WAIT)
 
+    def _expect_rest(self) -> threading.Event:
+        """A fetch of the last events is on its way: a read of `events` meanwhile waits for it, fetching nothing."""
+        with self._mutex:
+            pending = self._rest = threading.Event()
+        return pending
+
     async def _rest_of(self, sess: Session, pending: threading.Event) -> None:
+        changed: set[Change] = set()
         try:
             changed = await self._catch_up(sess)
         finally:
-            with self._mutex:
-                self._rest = None
-            pending.set()
-        if self._events_final and Change.EVENTS not in changed:  # views waiting for the rest hear that none was left
+            self._rest_in(pending, changed)
+
+    def _end_here(self, sess: Session) -> None:
+        """A job that ended within its held submission, from the calling thread: its last events, then its end."""
+        pending = self._expect_rest()
+        self._learns_checklist = True
+        changed: set[Change] = set()
+        try:
+            try:
+                fetched = sess.events_here(self._known_id("read the events of"), after=self._cursor())
+            except (PurasError, OSError) as exc:
+                changed = self._rest_missing(exc)
+            else:
+                changed = self._rest_fetched(fetched)
+        finally:
+            self._rest_in(pending, changed)
+        self._finish()
+
+    def _rest_in(self, pending: threading.Event, changed: set[Change]) -> None:
+        """The fetch of the last events is over (`changed`: what it changed): reads waiting for it go on, and
+        views waiting for the rest hear that none was left."""
+        with self._mutex:
+            self._rest = None
+        pending.set()
+        if self._events_final and Change.EVENTS not in changed:
             self._notify({Change.EVENTS})
 
     async def _catch_up(self, sess: Session) -> set[Change]:
@@ -539,8 +663,14 @@ class LiveJob:
             job_id = self._known_id("read the events of")
             fetched = await sess.events(job_id, after=self._cursor(), client=self.client)
         except (PurasError, OSError) as exc:
-            self._trouble(str(exc))  # the log says why its last events are missing
-            return {Change.ERROR}
+            return self._rest_missing(exc)
+        return self._rest_fetched(fetched)
+
+    def _rest_missing(self, error: BaseException) -> set[Change]:
+        self._trouble(str(error))  # the log says why its last events are missing
+        return {Change.ERROR}
+
+    def _rest_fetched(self, fetched: list[dict]) -> set[Change]:
         if self.last_error:
             self._trouble(None)
         self._events_final = self._events_final or self.status in TERMINAL

@@ -74,14 +74,28 @@ def _launch(skill: str, inputs: dict | None, *, reuse: bool, client: Any = None,
 
 
 def foreground(
-    skill: str, inputs: dict | None = None, *, display: bool = True, reuse: bool = False, **opts: Any
+    skill: str, inputs: dict | None = None, *, display: bool = True, reuse: bool = False, client: Any = None,
+    **opts: Any,
 ) -> LiveJob:
     """`start` for a blocking run: the server holds the submission, and the job is shown once its first state
     is known. Raises the submission's error (nothing displayed) when the server rejects it within `SHOW_AFTER`.
     `reuse=True` goes through the batch ledger as `start(..., reuse=True)` does.
+
+    On the kernel-wide connection the cell's own thread sends the submission (`LiveJob.submit_here`): a job that
+    ends within the hold comes back ended, and is shown once, at its end; a longer one shows after `SHOW_AFTER`.
     """
-    job = _launch(skill, inputs, reuse=reuse, hold=True, **opts)
-    job.wait_submitted(SHOW_AFTER)
+    if reuse or client is not None:
+        job = _launch(skill, inputs, reuse=reuse, hold=True, client=client, **opts)
+        job.wait_submitted(SHOW_AFTER)
+    else:
+        shown: list[LiveJob] = []
+
+        def show(late: LiveJob) -> None:
+            present(late)
+            shown.append(late)
+
+        job = LiveJob.submit_here(skill, inputs, show=show if display else None, show_after=SHOW_AFTER, **opts)
+        display = display and not shown
     if job.rejected is not None:
         raise job.rejected
     if display:

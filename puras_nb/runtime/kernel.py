@@ -1,5 +1,5 @@
-"""What the Jupyter kernel we run in can do: which cell output belongs to, and whether a widget click
-can reach us while a cell blocks.
+"""What the Jupyter kernel we run in can do: which cell output belongs to, whether a widget click can reach
+us while a cell blocks, and holding a Ctrl-C over a short blocking call (`deferred_interrupts`).
 
 JupyterLab >= 4.4 sends widget messages over a kernel subshell (its own thread), but ipykernel 7.4
 routes a comm's incoming messages to whichever shell last *published* on that comm
@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["clicks_reach_blocked_cells", "free_clicks", "has_subshells", "headless", "in_kernel", "parent_id"]
+__all__ = [
+    "Interrupts", "clicks_reach_blocked_cells", "deferred_interrupts", "free_clicks", "has_subshells", "headless",
+    "in_kernel", "parent_id",
+]
 
 
 def _kernel() -> Any:
@@ -87,6 +93,37 @@ def _forget_route(comm: Any) -> None:
     lock = getattr(comm, "_reply_subshell_lock", None)
     with lock if lock is not None else contextlib.nullcontext(), contextlib.suppress(AttributeError):
         del comm._reply_subshell_id
+
+
+class Interrupts:
+    """What `deferred_interrupts` noted: whether a Ctrl-C came while it held them."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[Interrupts]:
+    """Around a short blocking call whose answer is needed to act on a Ctrl-C (a held submission, which names
+    the job to cancel): a first Ctrl-C is noted (`pending`) and the call goes on; a second one stops it at once.
+    Off the main thread (where no Ctrl-C lands) or under a SIGINT handler other than Python's own, nothing is
+    held."""
+    noted = Interrupts()
+    held = threading.current_thread() is threading.main_thread()
+    held = held and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    def note(signum: int, frame: Any) -> None:
+        if noted.pending:
+            raise KeyboardInterrupt
+        noted.pending = True
+
+    if held:
+        signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        if held:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 #: Programs that run notebooks with nobody to click a button.

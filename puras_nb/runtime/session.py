@@ -29,6 +29,7 @@ import httpx
 
 from ..api.aio import AsyncClient
 from ..api.answers import Shape, Unexpected, a_job, events_list, jobs_list
+from ..api.client import Client
 from ..api.flows import LIMITS, TERMINAL, UNEXPECTED, event_id, parse_retry_after
 from ..api.media import Media, afetch, afetch_url, max_bytes_for
 from ..api.tls import ssl_context
@@ -100,6 +101,13 @@ class Watch:
         return out
 
 
+def _observed(budget: Budget, response: httpx.Response, began: float) -> httpx.Response:
+    """Feed an answer's status, time and Retry-After to the budget."""
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    budget.answered(response.status_code, time.monotonic() - began, retry_after)
+    return response
+
+
 class _Observed(httpx.AsyncBaseTransport):
     """A transport that feeds every answer's status, time and Retry-After to the budget."""
 
@@ -109,14 +117,25 @@ class _Observed(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         began = time.monotonic()
-        response = await self.inner.handle_async_request(request)
-        self.budget.answered(
-            response.status_code, time.monotonic() - began, parse_retry_after(response.headers.get("Retry-After"))
-        )
-        return response
+        return _observed(self.budget, await self.inner.handle_async_request(request), began)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class _ObservedBlocking(httpx.BaseTransport):
+    """`_Observed` for the blocking client."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.inner = httpx.HTTPTransport(limits=LIMITS, verify=ssl_context())
+        self.budget = budget
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        began = time.monotonic()
+        return _observed(self.budget, self.inner.handle_request(request), began)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class Session:
@@ -142,8 +161,33 @@ class Session:
         self._runner: asyncio.Task | None = None
         self._checks: set[asyncio.Task] = set()
         self._listing = False  # a list request is under way (it answers for the jobs of this session's client)
+        self._blocking: Client | None = None
+        self._blocking_lock = threading.Lock()
 
     # -- calls ----------------------------------------------------------------------------------
+
+    def _here(self) -> Client:
+        """The connection's blocking client (made on first use), for a call the calling thread makes itself."""
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = Client(
+                    api_key=self.client.api_key, skillpack=self.settings.skillpack, api_base=self.api_base,
+                    transport=_ObservedBlocking(self.budget),
+                )
+            return self._blocking
+
+    def submit_here(
+        self, skill: str, inputs: dict, *, skillpack: str | None = None, version: int | None = None, hold: int
+    ) -> dict:
+        """`submit` with a hold, from the calling thread, blocking: a foreground run's submission, which its cell
+        waits for anyway, without a hop to the runtime thread and back (or asyncio's cost) around it."""
+        self.requests += 1
+        return self._here().submit(skill, inputs, skillpack=skillpack, version=version, wait=True, timeout=hold)
+
+    def events_here(self, job_id: str, *, after: int = 0) -> list[dict]:
+        """`events` from the calling thread, blocking (the last events of a foreground run that ended)."""
+        self.requests += 1
+        return self._here().events(job_id, after=after)
 
     async def _request(
         self, fn: Callable[..., Any], *args: Any, background: bool = False, expect: Shape | None = None, **kwargs: Any
@@ -538,6 +582,9 @@ class Session:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.client.aclose()
+        if self._blocking is not None:
+            with contextlib.suppress(Exception):
+                self._blocking.close()
         if self._media_http is not None:
             with contextlib.suppress(Exception):
                 await self._media_http.aclose()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from puras_nb import Client, settings
-from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError
+from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasError, SubmitInterrupted
 from puras_nb.notebook import live
 from puras_nb.notebook.compare import compare
 from puras_nb.runtime import endpoint as runtime_endpoint
@@ -295,6 +295,38 @@ def test_a_job_that_ends_within_the_hold_is_told_before_its_waiter_wakes() -> No
     assert job.wait_submitted(30)
     assert job.done() and job.events_complete and job.status == "succeeded"
     assert job.wait_ended(0), "nothing left to wait for"
+
+
+def test_a_foreground_submission_is_sent_by_the_calling_thread() -> None:
+    """`submit_here`: the held submission and, for a job that ended within it, its last events are requests of the
+    calling thread (no hop to the runtime thread); a job that outlives the hold is followed by the runtime."""
+    session = runtime_session.session()
+    before, shown = session.requests, []
+    job = live.LiveJob.submit_here("demo/echo", {"here": 1}, show=shown.append, show_after=30)
+    assert job.done() and job.events_complete and job.result(0) == {"here": 1}
+    assert session.requests - before == 2 and shown == [], "answered within show_after: the caller shows it"
+    slow = live.LiveJob.submit_here("demo/slow", {"seconds": 1.5}, show=shown.append, show_after=0.05)
+    assert shown == [slow] and not slow.done(), "shown from the runtime thread while the server held it"
+    assert slow.result(10) == {"slept": 1.5}
+
+
+def test_a_foreground_submission_the_server_refuses_is_rejected_and_forgotten() -> None:
+    count = len(live.jobs())
+    job = live.LiveJob.submit_here("demo/no-such-skill", {})
+    assert job.done() and isinstance(job.rejected, PurasAPIError) and job.rejected.status == 404
+    assert "did you mean" in str(job.rejected) and len(live.jobs()) == count
+
+
+def test_a_second_ctrl_c_drops_a_held_submission() -> None:
+    import os
+    import signal
+
+    runtime_session.session()
+    for at in (0.3, 0.5):  # the server holds demo/hang's submission for 1 s; a real SIGINT ends a blocking read
+        threading.Timer(at, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(SubmitInterrupted, match="may still be created") as info:
+        live.run("demo/hang", {}, display=False, cancel_on_interrupt=True)
+    assert info.value.job_id is None
 
 
 def test_a_rejected_foreground_run_raises_and_registers_no_job() -> None:
