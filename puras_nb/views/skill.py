@@ -211,13 +211,16 @@ def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
     """`%puras skills` as text: one line per skill with its versions and inputs (`key=…` required), then what
     the server did not say (`notes`, one line each). (The HTML table names each skill's title too.)"""
     width = max((len(flat(s.path)) for s in skills), default=0)
+    # the versions column, as wide as its widest entry; none at all where the server knows no versions (puras serve)
+    versions = ["v" + ",".join(str(v) for v in s.versions) if s.versions else "" for s in skills]
+    vwidth = max((len(v) for v in versions), default=0)
     lines = [f"<{len(skills)} skills>"]
-    for s in skills:
+    for s, shown in zip(skills, versions, strict=True):
         args = " ".join(flat(f"{i.name}=…" if i.required else f"[{i.name}]", 40) for i in s.inputs[:8])
         if len(s.inputs) > 8 or s.more_inputs:
             args += f" +{len(s.inputs) - 8 + s.more_inputs} more"
-        versions = ",".join(str(v) for v in s.versions)
-        lines.append(f"  {flat(s.path):<{width}}  v{versions}  {args}".rstrip())
+        column = f"{shown:<{vwidth}}  " if vwidth else ""
+        lines.append(f"  {flat(s.path):<{width}}  {column}{args}".rstrip())
     lines += [flat(note) for note in notes]
     return "\n".join(lines)
 

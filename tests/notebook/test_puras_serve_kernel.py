@@ -217,3 +217,47 @@ def test_whoami_says_in_one_line_that_the_server_keeps_no_balance(kernel: Kernel
         f"the server at {host} has no balance route (GET /v1/billing/balance answered 404)",
     ]
     assert kernel.printed("puras_nb.whoami()['api_base']") == puras_serve.url
+
+
+# -- a skill `puras init` could have written, explored through puras serve ---------------------------------------
+
+
+def test_the_skill_card_heads_with_the_title_and_shows_the_dialect(kernel: Kernel) -> None:
+    card = kernel.ok("%puras skills poster").text.splitlines()
+    assert card[0] == "<skill Poster maker · studio/poster>"
+    assert card[1] == "A poster from a photo, a headline and an accent colour."
+    rows = {line.split()[0]: line.split()[1] for line in card if line.startswith("  ") and len(line.split()) > 1}
+    assert (rows["photo"], rows["headline"], rows["accent"], rows["width"]) == ("image", "text", "color", "integer")
+    assert "returns: poster (image), caption (text)" in card
+    html = kernel.ok("%puras run poster --help").result["text/html"]
+    assert "Poster maker" in html and "Summer sale" in html and "Launch night" in html, "the examples, one click away"
+    overview = kernel.ok("%puras skills")
+    assert "studio/poster" in overview.text and "layout" not in overview.text
+    assert "Poster maker" in overview.result["text/html"]
+    overview = overview.text
+    assert "  studio/count   n=… [delay]" in overview.splitlines(), "no lone 'v' where there are no versions"
+
+
+def test_the_form_takes_a_file_text_and_colour_and_its_examples_run(kernel: Kernel) -> None:
+    kernel.ok("f = puras_nb.form('poster')\nf")
+    kinds = json.loads(kernel.printed("json.dumps([type(x).__name__ for x in descendants(f.field_box)])"))
+    assert {"FileUpload", "Textarea", "ColorPicker", "IntSlider"} <= set(kinds)
+    texts = kernel.printed("[x.value for x in descendants(f) if isinstance(getattr(x, 'value', None), str)]")
+    assert "Poster maker" in texts, "the title heads the form"
+    titles = json.loads(kernel.printed("json.dumps([b.description for b in f.examples.children[1:]])"))
+    assert titles == ["Summer sale", "Launch night"]
+    kernel.click(kernel.printed("f.examples.children[1].model_id"))
+    values = "f.values()[0]['headline'], f.values()[0]['accent']"
+    assert wait_for(kernel, values, "Summer sale, everything must go #1e90ff") == (
+        "Summer sale, everything must go #1e90ff")
+    kernel.click(kernel.printed("f.run_button.model_id"))
+    assert wait_for(kernel, "len(f.runs)", "1") == "1"
+    assert kernel.printed("f.runs[0].result(timeout=20)['caption']") == "Summer sale, everything must go (#1e90ff)"
+
+
+def test_completion_offers_the_skills_health_lists_and_their_inputs(kernel: Kernel) -> None:
+    assert {"poster", "echo", "count", "wait", "flaky"} <= set(kernel.complete("%puras run "))
+    assert kernel.complete("%puras run po") == ["poster"]
+    assert kernel.complete("%puras run poster acc") == ["accent="]
+    assert kernel.complete("%%puras poster\nhea") == ["headline: "]
+    assert "layout" not in " ".join(kernel.complete("%puras run ")), "a subskill is not offered"
