@@ -60,7 +60,7 @@ FORM_STYLE = (
     ".puras-form .puras-skill-about{color:var(--jp-ui-font-color1,#374151);font-size:13px}"
     ".puras-form.puras-results-only .puras-json-view{display:none}"
     ".puras-form .puras-examples{align-items:center;flex-wrap:wrap;gap:4px;margin:2px 0 6px 0}"
-    ".puras-form .puras-examples .widget-button{width:auto;max-width:260px}"
+    ".puras-form .puras-examples .widget-button{width:auto;max-width:100%}"
     ".puras-form .puras-muted{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
     ".puras-form .puras-file-picker{align-items:center;flex-wrap:wrap;gap:4px}"
     ".puras-form .puras-file-chosen{font-size:12px;color:var(--jp-ui-font-color2,#4b5563)}"
@@ -147,7 +147,7 @@ class ColorField(w.HBox):
 
     def __init__(self, value: str | None, optional: bool) -> None:
         self.picker = w.ColorPicker(concise=False, value=value or "#000000", layout=w.Layout(width="min(240px, 100%)"))
-        self.use = w.Checkbox(value=value is not None, description="set", indent=False,
+        self.use = w.Checkbox(value=value is not None or not optional, description="set", indent=False,
                               layout=w.Layout(width="auto", display="" if optional else "none"))
         self.picker.observe(lambda _change: setattr(self.use, "value", True), names="value")
         super().__init__([self.picker, self.use], _dom_classes=("puras-color-field",))
@@ -243,6 +243,23 @@ class Field:
                 widget.value = value
             except TraitError:
                 raise ValueError(f"{self.item.name} cannot take {value!r} in this form") from None
+
+    def reset(self) -> None:
+        """Put the field back to where it started: its default, or empty (its widget kept)."""
+        widget, item, default = self.widget, self.item, self.item.default
+        if isinstance(widget, ColorField):
+            start = _hex(default)
+            widget.picker.value = start or "#000000"
+            widget.use.value = start is not None or item.required
+        elif isinstance(widget, (FilePicker, w.Text, w.Textarea)):
+            self.fill(None if default is MISSING else default)
+        elif isinstance(widget, w.Dropdown):
+            widget.value = default if item.enum is not None and default in item.enum else widget.options[0][1]
+        elif isinstance(widget, w.Checkbox):
+            widget.value = bool(default) if default is not MISSING else False
+        elif isinstance(widget, (w.IntSlider, w.FloatSlider)):
+            widget.value = _start_value(item)
+        self.show(None)
 
     def show(self, message: str | None) -> None:
         """Show `message` under the field (or clear it)."""
@@ -396,7 +413,7 @@ class SkillForm(w.VBox):
         self.about.value = _about(skill)
         buttons = []
         for i, example in enumerate(skill.examples):
-            button = w.Button(description=cut(example.title, 40), tooltip=example.description or example.title,
+            button = w.Button(description=cut(example.title, 60), tooltip=example.description or example.title,
                               icon="magic" if i == 0 else "", _dom_classes=("puras-example",))
             button.on_click(lambda _b, i=i: self.use_example(i))
             buttons.append(button)
@@ -442,7 +459,10 @@ class SkillForm(w.VBox):
         """Start over from the skill's example `index` (what its button does): every field back to its default,
         then the example's inputs filled in. An example value a field cannot take is said on the form."""
         example: Example = self.skill.examples[index]
-        self._build_fields()
+        for field in self.fields.values():
+            field.reset()
+        if self.free is not None:
+            self.free.fill({})
         problems = []
         for name, value in example.inputs.items():
             try:

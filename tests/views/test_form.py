@@ -223,6 +223,8 @@ def test_dialect_inputs_get_a_file_picker_a_text_area_and_a_colour_picker() -> N
     tint, accent = form.fields["tint"].widget, form.fields["accent"].widget
     assert (tint.value, tint.use.layout.display) == ("#ff8800", "none")
     assert accent.value is None and accent.use.layout.display == ""  # optional, no default: not sent until picked
+    [must] = _one({"required": ["c"], "properties": {"c": {"type": "color"}}})
+    assert SkillForm([must], start=_never).values() == ({"c": "#000000"}, {})  # required: always sent
     assert "<b>Product shot</b>" in form.about.value and "p/s" in form.about.value
     values, problems = form.values()
     assert values == {"tint": "#ff8800"} and problems == {"photo": "is required", "brief": "is required"}
