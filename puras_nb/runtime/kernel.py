@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = [
     "Interrupts", "clicks_reach_blocked_cells", "deferred_interrupts", "free_clicks", "has_subshells", "headless",
-    "in_kernel", "parent_id",
+    "in_kernel", "output_of", "parent", "parent_id",
 ]
 
 
@@ -40,6 +40,16 @@ def in_kernel() -> bool:
     return _kernel() is not None
 
 
+def parent() -> dict:
+    """The request (a cell's execute_request, or a widget's comm message) that current output is attributed to:
+    the whole message, as ipykernel keeps it ({} outside a kernel)."""
+    kernel = _kernel()
+    try:
+        return dict(kernel.get_parent() or {}) if kernel is not None else {}
+    except Exception:  # an older kernel without get_parent
+        return {}
+
+
 def parent_id() -> str | None:
     """The msg_id of the request (cell) that current output is attributed to."""
     kernel = _kernel()
@@ -47,6 +57,26 @@ def parent_id() -> str | None:
         return kernel.get_parent().get("header", {}).get("msg_id") if kernel is not None else None
     except Exception:  # an older kernel without get_parent
         return None
+
+
+@contextlib.contextmanager
+def output_of(request: dict) -> Iterator[None]:
+    """Within, what this thread displays goes out as output of `request` (a `parent()` kept from earlier).
+
+    JupyterLab routes a display update by the request it answers, even after that cell finished, and drops one
+    that answers a widget click: a view shown by a cell and updated on a click publishes as that cell's output.
+    A no-op outside a kernel, or where ipykernel lacks per-thread parents (before 6)."""
+    ip = sys.modules.get("IPython")
+    shell = ip.get_ipython() if ip is not None else None
+    pub: Any = getattr(shell, "display_pub", None)
+    if not request or not hasattr(pub, "set_thread_parent") or not hasattr(pub, "reset_thread_parent"):
+        yield
+        return
+    token = pub.set_thread_parent(request)
+    try:
+        yield
+    finally:
+        pub.reset_thread_parent(token)
 
 
 def _subshell_manager() -> Any:

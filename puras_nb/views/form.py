@@ -15,6 +15,7 @@ Colours are JupyterLab's theme variables with light fallbacks, so the form reads
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,12 +25,17 @@ from traitlets import TraitError
 from ..dialect import is_color
 from ..errors import PurasAPIError, PurasError
 from ..mime import data_url
-from ..model.protocols import GridView, JobView, Shown
+from ..model.protocols import Change, GridView, JobView, Shown
 from ..model.schemas import BundleError, load_yaml
 from ..model.skill import MISSING, Example, Input, Skill
+from ..model.text import count
+from ..runtime.kernel import output_of, parent
 from ..strings import cut, flat
+from .display import static_bundle as static_view
 from .display import widget_for
 from .html import STYLE, esc
+from .job import Throttle
+from .outputs import live_bundle, widget_view
 
 __all__ = ["COMPARE", "ColorField", "Field", "FilePicker", "FreeInputs", "SkillForm"]
 
@@ -43,6 +49,9 @@ HISTORY_MAX = 30
 #: The version picker's value for "compare the two newest versions side by side".
 COMPARE = "compare"
 MESSAGE_MAX = 300
+#: Seconds between two updates of a form's saved view (each carries every run's media): a burst of runs ending
+#: sends one.
+SAVED_EVERY = 1.0
 
 Starter = Callable[[Skill, dict, "int | None"], JobView]
 Comparer = Callable[[Skill, dict, list], GridView]
@@ -61,11 +70,11 @@ FORM_STYLE = (
     ".puras-form.puras-results-only .puras-json-view{display:none}"
     ".puras-form .puras-examples{align-items:center;flex-wrap:wrap;gap:4px;margin:2px 0 6px 0}"
     ".puras-form .puras-examples .widget-button{width:auto;max-width:100%}"
-    ".puras-form .puras-muted{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
+    ":is(.puras-form,.puras-form-static) .puras-muted{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
     ".puras-form .puras-file-picker{align-items:center;flex-wrap:wrap;gap:4px}"
     ".puras-form .puras-file-chosen{font-size:12px;color:var(--jp-ui-font-color2,#4b5563)}"
-    ".puras-form .puras-run-head{font-size:12px;color:var(--jp-ui-font-color1,#374151);margin-top:10px;"
-    "border-top:1px solid var(--jp-border-color2,#e5e7eb);padding-top:6px;word-break:break-word}"
+    ":is(.puras-form,.puras-form-static) .puras-run-head{font-size:12px;color:var(--jp-ui-font-color1,#374151);"
+    "margin-top:10px;border-top:1px solid var(--jp-border-color2,#e5e7eb);padding-top:6px;word-break:break-word}"
     "</style>"
 )
 
@@ -363,6 +372,12 @@ class SkillForm(w.VBox):
         self._compare = compare
         self.runs: list[Shown] = []
         self._count = 0
+        # the saved view: each run's head (HTML, text) and its unsubscribe; the static outputs shown, each with the
+        # request (cell) it answers
+        self._heads: dict[int, tuple[str, str, Callable[[], None]]] = {}
+        self._slots: list[tuple[Any, dict]] = []
+        self._slot_lock = threading.Lock()
+        self._saved = Throttle(self._publish, SAVED_EVERY)
         self.fields: dict[str, Field] = {}
         self.free: FreeInputs | None = None
         self._first_example = first_example
@@ -526,18 +541,83 @@ class SkillForm(w.VBox):
         return started
 
     def _add_run(self, started: Shown, values: dict, choice: Any) -> None:
-        self.runs.insert(0, started)
-        del self.runs[HISTORY_MAX:]
         self._count += 1
         shown = ", ".join(f"{k}={_one_line(v if isinstance(v, str) else _json(v), 60)}" for k, v in values.items()
                           if not (isinstance(v, str) and v.startswith("data:")))
         which = "compare" if choice == COMPARE else f"v{choice}" if choice is not None else "active version"
-        head = w.HTML(
-            f'<div class="puras-run-head">#{self._count} · <b>{esc(self.skill.path)}</b> '
-            f"{esc(which)}{' · ' + esc(shown) if shown else ''}</div>"
-        )
-        entry = w.VBox([head, widget_for(started)], _dom_classes=("puras-run-entry",))
+        more = f" · {shown}" if shown else ""
+        text = f"#{self._count} · {self.skill.path} {which}{more}"
+        head = f'<div class="puras-run-head">#{self._count} · <b>{esc(self.skill.path)}</b> {esc(which + more)}</div>'
+        entry = w.VBox([w.HTML(head), widget_for(started)], _dom_classes=("puras-run-entry",))
         self.history.children = (entry, *self.history.children)[:HISTORY_MAX]
+        with self._slot_lock:
+            self.runs.insert(0, started)
+            for gone in self.runs[HISTORY_MAX:]:
+                self._heads.pop(id(gone))[2]()
+            del self.runs[HISTORY_MAX:]
+            self._heads[id(started)] = (head, text, started.subscribe(self._run_changed))
+        self._saved()
+
+    # -- the saved view: what a notebook keeps, reopened without a kernel, exported or on GitHub ------------------
+
+    def _run_changed(self, run: Shown, changed: frozenset[Change]) -> None:
+        """A run ended or its previews arrived: bring the saved view up to date (at most once a `SAVED_EVERY`); a
+        cell that waited for it (`settle`) gets the update as its own output too (nbclient keeps only those)."""
+        if Change.SETTLE in changed:
+            self._publish(here=True)
+        elif Change.DONE in changed or Change.MEDIA in changed:
+            self._saved()
+
+    def static_bundle(self) -> dict[str, str]:
+        """text/plain and text/html of the form as a saved notebook keeps it: the skill, its inputs, and each run
+        (newest first) with its status and media, as each job's or grid's own static view shows it."""
+        with self._slot_lock:
+            runs = [(self._heads[id(run)], run) for run in self.runs if id(run) in self._heads]
+        skill = self.skill
+        names = ", ".join(flat(item.name, 40) for item in skill.inputs) or "free inputs"
+        others = [s.path for s in self.skills if s is not skill]
+        parts = [_about(skill), f'<div class="puras-muted">Inputs: {esc(names)}</div>']
+        if others:
+            parts.append(f'<div class="puras-muted">Also offered: {esc(", ".join(others))}</div>')
+        counted = f"{count(len(runs), 'run')} below, newest first" if runs else "no runs yet"
+        how = f"A form: run this cell with a kernel to use it ({counted})."
+        parts.append(f'<div class="puras-muted"><i>{esc(how)}</i></div>')
+        texts = [repr(self), how]
+        for (head, text, _), run in runs:
+            shown = static_view(run)
+            texts += [text, shown["text/plain"]]
+            parts.append(head + shown["text/html"].removeprefix(STYLE))
+        html = f'{STYLE}{FORM_STYLE}<div class="puras-static puras-final puras-form-static">{"".join(parts)}</div>'
+        return {"text/plain": "\n".join(texts), "text/html": html}
+
+    def _publish(self, *, here: bool = False) -> None:
+        """Update every static output of this form, each as output of the cell that showed it (JupyterLab routes
+        it there even after a click); `here`: also as output of the running cell, where that is another one."""
+        with self._slot_lock:
+            slots = list(self._slots)
+        if not slots:
+            return
+        data = self.static_bundle()
+        now = parent()
+        for handle, shown_in in slots:
+            with output_of(shown_in):
+                handle.update(data, raw=True)
+            if here and now.get("header") != shown_in.get("header"):
+                handle.update(data, raw=True)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        return {**widget_view(self), "text/plain": repr(self)}
+
+    def _ipython_display_(self) -> None:
+        """The widget, then its static view beside it (`puras-final`): two outputs, as a job's, so that a saved
+        notebook keeps the form's runs; the static one is brought up to date as runs start and end."""
+        from IPython.display import display
+
+        display(live_bundle(self._repr_mimebundle_()), raw=True)
+        handle = display(self.static_bundle(), raw=True, display_id=True)
+        if handle is not None:
+            with self._slot_lock:
+                self._slots.append((handle, parent()))
 
     def __repr__(self) -> str:
         names = ", ".join(self.fields) or "no inputs"

@@ -112,6 +112,8 @@ STYLE = (
     ".puras-gallery audio{width:260px;max-width:100%}"
     ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%);max-width:100%}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
+    # no row hover tint under the grid's media and captions (JupyterLab's, which takes their contrast below 4.5:1)
+    ".jp-RenderedHTMLCommon .puras-static table.puras-grid tr{background:none}"
     ".puras-text-field{margin:4px 0 8px 0;max-width:80ch}.puras-text-value{white-space:pre-wrap;"
     "overflow-wrap:anywhere;color:var(--jp-content-font-color1,#111827)}"
     ".puras-json details{margin-left:1em}"
@@ -149,7 +151,7 @@ STYLE = (
     ".puras-job .puras-line-box button{height:24px;line-height:24px;margin:0}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
-    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view) "
+    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view,.puras-form) "
     ".puras-final{display:none}"
     ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets):has(+ .jp-OutputArea-child .puras-final)"
     "{display:none}"

@@ -110,7 +110,10 @@ def _shot(page: Any, folder: Path, name: str) -> Path:
 
 
 def _pick(page: Any, skill: str) -> None:
-    page.locator(".puras-skill-picker select").select_option(label=skill)
+    """Choose `skill` (its path) in the picker, which lists a skill with a title as "Title (path)"."""
+    select = page.locator(".puras-skill-picker select")
+    labels = select.locator("option").all_inner_texts()
+    select.select_option(label=next(label for label in labels if label == skill or label.endswith(f"({skill})")))
     page.locator(".puras-skill-about").get_by_text(skill).wait_for()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST, until
+from tests.harness.looks import CONTRAST, until, use_theme
 
 pytestmark = pytest.mark.browser
 
@@ -47,14 +47,6 @@ NO_NETWORK, CANCELLED, BLOCKING, COUNTED, TABLE = 2, 4, 6, 7, 8
 def _shot(output: Any, name: str, artifacts: Path) -> None:
     output.scroll_into_view_if_needed()
     output.screenshot(path=str(artifacts / f"states-{name}.png"))
-
-
-def _theme(nb: Any, dark: bool) -> None:
-    name = "JupyterLab Dark" if dark else "JupyterLab Light"
-    nb.js(f"await window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{name}'}});")
-    nb.page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(not dark).lower()}'",
-                              timeout=30_000)
-    nb.page.wait_for_timeout(500)
 
 
 def _text_problems(output: Any) -> list[dict]:
@@ -122,14 +114,14 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
 
     _check_live(nb)
     for dark in (False, True):
-        _theme(nb, dark)
+        use_theme(nb, dark)
         theme = "dark" if dark else "light"
         for index, name in ((NO_NETWORK, "not-sent"), (CANCELLED, "cancelled"), (BLOCKING, "blocking-cancel"),
                             (COUNTED, "log-first-open"), (TABLE, "table")):
             _shot(nb.output(index), f"{name}-{theme}", artifacts)
         problems = [p for i in (NO_NETWORK, CANCELLED, COUNTED) for p in _text_problems(nb.output(i))]
         assert not problems, f"{theme}: {problems}"
-    _theme(nb, False)
+    use_theme(nb, False)
 
     nb.save()
     nb.shutdown_kernel()

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CONTRAST", "until"]
+__all__ = ["CONTRAST", "until", "use_theme"]
 
 
 def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
@@ -17,6 +17,15 @@ def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
             return value
         nb.page.wait_for_timeout(100)
     return check()
+
+def use_theme(nb: Any, dark: bool) -> None:
+    """Switch JupyterLab to its Dark (or Light) theme, as Settings > Theme does, and wait until the page wears it."""
+    name = "JupyterLab Dark" if dark else "JupyterLab Light"
+    nb.js(f"await window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{name}'}});")
+    nb.page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(not dark).lower()}'",
+                              timeout=30_000)
+    nb.page.wait_for_timeout(500)
+
 
 #: Every element with text of its own inside `roots`: its text, colour contrast against the
 #: first opaque background behind it (WCAG 2 relative luminance), and whether its content is cut off (scrollWidth

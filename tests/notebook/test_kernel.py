@@ -221,12 +221,8 @@ def test_a_job_as_a_cells_value_gets_live_outputs_that_reach_the_end_state(kerne
 
 
 def _widget_views(cell: Cell) -> int:
-    """How many widget views a cell's outputs hold (an update_display_data replaces a view, it adds none)."""
-    return sum(
-        "application/vnd.jupyter.widget-view+json" in m["content"].get("data", {})
-        for m in cell.outputs
-        if m["msg_type"] != "update_display_data"
-    )
+    """How many widget views a cell's outputs hold."""
+    return sum("application/vnd.jupyter.widget-view+json" in m["content"].get("data", {}) for m in cell.outputs)
 
 
 def test_start_or_compare_as_a_cells_last_line_shows_it_once(kernel: Kernel) -> None:
@@ -300,3 +296,69 @@ def test_a_cancel_click_over_a_subshell_stops_a_blocking_run_with_one_quiet_line
         "threading.Timer(0.3, later.request_cancel).start()\nlater.result(10)"
     )
     assert script.ename == "JobError" and "cancelled" in script.evalue, (script.ename, script.evalue)
+
+
+# -- a form's saved view (issue 23.2): the widget and its static view, updated as output of the form's cell, where
+# JupyterLab routes an update after a click on Run; a cell that waits for a run gets it as its own output (nbclient)
+
+def _display_updates(kernel: Kernel, display_id: str) -> list[dict]:
+    return [m for _, m in kernel.messages() if m["msg_type"] == "update_display_data"
+            and m["content"].get("transient", {}).get("display_id") == display_id]
+
+
+def _poll(check: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_form_is_its_widget_and_a_static_view_that_names_the_skill_and_its_inputs(kernel: Kernel) -> None:
+    cell = kernel.ok('puras_nb.form("demo/image")')
+    shown = [m["content"] for m in cell.outputs if m["msg_type"] == "display_data"]
+    assert len(shown) == 2 and not cell.result
+    widget, static = shown
+    assert "application/vnd.jupyter.widget-view+json" in widget["data"]
+    assert widget["data"]["text/plain"].startswith("<SkillForm demo/image")
+    assert widget["data"]["text/html"] == '<div class="puras-live-fallback"></div>', "the static view says it, once"
+    assert static["transient"]["display_id"]
+    html = static["data"]["text/html"]
+    assert 'class="puras-static puras-final puras-form-static"' in html and "demo/image" in html
+    assert "Inputs: prompt, width, height" in html and "no runs yet" in html
+    assert "model not found" not in html and "<SkillForm" not in html
+
+
+def test_a_click_on_run_updates_the_saved_view_as_output_of_the_forms_cell(kernel: Kernel) -> None:
+    cell = kernel.ok('form = puras_nb.form("demo/image")\nform')
+    static = [m["content"] for m in cell.outputs if m["msg_type"] == "display_data"][1]
+    display_id = static["transient"]["display_id"]
+    kernel.ok('form.fill(prompt="a <b>paper</b> crane", width=64, height=48)')
+    button = kernel.printed("form.run_button.model_id")
+    kernel.click(button)
+
+    def ended() -> list[dict]:
+        return [m for m in _display_updates(kernel, display_id) if "succeeded" in m["content"]["data"]["text/plain"]]
+
+    assert _poll(ended, 60), [m["content"]["data"]["text/plain"] for m in _display_updates(kernel, display_id)]
+    updates = _display_updates(kernel, display_id)
+    assert all(m["parent_header"]["msg_id"] == cell.msg_id for m in updates), "routed to the form's cell"
+    final = ended()[-1]["content"]["data"]
+    text, html = final["text/plain"], final["text/html"]
+    assert text.splitlines()[2].startswith("#1 · demo/image v"), text
+    assert "<LiveJob demo/image succeeded>" in text
+    assert "1 run below" in html and "puras-run-head" in html and "succeeded" in html
+    assert "&lt;b&gt;paper&lt;/b&gt;" in html and "<b>paper</b>" not in html, "the inputs are escaped"
+    assert "data:image/png;base64," in html, "the image itself, embedded"
+
+
+def test_a_cell_that_waits_for_a_run_gets_the_update_as_its_own_output(kernel: Kernel) -> None:
+    cell = kernel.ok('counter = puras_nb.form("demo/count")\ncounter')
+    display_id = [m["content"] for m in cell.outputs if m["msg_type"] == "display_data"][1]["transient"]["display_id"]
+    waited = kernel.ok('counter.fill(n=3, delay=0.05).run().result()')
+    own = [m for m in waited.outputs if m["msg_type"] == "update_display_data"
+           and m["content"]["transient"]["display_id"] == display_id]
+    assert own, [m["msg_type"] for m in waited.outputs]
+    text = own[-1]["content"]["data"]["text/plain"]
+    assert "#1 · demo/count" in text and '<LiveJob demo/count succeeded>\nresult: {"count": 3}' in text, text

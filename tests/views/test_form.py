@@ -123,6 +123,24 @@ def test_runs_go_on_top_of_the_history_and_compare_makes_a_grid() -> None:
     heads = [entry.children[0].value for entry in form.history.children]
     assert "#2" in heads[0] and "compare" in heads[0] and "a &lt;b&gt;fox&lt;/b&gt;" in heads[0]
     assert "#1" in heads[1] and "demo/count" in heads[1] and "n=2" in heads[1]
+    saved = form.static_bundle()
+    text, html = saved["text/plain"], saved["text/html"]
+    assert text.splitlines()[:3] == ["<SkillForm demo/image: prompt, width, height>",
+                                     "A form: run this cell with a kernel to use it (2 runs below, newest first).",
+                                     "#2 · demo/image compare · prompt=a <b>fox</b>, width=16, height=16"]
+    assert "<Comparison demo/image: " in text and "; 2 succeeded>" in text
+    assert '#1 · demo/count v2 · n=2, delay=0.01\n<LiveJob demo/count succeeded>\nresult: {"count": 2}' in text
+    assert 'class="puras-static puras-final puras-form-static"' in html and "2 runs below, newest first" in html
+    assert html.index("#2 · ") < html.index("#1 · ") and "Also offered: demo/count" in html
+    assert "a &lt;b&gt;fox&lt;/b&gt;" in html and "<b>fox</b>" not in html
+    assert html.count("<style>") == 1 + 1, "the views' style and the form's, once each"
+
+
+def test_a_form_s_saved_view_names_its_skill_and_escapes_what_the_server_wrote() -> None:
+    form = SkillForm(from_skillpacks([PACK]), start=_never)
+    html = form.static_bundle()["text/html"]
+    assert "&lt;script&gt;" in html and "<script>" not in html and "<img src=x" not in html
+    assert "no runs yet" in html and "run this cell with a kernel" in html
 
 
 def test_a_refusal_by_the_server_is_one_short_line() -> None:
