@@ -1,4 +1,5 @@
-"""The official `puras` CLI (0.20) against the emulator, run as a subprocess as a user would.
+"""The official `puras` CLI (0.20) against the emulator, each command a process of its own as when a user runs it
+(forked from one that imported the CLI once: tests/harness/forked.py).
 
 Every command that talks to the job API exits 0 with the text the CLI prints for the hosted API; the
 commands that need the platform exit 1 printing the emulator's 501. One emulator for the module (its
@@ -20,13 +21,13 @@ import httpx
 import pytest
 
 from puras_nb import local
+from tests.harness.forked import Forked
 
 KEY = "puras_live_clitest1.s3cret-part"
 MASKED = "puras_live_clitest1.****"
 WORKSPACE = "00000000-0000-0000-0000-000000000000"
 PLATFORM = "not in the emulator, it needs the hosted Puras platform"
-_SCRIPT = Path(sys.executable).with_name("puras")
-CLI = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "puras.cli"]
+PROGRAM = str(Path(sys.executable).with_name("puras"))  # argv[0], as the console script shows it
 Cli = Callable[..., subprocess.CompletedProcess]
 
 
@@ -51,19 +52,21 @@ def api(server: local.LocalServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def puras(server: local.LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+def puras(server: local.LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """Run `puras ARGS…` in an empty directory with its own HOME; returns the finished process."""
     home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "HOME": str(home), "PURAS_API_KEY": KEY, "PURAS_API_BASE": server.url}
     env["PYTHONIOENCODING"] = "utf-8"
 
-    def run(*args: str, cwd: Path = home, expect: int = 0) -> subprocess.CompletedProcess:
-        done = subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=90)
-        assert done.returncode == expect, f"puras {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}"
-        assert "Traceback" not in done.stderr, done.stderr
-        return done
+    with Forked(PROGRAM, "puras.cli:main", env) as cli:
 
-    return run
+        def run(*args: str, cwd: Path = home, expect: int = 0) -> subprocess.CompletedProcess:
+            done = cli.run(list(args), cwd=cwd, timeout=90)
+            assert done.returncode == expect, f"puras {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}"
+            assert "Traceback" not in done.stderr, done.stderr
+            return done
+
+        yield run
 
 
 @pytest.fixture(scope="module")
