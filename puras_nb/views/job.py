@@ -99,18 +99,15 @@ class JobWidget(w.VBox):
         self.job = job
         self.sent_final = False
         self.head = part(w.HTML, value=self._head_html(), _dom_classes=("puras-header",))  # opened with its value
-        self.bar = w.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
-        )
         self.log_html = part(w.HTML, _dom_classes=("puras-log-body",))
-        self.log_box = w.Accordion(
-            children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",), _dom_classes=("puras-log",)
-        )
+        # the pieces of the running layout are made when first needed: a job that ended before its view was made
+        # as one line never shows them (the bar, the log accordion, the Cancel button, the action and result boxes)
+        self._bar: w.FloatProgress | None = None
+        self._log_box: w.Accordion | None = None
+        self._actions: w.HBox | None = None
+        self._result_box: w.VBox | None = None
         self._cancel: w.Button | None = None
         self._stop_note: w.HTML | None = None
-        running = not (job.done() and not job.media_pending)  # a job that ended never shows Cancel
-        self.actions = part(w.HBox, children=[self.cancel_button] if running else [], _dom_classes=("puras-actions",))
-        self.result_box = part(w.VBox, _dom_classes=("puras-result",))
         self.up: w.Button | None = None
         self.down: w.Button | None = None
         self.feedback_note: w.HTML | None = None
@@ -120,8 +117,11 @@ class JobWidget(w.VBox):
         self._rendered_result = False
         self._log_shown: tuple = ()
         self._unsubscribe_log: Callable[[], None] | None = None
-        self.log_box.observe(self._log_toggled, names="selected_index")
-        children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
+        if self._ended() and one_line(job):  # made at its end, as one line: that line and what it folds, only
+            self._rendered_result = True
+            children = self._line(self._rate())
+        else:
+            children = [self.head, self.bar, self.result_box, self.actions, self.log_box]
         super().__init__(children, _dom_classes=("puras-job",))
         self._throttle = Throttle(self._render, 1.0 / hz)
         job.want_media()
@@ -129,6 +129,43 @@ class JobWidget(w.VBox):
         _live_views.add(self)
         self._render()
         self._tick()
+
+    @property
+    def bar(self) -> w.FloatProgress:
+        """The progress bar (made when first needed)."""
+        if self._bar is None:
+            self._bar = w.FloatProgress(  # its own layout and style: they change (hidden, a neutral colour)
+                value=0.0, min=0.0, max=1.0, layout=w.Layout(width="100%"), _dom_classes=("puras-progress",)
+            )
+        return self._bar
+
+    @property
+    def log_box(self) -> w.Accordion:
+        """The running layout's log, folded (made when first needed)."""
+        if self._log_box is None:
+            self._log_box = w.Accordion(  # its own layout: it is hidden for a job that never ran
+                children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",),
+                _dom_classes=("puras-log",),
+            )
+            self._log_box.observe(self._log_toggled, names="selected_index")
+        return self._log_box
+
+    @property
+    def actions(self) -> w.HBox:
+        """The row of Cancel, the stop note or the feedback buttons (made when first needed)."""
+        if self._actions is None:
+            running = not self._ended()  # a job that ended never shows Cancel
+            self._actions = part(
+                w.HBox, children=[self.cancel_button] if running else [], _dom_classes=("puras-actions",)
+            )
+        return self._actions
+
+    @property
+    def result_box(self) -> w.VBox:
+        """Where the result of a job that does not end as one line shows (made when first needed)."""
+        if self._result_box is None:
+            self._result_box = part(w.VBox, _dom_classes=("puras-result",))
+        return self._result_box
 
     @property
     def cancel_button(self) -> w.Button:
@@ -171,7 +208,8 @@ class JobWidget(w.VBox):
         self._render()
 
     def _log_open(self) -> bool:
-        return self.log_box.selected_index == 0 or bool(self.details_toggle is not None and self.details_toggle.value)
+        accordion = self._log_box is not None and self._log_box.selected_index == 0
+        return accordion or bool(self.details_toggle is not None and self.details_toggle.value)
 
     def _log_changed(self, job: JobView, changed: frozenset[Change]) -> None:
         if Change.EVENTS in changed or Change.ERROR in changed:
@@ -261,6 +299,8 @@ class JobWidget(w.VBox):
 
     def _render_progress(self) -> None:
         job = self.job
+        if self.details is not None:  # one line: no bar
+            return
         frac = job.progress
         if job.done() and (not job.id or (job.status == "cancelled" and frac is None)):
             set_traits(self.bar.layout, display="none")  # nothing ran, or how far it got is unknown: no bar
@@ -290,11 +330,12 @@ class JobWidget(w.VBox):
         else:
             self.actions.children = [self.cancel_button]
 
-    def _render_end(self) -> None:
+    def _rate(self) -> list[w.Widget]:
+        """The feedback buttons and their note, made once (none for a job with nothing to rate)."""
         job = self.job
-        line = one_line(job)
         if self.up is None and job.id and job.status != "cancelled":  # nothing to rate in a cancelled job
             # on the one line, the buttons are icons (their tooltips say what they do)
+            line = one_line(job)
             self.up = part(
                 w.Button, description="" if line else "Good", icon="thumbs-up", tooltip="good result",
                 layout={"width": "auto"}, _dom_classes=("puras-feedback-up",),
@@ -306,13 +347,15 @@ class JobWidget(w.VBox):
             self.feedback_note = part(w.HTML, _dom_classes=("puras-feedback-note",))
             self.up.on_click(lambda _b: self._on_feedback(1))
             self.down.on_click(lambda _b: self._on_feedback(-1))
-            self.actions.children = [self.up, self.down, self.feedback_note]
-        elif self.up is None:
-            self.actions.children = []
+        return [self.up, self.down, self.feedback_note] if self.up is not None else []
+
+    def _render_end(self) -> None:
+        job = self.job
+        rate = self._rate()
         if job.status == "succeeded" and not self._rendered_result and not job.media_pending:
             self._rendered_result = True
-            if line:
-                self._collapse()
+            if one_line(job):
+                self.children = self._line(rate)
                 return
             from .result import ResultView
 
@@ -320,10 +363,12 @@ class JobWidget(w.VBox):
                 ResultView(job.job.get("result"), media=job.find_media(), data=job.media_data, fetch=False,
                            texts=job.text_fields())
             ]
+        if self.details is None:
+            set_traits(self.actions, children=tuple(rate))
 
-    def _collapse(self) -> None:
+    def _line(self, rate: list[w.Widget]) -> list[w.Widget]:
         """The end of a job that succeeded with no media: one line (the head, feedback, a toggle), with its raw
-        result and log folded below it, as small as a finished tqdm bar."""
+        result and log folded below it, as small as a finished tqdm bar. The view's children then."""
         self.details_toggle = part(
             w.ToggleButton, description="details", icon="angle-down", tooltip="the log and the raw result",
             layout={"width": "auto"}, _dom_classes=("puras-details-toggle",),
@@ -332,9 +377,8 @@ class JobWidget(w.VBox):
         # its own layout: it is shown and hidden
         self.details = w.VBox([raw, self.log_html], layout=w.Layout(display="none"), _dom_classes=("puras-details",))
         self.details_toggle.observe(self._details_toggled, names="value")
-        rate = self.actions.children
         line = part(w.HBox, children=[self.head, *rate, self.details_toggle], _dom_classes=("puras-line-box",))
-        self.children = [line, self.details]
+        return [line, self.details]
 
     def _details_toggled(self, change: dict) -> None:
         opened = bool(change["new"])

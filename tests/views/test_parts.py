@@ -60,11 +60,21 @@ def _finished() -> LiveJob:
     )
 
 
-def test_a_view_made_at_the_jobs_end_makes_no_cancel_button() -> None:
+def test_a_view_made_at_the_jobs_end_as_one_line_makes_that_line_only() -> None:
+    """No Cancel button, stop note, bar, log accordion, or action and result boxes: only the line and what it folds,
+    each opened once with its content (no update follows)."""
     view = JobWidget(_finished())
-    assert view._cancel is None and view._stop_note is None
+    made = (view._cancel, view._stop_note, view._bar, view._log_box, view._actions, view._result_box)
+    assert made == (None,) * 6
+    line, details = view.children
+    assert details is view.details and view.details_toggle in line.children and view.head in line.children
     # a job that succeeded with no media is one line: its Good and Bad are icons, their tooltips say which
-    assert [b.tooltip for b in view.actions.children if isinstance(b, w.Button)] == ["good result", "bad result"]
+    assert [b.tooltip for b in line.children if isinstance(b, w.Button)] == ["good result", "bad result"]
+    assert view.log_html in details.children
+    failed = JobWidget(LiveJob({"id": "0123456789abcdef", "status": "failed", "error": "kaput"}, skill="demo/fail"))
+    assert failed._cancel is None and failed.children == (
+        failed.head, failed.bar, failed.result_box, failed.actions, failed.log_box
+    ), "a job that does not end as one line keeps the full layout"
     running = JobWidget(LiveJob({"id": "fedcba9876543210", "status": "running"}, skill="demo/hang"))
     assert running.actions.children == (running.cancel_button,)
     assert running.cancel_button is running.cancel_button, "made once"
