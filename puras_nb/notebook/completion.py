@@ -2,11 +2,11 @@
 
 One completer for the line and the cell magic. `Completer.complete(before)` is pure over the text before the
 cursor; `install(shell, completer)` registers it as an IPython context matcher that suppresses the other
-matchers (Python names, Jedi, file paths) whenever it has something to offer, so after `%puras run demo/`
-only the demo skills come back, first and alone. Completion never raises and never waits long: skills come
-from `puras_nb.model.schemas.known()`, the same model the card and the form read (on a server with no catalog,
-such as `puras serve`, the skill names its `/health` lists, with their schemas where they can be read), which
-gives what it knows when the server cannot answer.
+matchers (Python names, Jedi, file paths) wherever the cursor is in a magic, so after `%puras run demo/`
+only the demo skills come back, first and alone, and where the magic has nothing to offer the list is empty.
+Completion never raises and never waits long: skills come from `puras_nb.model.schemas.known()`, the same model
+the card and the form read (on a server with no catalog, such as `puras serve`, the skill names its `/health`
+lists, with their schemas where they can be read), which gives what it knows when the server cannot answer.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,8 +206,24 @@ def _starting(fragment: str, items: list[Item]) -> list[Item]:
     return [i for i in unique if i[0].lower().startswith(fragment.lower())]
 
 
+class _Nothing:
+    """No completion that still suppresses the other matchers: in a `%puras` context with nothing to offer, IPython
+    would otherwise fill the list with Python keywords, magics and file names (`and`, `if`, `%`, `puras`), but it
+    lets a matcher suppress the rest only when `len()` of its completions is not 0 (`has_any_completions`). This
+    counts as one, is false and holds none, so the reply's list is empty."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
 def install(shell: Any, completer: Completer) -> None:
-    """Register `completer` on `shell` as a context matcher that, when it offers anything, offers it alone."""
+    """Register `completer` on `shell` as a context matcher that, in a magic, alone offers anything (or nothing)."""
     from IPython.core.completer import SimpleCompletion, context_matcher
 
     @context_matcher(identifier=MATCHER_ID, priority=50)
@@ -217,11 +233,11 @@ def install(shell: Any, completer: Completer) -> None:
             found = completer.complete(before)
         except Exception:  # completion must never raise into the kernel
             found = None
-        if not found or not found[1]:
+        if found is None:  # not a %puras context: Python completion as usual
             return {"completions": [], "suppress": False}
         fragment, items = found
         return {
-            "completions": [SimpleCompletion(text, type=kind) for text, kind in items],
+            "completions": [SimpleCompletion(text, type=kind) for text, kind in items] if items else _Nothing(),
             "suppress": True,
             "matched_fragment": fragment,
             "ordered": True,

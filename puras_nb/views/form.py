@@ -79,6 +79,11 @@ FORM_STYLE = (
 )
 
 
+#: What an empty text field says it takes, for the types whose text has a form to follow (the hint above the field
+#: already names the bounds; a string's field says nothing).
+PLACEHOLDERS = {"integer": "a whole number", "number": "a number", "array": "a JSON list: [ … ]",
+                "object": "a JSON object: { … }"}
+
 #: The finest step a number slider takes: a range whose hundredth is finer (0 to 5e-324, say) gets a text field.
 SLIDER_FINEST = 1e-9
 
@@ -212,7 +217,7 @@ class Field:
                                    layout=wide)
             return w.FloatSlider(value=float(_start_value(item)), min=lo, max=hi, step=_step(lo, hi),
                                  continuous_update=False, layout=wide, readout_format=".3g")
-        placeholder = item.bounds() or item.type or "value"
+        placeholder = PLACEHOLDERS.get(item.type or "", "")  # the bounds are in the hint above: not again
         if item.multiline or item.type in ("array", "object"):
             return w.Textarea(value=text, placeholder=placeholder, rows=4 if item.type == "text" else 2, layout=wide)
         return w.Text(value=text, placeholder=placeholder, layout=wide)

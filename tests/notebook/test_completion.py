@@ -115,6 +115,8 @@ def test_the_matcher_suppresses_python_names_and_jedi(ipcompleter: IPCompleter) 
     assert offered("%puras run demo/ugc-ad pro") == ["product="]
     assert offered("%%puras demo/ugc-ad\npr") == ["product: "]
     assert "abs_value" in offered("abs_v")
+    for nothing in ("%puras whoami ", "%puras run demo/ugc-ad product=", "%puras run demo/ugc-ad product=a an"):
+        assert offered(nothing) == [], nothing  # no keywords, magics or file names
     with provisionalcompleter():
         [first] = [c for c in ipcompleter.completions("%puras ru", 9)]
     assert (first.start, first.end, first.text) == (7, 9, "run")

@@ -382,6 +382,25 @@ def test_completion_offers_only_what_fits_the_magic(kernel: Kernel) -> None:
     assert "abs" in kernel.complete("ab"), "Python completion elsewhere is untouched"
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "%puras whoami ",  # a subcommand that takes nothing
+        "%puras run demo/ugc-ad product=",  # a free text value
+        "%puras run demo/ugc-ad product=mug an",  # no input key starts so
+        "%puras run demo/ugc-ad --skillpack ",  # an option's value
+        "%puras run demo/nope ",  # a skill nobody knows
+        "%%puras demo/ugc-ad\nproduct: ",  # a free text value in a body
+        "%puras i",  # no subcommand starts so
+    ],
+)
+def test_completion_with_nothing_to_offer_offers_nothing(kernel: Kernel, code: str) -> None:
+    """Where the magic has nothing to offer, the kernel answers an empty list: no Python keywords (`and`, `if`), no
+    magics (`%`, `puras`), no file names."""
+    reply = kernel.complete_reply(code)
+    assert reply["status"] == "ok" and reply["matches"] == [], reply["matches"][:10]
+
+
 def test_config_traits_feed_the_live_settings(kernel: Kernel) -> None:
     kernel.ok("%config Puras.poll_interval = 0.5")
     kernel.ok("%config Puras.skillpack = 'demo'")

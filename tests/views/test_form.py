@@ -67,6 +67,10 @@ def test_each_schema_type_gets_its_widget_and_everything_is_escaped() -> None:
     assert kinds["photo"] is FilePicker and form.fields["photo"].widget.upload.accept == "image/*"
     assert kinds["tags"] is w.Textarea and kinds["ratio"] is w.FloatSlider and kinds["seed"] is w.Text
     assert form.fields["ratio"].widget.step == pytest.approx(0.01)
+    assert form.fields[XSS].label.value.count("0–20 chars") == 1 and form.fields[XSS].widget.placeholder == "", \
+        "the hint names the bounds; the placeholder does not repeat them"
+    assert form.fields["seed"].widget.placeholder == "a whole number" and "≥ 0" in form.fields["seed"].label.value
+    assert form.fields["tags"].widget.placeholder == "a JSON list: [ … ]"
     html = " ".join(getattr(x, "value", "") for x in descendants(form) if isinstance(x, w.HTML))
     assert "<script>" not in html and "<img src=x" not in html and "&lt;script&gt;" in html
     assert [label for label, _ in form.version.options] == ["v2 (active)", "v1"], "compare needs a compare action"
