@@ -15,6 +15,7 @@ A skill none of these describe is still listed, without a schema, and its `note`
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import io
 import ipaddress
@@ -292,6 +293,8 @@ _cache: dict[tuple[str, str], list[Skill]] = {}
 _notes: dict[tuple[str, str], list[str]] = {}
 _failed: dict[tuple[str, str], float] = {}
 _bundles: OrderedDict[tuple[str, str, str], _Bundle] = OrderedDict()
+#: Loads that completion started in the background, one per connection (see `known`).
+_loading: dict[tuple[str, str], concurrent.futures.Future[list[Skill]]] = {}
 
 
 def _forget() -> None:
@@ -521,21 +524,43 @@ def declared_outputs(path: str, sess: Session | None = None) -> dict[str, str]:
 
 
 def known() -> list[Skill]:
-    """The skills for completion: the cached catalog, else one quick fetch; never raises and never waits long
-    (an unreachable server gives [] and is not asked again for `FAILURE_TTL` seconds)."""
+    """The skills for completion: the cached catalog, else what one load gives within `QUICK_TIMEOUT` s (a load
+    that takes longer, a bundle to download say, goes on and fills the cache for a later completion, and those
+    made meanwhile do not wait for it); never raises (a server that fails is not asked again for `FAILURE_TTL`
+    seconds)."""
     where = ("", "")
     try:
-        where = _where(session())
+        sess = session()
+        where = _where(sess)
         with _lock:
             if where in _cache:
                 return list(_cache[where])
-            if time.monotonic() - _failed.get(where, -FAILURE_TTL) < FAILURE_TTL:
+            if time.monotonic() - _failed.get(where, -FAILURE_TTL) < FAILURE_TTL or rt.on_runtime_thread():
                 return []
-        return list(_fetch(QUICK_TIMEOUT))
+            loading = _loading.get(where)
+            fresh = loading is None
+            if loading is None:
+                loading = _loading[where] = asyncio.run_coroutine_threadsafe(
+                    _afetch(sess, CATALOG_TIMEOUT), rt.get_loop()
+                )
+        if fresh:  # outside the lock: a load already done runs its callback right here
+            loading.add_done_callback(lambda done: _loaded(where, done))
+        try:
+            return list(loading.result(QUICK_TIMEOUT if fresh else 0))  # one completion waits, not each one
+        except concurrent.futures.TimeoutError:
+            return []  # still loading: what it finds is cached for the next completion
     except Exception:  # completion must never raise: whatever went wrong, it completes only what it knows
         with _lock:
             _failed[where] = time.monotonic()
         return []
+
+
+def _loaded(where: tuple[str, str], done: concurrent.futures.Future[list[Skill]]) -> None:
+    """A background load of `known` ended: it cached what it found, or its failure holds off the next one."""
+    with _lock:
+        _loading.pop(where, None)
+        if done.cancelled() or done.exception() is not None:
+            _failed[where] = time.monotonic()
 
 
 async def explain_not_found(error: BaseException, path: str, skillpack: str | None, sess: Session) -> BaseException:

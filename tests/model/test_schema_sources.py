@@ -9,6 +9,7 @@ import io
 import json
 import stat
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,7 @@ class FakeHosted(http.server.BaseHTTPRequestHandler):
         if path.startswith("/files/"):
             if "sig=" not in self.path:
                 return self._send(403, b'{"detail": "missing signature"}')
+            st["release"].wait(30)  # a slow download, when a test holds it back
             return self._send(200, st["zip"], "application/zip")
         if self.headers.get("Authorization") != f"Bearer {KEY}":
             return self._send(401, b'{"detail": "missing or invalid API key"}')
@@ -135,13 +137,16 @@ def _serve(server: http.server.HTTPServer) -> Iterator[str]:
 def hosted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A hosted-API stand-in on loopback, this connection pointed at it (and at an empty working directory)."""
     monkeypatch.chdir(tmp_path)
-    state: dict[str, Any] = {"seen": [], "zip": zip_of(BUNDLE), "deployment": "dep-1"}
+    release = threading.Event()
+    release.set()
+    state: dict[str, Any] = {"seen": [], "zip": zip_of(BUNDLE), "deployment": "dep-1", "release": release}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("H", (FakeHosted,), {"state": state}))
     before = settings.current()
     for url in _serve(server):
         settings.configure(api_key=KEY, api_base=url, local=False, skills_dir=None)
         state["url"] = url
         yield state
+        release.set()  # a download a failed test held back ends before the server stops
     settings.restore(before)
 
 
@@ -352,3 +357,17 @@ def test_loopback_is_judged_by_address() -> None:
     assert schemas.is_loopback("http://127.0.0.1:8787") and schemas.is_loopback("http://localhost:1")
     assert schemas.is_loopback("http://[::1]:80") and not schemas.is_loopback("https://api.puras.co")
     assert not schemas.is_loopback("http://10.0.0.1")
+
+
+def test_completion_gets_a_slow_bundle_on_a_later_try_without_waiting_for_it(hosted: dict[str, Any]) -> None:
+    """known() waits QUICK_TIMEOUT at most; the load goes on, and the next completion finds it cached."""
+    hosted["release"].clear()
+    began = time.monotonic()
+    assert schemas.known() == []
+    assert time.monotonic() - began < schemas.QUICK_TIMEOUT + 1.5
+    hosted["release"].set()
+    deadline = time.monotonic() + 10
+    while not (found := schemas.known()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(s.name for s in found) == ["echo", "poster"]
+    assert sum("/deployments/pull" in p for p, _ in hosted["seen"]) == 1  # one load, not one per completion
