@@ -21,7 +21,7 @@ __all__ = ["build_demo_pack"]
 def _declared(text: str) -> dict[str, Any]:
     """A skill's declaration written as its skill.yaml would be (schemas in the Puras dialect), as
     `SkillPack.skill` keywords."""
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's when there: 10x faster
     assert isinstance(data, dict), "a skill.yaml document is a mapping"
     return data
 

@@ -95,7 +95,7 @@ class Emulator:
             files_dir = Path(self._tmp.name)
         self._held = lock_dir(files_dir)
         try:
-            self.db = Database(files_dir / DB_NAME)
+            self.db = Database(files_dir / DB_NAME, durable=bool(self.data_dir))
         except DataDirError:
             self._held.close()
             raise

@@ -79,9 +79,10 @@ class Saved:
 
 
 class Database:
-    """The emulator's sqlite database at `path` (created when missing; its directory must exist)."""
+    """The emulator's sqlite database at `path` (created when missing; its directory must exist). A database that
+    is not `durable` (a temporary one) is never synced to disk."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         fresh = not self.path.exists()
@@ -96,7 +97,7 @@ class Database:
                     f"{SCHEMA_VERSION}): use another --data-dir"
                 )
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
             self._conn.executescript(_TABLES)
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:

@@ -266,5 +266,9 @@ def test_the_temporary_folders_of_killed_servers_are_swept(temp_root: Path) -> N
         (young / ".lock").write_text("")
         sweep_abandoned("puras-nb-local-")
         assert young.is_dir(), "a folder made a moment ago may belong to a server that is starting"
+        os.utime(young, (time.time() - 120, time.time() - 120))
+        Emulator(api_key=None).close()  # a server without a data dir sweeps as it starts
+        assert not young.exists() and held.is_dir()
+        assert [p.name for p in temp_root.iterdir() if p.name.startswith("puras-nb-local-")] == [held.name]
     finally:
         holder.close()
