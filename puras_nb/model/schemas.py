@@ -59,8 +59,10 @@ __all__ = [
 ]
 
 #: Seconds `catalog` and a completion wait for the server at most, and how long completion then trusts a failure.
+#: A completion answers within JupyterLab's completer `providerTimeout` (1 s by default, which drops later replies),
+#: with room left for the round trip.
 CATALOG_TIMEOUT = 30.0
-QUICK_TIMEOUT = 2.0
+QUICK_TIMEOUT = 0.6
 FAILURE_TTL = 30.0
 #: Caps on a deployment bundle read in memory: its download, its entries, each `skill.yaml` and all of them.
 BUNDLE_MAX_BYTES = 50_000_000
@@ -295,6 +297,8 @@ _failed: dict[tuple[str, str], float] = {}
 _bundles: OrderedDict[tuple[str, str, str], _Bundle] = OrderedDict()
 #: Loads that completion started in the background, one per connection (see `known`).
 _loading: dict[tuple[str, str], concurrent.futures.Future[list[Skill]]] = {}
+#: The session completion is waiting for, made in a thread of its own (see `_session_within`).
+_making: concurrent.futures.Future[Session] | None = None
 
 
 def _forget() -> None:
@@ -529,8 +533,11 @@ def known() -> list[Skill]:
     made meanwhile do not wait for it); never raises (a server that fails is not asked again for `FAILURE_TTL`
     seconds)."""
     where = ("", "")
+    began = time.monotonic()
     try:
-        sess = session()
+        sess = _session_within(QUICK_TIMEOUT)
+        if sess is None:
+            return []  # the session is still being made (the embedded emulator starting): the next one asks
         where = _where(sess)
         with _lock:
             if where in _cache:
@@ -546,13 +553,37 @@ def known() -> list[Skill]:
         if fresh:  # outside the lock: a load already done runs its callback right here
             loading.add_done_callback(lambda done: _loaded(where, done))
         try:
-            return list(loading.result(QUICK_TIMEOUT if fresh else 0))  # one completion waits, not each one
+            wait = max(0.0, QUICK_TIMEOUT - (time.monotonic() - began)) if fresh else 0
+            return list(loading.result(wait))  # one completion waits, not each one
         except concurrent.futures.TimeoutError:
             return []  # still loading: what it finds is cached for the next completion
     except Exception:  # completion must never raise: whatever went wrong, it completes only what it knows
         with _lock:
             _failed[where] = time.monotonic()
         return []
+
+
+def _session_within(timeout: float) -> Session | None:
+    """The current session, or None when making it takes longer than `timeout` s (the first one starts the embedded
+    emulator): it is made on in a thread of its own, for a later completion."""
+    global _making
+    with _lock:
+        making = _making
+        fresh = making is None or making.done()
+        if making is None or fresh:
+            making = _making = concurrent.futures.Future()
+            threading.Thread(target=_make_session, args=(making,), name="puras-nb-session", daemon=True).start()
+    try:
+        return making.result(timeout if fresh else 0)  # as with the catalog: one completion waits, not each one
+    except concurrent.futures.TimeoutError:
+        return None
+
+
+def _make_session(future: concurrent.futures.Future[Session]) -> None:
+    try:
+        future.set_result(session())
+    except BaseException as exc:  # the completion that waits for it treats it as any failed load
+        future.set_exception(exc)
 
 
 def _loaded(where: tuple[str, str], done: concurrent.futures.Future[list[Skill]]) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "from_skillpacks",
     "pack_facts",
     "parse_skill",
+    "prepare",
     "resolve",
     "yaml_value",
 ]
@@ -545,6 +546,12 @@ def _validator_for(schema: dict) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema)
+
+
+def prepare() -> None:
+    """Import the schema validator ahead of need: `jsonschema` compiles grammars on import (seconds on a busy
+    machine), which the first completion would otherwise wait for."""
+    _meta()
 
 
 @cache

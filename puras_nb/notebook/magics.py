@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import threading
 import typing
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -23,6 +24,8 @@ from traitlets import Bool, Float, Int, TraitType, Unicode, observe
 from traitlets.config import Configurable
 
 from ..errors import JobError, JobInterrupted, PurasError, one_line
+from ..model.skill import prepare
+from ..runtime.endpoint import prestart
 from ..runtime.kernel import parent_id as _parent_id
 from ..settings import configure, current, traits
 from .completion import Completer, install, uninstall
@@ -598,6 +601,17 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.configurables.append(settings)
     install(ipython, completer())
     _state.update(magics=magics, settings=settings)
+    threading.Thread(target=_warm, name="puras-nb-warm", daemon=True).start()
+
+
+def _warm() -> None:
+    """What the first Tab and the first run need, made ready off the cell: JupyterLab drops a completion that
+    answers after 1 s, and the schema validator's import plus the emulator's start take longer on a busy machine."""
+    try:
+        prepare()
+        prestart()
+    except Exception:  # a head start only: the first real use does the same and reports what fails
+        pass
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -14,10 +14,11 @@ from ..settings import Settings, current, uses_emulator
 from ..strings import Secret
 from .kernel import in_kernel
 
-__all__ = ["Endpoint", "embedded_emulator", "endpoint"]
+__all__ = ["Endpoint", "embedded_emulator", "endpoint", "prestart"]
 
 _lock = threading.RLock()
 _emulator: Any = None
+_note_due = False  # the embedded emulator started and no cell has said so yet
 
 
 @dataclass(frozen=True)
@@ -29,24 +30,42 @@ class Endpoint:
 
 
 def endpoint(s: Settings | None = None, *, announce: bool = True) -> Endpoint:
-    """The API live jobs use, starting the embedded emulator once (and saying so, unless `announce=False`: a page
-    that shows its own note) when the rule asks for it."""
-    global _emulator
+    """The API live jobs use, starting the embedded emulator once when the rule asks, and saying so the first time
+    it is used after it started (`announce=False`: a page that shows its own note)."""
+    global _note_due
     s = s or current()
     if not uses_emulator(s):
         return Endpoint(s.api_base, Secret.of(s.api_key))
     with _lock:
-        if _emulator is None or not _emulator.running:
-            from .. import local
+        emulator = _running()
+        if _note_due and announce:
+            print(
+                f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {emulator.url}"
+                " (configure(api_key=...) or a terminal `puras login` for the hosted API)",
+                file=sys.stdout if in_kernel() else sys.stderr,
+            )
+        _note_due = False
+        return Endpoint(emulator.url, Secret.of(emulator.api_key))
 
-            _emulator = local.start()
-            if announce:
-                print(
-                    f"puras-nb: no PURAS_API_KEY set, so jobs run on the local emulator at {_emulator.url}"
-                    " (configure(api_key=...) or a terminal `puras login` for the hosted API)",
-                    file=sys.stdout if in_kernel() else sys.stderr,
-                )
-        return Endpoint(_emulator.url, Secret.of(_emulator.api_key))
+
+def prestart(s: Settings | None = None) -> None:
+    """Start the embedded emulator now if the settings use it, quietly: the first `endpoint()` says so.
+
+    `%load_ext puras_nb` does this from a background thread, so the first Tab or run does not wait for it."""
+    if uses_emulator(s or current()):
+        with _lock:
+            _running()
+
+
+def _running() -> Any:
+    """The embedded emulator, started if it is not running (call with `_lock` held)."""
+    global _emulator, _note_due
+    if _emulator is None or not _emulator.running:
+        from .. import local
+
+        _emulator = local.start()
+        _note_due = True
+    return _emulator
 
 
 def embedded_emulator() -> Any:
