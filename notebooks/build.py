@@ -3,7 +3,8 @@
 They execute without any PURAS_* variables, so on the local emulator, exactly as the tests run them.
 What is stored is slimmed (`slim`) so the repository stays small: no widget state (a notebook on disk has
 no kernel; the static views stand in for the widgets), images as small JPEG previews, a video as its
-poster unless that image is already shown, no audio. `puras-nb demo` writes the full-media version.
+still frame and an audio as its waveform, no players and no links to the build's emulator. `puras-nb demo`
+writes the full-media version.
 
 nbval (tests/notebook/test_notebooks.py) re-runs them and compares against these stored outputs, so run this
 after changing a notebook or anything its outputs show:
@@ -24,12 +25,17 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from puras_nb.cli.demo import STORED_NOTE, drop_links
+
 HERE = Path(__file__).resolve().parent
 IGNORE = "nbval-ignore-output"  # the tag form of NBVAL_IGNORE_OUTPUT: a timing-dependent output
 
 
-def md(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(text.strip())
+def md(text: str, *tags: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
 
 
 def code(source: str, *tags: str) -> nbformat.NotebookNode:
@@ -243,9 +249,12 @@ compares the two versions of the skill side by side, and sums up what it cost.
 
 *Runs offline on the local Puras emulator: `puras-nb demo` starts one for it, and with no
 `PURAS_API_KEY` set puras-nb starts its own on the first job. Set `PURAS_API_KEY` to run the hosted
-skills instead. This stored copy keeps small image previews only; `puras-nb demo` writes
-the version with every video and voiceover.*
+skills instead.*
 """),
+    md("""
+*This stored copy keeps small previews: a still frame of each video and a waveform of each
+voiceover, with no players. `puras-nb demo` writes the page with every video and voiceover.*
+""", STORED_NOTE),
     code("""
 import puras_nb
 
@@ -392,46 +401,44 @@ def build(name: str, *, execute: bool = True, timeout: int = 120) -> Path:
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PREVIEW_WIDTH = 240
-_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)")
-_VIDEO = re.compile(r"<video\b[^>]*></video>")
-_POSTER = re.compile(r'poster="(data:[^"]+)"')
-_AUDIO = re.compile(r"<audio\b[^>]*></audio>")
+_PLAYER = re.compile(r"<(video|audio)\b[^>]*></\1>")
+_IMG = re.compile(r"<img\b[^>]*>")
+_DATA_SRC = re.compile(r'src="data:image/(?:png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)"')
 
 
 def _preview(match: re.Match) -> str:
-    """A data: image as a small JPEG data: URL (at most PREVIEW_WIDTH px wide)."""
+    """An `<img>` of embedded bytes as a small JPEG (at most PREVIEW_WIDTH px wide), where that makes it smaller;
+    a see-through image (a waveform: a PNG of about a kilobyte) stays as it is. Its width/height follow."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("RGB")
+    tag = match.group(0)
+    src = _DATA_SRC.search(tag)
+    if src is None:
+        return tag
+    raw = base64.b64decode(src.group(1))
+    img = Image.open(io.BytesIO(raw))
+    if "transparency" in img.info or img.mode in ("RGBA", "LA", "PA"):
+        return tag
+    img = img.convert("RGB")
     img.thumbnail((PREVIEW_WIDTH, PREVIEW_WIDTH * 4))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=70, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-_NOTE = '<div class="puras-caption"><i>{kind}: in the full demo (puras-nb demo)</i></div>'
-_IMG_SRC = re.compile(r'<img src="(data:[^"]+)"')
+    if out.tell() >= len(raw):
+        return tag
+    tag = tag.replace(src.group(0), f'src="data:image/jpeg;base64,{base64.b64encode(out.getvalue()).decode()}"')
+    tag = re.sub(r'\swidth="\d+"', f' width="{img.width}"', tag)
+    return re.sub(r'\sheight="\d+"', f' height="{img.height}"', tag)
 
 
 def _slim_html(html: str) -> str:
-    """Videos become their poster (or a note, when the poster is already shown as an image), audio a note,
-    and every image a small JPEG preview."""
-    shown = set(_IMG_SRC.findall(html))
-
-    def video(match: re.Match) -> str:
-        poster = _POSTER.search(match.group(0))
-        if poster and poster.group(1) not in shown:
-            return f'<img src="{poster.group(1)}" alt="video poster">'
-        return _NOTE.format(kind="video")
-
-    html = _VIDEO.sub(video, html)
-    html = _AUDIO.sub(_NOTE.format(kind="audio"), html)
-    return _DATA_IMAGE.sub(_preview, html)
+    """No players (their still frame or waveform, beside each, shows instead: views/html.py), no links to the
+    build's emulator, and every image a small JPEG preview."""
+    return _IMG.sub(_preview, drop_links(_PLAYER.sub("", html)))
 
 
 def slim(nb: nbformat.NotebookNode) -> None:
     """Keep the committed notebook small: static views only (no widget views or state, which need a kernel),
-    image previews, video posters, no audio. nbval compares text, and HTML only as `<HTML>`."""
+    image previews, the stills of videos and audio, no players. nbval compares text, and HTML only as `<HTML>`."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         for output in cell.get("outputs", []):

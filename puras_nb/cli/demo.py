@@ -32,14 +32,18 @@ from ..settings import from_environment, uses_emulator
 
 __all__ = [
     "NO_FILES",
+    "PAGE_NOTE",
+    "STORED_NOTE",
     "add_arguments",
     "app_env",
     "copy_notebooks",
+    "drop_links",
     "free_port",
     "main",
     "notebook",
     "notebook_dir",
     "open_lab",
+    "page_notebook",
     "render",
     "serve_app",
     "voila_command",
@@ -114,6 +118,35 @@ def workdir(out: str | Path | None, kind: str = "demo") -> Path:
     return path
 
 
+#: The tag of the stakeholder demo's note about its stored copy (notebooks/build.py), which the page replaces.
+STORED_NOTE = "puras-stored-copy"
+PAGE_NOTE = (
+    "*This page was written by `puras-nb demo`: every video and voiceover is embedded in it, and plays here "
+    "with nothing to fetch.*"
+)
+_OPEN_LINK = re.compile(r'<span class="puras-open">.*?</span>', re.S)
+
+
+def drop_links(html: str) -> str:
+    """`html` without its media items' links (views/html.py `media_html`): they point at the local emulator the
+    notebook ran against, gone once the page (or the stored notebook) is read."""
+    return _OPEN_LINK.sub("", html)
+
+
+def page_notebook(nb: Any) -> Any:
+    """The executed demo notebook as its page shows it: static outputs only (`static_outputs`), no dead links to
+    the emulator, and its note about the stored copy (which keeps small stills only) replaced by one about the
+    page, which holds every video and voiceover."""
+    for cell in static_outputs(nb).cells:
+        if STORED_NOTE in cell.get("metadata", {}).get("tags", []):
+            cell["source"] = PAGE_NOTE
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data:
+                data["text/html"] = drop_links(_html(output))
+    return nb
+
+
 def static_outputs(nb: Any) -> Any:
     """Drop live-widget views so every output falls back to its static HTML, and the widget state with them.
 
@@ -163,7 +196,7 @@ def render(out_dir: Path, *, timeout: int = 600) -> Path:
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(static_outputs(nb), resources={"metadata": {"name": "Puras demo"}})
+    body, _ = exporter.from_notebook_node(page_notebook(nb), resources={"metadata": {"name": "Puras demo"}})
     body = _SCRIPT.sub("", body).replace("</head>", EXPORT_CSS + "</head>", 1)
     path = out_dir / f"{DEMO}.html"
     path.write_text(body, encoding="utf-8")

@@ -27,11 +27,12 @@ from ..runtime.kernel import deferred_interrupts
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
-from .media import find_media, text_fields
+from .media import describe, find_media, posters, text_fields
 from .presenter import present, presenter_bundle, presenter_static, presenter_widget, set_presenter
 from .protocols import Change, JobView
 from .schemas import declared_outputs, explain_not_found
 from .spans import Spans
+from .stills import warm
 from .text import event_message, finite, summarize
 
 __all__ = [
@@ -800,11 +801,14 @@ class LiveJob:
         rt.spawn(self._fetch_media())
 
     async def _fetch_media(self) -> None:
-        """Fetch previews within the per-job budget (items, total bytes, per-kind cap); the rest stay links."""
+        """Fetch previews within the per-job budget (items, total bytes, per-kind cap); the rest stay links. The
+        videos' posters come too, and the stills of videos and audio are made (off this loop) for saved views."""
         try:
-            wanted = [m for m in self.find_media() if m.url not in self.media_data]
+            media = self.find_media()
+            wanted = [m for m in [*media, *posters(media)] if m.url not in self.media_data]
             sess = self._session or session()
             self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
+            await asyncio.to_thread(warm, media, dict(self.media_data))
         finally:
             self._previews.set()
             self._notify({Change.MEDIA})
@@ -1089,13 +1093,14 @@ def job_text(job: JobView) -> str:
     """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
 
     A job still in flight reads `in progress` (queued vs running depends on timing); a finished one
-    its status plus a short result summary or the error.
+    its status plus a short result summary (and a line naming each of its media) or the error.
     """
     if not job.done():
         return plain(f"<LiveJob {job.skill or 'job'} in progress>")
     head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>")
     if job.status == "succeeded" and job.exception is None:
-        return f"{head}\nresult: {plain(summarize(job.job.get('result')))}"
+        lines = [head, f"result: {plain(summarize(job.job.get('result')))}", *map(describe, job.find_media())]
+        return "\n".join(lines)
     err = job.error_text
     return f"{head}\nerror: {plain(cut(err, 300))}" if err and err != job.status else head
 

@@ -10,22 +10,47 @@ declared `text` are shown as text (`text_fields`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..api.media import Media, mime_of, safe_url
 from ..dialect import MEDIA_TYPES
 from ..mime import media_kind, sniff_mime
+from ..strings import cut, plain
 
-__all__ = ["find_media", "shown_mime", "text_fields"]
+__all__ = ["POSTER_KEYS", "describe", "file_name", "find_media", "posters", "shown_mime", "text_fields"]
 
 _URL_KEYS = ("url", "signed_url", "src", "href")
+#: Keys that name a video's still image, on the video's own dict or beside it (`{"video": ..., "thumbnail": ...}`).
+POSTER_KEYS = ("poster", "poster_url", "thumbnail", "thumbnail_url")
 _MIME_KEYS = ("mime", "mime_type", "mimetype", "content_type", "contentType", "type")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 200
 
 
-def _from_url(url: str, mime: str | None, name: str, path: str, size: Any = None, poster: Any = None) -> Media | None:
+def _image_url(value: Any) -> str | None:
+    """The URL of an image a value names: a URL (or data: URL) of an image type, or `{url, mime}` of one."""
+    if isinstance(value, dict):
+        url = next((value[k] for k in _URL_KEYS if isinstance(value.get(k), str)), None)
+        mime = next((value[k] for k in _MIME_KEYS if isinstance(value.get(k), str) and "/" in value[k]), None)
+    else:
+        url, mime = value, None
+    if not isinstance(url, str) or not safe_url(url):
+        return None
+    if media_kind(mime_of(url)) == "image":
+        return url
+    return url if media_kind(mime) == "image" and not url.startswith("data:") else None
+
+
+def _poster_of(d: dict) -> str | None:
+    """The still image a dict names for a video (see `POSTER_KEYS`), if any."""
+    return next((url for k in POSTER_KEYS if (url := _image_url(d.get(k))) is not None), None)
+
+
+def _from_url(
+    url: str, mime: str | None, name: str, path: str, size: Any = None, poster: str | None = None
+) -> Media | None:
     if not safe_url(url):
         return None
     kind = media_kind(mime)
@@ -36,7 +61,6 @@ def _from_url(url: str, mime: str | None, name: str, path: str, size: Any = None
         return None
     if url.startswith("data:") and media_kind(mime_of(url)) != kind:
         return None
-    poster_url = poster if isinstance(poster, str) and safe_url(poster) and media_kind(mime_of(poster)) else None
     return Media(
         url=url,
         kind=kind,
@@ -44,7 +68,7 @@ def _from_url(url: str, mime: str | None, name: str, path: str, size: Any = None
         name=name,
         path=path,
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        poster=poster_url,
+        poster=poster if kind == "video" else None,
     )
 
 
@@ -56,7 +80,7 @@ def _from_dict(d: dict, path: str) -> Media | None:
     name = given if isinstance(given := d.get("name"), str) else ""
     if not name and isinstance(d.get("drive_path"), str):
         name = d["drive_path"].rsplit("/", 1)[-1]
-    return _from_url(url, mime, name, path, d.get("size_bytes", d.get("size")), d.get("poster"))
+    return _from_url(url, mime, name, path, d.get("size_bytes", d.get("size")), _poster_of(d))
 
 
 def _key(url: str) -> str:
@@ -73,18 +97,32 @@ def _add(media: Media | None, out: list[Media], seen: set[str]) -> None:
         out.append(media)
 
 
+def _sibling_posters(value: dict, path: str, out: list[Media], start: int) -> None:
+    """A video found directly under `value` (at or after `out[start]`) with no poster of its own takes the one its
+    siblings name (`{"video": ..., "thumbnail": ...}`)."""
+    poster = _poster_of(value)
+    if poster is None:
+        return
+    children = {f"{path}.{key}" if path else str(key) for key in value}
+    for i in range(start, len(out)):
+        if out[i].kind == "video" and out[i].poster is None and out[i].path in children:
+            out[i] = replace(out[i], poster=poster)
+
+
 def _walk(value: Any, path: str, depth: int, out: list[Media], seen: set[str]) -> None:
     if len(out) >= _MAX_ITEMS or depth > _MAX_DEPTH:
         return
     if isinstance(value, str):
         _add(_from_url(value, None, "", path), out, seen)
     elif isinstance(value, dict):
+        start = len(out)
         media = _from_dict(value, path)
         _add(media, out, seen)
         for key, item in value.items():
-            if media is not None and key in (*_URL_KEYS, "poster"):
+            if media is not None and (key in (*_URL_KEYS, "poster") or (media.kind == "video" and key in POSTER_KEYS)):
                 continue
             _walk(item, f"{path}.{key}" if path else str(key), depth + 1, out, seen)
+        _sibling_posters(value, path, out, start)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             _walk(item, f"{path}[{i}]", depth + 1, out, seen)
@@ -136,7 +174,8 @@ def find_media(
 
     Recognises http(s) URLs with a media extension, `data:` URLs of media types, and dicts with
     `url`/`signed_url` plus a mime. Duplicates (the same file, even signed twice) are kept once; a video's
-    `poster` stays on the video (and is listed on its own only where the result names it elsewhere).
+    poster (a `POSTER_KEYS` image on its dict, or beside it) stays on the video, listed on its own only where the
+    result names it elsewhere (never again from `outputs`).
     `declared` (`{field: dialect type}` from the skill's output schema) makes a top-level field declared
     image/video/audio that media, first.
     """
@@ -148,10 +187,43 @@ def find_media(
             if kind in MEDIA_TYPES and key in result:
                 _add(_declared_media(result[key], kind, str(key), files), found, seen)
     _walk(result, "", 0, found, seen)
+    if isinstance(result, dict):  # the declared fields were found before the walk
+        _sibling_posters(result, "", found, 0)
+    seen |= {_key(m.poster) for m in found if m.poster}
     for i, item in enumerate(outputs or ()):
         if isinstance(item, dict):
             _add(_from_dict(item, f"outputs[{i}]"), found, seen)
     return found
+
+
+def posters(media: Iterable[Media]) -> list[Media]:
+    """The poster images of the videos in `media` that are not among them: fetched with the previews, so that a
+    saved notebook shows each video's still (`puras_nb.model.stills`)."""
+    items = list(media)
+    listed = {_key(m.url) for m in items}
+    out: list[Media] = []
+    for m in items:
+        if m.kind == "video" and m.poster and _key(m.poster) not in listed:
+            listed.add(_key(m.poster))
+            poster = Media(url=m.poster, kind="image", mime=mime_of(m.poster) or "image/*",
+                           path=f"{m.path}.poster" if m.path else "poster")
+            out.append(replace(poster, name=file_name(poster)))
+    return out
+
+
+def file_name(media: Media) -> str:
+    """The name of a media item's file: the one the result gives, else the last part of its URL's path ("" for a
+    data: URL without a name)."""
+    return media.name or ("" if media.is_data else unquote(urlsplit(media.url).path.rsplit("/", 1)[-1]))
+
+
+def describe(media: Media) -> str:
+    """One plain line naming a media item, for text/plain (what VS Code's untrusted mode and terminals show):
+    `video: ad.mp4 (video/mp4)`. No URL: signed URLs expire, and a saved notebook's text is compared by nbval."""
+    name = file_name(media)
+    where = media.path or media.kind
+    label = f"{where}: {name} ({media.mime})" if name else f"{where}: {media.kind} ({media.mime}, embedded)"
+    return plain(cut(label, 160))
 
 
 def shown_mime(media: Media, data: bytes | None) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from ..api.media import Media, fetch, mime_of, safe_url
+from ..api.media import Media, fetch, safe_url
 from ..mime import media_kind
 from ..model.job import job_text
-from ..model.media import find_media, shown_mime
+from ..model.media import file_name, find_media, shown_mime
 from ..model.protocols import JobView
+from ..model.stills import Still, still
 from ..model.text import count, dollars, event_parts, summarize
 from ..strings import cut, plain
 
@@ -47,12 +49,16 @@ __all__ = [
     "result_html",
     "summarize",
     "text_field_html",
+    "thumbnails_html",
     "title_html",
     "words",
 ]
 
 # Media embedded in static HTML (as data: URLs) up to this size each; beyond, the tag points at the URL.
 EMBED_MAX_BYTES = 4_000_000
+# A video player shows its still as its poster (a frame before the video loads) up to this size: it is the still's
+# second copy in the notebook (PyAV's stills are 10-40 KB; a poster kept as it is, without PyAV, can be larger).
+POSTER_MAX_BYTES = 128_000
 _STR_MAX = 2_000
 #: An error longer than this (or of several lines) shows three lines and "show all".
 LONG_ERROR = 300
@@ -111,6 +117,11 @@ STYLE = (
     # 260 px also leaves a usable scrubber. A definite width, so that a gallery's column grows to hold it.
     ".puras-gallery audio{width:260px;max-width:100%}"
     ".puras-media audio,audio.puras-media-audio{min-width:min(260px,100%);max-width:100%}"
+    # a saved view's players are hidden by an inline style, and their stills shown, for pages that strip this
+    # <style> and play no media (GitHub, nbviewer): where this <style> is kept, the players show instead, and a
+    # still (or the caption's "video · ") gives way only to a player beside it (a copy may leave the player out)
+    "video.puras-player,audio.puras-player{display:block!important}"
+    ".puras-player~.puras-still,.puras-player~figcaption .puras-kind{display:none}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
     # no row hover tint under the grid's media and captions (JupyterLab's, which takes their contrast below 4.5:1)
     ".jp-RenderedHTMLCommon .puras-static table.puras-grid tr{background:none}"
@@ -225,12 +236,42 @@ def json_html(value: Any, *, open_depth: int = 2) -> str:
     return f'<div class="puras-json">{_json_node(value, None, 0, open_depth)}</div>'
 
 
-def media_html(
-    media: Media, data: bytes | None, *, embed_max: int = EMBED_MAX_BYTES, posters: dict | None = None
-) -> str:
-    """One `<img>`/`<audio>`/`<video>` in a `<figure>`: bytes embedded as a data: URL within the cap, else the URL.
+# A figure's own margins, for pages without our STYLE (browsers indent a figure by 40 px), as longhands: JupyterLab's
+# sanitizer (an untrusted notebook) keeps those and drops the `margin` shorthand.
+_FIGURE = "margin-top:0;margin-right:0;margin-bottom:8px;margin-left:0"
 
-    A video's poster is embedded only when its bytes are at hand (in `posters`), never as a remote URL.
+
+def _data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _still_html(still: Still, kind: str, label: str) -> str:
+    """The image standing in for a video or an audio where no player plays (`puras-still`, hidden by STYLE where the
+    player shows): its size as attributes when known, so that it reads the same without any stylesheet."""
+    what = "Waveform" if still.what == "waveform" else f"Still frame ({still.what})"
+    size = f' width="{still.width}" height="{still.height}"' if still.width and still.height else ""
+    fit = "" if size else ";max-height:480px;width:auto"
+    src = esc(_data_url(still.mime, still.data))
+    return (f'<img class="puras-still" src="{src}" alt="{esc(f"{what} of {label}")}" title="{esc(f"{kind}: {label}")}"'
+            f'{size} style="max-width:100%;height:auto{fit}">')
+
+
+def media_html(
+    media: Media,
+    data: bytes | None,
+    *,
+    embed_max: int = EMBED_MAX_BYTES,
+    previews: Mapping[str, bytes | None] | None = None,
+) -> str:
+    """One media item as a `<figure>` that reads wherever a saved notebook is shown, styled or not.
+
+    An image is an `<img>`; a video or an audio is its player *and* a still image (the video's poster or first
+    frame, also the player's poster when small; the audio's waveform: `puras_nb.model.stills`, from the bytes in
+    `previews`, `{url: bytes}`). The player
+    is hidden by an inline style that our STYLE overrides, and the still is hidden by STYLE: where our `<style>` is
+    kept (JupyterLab, nbconvert, the demo page) the player shows; where it is stripped and no media plays (GitHub,
+    nbviewer) the still does, or where none could be made, a line saying so. Bytes are embedded as data: URLs
+    within `embed_max`, else the tag points at the URL; the caption names the item and links to its URL.
     """
     kind = media.kind if media_kind(media.mime) is not None or media.mime == f"{media.kind}/*" else None
     if kind is None or not safe_url(media.url):
@@ -238,41 +279,57 @@ def media_html(
     if data is None and media.is_data:  # decoded here (no network), and checked as fetched bytes are
         data = fetch(media, embed_max)
     if data is not None and len(data) <= embed_max:
-        src = f"data:{shown_mime(media, data)};base64,{base64.b64encode(data).decode('ascii')}"
+        src = _data_url(shown_mime(media, data), data)
     elif media.is_data:  # shown only from its checked bytes, never as the result gave it
         note = f"{esc(media.path)}: {esc(media.mime)} not shown (too large, or not {esc(kind)} bytes)"
-        return f'<figure class="puras-media"><figcaption>{note}</figcaption></figure>'
+        return f'<figure class="puras-media" style="{_FIGURE}"><figcaption>{note}</figcaption></figure>'
     else:
         src = media.url
-    caption = name_html(media.name or media.path or media.mime)
-    alt = esc(media.name or media.path or kind)
+    label = file_name(media) or media.path or media.mime
+    alt = esc(label)
+    stand_in = ""
     if kind == "image":
-        tag = f'<img src="{esc(src)}" alt="{alt}" loading="lazy">'
-    elif kind == "audio":
-        tag = f'<audio controls preload="metadata" src="{esc(src)}"></audio>'
+        tag = f'<img src="{esc(src)}" alt="{alt}" loading="lazy" style="max-width:100%;height:auto">'
     else:
-        poster_data = (posters or {}).get(media.poster or "")
+        made = still(media, {**(previews or {}), media.url: data})
+        stand_in = _still_html(made, kind, label) if made is not None else ""
+        # hidden twice, for sanitizers that drop one or the other (JupyterLab's, for an untrusted notebook, keeps
+        # `hidden` and drops `display`), and shown again by STYLE (`.puras-player`)
+        hidden = ' hidden style="display:none;max-width:100%"'
         poster = ""
-        if poster_data is not None and len(poster_data) <= embed_max:
-            encoded = base64.b64encode(poster_data).decode("ascii")
-            poster = f' poster="data:{esc(mime_of(media.poster or "") or "image/png")};base64,{encoded}"'
-        tag = f'<video controls preload="metadata" src="{esc(src)}"{poster}></video>'
+        if kind == "video" and made is not None and len(made.data) <= POSTER_MAX_BYTES:
+            poster = f' poster="{esc(_data_url(made.mime, made.data))}"'
+        tag = f'<{kind} class="puras-player" controls preload="metadata" src="{esc(src)}"{poster}{hidden}></{kind}>'
     link = ""
-    if not media.is_data and src == media.url:
+    if not media.is_data:
         anchor = f'<a href="{esc(media.url)}" target="_blank" rel="noopener noreferrer">open</a>'
         link = f'<span class="puras-open">&nbsp;· {anchor}</span>'
-    caption_html = f'<figcaption class="puras-caption">{caption}{link}</figcaption>'
-    return f'<figure class="puras-media puras-media-{kind}">{tag}{caption_html}</figure>'
+    told = ""
+    if kind != "image":  # said only where the still (or nothing) stands in for the player: STYLE hides it
+        told = f"{kind} · " if stand_in else f"{kind}, no still image · "
+        told = f'<span class="puras-kind">{told}</span>'
+    caption_html = f'<figcaption class="puras-caption">{told}{name_html(label)}{link}</figcaption>'
+    return (f'<figure class="puras-media puras-media-{kind}" style="{_FIGURE};max-width:100%">'
+            f"{tag}{stand_in}{caption_html}</figure>")
 
 
 def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: int = 3) -> str:
-    """Small embedded previews of a result's images (those whose bytes were fetched), for table rows."""
+    """Small embedded previews of a result's images and of its videos' stills (where their bytes were fetched), for
+    table rows."""
     shown: list[str] = []
     for m in media:
+        if len(shown) >= limit:
+            break
         raw = data.get(m.url)
-        if m.kind == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES and len(shown) < limit:
-            src = f"data:{esc(shown_mime(m, raw))};base64,{base64.b64encode(raw).decode('ascii')}"
-            shown.append(f'<img src="{src}" alt="" style="max-height:48px;max-width:96px;margin-right:4px">')
+        made = still(m, data) if m.kind == "video" else None
+        if made is not None:
+            src = _data_url(made.mime, made.data)
+        elif m.kind == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES:
+            src = _data_url(shown_mime(m, raw), raw)
+        else:
+            continue
+        shown.append(f'<img src="{esc(src)}" alt="{esc(m.name or m.path or m.kind)}" '
+                     'style="max-height:48px;max-width:96px;margin-right:4px">')
     return "".join(shown)
 
 
@@ -289,7 +346,7 @@ def result_html(
     are media or texts to look at: they are the result people look at)."""
     found = media if media is not None else find_media(result, outputs)
     data = data or {}
-    gallery = "".join(media_html(m, data.get(m.url), posters=data) for m in found)
+    gallery = "".join(media_html(m, data.get(m.url), previews=data) for m in found)
     parts = [f'<div class="puras-gallery">{gallery}</div>'] if gallery else []
     parts += [text_field_html(name, text) for name, text in texts or ()]
     parts.append(raw_html(result) if gallery or texts else json_html(result))
@@ -299,7 +356,7 @@ def result_html(
 def text_field_html(name: str, text: str, limit: int = 20_000) -> str:
     """A result field declared `text`: its name, then its text as written (line breaks kept, escaped)."""
     return (f'<div class="puras-text-field"><div class="puras-caption">{esc(cut(plain(name), 80))}</div>'
-            f'<div class="puras-text-value">{esc(cut(text, limit))}</div></div>')
+            f'<div class="puras-text-value" style="white-space:pre-wrap">{esc(cut(text, limit))}</div></div>')
 
 
 def raw_html(result: Any) -> str:

@@ -404,9 +404,8 @@ class JobWidget(w.VBox):
     def _cancel_failed(self, exc: BaseException) -> None:
         """The server refused or could not be reached: say so on the button and let the user retry; a server with
         no cancel route (`puras serve`) gets a button that says so, and nothing to retry."""
-        if isinstance(exc, NotSupported):  # as wide as its words (a layout of its own), neutral: nothing to retry
-            set_traits(self.cancel_button, description="No cancel on this server", disabled=True, button_style="",
-                       tooltip=str(exc), layout=w.Layout(width="auto"))
+        if isinstance(exc, NotSupported):
+            set_traits(self.cancel_button, description="No cancel on this server", disabled=True, tooltip=str(exc))
             return
         set_traits(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
@@ -418,8 +417,8 @@ class JobWidget(w.VBox):
             if isinstance(error, NotSupported):  # a server that keeps no feedback (`puras serve`): nothing to retry
                 set_traits(self.up, disabled=True)
                 set_traits(self.down, disabled=True)
-                route = esc(f"{error.route} answered {error.status}")
-                set_traits(self.feedback_note, value=f'<span title="{route}">no feedback on this server</span>')
+                set_traits(self.feedback_note, value=esc(f"not recorded: this server has no feedback route "
+                                                         f"({error.route} answered {error.status})"))
                 return
             if error is not None:
                 set_traits(self.feedback_note, value=f"feedback failed: {esc(error)}")

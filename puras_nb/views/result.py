@@ -6,6 +6,7 @@ up to a per-kind cap; beyond it, or when a fetch fails, the item is a link. Ever
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -13,7 +14,8 @@ import ipywidgets as w
 
 from ..api.media import Media, max_bytes_for
 from ..api.media import fetch as fetch_now
-from ..model.media import find_media, shown_mime
+from ..model.media import describe, find_media, posters, shown_mime
+from ..model.stills import warm
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
@@ -111,7 +113,7 @@ class ResultView(w.VBox):
                 self.data[m.url] = fetch_now(m, max_bytes_for(m.kind, caps))
         super().__init__(self._views(), _dom_classes=("puras-result-view",))  # opened with its children: no update
         self._previews = threading.Event()
-        missing = [m for m in self.media if m.url not in self.data]
+        missing = [m for m in [*self.media, *posters(self.media)] if m.url not in self.data]
         if fetch and missing:
             rt.spawn(self._fetch(missing, caps))
         else:
@@ -120,6 +122,7 @@ class ResultView(w.VBox):
     async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
         try:
             self.data.update(await session().fetch_previews(missing, max_bytes))
+            await asyncio.to_thread(warm, self.media, dict(self.data))  # the stills of its saved view, off the loop
         finally:
             self._previews.set()
         self._render()
@@ -148,7 +151,7 @@ class ResultView(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         data = widget_view(self)
-        data["text/plain"] = f"<result {summarize(self.result)}>"
+        data["text/plain"] = self.text()
         data["text/html"] = STYLE + result_html(self.result, media=self.media, data=self.data, texts=self.texts)
         return data
 
@@ -157,7 +160,11 @@ class ResultView(w.VBox):
         self._previews.wait(STATIC_WAIT)
         html = result_html(self.result, media=self.media, data=self.data, texts=self.texts)
         final = f'{STYLE}<div class="puras-static puras-final">{html}</div>'
-        return {"text/plain": f"<result {summarize(self.result)}>", "text/html": final}
+        return {"text/plain": self.text(), "text/html": final}
+
+    def text(self) -> str:
+        """text/plain: a short summary of the result, and a line naming each of its media."""
+        return "\n".join([f"<result {summarize(self.result)}>", *map(describe, self.media)])
 
     def _ipython_display_(self) -> None:
         """The widget, then its static view: two outputs, so a saved notebook keeps the result (with media)."""

@@ -255,3 +255,26 @@ def test_the_shipped_notebooks_are_small_and_read_without_a_kernel() -> None:
                 html = "".join(data.get("text/html", ""))
                 assert not re.search(r"data:(video|audio)/", html), (path.name, source)
                 assert all(src.startswith("data:image/") for src in re.findall(r'<img src="([^"]*)"', html))
+                assert not re.search(r"<(video|audio)\b", html), "no player: its still frame or waveform shows"
+                assert 'class="puras-open"' not in html, "no link to the build's emulator"
+
+
+def test_the_demo_page_says_what_it_holds_and_the_stored_copy_what_it_keeps() -> None:
+    """The stored stakeholder demo says it keeps stills only; the page `puras-nb demo` writes from it holds every
+    video and voiceover, and says that instead (issue 23.8), with no link to its emulator (gone once it is read)."""
+    import nbformat
+
+    stored = nbformat.read(ROOT / "notebooks" / "stakeholder-demo.ipynb", as_version=4)
+    [note] = [c for c in stored.cells if demo.STORED_NOTE in c.metadata.get("tags", [])]
+    assert "still frame of each video" in note.source and "puras-nb demo" in note.source
+    link = '<span class="puras-open">&nbsp;· <a href="http://127.0.0.1:1/f/a.mp4" target="_blank">open</a></span>'
+    stored.cells[2].outputs = [nbformat.v4.new_output("display_data", {
+        "text/html": f'<figure><video src="data:video/mp4;base64,AA=="></video><figcaption>a.mp4{link}</figcaption>'
+                     "</figure>", "text/plain": "video: a.mp4 (video/mp4)"})]
+    page = demo.page_notebook(stored)
+    [note] = [c for c in page.cells if demo.STORED_NOTE in c.metadata.get("tags", [])]
+    assert note.source == demo.PAGE_NOTE and "every video and voiceover is embedded" in note.source
+    notes = [c.source for c in page.cells if c.cell_type == "markdown"]
+    assert not any("small previews" in n or "still frame" in n for n in notes)
+    html = page.cells[2].outputs[0].data["text/html"]
+    assert "<video" in html and "a.mp4</figcaption>" in html and "127.0.0.1" not in html

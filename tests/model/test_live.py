@@ -552,7 +552,8 @@ def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: A
         done = client.submit("demo/image", {"prompt": "a kite", "width": 64, "height": 64}, wait=True)
     html = show(done).static_bundle()["text/html"]
     assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
-    assert emulator.url.split("//")[1] not in html.split('class="puras-raw"')[0], "no link in place of the image"
+    shown = html.split('class="puras-raw"')[0]
+    assert shown.count(emulator.url.split("//")[1]) == 1 and '<a href="http' in shown, "the image, and one link to it"
 
 
 def test_a_refused_cancel_click_reenables_the_button(monkeypatch: pytest.MonkeyPatch) -> None:

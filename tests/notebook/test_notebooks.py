@@ -84,6 +84,8 @@ def test_demo_command_writes_a_self_contained_html_with_the_ad_and_the_grid(tmp_
     assert re.search(r'<video[^>]+src="data:video/mp4;base64,', html)
     assert re.search(r'<img[^>]+src="data:image/png;base64,', html)
     assert re.search(r'<audio[^>]+src="data:audio/wav;base64,', html)
+    # it says what it holds (issue 23.8): not the stored copy's "small previews"
+    assert "every video and voiceover is embedded" in html and "small previews" not in html
     # the comparison grid: 2 products x v1, v2, each cell with its own video
     grid = html[html.index('class="puras-grid"') :]
     grid = grid[: grid.index("</table>")]

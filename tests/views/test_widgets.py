@@ -244,7 +244,10 @@ def test_text_plain_has_no_ids_timestamps_or_urls() -> None:
     job._apply(_job("succeeded", result=result))
     job._finish()
     text = job_text(job)
-    assert text == '<LiveJob demo/ugc-ad succeeded>\nresult: {"video": "<video/mp4>", "thumb": "<image/png>", "n": 3}'
+    assert text == (
+        '<LiveJob demo/ugc-ad succeeded>\nresult: {"video": "<video/mp4>", "thumb": "<image/png>", "n": 3}\n'
+        "video: v.mp4 (video/mp4)\nthumb: t.png (image/png)"
+    ), "a line names each media item (what a text-only view shows), without its URL"
     assert repr(job) == text
     assert summarize("x" * 500) == '"' + "x" * 59 + '…"'
     assert len(summarize(list(range(500)))) == 300

@@ -35,7 +35,9 @@ def test_a_media_caption_is_its_name_on_one_line() -> None:
     media = Media(url="https://cdn.example/x/a-very-long-name-of-a-voiceover-file.wav", kind="audio",
                   mime="audio/wav", path="result.audio", name="a-very-long-name-of-a-voiceover-file.wav")
     html = media_html(media, b"RIFF0000WAVEfmt ")
-    assert '<figcaption class="puras-caption"><span class="puras-name" title="a-very-long-name' in html
+    caption = html.split('<figcaption class="puras-caption">', 1)[1]
+    assert caption.startswith('<span class="puras-kind">audio, no still image · </span><span class="puras-name" '
+                              'title="a-very-long-name'), "a broken WAV has no waveform: the caption says so"
 
 
 def test_help_html_has_every_subcommand_words_whole_and_no_math() -> None:
