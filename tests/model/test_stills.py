@@ -192,3 +192,37 @@ def test_one_plain_line_names_each_media_item() -> None:
         "voice: vo.wav (audio/wav)",  # no terminal escape from a result's name
         "clip: audio (audio/wav, embedded)",
     ]
+
+
+def test_a_poster_at_an_internal_address_is_never_fetched() -> None:
+    """A result cannot make the kernel read an internal address by naming it as a video's poster: the poster goes
+    through the media rules of every preview (public hosts, or the API's own file routes)."""
+    import http.server
+    import threading
+
+    from puras_nb.api.media import fetch
+
+    hits: list[str] = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.end_headers()
+            self.wfile.write(encode_png(make_image("secret", 8, 8)))
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Count)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        inside = f"http://127.0.0.1:{server.server_port}/poster.png"
+        [poster] = posters(find_media({"video": {"url": "https://cdn.example/v.mp4", "mime": "video/mp4",
+                                                 "poster": inside}}))
+        assert poster.url == inside
+        assert fetch(poster, 1_000_000, api_base="https://api.example") is None and hits == []
+    finally:
+        server.shutdown()
+        server.server_close()
