@@ -7,6 +7,7 @@ from typing import Any
 
 from .group import JobGroup
 from .job import LiveJob
+from .media import describe
 
 __all__ = ["Comparison"]
 
@@ -95,11 +96,17 @@ class Comparison(JobGroup):
     # -- display ------------------------------------------------------------------------------
 
     def text(self) -> str:
-        """text/plain: the skill, the shape of the grid and, once done, a tally of outcomes."""
+        """text/plain: the skill, the shape of the grid and, once done, a tally of outcomes and a line naming each
+        media item of each succeeded cell (`input 1 · v2 · video: ad.mp4 (video/mp4)`)."""
         head = f"<Comparison {self.skill}: {len(self.inputs)} inputs"
         if self.by_version:
             head += " x " + ", ".join(f"v{v}" if v is not None else "active" for v in self.versions)
         if not self.done():
             return f"{head}; in progress>"
         tally = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
-        return f"{head}; {tally}>"
+        lines = [f"{head}; {tally}>"]
+        for (i, v), job in sorted(self.jobs.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+            if job.status == "succeeded":
+                where = f"input {i + 1}" + (f" · {self.label(v)}" if self.by_version else "")
+                lines += [f"{where} · {describe(m)}" for m in job.find_media()]
+        return "\n".join(lines)

@@ -471,7 +471,11 @@ def test_grid_of_inputs_by_versions_with_rows_and_static_views() -> None:
     grid.want_media()
     grid.wait(20)
     bundle = static_bundle(grid, final=True)
-    assert bundle["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
+    head, *named = bundle["text/plain"].splitlines()
+    assert head == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
+    assert [line.split(" · image: ")[0] for line in named] == ["input 1 · v1", "input 1 · v2", "input 2 · v1",
+                                                                "input 2 · v2"], "a line names each cell's image"
+    assert all(line.endswith(".png (image/png)") and "http" not in line for line in named), named
     assert bundle["text/html"].count('<img src="data:image/png;base64,') == 4
     assert "<th>v1</th><th>v2</th>" in bundle["text/html"] and "puras-final" in bundle["text/html"]
 

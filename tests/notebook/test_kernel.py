@@ -182,7 +182,8 @@ def test_compare_fills_a_grid_of_inputs_by_versions(kernel: Kernel) -> None:
     assert "application/vnd.jupyter.widget-view+json" in data[0]
     assert data[0]["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; in progress>"
     final = [m["content"]["data"] for m in cell.outputs if m["msg_type"] == "update_display_data"][-1]
-    assert final["text/plain"] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
+    assert final["text/plain"].splitlines()[0] == "<Comparison demo/image: 2 inputs x v1, v2; 4 succeeded>"
+    assert final["text/plain"].count(".png (image/png)") == 4, "a line names each cell's image"
     assert final["text/html"].count('<img src="data:image/png;base64,') == 4
     assert kernel.printed("[[r['image']['mime'] for r in row] for row in rows]") == str([["image/png"] * 2] * 2)
 
