@@ -84,11 +84,15 @@ class ComparisonWidget(w.VBox):
         return {**data, "text/plain": text, "text/html": f"<div class='puras-static'>{esc(text)}</div>"}
 
 
+_TOP = "vertical-align:top;text-align:left"
+
+
 def comparison_html(comparison: GridView, *, final: bool = False) -> str:
     """The grid as a static HTML table: each cell its status, duration, cost and result (media embedded).
 
-    Fixed layout at the page's width, left- and top-aligned, so an export neither right-aligns nor clips it."""
-    head = "".join(f"<th>{esc(comparison.label(v))}</th>" for v in comparison.versions)
+    Fixed layout at the page's width, left- and top-aligned, so an export neither right-aligns nor clips it; the
+    alignment and the input's wrapping are inline (`_TOP`), for pages that strip our `<style>` (GitHub)."""
+    head = "".join(f'<th style="{_TOP}">{esc(comparison.label(v))}</th>' for v in comparison.versions)
     rows = []
     for i, inputs in enumerate(comparison.inputs):
         cells = []
@@ -100,11 +104,12 @@ def comparison_html(comparison: GridView, *, final: bool = False) -> str:
                                      texts=job.text_fields())
             elif job.done():
                 inner += ending_html(job)
-            cells.append(f"<td>{inner}</td>")
-        rows.append(f'<tr><td class="puras-input"><code>{esc(json_line(inputs))}</code></td>{"".join(cells)}</tr>')
+            cells.append(f'<td style="{_TOP}">{inner}</td>')
+        given = f'<td class="puras-input" style="{_TOP};overflow-wrap:anywhere"><code>{esc(json_line(inputs))}</code>'
+        rows.append(f'<tr>{given}</td>{"".join(cells)}</tr>')
     cls = "puras-static puras-final" if final else "puras-static"
     return (
         f'{STYLE}<div class="{cls}"><b>{esc(comparison.skill)}</b>'
-        f'<table class="puras-grid" style="table-layout:fixed;width:100%"><tr><th style="width:20%">input</th>{head}'
-        f'</tr>{"".join(rows)}</table></div>'
+        f'<table class="puras-grid" style="table-layout:fixed;width:100%">'
+        f'<tr><th style="width:20%;{_TOP}">input</th>{head}</tr>{"".join(rows)}</table></div>'
     )

@@ -109,7 +109,9 @@ def _serve(page: Any, html: str, csp: str | None) -> list[str]:
 
 def _images_loaded(page: Any, selector: str) -> list[dict]:
     return page.locator(selector).evaluate_all(
-        """imgs => Promise.all(imgs.map(i => (i.complete ? Promise.resolve() : new Promise(ok => {
+        # an image below the fold waits with loading="lazy" until scrolled to: load each now
+        """imgs => Promise.all(imgs.map(i => { i.loading = 'eager'; return i; }).map(i => (i.complete ?
+             Promise.resolve() : new Promise(ok => {
              i.onload = ok; i.onerror = ok; })).then(() => { const r = i.getBoundingClientRect();
              return {alt: i.alt, natural: i.naturalWidth, w: r.width, h: r.height,
                      shown: getComputedStyle(i).display !== 'none'}; })))"""
