@@ -616,6 +616,14 @@ async def explain_not_found(error: BaseException, path: str, skillpack: str | No
 
 def find(path: str) -> Skill:
     """The skill `path` names on the current connection (cached like `catalog`); UnknownSkill naming close
-    matches when there is none."""
-    return resolve(path, catalog(), current().skillpack)
+    matches when there is none, and what the catalog's load could not find (a skillpack listed without its
+    skills, and where to point for them)."""
+    skills = catalog()
+    try:
+        return resolve(path, skills, current().skillpack)
+    except UnknownSkill as unknown:
+        notes = catalog_notes()
+        if not notes:
+            raise
+        raise UnknownSkill(f"{unknown} · {' '.join(notes)}") from None
 

@@ -22,6 +22,7 @@ from puras_nb import settings
 from puras_nb.errors import PurasAPIError
 from puras_nb.model import schemas
 from puras_nb.model.schemas import BundleError, find_skills_dir, load_yaml, read_bundle, read_skills_dir
+from puras_nb.model.skill import UnknownSkill
 
 KEY = "puras_live_sources_test_key_0123456789"
 PACK_ID = "7d4c1f58-0000-4000-8000-000000000001"
@@ -191,6 +192,9 @@ def test_a_server_without_a_bundle_falls_back_to_the_skills_directory(
     assert skills == []  # a bare row and nothing that names its skills: a note says so
     assert schemas.catalog_notes() == ["The server lists skillpack studio without its skills (no deployment bundle: "
                                        "404); configure(skills_dir=…) can point at a local copy."]
+    with pytest.raises(UnknownSkill, match=r"no skill 'studio/echo' on this server; the server lists no skills · "
+                       r"The server lists skillpack studio without its skills .*configure\(skills_dir=…\)"):
+        schemas.find("studio/echo")  # what skill() and form() ask: the way out is in the error
     write_pack(tmp_path / "mine")
     settings.configure(skills_dir=str(tmp_path / "mine"))
     skills = {s.name: s for s in schemas.catalog(refresh=True)}
