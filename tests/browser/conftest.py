@@ -146,10 +146,20 @@ class Lab:
         return nbformat.read(self.root / name, as_version=4)
 
 
-@pytest.fixture(scope="module")
-def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One JupyterLab per test module, stopped after it; its kernels inherit the emulator's PURAS_API_BASE and key."""
-    base = tmp_path_factory.mktemp("jupyterlab")
+#: The command line of each frontend the tests serve: JupyterLab, and Notebook 7 (JupyterLab's pieces under the
+#: classic /tree and /notebooks pages; its app class takes the same settings under its own name).
+FRONTENDS = {
+    "lab": ("lab", "LabApp", ["--LabApp.news_url=None",
+                              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]),
+    "notebook": ("notebook", "JupyterNotebookApp", []),
+}
+
+
+def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A Jupyter server for `frontend` (a key of FRONTENDS) until the generator closes; its kernels inherit the
+    emulator's PURAS_API_BASE and key; its log goes to `<artifacts>/jupyter<frontend>.log`."""
+    command, app, extra = FRONTENDS[frontend]
+    base = tmp_path_factory.mktemp(f"jupyter{frontend}")
     root, settings, workspaces, home = (base / sub for sub in ("root", "settings", "workspaces", "home"))
     for folder in (root, settings, workspaces, home):
         folder.mkdir()
@@ -169,14 +179,14 @@ def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("FAILED-*"):
         stale.unlink()
-    log = (out / "jupyterlab.log").open("w")
+    logged = out / f"jupyter{frontend}.log"
+    log = logged.open("w")
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        sys.executable, "-m", "jupyter", command, "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspaces}",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
+        f"--{app}.user_settings_dir={settings}", f"--{app}.workspaces_dir={workspaces}",
+        f"--{app}.expose_app_in_browser=True", *extra,
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -185,7 +195,7 @@ def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
     while True:
         if proc.poll() is not None:
             log.close()
-            raise RuntimeError(f"JupyterLab exited with {proc.returncode}; see {out / 'jupyterlab.log'}")
+            raise RuntimeError(f"jupyter {command} exited with {proc.returncode}; see {logged}")
         try:
             if server.api("GET", "/api/status").status_code == 200:
                 break
@@ -193,7 +203,7 @@ def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"JupyterLab did not answer /api/status in 90 s; see {out / 'jupyterlab.log'}")
+            raise RuntimeError(f"jupyter {command} did not answer /api/status in 90 s; see {logged}")
         time.sleep(0.25)
     yield server
     proc.terminate()
@@ -204,6 +214,18 @@ def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
         proc.wait()
     log.close()
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab per test module, stopped after it; its kernels inherit the emulator's PURAS_API_BASE and key."""
+    yield from _serve("lab", emulator, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def notebook7(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One Notebook 7 server per test module that asks for it, as `lab` is for JupyterLab."""
+    yield from _serve("notebook", emulator, tmp_path_factory)
 
 
 class NotebookPage:
@@ -294,14 +316,36 @@ class NotebookPage:
         return path
 
 
+class Notebook7Page(NotebookPage):
+    """The same steps in Notebook 7, whose notebook page is /notebooks/NAME (one notebook a browser tab)."""
+
+    def open(self, notebook: str, *, timeout: float = 90) -> None:
+        self.page.goto(f"{self.lab.url}/notebooks/{notebook}?token={self.lab.token}")
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
+        self.panel.locator(".jp-Cell").first.wait_for(timeout=timeout * 1000)
+        self.wait_kernel_idle(timeout)
+
+
 @pytest.fixture
 def notebook_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[NotebookPage]:
     """A fresh browser context and page per test; a failed test leaves `FAILED-<test>.png` and its console log."""
+    yield from _page(browser, lab, request, NotebookPage)
+
+
+@pytest.fixture
+def notebook7_page(browser: Any, notebook7: Lab, request: pytest.FixtureRequest) -> Iterator[NotebookPage]:
+    """`notebook_page` for Notebook 7."""
+    yield from _page(browser, notebook7, request, Notebook7Page)
+
+
+def _page(browser: Any, lab: Lab, request: pytest.FixtureRequest, kind: type[NotebookPage]) -> Iterator[NotebookPage]:
+    """A browser context and page on `lab` for one test, closed after it (with a screenshot when it failed), and the
+    server's kernels shut down."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     name = re.sub(r"\W+", "_", request.node.name)
-    nb_page = NotebookPage(page, lab, name)
+    nb_page = kind(page, lab, name)
     yield nb_page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

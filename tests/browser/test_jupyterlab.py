@@ -1,4 +1,5 @@
-"""What the user sees in JupyterLab 4 (headless Chromium): live progress, media, cancel, escaping, saved state."""
+"""What the user sees in JupyterLab 4 and Notebook 7 (headless Chromium): live progress, media, cancel, escaping,
+saved state."""
 
 from __future__ import annotations
 
@@ -293,7 +294,19 @@ def test_cancel_click_stops_a_blocking_run(notebook_page: Any) -> None:
     """Scenario 8: Cancel during a blocking `%puras run`: the click arrives over a comm subshell (JupyterLab >= 4.4,
     ipykernel 7), the job is cancelled on the server, and the cell ends at once with one quiet line (no error:
     the user asked for it)."""
-    nb = notebook_page
+    _cancel_during_blocking_run(notebook_page, "8-cancel-during-blocking-run")
+
+
+def test_notebook7_cancel_click_stops_a_blocking_run(notebook7_page: Any) -> None:
+    """Scenario 8 in Notebook 7 (>= 7.4, built on JupyterLab >= 4.4): its notebook page sends widget messages over
+    a kernel subshell too, so the live widget keeps its Cancel button while the cell blocks and the click ends
+    the job and the cell, as in JupyterLab."""
+    _cancel_during_blocking_run(notebook7_page, "8-notebook7-cancel-during-blocking-run")
+
+
+def _cancel_during_blocking_run(nb: Any, screenshot: str) -> None:
+    """Run a blocking 30 s `demo/slow`, watch it run, click Cancel: the job is cancelled on the server within
+    seconds and the cell ends with one quiet line."""
     _open_with_magics(nb, "cancel-blocking.ipynb", "%puras run demo/slow seconds=30")
     output = nb.run_cell(1, wait=False)
     _watch(nb, 1, "running", timeout=30)
@@ -309,7 +322,7 @@ def test_cancel_click_stops_a_blocking_run(notebook_page: Any) -> None:
     text = line.inner_text().strip()
     assert text.startswith("demo/slow cancelled · job ") and short_id in text and len(text.splitlines()) == 1, text
     assert output.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-    nb.screenshot("8-cancel-during-blocking-run")
+    nb.screenshot(screenshot)
 
 
 def test_skill_card_and_overview_are_left_aligned_without_backticks(notebook_page: Any) -> None:

@@ -171,6 +171,7 @@ def test_executed_and_exported_notebook_shows_final_state_and_media(emulator: An
     assert emulator.api_key not in html and emulator.api_key not in nbformat.writes(nb)
     for tag, mime in (("img", "image/png"), ("video", "video/mp4"), ("audio", "audio/wav")):
         assert re.search(f'<{tag} [^>]*src="data:{mime};base64,', html), tag
+    assert len(re.findall(r"<video ", html)) == 1, "the widget's own output adds nothing: the video is shown once"
 
 
 def test_compare_fills_a_grid_of_inputs_by_versions(kernel: Kernel) -> None:
@@ -244,6 +245,22 @@ def test_a_background_job_keeps_updating_while_a_cell_sleeps(kernel: Kernel) -> 
     during = kernel.comm_updates(ids, since=cell.sent + 0.2, until=cell.idle - 0.1)
     assert len(during) >= 4, f"only {len(during)} widget updates while the kernel computed"
     assert kernel.printed("bgjob.status") == "succeeded"
+
+
+def test_without_a_comm_subshell_a_blocked_run_says_to_interrupt_the_kernel(emulator: Any) -> None:
+    """Where the frontend sends widget messages on the main shell (JupyterLab < 4.4, Notebook 7 < 7.4, VS Code), a
+    click cannot reach a cell that blocks on the job: the widget puts a note saying how to stop in the Cancel
+    button's place while the cell blocks. A kernel of its own: no frontend has opened a subshell on it."""
+    fresh = Kernel({"PURAS_API_BASE": emulator.url, "PURAS_API_KEY": emulator.api_key})
+    try:
+        fresh.ok("%load_ext puras_nb")
+        cell = fresh.ok("%puras run demo/slow seconds=1.5")
+        states = [json.dumps(m["content"].get("data", {}).get("state", {}), ensure_ascii=False)
+                  for m in cell.outputs if m["msg_type"] in ("comm_open", "comm_msg")]
+        note = "To stop, interrupt the kernel (■ or I,I), which cancels the job."
+        assert any(note in state for state in states), "the blocked run never said how to stop it"
+    finally:
+        fresh.close()
 
 
 def _subshell(kernel: Kernel) -> str:
