@@ -27,13 +27,14 @@ from ..runtime.kernel import deferred_interrupts
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
+from .events import RunTree
 from .media import describe, find_media, posters, text_fields
 from .presenter import present, presenter_bundle, presenter_static, presenter_widget, set_presenter
-from .protocols import Change, JobView
+from .protocols import Change, Group, JobState, JobView, Row, Step
 from .schemas import declared_outputs, explain_not_found
 from .spans import Spans
 from .stills import warm
-from .text import event_message, finite, summarize
+from .text import event_message, event_parts, finite, summarize
 
 __all__ = [
     "LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "presenter_static",
@@ -146,6 +147,7 @@ class LiveJob:
         self._version = version
         self.client = client
         self._events: list[dict] = []
+        self._run = RunTree()
         self.exception: BaseException | None = None
         self.media: list[Media] | None = None
         self.media_data: dict[str, bytes | None] = {}
@@ -535,9 +537,48 @@ class LiveJob:
 
     @property
     def message(self) -> str:
-        """The latest event's human message."""
-        events = self._events
-        return (event_message(events[-1]) or str(events[-1].get("type") or "")) if events else ""
+        """The current step line: the latest step's name (its `tool_use` label, after the subagents it runs in) or
+        the latest event's message, whichever is newer; the latest event's type when neither says anything."""
+        with self._mutex:
+            for event in reversed(self._events):
+                kind = event.get("type")
+                if kind == "tool_use":
+                    return self._run.step
+                if said := event_message(event).strip():
+                    return said
+                if kind not in _NOT_A_STEP and (words := event_parts(event)[1]):
+                    return words
+            return str(self._events[-1].get("type") or "") if self._events else ""
+
+    @property
+    def step(self) -> str:
+        """The latest step's name: its `tool_use` label (else the tool's), after the labels of the subagents it runs
+        in (`layout › Lay out the headline`); "" before the first step."""
+        with self._mutex:
+            return self._run.step
+
+    @property
+    def steps(self) -> list[Step]:
+        """The labelled steps the run took, oldest first (the last 200): each `tool_use`'s label, its state (`running`,
+        `done`, `failed`, `stopped` where the job ended on it) and how deep in subagents it ran. Steps the agent left
+        unlabelled (internal calls) are not listed; the log shows them."""
+        with self._mutex:
+            return self._run.steps(ended=self.done(), succeeded=self.status == "succeeded")
+
+    @property
+    def states(self) -> list[JobState]:
+        """The states the job is in beside its status, each with what happened and what to do: its cost was capped
+        (`cost_capped`), it waits for a person to approve a tool (`approval_required`, a local run's
+        `confirm_requested`; once it ended without one, stopped while waiting; denied or expired), it was
+        resumed from a checkpoint (`resumed`)."""
+        with self._mutex:
+            return self._run.states(ended=self.done(), succeeded=self.status == "succeeded")
+
+    def log_items(self, limit: int = 50) -> list[Row | Group]:
+        """The last `limit` events as the log shows them: each subagent's events in its `Group` (its label, status
+        and events), the others as `Row`s, each at its position among the events (1, 2, …)."""
+        with self._mutex:
+            return self._run.nest(self._events, limit, ended=self.done(), succeeded=self.status == "succeeded")
 
     @property
     def elapsed(self) -> float:
@@ -702,7 +743,11 @@ class LiveJob:
             fresh = [e for e in events or () if event_id(e) > cursor]
             if fresh:
                 self._events.extend(fresh)
-                del self._events[:-MAX_EVENTS]
+                for event in fresh:
+                    changed |= self._run.apply(event)
+                if len(self._events) > MAX_EVENTS:
+                    del self._events[:-MAX_EVENTS]
+                    self._run.forget_before(event_id(self._events[0]))
                 changed.add(Change.EVENTS)
         self._notify(changed)
         return changed
@@ -1073,6 +1118,14 @@ class LiveJob:
         return job_text(self)
 
 
+#: Events that say nothing of the current step unless they carry a message: a model's answer, a tool's result (the
+#: step they belong to says it), and the events of states (`states` says them, with what to do).
+_NOT_A_STEP = frozenset({
+    "model_response", "tool_result", "cost_capped", "approval_required", "confirm_requested", "approval_decided",
+    "resumed",
+})
+
+
 def _wake(waiter: asyncio.Future) -> None:
     """Resolve a waiter's future on its own loop, unless it was already (cancelled by a timeout)."""
     if not waiter.done():
@@ -1093,11 +1146,13 @@ def job_text(job: JobView) -> str:
     """text/plain for a job: no ids, timestamps or URLs, and no racy state (nbval compares it).
 
     A job still in flight reads `in progress` (queued vs running depends on timing); a finished one
-    its status plus a short result summary (and a line naming each of its media) or the error.
+    its status plus a short result summary (and a line naming each of its media) or the error. A state beside the
+    status (cost capped, an approval, resumed) is a line of its own, with what to do.
     """
+    states = "".join(f"\n{plain(state.line)}" for state in job.states)
     if not job.done():
-        return plain(f"<LiveJob {job.skill or 'job'} in progress>")
-    head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>")
+        return plain(f"<LiveJob {job.skill or 'job'} in progress>") + states
+    head = plain(f"<LiveJob {job.skill or 'job'} {job.status}>") + states
     if job.status == "succeeded" and job.exception is None:
         lines = [head, f"result: {plain(summarize(job.job.get('result')))}", *map(describe, job.find_media())]
         return "\n".join(lines)

@@ -1,17 +1,19 @@
-"""What views may know of the model: the topics an observer is told (`Change`) and the public surface of a job
-(`JobView`) and of a grid of jobs (`GridView`). A view types its model with these, never with a model class,
+"""What views may know of the model: the topics an observer is told (`Change`), the public surface of a job
+(`JobView`) and of a grid of jobs (`GridView`), and what a job's events say of its run (`Step`, `JobState`, the log's
+`Row`s and subagent `Group`s). A view types its model with these, never with a model class,
 so it sees what every view may use and nothing private.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from ..api.media import Media
 
-__all__ = ["Change", "GridView", "JobView", "Shown"]
+__all__ = ["Change", "GridView", "Group", "JobState", "JobView", "Row", "Shown", "Step", "Subagent"]
 
 
 class Change(str, Enum):
@@ -28,9 +30,72 @@ class Change(str, Enum):
     MEDIA = "media"  #: previews arrived (or their fetch ended)
     SETTLE = "settle"  #: a cell that waited wants the final state re-sent from its own context
     WAITING = "waiting"  #: a cell started or stopped blocking on the job (`waiting_in_cell`)
+    STEP = "step"  #: a step began or ended (`step`, `steps`: a `tool_use`, its `tool_result`)
+    STATE = "state"  #: a state beside the status began or ended (`states`: cost capped, an approval, resumed)
 
     __hash__ = str.__hash__  # as its bare name hashes, so `"done" in changed` finds Change.DONE
     __str__ = str.__str__
+
+
+@dataclass
+class Subagent:
+    """A subagent the run started: its `sid`, label, and status (`running` until its `subagent_end`)."""
+
+    sid: str
+    label: str
+    start: int  #: the id of its `subagent_start` event (0: its start was never seen)
+    status: str = "running"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One labelled step (a `tool_use`) as views list it: its name, `running` / `done` / `failed` / `stopped`,
+    and how deep it ran (0: the run itself, 1: a subagent of it, …)."""
+
+    name: str
+    tool: str
+    state: str
+    level: int
+
+
+@dataclass(frozen=True)
+class JobState:
+    """A state the job is in beside its status, worded once (`model/text.py`): `kind` is `cost_capped`,
+    `approval` or `resumed`; `badge` a word or two, `text` what happened, `hint` what to do; `tone` `warn` (it
+    needs someone, or stopped the run) or `info`."""
+
+    kind: str
+    badge: str
+    text: str
+    hint: str
+    tone: str
+
+    @property
+    def line(self) -> str:
+        """`text · hint`, as one line."""
+        return f"{self.text} · {self.hint}" if self.hint else self.text
+
+
+@dataclass
+class Row:
+    """One event in the log, at its position among the job's events (1, 2, …)."""
+
+    position: int
+    event: dict
+
+
+@dataclass
+class Group:
+    """A subagent in the log: its events (rows and its own subagents' groups), from `position` on."""
+
+    subagent: Subagent
+    position: int
+    items: list[Row | Group] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """How many of the log's events it holds, its subagents' included."""
+        return sum(item.size if isinstance(item, Group) else 1 for item in self.items)
 
 
 class JobView(Protocol):
@@ -80,6 +145,14 @@ class JobView(Protocol):
     def duration(self) -> float | None: ...
     @property
     def media_pending(self) -> bool: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def steps(self) -> list[Step]: ...
+    @property
+    def states(self) -> list[JobState]: ...
+
+    def log_items(self, limit: int = 50) -> list[Row | Group]: ...
 
     def done(self) -> bool: ...
     def find_media(self) -> list[Media]: ...

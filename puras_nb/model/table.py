@@ -19,12 +19,14 @@ __all__ = ["JobsTable", "job_outcome"]
 
 
 def job_outcome(job: LiveJob, limit: int = 80) -> str:
-    """A row's last column: the result summary, the error, or the latest message while it runs."""
+    """A row's last column: the result summary, the error, or while it runs what it waits for (an approval) or its
+    current step."""
     if job.status == "succeeded":
         return summarize(job.job.get("result"), limit)
     if job.done():
         return job.error_text[:limit]
-    return job.message[:limit]
+    waiting = [state.text for state in job.states if state.kind == "approval"]
+    return (waiting[0] if waiting else job.message)[:limit]
 
 
 class JobsTable(JobGroup):

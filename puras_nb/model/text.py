@@ -6,13 +6,22 @@ import json
 import math
 from typing import Any, TypeGuard
 
-from ..strings import cut
+from ..strings import cut, flat
 from .media import find_media
 
-__all__ = ["count", "dollars", "event_message", "event_parts", "event_text", "finite", "json_line", "summarize"]
+__all__ = [
+    "LABEL_MAX", "approval_words", "cost_capped_words", "count", "dollars", "event_message", "event_parts",
+    "event_text", "finite", "json_line", "resumed_words", "step_name", "summarize",
+]
 
 _JSON_ITEMS = 200
 _JSON_DEPTH = 20
+#: A step's name (a `tool_use` label), a subagent's label: at most this long, as the worker cuts labels.
+LABEL_MAX = 80
+#: A tool's name, a status word from a payload: at most this long.
+NAME_MAX = 60
+#: A tool's input, as one JSON line in a state line or the log.
+INPUT_MAX = 80
 
 
 def event_message(event: dict) -> str:
@@ -24,11 +33,48 @@ def event_message(event: dict) -> str:
     return ""
 
 
+def _word(payload: dict, key: str, limit: int = NAME_MAX) -> str:
+    """A payload's string field as one line cut to `limit` ("" when absent or not a string): payloads are untrusted."""
+    value = payload.get(key)
+    return flat(value, limit) if isinstance(value, str) else ""
+
+
+def step_name(payload: dict) -> str:
+    """A `tool_use` step's name: its label (what the agent says it does), else the tool's name."""
+    return _word(payload, "label", LABEL_MAX) or _word(payload, "name") or "tool"
+
+
+def _tool_words(kind: str, payload: dict) -> str:
+    """The words of the run's own event types, which carry no message: a step's name and tool, a subagent's label
+    and end, a result's preview, a cost cap, an approval asked or decided, a resume ("" for any other type)."""
+    if kind == "tool_use":
+        label, name = _word(payload, "label", LABEL_MAX), _word(payload, "name")
+        return f"{label} ({name})" if label and name and label != name else label or name
+    if kind == "tool_result":
+        preview = _word(payload, "preview", 160)
+        return f"failed: {preview}" if payload.get("ok") is False else preview
+    if kind in ("subagent_start", "subagent_end"):
+        label = _word(payload, "label", LABEL_MAX) or "subagent"
+        return label if kind == "subagent_start" else " ".join(x for x in (label, _word(payload, "status")) if x)
+    if kind == "cost_capped":
+        return cost_capped_words(payload.get("spent_micros"), payload.get("cap_micros"), payload.get("step"))[1]
+    if kind in ("approval_required", "confirm_requested"):
+        return " ".join(x for x in (_word(payload, "tool"), json_line(payload.get("input"), INPUT_MAX)) if x)
+    if kind == "approval_decided":
+        return ": ".join(x for x in (_word(payload, "decision"), _word(payload, "reason", 200)) if x)
+    if kind == "resumed":
+        step = payload.get("from_step")
+        return f"from step {step}" if finite(step) else ""
+    return ""
+
+
 def event_parts(event: dict) -> tuple[str, str]:
     """An event as (type, message) for a log line, each word once: a message that only repeats the type
-    ("cancelled" for a `cancelled` event) is dropped, and one that starts with it ("error: boom") loses it."""
+    ("cancelled" for a `cancelled` event) is dropped, and one that starts with it ("error: boom") loses it. The
+    run's own events, which carry no message, say what they are about (`_tool_words`): a step by its label."""
     kind = str(event.get("type") or "")
-    message = event_message(event).strip()
+    payload = payload if isinstance(payload := event.get("payload"), dict) else {}
+    message = event_message(event).strip() or _tool_words(kind, payload)
     if kind and message.lower() == kind.lower():
         return kind, ""
     for sep in (":", " "):
@@ -90,5 +136,43 @@ def summarize(result: Any, limit: int = 300) -> str:
 
 
 def json_line(value: Any, limit: int = 80) -> str:
-    """A value (a job's inputs) as one JSON line cut to `limit` characters ("" for None)."""
-    return cut(json.dumps(value, ensure_ascii=False, default=str), limit) if value is not None else ""
+    """A value (a job's inputs) as one JSON line cut to `limit` characters ("" for None): line separators and
+    other controls in its strings, which JSON keeps, blanked (`flat`)."""
+    return flat(json.dumps(value, ensure_ascii=False, default=str), limit) if value is not None else ""
+
+
+# -- the states a job is in that are not a status (model/events.py finds them): (badge, what happened, what to do) --
+
+
+def cost_capped_words(spent: Any, cap: Any, step: Any) -> tuple[str, str, str]:
+    """A run the worker stopped at its per-run cost limit (`cost_capped`)."""
+    where = f", at step {int(step)}" if finite(step) else ""
+    if finite(spent) and finite(cap) and cap > 0:
+        text = f"cost capped at {dollars(spent)} of the {dollars(cap)} limit{where}"
+    else:
+        text = f"cost capped: the run reached its cost limit{where}"
+    return "cost capped", text, "the run stopped there; raise the per-run cost limit or ask for less, then rerun"
+
+
+def approval_words(
+    tool: str, tool_input: Any, *, confirm: bool, outcome: str, reason: str = ""
+) -> tuple[str, str, str]:
+    """A tool the skill marked `confirm: true` (`approval_required` on the hosted API, `confirm_requested` on a local
+    run): waiting for a person, stopped while waiting, or denied / expired (the run went on without it)."""
+    shown = " ".join(x for x in (f"`{tool}`" if tool else "a gated tool", json_line(tool_input, INPUT_MAX)) if x)
+    if outcome == "waiting":
+        if confirm:
+            return ("needs confirmation", f"waiting for confirmation of {shown}",
+                    "answer y or n in the terminal running the job (puras serve, puras run --local)")
+        return "needs approval", f"waiting for approval of {shown}", "approve or deny it in the Puras dashboard"
+    if outcome == "stopped":
+        return "not approved", f"stopped while waiting for approval of {shown}", "rerun it, and approve it in time"
+    why = f": {reason}" if reason else ""
+    return f"approval {outcome}", f"approval of {shown} {outcome}{why}", "the run went on without it"
+
+
+def resumed_words(from_step: Any, times: int) -> tuple[str, str, str]:
+    """A run a worker resumed from its last checkpoint (`resumed`), `times` times."""
+    step = f" from step {int(from_step)}" if finite(from_step) else ""
+    again = f" ({times} times)" if times > 1 else ""
+    return "resumed", f"resumed{step}{again}", "its worker restarted; the steps before it were not run again"
