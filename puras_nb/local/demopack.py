@@ -1,4 +1,5 @@
-"""The built-in `local/demo` skillpack (versions 1 and 2): control skills plus offline media skills.
+"""The built-in `local/demo` skillpack (versions 1 and 2): control skills, offline media skills, and an agent's
+run as the hosted worker reports it (`storyboard`).
 
 Every skill is deterministic for the same inputs and version, so tests and demos can compare results.
 """
@@ -34,6 +35,7 @@ def build_demo_pack() -> SkillPack:
     _image_skills(pack)
     _sound_and_video_skills(pack)
     _ad_skill(pack)
+    _storyboard_skill(pack)
     return pack
 
 
@@ -132,6 +134,55 @@ output_schema:
 examples:
   - title: Hang (press Cancel to stop it)
     inputs: {}
+"""
+
+
+_STORYBOARD = """
+title: Storyboard
+description: >-
+  An agent's run as the hosted worker reports it: labelled steps, a subagent that writes the captions, and on request
+  the states a run can be in: stopped at its cost limit, waiting for approval of a gated tool, resumed from a
+  checkpoint.
+input_schema:
+  type: object
+  required: []
+  properties:
+    brief: {type: text, description: What the storyboard is about, default: a trail running shoe, maxLength: 500}
+    scenes: {type: integer, description: How many scenes, default: 3, minimum: 1, maximum: 12}
+    delay: {type: number, description: Seconds per step, default: 0.3, minimum: 0, maximum: 10}
+    cap_micros:
+      type: integer
+      description: The per-run cost limit in millionths of a dollar (each step costs 4200; 0 for none)
+      default: 0
+      minimum: 0
+    approval:
+      type: string
+      description: >-
+        Email the client through a tool that needs a person's approval, who then approves, denies or lets it expire
+      enum: [none, approved, denied, expired]
+      default: none
+    hold: {type: number, description: Seconds the approval waits for its decision, default: 3, minimum: 0, maximum: 120}
+    resume_from:
+      type: integer
+      description: Resume from this step, as after a worker restart (0 for a fresh run)
+      default: 0
+      minimum: 0
+      maximum: 50
+output_schema:
+  type: object
+  properties:
+    scenes: {type: array, items: {type: string}, description: One line per scene}
+    captions: {type: array, items: {type: string}, description: The subagent's captions}
+    emailed: {type: boolean, description: Whether the client was emailed}
+examples:
+  - title: Three scenes
+    inputs: {brief: a trail running shoe, scenes: 3}
+  - title: Stopped at its cost limit
+    inputs: {brief: a trail running shoe, scenes: 6, cap_micros: 20000}
+  - title: Waits for approval
+    inputs: {brief: a trail running shoe, scenes: 2, approval: approved, hold: 5}
+  - title: Resumed after a restart
+    inputs: {brief: a trail running shoe, scenes: 3, resume_from: 3}
 """
 
 
@@ -566,3 +617,83 @@ def _ad_skill(pack: SkillPack) -> None:
     for version, kind in ((1, "landscape 640x360 at 24 fps, classic"), (2, "vertical 540x960 at 30 fps, UGC-style")):
         about = f"A product ad video with script, scenes and voiceover (v{version}: {kind})."
         pack.skill("ugc-ad", version=version, **{**declared, "description": about})(ugc_ad)
+
+
+#: What a step of `storyboard` costs (a model call), in millionths of a dollar.
+STEP_MICROS = 4200
+#: The worker's error when a run reaches its per-run cost limit.
+COST_CAPPED = "This run reached its per-run cost limit and was stopped."
+
+
+class _Agent:
+    """A storyboard run's steps, reported as the hosted worker does (no `message`): each a `model_response`, a
+    `tool_use` labelled for the user and its `tool_result`, the events of a subagent stamped with its `sid` (`ctx`),
+    and the per-run cost limit checked before each step (`cost_capped`)."""
+
+    def __init__(self, ctx: RunContext, cap: int, delay: float, start: int) -> None:
+        self.ctx, self.cap, self.delay, self.step_no, self.sid = ctx, cap, delay, start - 1, ""
+        self.uses = 0
+
+    def event(self, kind: str, payload: dict) -> None:
+        self.ctx.worker_event(kind, {**payload, "ctx": self.sid} if self.sid else payload)
+
+    def use(self, tool: str, label: str, tool_input: dict) -> str:
+        """A model call that asks for `tool`, and its `tool_use`; the id its `tool_result` names."""
+        self.ctx.check_cancelled()
+        if self.cap and self.ctx.cost_micros >= self.cap:
+            self.event("cost_capped", {"step": self.step_no + 1, "spent_micros": self.ctx.cost_micros,
+                                       "cap_micros": self.cap})
+            raise SkillFailed(COST_CAPPED)
+        self.step_no += 1
+        self.ctx.steps = self.step_no
+        self.ctx.add_cost(STEP_MICROS, input_tokens=1200, output_tokens=90)
+        self.event("model_response", {"step": self.step_no, "stop_reason": "tool_use", "input_tokens": 1200,
+                                      "output_tokens": 90, "billed_micros": STEP_MICROS})
+        self.uses += 1
+        use_id = f"toolu_{self.ctx.job_id[:8]}_{self.uses}"
+        self.event("tool_use", {"name": tool, "input": tool_input, "tool_use_id": use_id, "label": label})
+        return use_id
+
+    def step(self, tool: str, label: str, tool_input: dict, preview: str) -> None:
+        """One step: the tool runs `delay` seconds and succeeds."""
+        use_id = self.use(tool, label, tool_input)
+        self.ctx.sleep(self.delay)
+        self.event("tool_result", {"tool_use_id": use_id, "ok": True, "preview": preview})
+
+
+def _storyboard_skill(pack: SkillPack) -> None:
+    @pack.skill("storyboard", version=1, **_declared(_STORYBOARD))
+    def storyboard(ctx: RunContext, inputs: dict) -> dict:
+        brief, n = " ".join(str(inputs["brief"]).split()) or "a product", inputs["scenes"]
+        start = inputs["resume_from"] or 1
+        agent = _Agent(ctx, inputs["cap_micros"], inputs["delay"], start)
+        if inputs["resume_from"]:
+            agent.event("resumed", {"from_step": start})
+        scenes = [f"Scene {i + 1}: {brief}, shot {i + 1} of {n}" for i in range(n)]
+        agent.step("file_read", "Read the brief", {"path": "inputs/brief.md"}, f"{len(brief)} characters")
+        for i, scene in enumerate(scenes):
+            agent.step("bash", f"Sketch scene {i + 1}", {"command": f"sketch --scene {i + 1}"}, scene)
+        sid = f"toolu_{ctx.job_id[:8]}_captions"
+        agent.event("subagent_start", {"label": "captions", "depth": 2, "inproc": True, "sid": sid})
+        agent.sid = sid
+        captions = [f"{brief.capitalize()}, {i + 1} of {n}" for i in range(n)]
+        for i, caption in enumerate(captions):
+            agent.step("set_output", f"Caption scene {i + 1}", {"caption": caption}, caption)
+        agent.sid = ""
+        agent.event("subagent_end", {"label": "captions", "status": "succeeded", "sid": sid})
+        emailed = False
+        decision = inputs["approval"]
+        if decision != "none":
+            email = {"to": "client@example.com", "subject": f"Storyboard: {brief}"}
+            use_id = agent.use("send_email", "Email the client", email)
+            approval_id = f"ap_{ctx.job_id[:8]}"
+            agent.event("approval_required", {"approval_id": approval_id, "tool": "send_email", "input": email})
+            ctx.sleep(inputs["hold"])
+            reason = {"approved": None, "denied": "not this client", "expired": "timed out"}[decision]
+            agent.event("approval_decided", {"approval_id": approval_id, "decision": decision, "reason": reason})
+            emailed = decision == "approved"
+            preview = "sent" if emailed else f"the `send_email` action needs human approval and was {decision}"
+            agent.event("tool_result", {"tool_use_id": use_id, "ok": emailed, "preview": preview})
+        output = {"scenes": scenes, "captions": captions, "emailed": emailed}
+        agent.step("set_output", "Deliver the storyboard", {"scenes": n}, "delivered")
+        return output

@@ -498,6 +498,11 @@ class RunContext:
         payload.setdefault("message", type.replace("_", " "))
         self._emit(type, payload)
 
+    def worker_event(self, type: str, payload: dict) -> None:
+        """Record an event as the hosted worker emits it: its payload as is, with no `message` (the run's own events,
+        `tool_use`, `subagent_start`, `cost_capped`, ..., say what they are in their fields)."""
+        self._emit(type, dict(payload))
+
     def todos(self, items: list[tuple[str, str]] | list[dict]) -> None:
         """Publish the checklist as a planning `tool_result` event: items are `{content, status}`."""
         todos = [i if isinstance(i, dict) else {"content": i[0], "status": i[1]} for i in items]

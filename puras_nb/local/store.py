@@ -320,7 +320,6 @@ class JobStore:
         Past the job's event limits one `events_dropped` event says so and later ones are dropped, except the
         `final` events that end a job."""
         payload = dict(payload)
-        payload.setdefault("message", type_)
         problem = json_problem([type_, payload])
         if problem or not isinstance(type_, str):
             raise ValueError(f"an event (type and payload) {problem or 'needs a string type'}")

@@ -22,13 +22,15 @@ from ..strings import flat
 from .protocols import Change, Group, JobState, Row, Step, Subagent
 from .text import LABEL_MAX, NAME_MAX, approval_words, cost_capped_words, resumed_words, step_name
 
-__all__ = ["RunTree"]
+__all__ = ["STATE_EVENTS", "RunTree"]
 
 #: Steps kept (the newest): what the steps list and the current step line read.
 STEPS_KEPT = 200
 #: Subagents nest at most this deep in the log; deeper ones show at this depth.
 NEST_MAX = 8
 _SID_MAX = 120
+#: The event types that say a state beside the status (`states`).
+STATE_EVENTS = frozenset({"cost_capped", "approval_required", "confirm_requested", "approval_decided", "resumed"})
 
 
 @dataclass
@@ -68,6 +70,7 @@ class RunTree:
 
     def __init__(self) -> None:
         self.stamped = False  #: some event carried `ctx`: stamps say where events belong
+        self.stated = False  #: some event said a state (its outcome, or another, may be in the job's last events)
         self._owners: dict[int, tuple[str | None, str | None]] = {}  # event id -> (its ctx, the open subagent)
         self._open: list[str] = []  # subagents started and not ended, innermost last
         self._subagents: dict[str, Subagent] = {}
@@ -87,6 +90,7 @@ class RunTree:
         self.stamped = self.stamped or ctx is not None
         self._owners[eid] = (ctx, self._open[-1] if self._open else None)
         changed = self._settle_approval(eid, kind, payload)
+        self.stated = self.stated or kind in STATE_EVENTS
         if kind == "subagent_start":
             sid = _text(payload, "sid") or f"#{eid}"
             label = _text(payload, "label", LABEL_MAX) or "subagent"
@@ -184,6 +188,12 @@ class RunTree:
             chain.insert(0, self.subagent(sid))
             sid = self.parent(sid)
         return chain
+
+    def where(self, eid: int) -> list[Subagent]:
+        """The subagents event `eid` ran in, outermost first ([]: the run itself); a subagent's start and end are
+        its parent's events."""
+        named = self._named.get(eid)
+        return self.path(self.parent(named) if named is not None else self.owner(eid))
 
     @property
     def step(self) -> str:

@@ -27,7 +27,7 @@ from ..runtime.kernel import deferred_interrupts
 from ..runtime.session import Session, Watch, session
 from ..settings import current
 from ..strings import cut, plain
-from .events import RunTree
+from .events import STATE_EVENTS, RunTree
 from .media import describe, find_media, posters, text_fields
 from .presenter import present, presenter_bundle, presenter_static, presenter_widget, set_presenter
 from .protocols import Change, Group, JobState, JobView, Row, Step
@@ -440,12 +440,14 @@ class LiveJob:
 
     def _wants_last_events(self) -> bool:
         """Whether a job that succeeded needs its last events: for a log, when nobody views it, when a cell waits
-        for it (its saved view keeps them), or for a view's checklist (shown to its end), also when the job ended
+        for it (its saved view keeps them), for a view's checklist (shown to its end) or its states (an approval's
+        decision), also when the job ended
         before its first event fetch unless its skill is known to keep none. The others fetch them when someone
         reads `events` or opens the log."""
         unknown = not self._events and _checklists.get((self.skill, self.version)) is not False
         waited = self.waiting_in_cell or bool(self._waiters)  # the cell that waits records the final view
-        wanted = self._log_wanted or not self._observers or self.todos is not None or unknown or waited
+        stated = self._run.stated  # a state's outcome (an approval decided) may be in them: views show it
+        wanted = self._log_wanted or not self._observers or self.todos is not None or unknown or waited or stated
         self._learns_checklist = self._learns_checklist or wanted  # it will have all its events
         self._last_asked = wanted
         return wanted
@@ -573,6 +575,12 @@ class LiveJob:
         resumed from a checkpoint (`resumed`)."""
         with self._mutex:
             return self._run.states(ended=self.done(), succeeded=self.status == "succeeded")
+
+    def event_path(self, event: dict) -> list[str]:
+        """The labels of the subagents `event` ran in, outermost first ([]: the run itself), for a log printed as
+        text (`%puras logs`)."""
+        with self._mutex:
+            return [sub.label for sub in self._run.where(event_id(event))]
 
     def log_items(self, limit: int = 50) -> list[Row | Group]:
         """The last `limit` events as the log shows them: each subagent's events in its `Group` (its label, status
@@ -1120,10 +1128,7 @@ class LiveJob:
 
 #: Events that say nothing of the current step unless they carry a message: a model's answer, a tool's result (the
 #: step they belong to says it), and the events of states (`states` says them, with what to do).
-_NOT_A_STEP = frozenset({
-    "model_response", "tool_result", "cost_capped", "approval_required", "confirm_requested", "approval_decided",
-    "resumed",
-})
+_NOT_A_STEP = frozenset({"model_response", "tool_result"}) | STATE_EVENTS
 
 
 def _wake(waiter: asyncio.Future) -> None:

@@ -46,13 +46,17 @@ def step_name(payload: dict) -> str:
 
 def _tool_words(kind: str, payload: dict) -> str:
     """The words of the run's own event types, which carry no message: a step's name and tool, a subagent's label
-    and end, a result's preview, a cost cap, an approval asked or decided, a resume ("" for any other type)."""
+    and end, a result's preview, a model call's step, a cost cap, an approval asked or decided, a resume ("" for
+    any other type)."""
     if kind == "tool_use":
         label, name = _word(payload, "label", LABEL_MAX), _word(payload, "name")
         return f"{label} ({name})" if label and name and label != name else label or name
     if kind == "tool_result":
         preview = _word(payload, "preview", 160)
-        return f"failed: {preview}" if payload.get("ok") is False else preview
+        return (f"failed: {preview}" if preview else "failed") if payload.get("ok") is False else preview
+    if kind == "model_response":
+        step = payload.get("step")
+        return f"step {int(step)}" if finite(step) else ""
     if kind in ("subagent_start", "subagent_end"):
         label = _word(payload, "label", LABEL_MAX) or "subagent"
         return label if kind == "subagent_start" else " ".join(x for x in (label, _word(payload, "status")) if x)
@@ -74,7 +78,9 @@ def event_parts(event: dict) -> tuple[str, str]:
     run's own events, which carry no message, say what they are about (`_tool_words`): a step by its label."""
     kind = str(event.get("type") or "")
     payload = payload if isinstance(payload := event.get("payload"), dict) else {}
-    message = event_message(event).strip() or _tool_words(kind, payload)
+    # a subagent's end says its label and its status (the official CLI prints its status alone)
+    said = event_message(event).strip() if kind != "subagent_end" else ""
+    message = said or _tool_words(kind, payload)
     if kind and message.lower() == kind.lower():
         return kind, ""
     for sep in (":", " "):

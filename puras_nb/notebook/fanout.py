@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from .. import views  # noqa: F401  (registers how jobs and tables are displayed)
@@ -49,9 +49,11 @@ def fan_out(
     return batch.display() if display and in_kernel() else batch
 
 
-def event_line(event: dict) -> str:
-    """One event as a log line: `[id] type: message` (control characters blanked)."""
-    return plain(f"[{event.get('id')}] {event_text(event)}")
+def event_line(event: dict, path: Sequence[str] = ()) -> str:
+    """One event as a log line: `[id] type: message` (control characters blanked); an event a subagent emitted
+    (`path`: the labels of the subagents it ran in) is indented under it and names the innermost one."""
+    nested = f"{'  ' * len(path)}{path[-1]} › " if path else ""
+    return plain(f"[{event.get('id')}] {nested}{event_text(event)}")
 
 
 def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 0.25) -> LiveJob:
@@ -69,7 +71,7 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
             ended = live.done()
             for event in list(live.events):
                 if event_id(event) > last:
-                    print(event_line(event), file=out, flush=True)
+                    print(event_line(event, live.event_path(event)), file=out, flush=True)
                     last = event_id(event)
             if ended:
                 break
@@ -80,4 +82,6 @@ def follow(job: LiveJob | str, *, file: TextIO | None = None, interval: float = 
     finally:
         unsubscribe()
     print(f"job {live.id} {live.status}", file=out, flush=True)
+    for state in live.states:  # what stopped it or what it waited for, with what to do
+        print(plain(f"  {state.line}"), file=out, flush=True)
     return live

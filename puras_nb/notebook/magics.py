@@ -225,15 +225,16 @@ def retold(exc: E, message: str) -> E:
 
 
 def failure_message(job: Any, error: BaseException | None = None, *, shown: bool = False) -> str:
-    """One line about a job that did not succeed: skill, status, error, last event, job id. `shown`: the job's
-    view shows its error above, so a long one (`LONG_ERROR`) is pointed at instead of said again."""
+    """One line about a job that did not succeed: skill, status, error, a state that stopped it or waits (cost
+    capped, an approval), last event, job id. `shown`: the job's view shows its error above, so a long one
+    (`LONG_ERROR`) is pointed at instead of said again."""
     from ..model.text import event_message
 
     detail = job.error_text or (str(error) if error is not None else "") or job.status
     if shown and len(detail) > LONG_ERROR:
         pointer = ", the error is shown above" if detail != job.status else ""
         return f"{job.skill or 'job'} {job.status}{pointer} · job {job.id}"
-    parts = [f"{job.skill or 'job'} {job.status}: {detail}"]
+    parts = [f"{job.skill or 'job'} {job.status}: {detail}", *(s.text for s in job.states if s.tone == "warn")]
     if job.events:
         last = job.events[-1]
         message = event_message(last)

@@ -191,6 +191,7 @@ class TerminalLine:
         if job.progress_label:
             parts.append(job.progress_label)
         parts.append(f"{job.elapsed:.1f}s")
+        parts += [state.text for state in job.states]
         if job.done() and job.error_text and job.error_text != job.status:
             parts.append(f"error: {job.error_text}")
         elif job.message:

@@ -17,7 +17,7 @@ from ..api.media import Media, fetch, safe_url
 from ..mime import media_kind
 from ..model.job import job_text
 from ..model.media import file_name, find_media, shown_mime
-from ..model.protocols import JobView
+from ..model.protocols import Group, JobState, JobView, Row, Step
 from ..model.stills import Still, still
 from ..model.text import count, dollars, event_parts, summarize
 from ..strings import cut, plain
@@ -40,6 +40,7 @@ __all__ = [
     "job_text",
     "json_html",
     "line_html",
+    "log_groups_html",
     "log_html",
     "media_html",
     "name_html",
@@ -47,6 +48,9 @@ __all__ = [
     "plain",
     "raw_html",
     "result_html",
+    "states_html",
+    "step_line",
+    "steps_html",
     "summarize",
     "text_field_html",
     "thumbnails_html",
@@ -160,6 +164,20 @@ STYLE = (
     ".puras-job .puras-line-box .widget-html,.puras-job .puras-line-box .widget-html-content{margin:0;"
     "overflow:hidden;text-overflow:ellipsis}"
     ".puras-job .puras-line-box button{height:24px;line-height:24px;margin:0}"
+    # a state beside the status (cost capped, an approval, resumed): a pill, then what happened and what to do
+    ".puras-state{margin:2px 0;white-space:normal;overflow-wrap:anywhere}"
+    ".puras-state-hint{color:var(--jp-ui-font-color2,#4b5563)}"
+    ".puras-pill{border-radius:9px;padding:0 7px;font-size:11px;font-weight:600;white-space:nowrap;color:#fff;"
+    "margin-right:4px}.puras-pill-warn{background:#b45309}.puras-pill-info{background:#0f766e}"
+    ".puras-steps .puras-steps-more{color:var(--jp-ui-font-color2,#4b5563)}"
+    # Cancel: white on JupyterLab's warning orange reads at 2.7:1; this amber keeps the colour at 5:1
+    ".puras-job .puras-cancel.mod-warning{background-color:#b45309;color:#fff}"
+    ".puras-job .puras-cancel.mod-warning:hover:enabled{background-color:#92400e}"
+    # the log: each subagent's events in a group that folds
+    ".puras-events{margin:2px 0;padding-left:3em}.puras-events .puras-events{padding-left:2em}"
+    ".puras-events,.jp-RenderedHTMLCommon .puras-events{list-style-type:decimal}"  # not JupyterLab's a, b, c nested
+    ".puras-subagent>summary{cursor:pointer}.puras-subagent-status{color:var(--jp-ui-font-color2,#4b5563)}"
+    ".puras-log-parts .widget-html,.puras-log-parts .widget-html-content{margin:0}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
     ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view,.puras-form) "
@@ -422,6 +440,60 @@ def checklist_html(todos: list[dict]) -> str:
     return f'<ul class="puras-todos" style="list-style:none;margin:2px 0;padding-left:4px">{items}</ul>'
 
 
+_STEP_MARKS = {"done": "✓", "running": "▶", "failed": "✗", "stopped": "■"}
+#: The steps list shows the newest steps up to this many.
+STEPS_SHOWN = 5
+
+
+def steps_html(steps: list[Step], limit: int = STEPS_SHOWN) -> str:
+    """The run's labelled steps (for a skill that keeps no checklist), the newest `limit`, as the checklist looks:
+    done, running, failed or stopped where the job ended; a subagent's steps indented under the step that ran it."""
+    if not steps:
+        return ""
+    shown = steps[-limit:]
+    more = len(steps) - len(shown)
+    items = [f'<li class="puras-steps-more">… {count(more, "earlier step")}</li>'] if more else []
+    for step in shown:
+        indent = f' style="padding-left:{min(step.level, 4) * 1.2:.1f}em"' if step.level else ""
+        stopped = _STOPPED if step.state == "stopped" else ""
+        items.append(f"<li{indent}>{_STEP_MARKS.get(step.state, '○')} {esc(step.name)}{stopped}</li>")
+    return (f'<ul class="puras-todos puras-steps" style="list-style:none;margin:2px 0;padding-left:4px">'
+            f'{"".join(items)}</ul>')
+
+
+def pill(state: JobState) -> str:
+    """A state's badge (white on a colour of at least 4.5:1), with what happened and what to do as its tooltip."""
+    return (f'<span class="puras-pill puras-pill-{esc(state.tone)} puras-pill-{esc(state.kind)}" '
+            f'title="{esc(state.line)}">{esc(state.badge)}</span>')
+
+
+def states_html(states: list[JobState], *, pills: bool = True) -> str:
+    """The states a job is in beside its status, one line each: its badge (not where a line above shows it: `pills`),
+    what happened, what to do."""
+    return "".join(
+        f'<div class="puras-state puras-state-{esc(s.kind)}">{pill(s) if pills else ""}<b>{esc(s.text)}</b>'
+        f'{f" <span class=puras-state-hint>· {esc(s.hint)}</span>" if s.hint else ""}</div>'
+        for s in states
+    )
+
+
+def progress_html(job: JobView) -> str:
+    """What the job did so far: its checklist when the skill keeps one, else its labelled steps."""
+    todos = job.todos
+    return checklist_html(todos) if todos else steps_html(job.steps)
+
+
+def step_line(job: JobView) -> str:
+    """The current step line (`job.message`), or "" where the steps list above it ends with those very words (a step
+    in a subagent keeps its line: it names the subagent)."""
+    message = job.message
+    if message and not job.todos:
+        steps = job.steps
+        if steps and steps[-1].name == message:
+            return ""
+    return message
+
+
 def title_html(job: JobView, *, short_id: bool = True) -> str:
     """A job's title: its skill, version and short id (no id before the server named the job), then a space."""
     version = f" · v{esc(job.version)}" if job.version is not None else ""
@@ -449,15 +521,18 @@ def inline_result(result: Any) -> str:
 def line_html(job: JobView) -> str:
     """The one line of a job that succeeded with no media: skill, version, status, time, cost, the result inline."""
     parts = [p for p in (facts(job), inline_result(job.job.get("result"))) if p]
+    pills = "".join(f" {pill(s)}" for s in job.states)
     return (
         f'<span class="puras-line">{title_html(job, short_id=False)}<span class="puras-status">{badge(job.status)}'
-        f'</span> <span class="puras-summary">{" · ".join(parts)}</span></span>'
+        f'</span>{pills} <span class="puras-summary">{" · ".join(parts)}</span></span>'
     )
 
 
 def details_html(job: JobView) -> str:
-    """What a job's one line folds away: its raw result (an open JSON tree) and its id."""
-    return f'{json_html(job.job.get("result"))}<div class="puras-caption">job {esc(job.id or "")}</div>'
+    """What a job's one line folds away: what its states mean (their badges are on the line), its raw result (an open
+    JSON tree) and its id."""
+    return (f'{states_html(job.states, pills=False)}{json_html(job.job.get("result"))}'
+            f'<div class="puras-caption">job {esc(job.id or "")}</div>')
 
 
 
@@ -467,27 +542,68 @@ def facts(job: JobView) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def events_html(events: list[dict], limit: int = 50, *, skip: str = "") -> str:
-    """The last `limit` events as an escaped list, newest last; an event saying only `skip` (the error
-    already shown above it) is left out, so an error reads once."""
-    rows = []
-    for event in events[-limit:]:
-        kind, message = event_parts(event)
-        if skip and message == skip.strip():
-            continue
-        rows.append(f'<li><span class="puras-event-type">{esc(kind)}</span> {esc(cut(message, 500))}</li>')
-    return f'<ol class="puras-events" start="{max(1, len(events) - limit + 1)}">{"".join(rows)}</ol>'
+def _row_html(row: Row, skip: str) -> str:
+    kind, message = event_parts(row.event)
+    if skip and message == skip.strip():
+        return ""
+    return f'<li value="{row.position}"><span class="puras-event-type">{esc(kind)}</span> {esc(cut(message, 500))}</li>'
+
+
+def _group_html(group: Group, skip: str) -> str:
+    """A subagent's events as a `<details>` in the log: its label, status and how many events; open while it runs
+    and where it failed or stopped (to see why), folded once it ended well."""
+    sub = group.subagent
+    opened = sub.status in ("running", "failed", "stopped")
+    inner = "".join(_item_html(item, skip) for item in group.items)
+    status = "running" if sub.status == "running" else sub.status
+    summary = (f'<span class="puras-event-type">subagent</span> <b>{esc(sub.label)}</b> '
+               f'<span class="puras-subagent-status">{esc(status)} · {count(group.size, "event")}</span>')
+    return (f'<li value="{group.position}"><details class="puras-subagent puras-subagent-{esc(status)}"'
+            f'{" open" if opened else ""}><summary>{summary}</summary><ol class="puras-events">{inner}</ol>'
+            "</details></li>")
+
+
+def _item_html(item: Row | Group, skip: str) -> str:
+    return _group_html(item, skip) if isinstance(item, Group) else _row_html(item, skip)
+
+
+def events_html(items: list[Row | Group], *, skip: str = "") -> str:
+    """The log's events (`JobView.log_items`) as an escaped numbered list, newest last, each subagent's inside a
+    group that folds; an event saying only `skip` (the error already shown above it) is left out, so an error
+    reads once."""
+    return f'<ol class="puras-events">{"".join(_item_html(item, skip) for item in items)}</ol>'
+
+
+def log_groups_html(items: list[Row | Group], *, skip: str = "") -> list[tuple[str, str]]:
+    """The live log in parts, each an HTML of its own, so that a subagent's group whose events did not change keeps
+    the state a person gave it (open or folded) while new events re-render the rest: `(key, html)`, one part per
+    run of top-level rows and one per top-level subagent, keyed by that subagent (rows by the one before them)."""
+    parts: list[tuple[str, str]] = []
+    rows: list[Row | Group] = []
+    after = ""
+    for item in items:
+        if isinstance(item, Group):
+            if rows:
+                parts.append((f"rows:{after}", events_html(rows, skip=skip)))
+                rows = []
+            parts.append((f"group:{item.subagent.sid}", events_html([item], skip=skip)))
+            after = item.subagent.sid
+        else:
+            rows.append(item)
+    if rows or not parts:
+        parts.append((f"rows:{after}", events_html(rows, skip=skip)))
+    return parts
 
 
 def log_html(job: JobView, limit: int = 50) -> str:
     """An ended job's last `limit` events, folded (`<details>`), for its saved view; the error shown above the
     log is not repeated in it. Empty when there are none."""
-    events = job.known_events
-    if not events:
+    items = job.log_items(limit)
+    if not items:
         return ""
     return (
         f'<details class="puras-log-static"><summary>Log (last {limit} events)</summary>'
-        f"{events_html(events, limit, skip=job.error_text)}</details>"
+        f"{events_html(items, skip=job.error_text)}</details>"
     )
 
 
@@ -503,19 +619,20 @@ def job_html(
     if one_line(job) and not compact:  # one line; the raw result and the log one click away
         inner = f"{details_html(job)}{log_html(job)}"
         line = f'<details class="puras-line-details"><summary>{line_html(job)}</summary>{inner}</details>'
-        return f'{STYLE}<div class="{"puras-static puras-final" if final else "puras-static"}">{line}</div>'
+        return f'{STYLE}<div class="{"puras-static puras-final" if final else "puras-static"} {NO_MATH}">{line}</div>'
     head = f'<div class="puras-header">{title_html(job)}{badge(status)}</div>'
-    body = []
+    body = [states_html(job.states)]
     if not job.done():
         frac = job.progress
         if frac is not None:
             body.append(bar_html(frac, status) + f'<span class="puras-progress-label">{esc(job.progress_label)}</span>')
-        if job.message:
-            body.append(f'<div class="puras-message">{esc(cut(job.message, 500))}</div>')
+        if not compact:
+            body.append(progress_html(job))
+        if message := job.message if compact else step_line(job):  # compact: no steps list to say it
+            body.append(f'<div class="puras-message">{esc(cut(message, 500))}</div>')
     else:
-        todos = job.todos
-        if todos and not compact:  # what the skill did, and where it stopped
-            body.append(checklist_html(todos))
+        if not compact:  # what the skill did, and where it stopped
+            body.append(progress_html(job))
         if job.id:  # a submission that made no job has no run time or cost to tell
             body.append(f'<div class="puras-summary">{esc(facts(job))}</div>')
         if status == "succeeded" and not compact:
@@ -524,5 +641,5 @@ def job_html(
             body.append(ending_html(job))
         if not compact:
             body.append(log_html(job))
-    cls = "puras-static puras-final" if final else "puras-static"
-    return f'{STYLE}<div class="{cls}">{head}{"".join(body)}</div>'
+    cls = "puras-static puras-final" if final else "puras-static"  # no math: "$0.0168 of the $0.0160 limit"
+    return f'{STYLE}<div class="{cls} {NO_MATH}">{head}{"".join(body)}</div>'

@@ -25,14 +25,16 @@ from .html import (
     NEUTRAL,
     STYLE,
     badge,
-    checklist_html,
     details_html,
     ending_html,
     esc,
-    events_html,
     facts,
     line_html,
+    log_groups_html,
     one_line,
+    progress_html,
+    states_html,
+    step_line,
     title_html,
 )
 from .outputs import widget_view
@@ -41,6 +43,8 @@ from .parts import part
 __all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
 
 MAX_HZ = 3.0
+#: The live log shows the last this many events.
+LOG_EVENTS = 50
 TICK = 1.0
 RECHECK = 0.25  # seconds between looks for a comm subshell while a cell blocks on the job
 
@@ -116,6 +120,9 @@ class JobWidget(w.VBox):
         self.details: w.VBox | None = None
         self._rendered_result = False
         self._log_shown: tuple = ()
+        #: With subagents in the log, a box of its parts (`_show_log`), and the parts after the first by key.
+        self._log_parts: w.VBox | None = None
+        self._log_segments: dict[str, w.HTML] = {}
         self._unsubscribe_log: Callable[[], None] | None = None
         if self._ended() and one_line(job):  # made at its end, as one line: that line and what it folds, only
             self._rendered_result = True
@@ -144,7 +151,8 @@ class JobWidget(w.VBox):
         """The running layout's log, folded (made when first needed)."""
         if self._log_box is None:
             self._log_box = w.Accordion(  # its own layout: it is hidden for a job that never ran
-                children=[self.log_html], selected_index=None, titles=("Log (last 50 events)",),
+                children=[self._log_parts or self.log_html], selected_index=None,
+                titles=(f"Log (last {LOG_EVENTS} events)",),
                 _dom_classes=("puras-log",),
             )
             self._log_box.observe(self._log_toggled, names="selected_index")
@@ -218,14 +226,14 @@ class JobWidget(w.VBox):
             self._unsubscribe_log()
 
     def _render_log(self) -> None:
-        """The open log: the last 50 events (an error shown above is not repeated), and a note while an ended
-        job's last events are still on their way."""
+        """The open log: the last 50 events, each subagent's in a group that folds (an error shown above is not
+        repeated), and a note while an ended job's last events are still on their way."""
         job = self.job
         if not self._log_open():
             return
         events = job.known_events
         missing = job.done() and not job.events_complete
-        shown = (len(events), missing, job.last_error if missing else None)
+        shown = (len(events), job.done(), missing, job.last_error if missing else None)
         if shown == self._log_shown:
             return
         self._log_shown = shown
@@ -235,7 +243,40 @@ class JobWidget(w.VBox):
             note = f"could not fetch the last events: {trouble}" if trouble else "loading the last events…"
             note = f'<div class="puras-log-note"><i>{esc(note)}</i></div>'
         skip = job.error_text if job.done() else ""
-        set_traits(self.log_html, value=STYLE + events_html(events, skip=skip) + note)
+        parts = log_groups_html(job.log_items(LOG_EVENTS), skip=skip)
+        parts[0] = (parts[0][0], STYLE + parts[0][1])
+        parts[-1] = (parts[-1][0], parts[-1][1] + note)
+        self._show_log(parts)
+
+    def _show_log(self, parts: list[tuple[str, str]]) -> None:
+        """Put the log's parts in place: one HTML while it has no subagent (the common case, no widget more); with
+        subagents, a box of parts in which a part keeps its widget (and what a person opened or folded in it) for
+        as long as its HTML stays the same."""
+        if len(parts) == 1 and self._log_parts is None:
+            set_traits(self.log_html, value=parts[0][1])
+            return
+        widgets: list[w.HTML] = []
+        kept: dict[str, w.HTML] = {}
+        for i, (key, html) in enumerate(parts):
+            widget = self.log_html if i == 0 else self._log_segments.get(key)
+            if widget is None:
+                widget = part(w.HTML, _dom_classes=("puras-log-part",))
+            if i:
+                kept[key] = widget
+            set_traits(widget, value=html)
+            widgets.append(widget)
+        for key, widget in self._log_segments.items():
+            if kept.get(key) is not widget:
+                widget.close()
+        self._log_segments = kept
+        if self._log_parts is None:
+            self._log_parts = part(w.VBox, children=widgets, _dom_classes=("puras-log-parts",))
+            if self._log_box is not None:
+                self._log_box.children = [self._log_parts]
+            if self.details is not None:
+                self.details.children = [self._log_parts if c is self.log_html else c for c in self.details.children]
+        elif tuple(widgets) != self._log_parts.children:
+            self._log_parts.children = widgets
 
     def _tick(self) -> None:
         """While running, refresh the elapsed time (the only change with no event behind it).
@@ -257,8 +298,9 @@ class JobWidget(w.VBox):
         return self._full_head_html()
 
     def _full_head_html(self) -> str:
-        """The header: a title line (skill, version, id, badge, progress), the checklist, and one line that
-        holds the latest message while the job runs and its duration and cost once it ended. The running
+        """The header: a title line (skill, version, id, badge, progress), the states beside the status (cost
+        capped, an approval, resumed: what happened and what to do), the checklist (or the labelled steps), and one
+        line that holds the current step while the job runs and its duration and cost once it ended. The running
         layout stays until the previews are in; the checklist stays too (a record of what the skill did, or
         where it stopped), so the view only grows at the end, once, instead of shrinking, then growing."""
         job = self.job
@@ -272,11 +314,10 @@ class JobWidget(w.VBox):
             if job.done():
                 label = "loading previews…"
             parts.append(f' <span class="puras-progress-label">{esc(label)}</span>')
-        todos = job.todos
-        if todos:
-            parts.append(checklist_html(todos))
+        parts.append(states_html(job.states))
+        parts.append(progress_html(job))
         if not ended:
-            message = job.message
+            message = step_line(job)
             if job.last_error:
                 message = f"connection trouble, retrying: {job.last_error}"
             parts.append(f'<div class="puras-message"><i>{esc(message[:300])}</i></div>')
@@ -375,7 +416,8 @@ class JobWidget(w.VBox):
         )
         raw = part(w.HTML, value=STYLE + details_html(self.job), _dom_classes=("puras-raw-view",))
         # its own layout: it is shown and hidden
-        self.details = w.VBox([raw, self.log_html], layout=w.Layout(display="none"), _dom_classes=("puras-details",))
+        log = self._log_parts or self.log_html
+        self.details = w.VBox([raw, log], layout=w.Layout(display="none"), _dom_classes=("puras-details",))
         self.details_toggle.observe(self._details_toggled, names="value")
         line = part(w.HBox, children=[self.head, *rate, self.details_toggle], _dom_classes=("puras-line-box",))
         return [line, self.details]

@@ -19,7 +19,7 @@ from ..model.stills import warm
 from ..runtime import loop as rt
 from ..runtime.session import session
 from ..settings import current
-from .html import STYLE, esc, json_html, name_html, raw_html, result_html, summarize, text_field_html
+from .html import NO_MATH, STYLE, esc, json_html, name_html, raw_html, result_html, summarize, text_field_html
 from .outputs import live_bundle, widget_view
 from .parts import part
 
@@ -159,7 +159,7 @@ class ResultView(w.VBox):
         """The static view (`puras-final`), with the previews fetched within `STATIC_WAIT` seconds embedded."""
         self._previews.wait(STATIC_WAIT)
         html = result_html(self.result, media=self.media, data=self.data, texts=self.texts)
-        final = f'{STYLE}<div class="puras-static puras-final">{html}</div>'
+        final = f'{STYLE}<div class="puras-static puras-final {NO_MATH}">{html}</div>'
         return {"text/plain": self.text(), "text/html": final}
 
     def text(self) -> str:

@@ -22,7 +22,8 @@ def test_health_names_the_bundle_and_its_top_level_skills(puras_serve: PurasServ
     health = httpx.get(f"{puras_serve.url}/health", timeout=10).json()
     assert health["service"] == "puras-local" and "bundle_error" not in health
     assert Path(health["bundle_dir"]) == puras_serve.bundle_dir.resolve()
-    assert sorted(health["skills"]) == ["count", "echo", "flaky", "poster", "wait"], "no subskill, no lib/"
+    assert sorted(health["skills"]) == ["budget", "count", "echo", "flaky", "gated", "poster", "resume", "wait"], (
+        "no subskill, no lib/")
 
 
 def test_the_skillpack_parses_with_puras_runner_s_own_parser(puras_serve: PurasServe) -> None:

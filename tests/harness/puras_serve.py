@@ -14,7 +14,10 @@ stamped `ctx`) through the server's own `on_event` sink, and returns `{output, s
 
 The skills (`SKILLS`): `poster` (image, text and colour inputs; image and text outputs; a subskill), `echo` (the
 `puras init` template's shape), `count` (n steps with a live checklist), `wait` (runs `seconds`; nothing can stop
-it: `puras serve` has no cancel) and `flaky` (fails when asked to). The child exits when the parent closes its
+it: `puras serve` has no cancel), `flaky` (fails when asked to), and the worker's states: `budget` (stopped at its
+per-run cost limit: `cost_capped`), `gated` (a `confirm: true` tool held for a person: `approval_required` and
+`approval_decided` as the hosted API emits them, or a local run's `confirm_requested`) and `resume` (a run resumed
+from its checkpoint: `resumed`). The child exits when the parent closes its
 stdin, so a crashed test session leaves no server behind.
 """
 
@@ -175,6 +178,68 @@ output_schema:
     ok:
       type: boolean
 """,
+    "budget": """\
+title: Budget
+description: Works step by step until the run's cost limit stops it, as the worker's per-run cap does.
+entrypoint: SKILL.md
+input_schema:
+  type: object
+  required: [cap_micros]
+  properties:
+    cap_micros:
+      type: integer
+      minimum: 1
+      description: The per-run cost limit, in millionths of a dollar (each step costs 4200).
+output_schema:
+  type: object
+  properties:
+    steps:
+      type: integer
+""",
+    "gated": """\
+title: Gated
+description: "Emails a client through a tool marked `confirm: true`, so a person must approve it first."
+entrypoint: SKILL.md
+input_schema:
+  type: object
+  required: [gate, decision, hold]
+  properties:
+    gate:
+      type: string
+      enum: [approval, confirm]
+      description: The hosted API's approval (approval_required) or a local run's console (confirm_requested).
+    decision:
+      type: string
+      enum: [approved, denied]
+    hold:
+      type: number
+      minimum: 0
+      maximum: 120
+      description: Seconds the run waits for the person.
+output_schema:
+  type: object
+  properties:
+    sent:
+      type: boolean
+""",
+    "resume": """\
+title: Resume
+description: A run a worker resumed from its checkpoint after a restart.
+entrypoint: SKILL.md
+input_schema:
+  type: object
+  required: [from_step]
+  properties:
+    from_step:
+      type: integer
+      minimum: 1
+      maximum: 20
+output_schema:
+  type: object
+  properties:
+    resumed_from:
+      type: integer
+""",
 }
 
 SUBSKILL = """\
@@ -311,7 +376,7 @@ def _poster(run: _Run, inputs: dict) -> dict:
     run.step("todo_write", "Plan the poster", {"todos": items}, todos=_plan(items, 0))
     run.step("file_read", "Read the photo", {"path": "inputs/photo"}, 0.05)
     sid = "toolu_" + uuid.uuid4().hex[:20]
-    run.event("subagent_start", {"label": "layout", "depth": 1, "inproc": True, "sid": sid})
+    run.event("subagent_start", {"label": "layout", "depth": 2, "inproc": True, "sid": sid})  # the run is depth 1
     run.ctx = sid
     run.step("set_output", "Lay out the headline", {"layout": headline.upper()})
     run.ctx = None
@@ -358,8 +423,62 @@ def _echo(run: _Run, inputs: dict) -> dict:
     return output
 
 
+#: The worker's error when a run reaches its per-run cost limit (worker/agent_runner.py).
+COST_CAPPED = "This run reached its per-run cost limit and was stopped."
+
+
+def _budget(run: _Run, inputs: dict) -> dict:
+    """Steps until the spend reaches the cap; then, as the worker checks before each step, `cost_capped` and the end."""
+    cap = int(inputs["cap_micros"])
+    for i in range(20):
+        if run.cost >= cap:
+            run.event("cost_capped", {"step": run.steps, "spent_micros": run.cost, "cap_micros": cap})
+            raise RuntimeError(COST_CAPPED)
+        run.step("bash", f"Render scene {i + 1}", {"command": f"render {i + 1}"})
+    output = {"steps": run.steps}
+    run.step("set_output", "Report", output)
+    return output
+
+
+def _gated(run: _Run, inputs: dict) -> dict:
+    """A `confirm: true` tool: its `tool_use`, then the gate the worker puts before it runs (the hosted API's
+    `approval_required` and `approval_decided`, or a local run's `confirm_requested`), held `hold` s."""
+    tool_input = {"to": "client@example.com", "subject": "Your poster is ready"}
+    use_id = "toolu_" + uuid.uuid4().hex[:20]
+    run.steps += 1
+    run.event("tool_use", {"name": "send_email", "input": tool_input, "tool_use_id": use_id,
+                           "label": "Email the client"})
+    approval_id = str(uuid.uuid4())
+    if inputs["gate"] == "approval":
+        run.event("approval_required", {"approval_id": approval_id, "tool": "send_email", "input": tool_input})
+    else:
+        run.event("confirm_requested", {"tool": "send_email", "input": tool_input})
+    time.sleep(float(inputs["hold"]))
+    approved = inputs["decision"] == "approved"
+    if inputs["gate"] == "approval":
+        run.event("approval_decided", {"approval_id": approval_id, "decision": inputs["decision"],
+                                       "reason": None if approved else "not this client"})
+    preview = "sent" if approved else "ERROR: the `send_email` action needs human approval and was denied"
+    run.event("tool_result", {"tool_use_id": use_id, "ok": approved, "preview": preview})
+    output = {"sent": approved}
+    run.step("set_output", "Report", output)
+    return output
+
+
+def _resume(run: _Run, inputs: dict) -> dict:
+    """A run picked up again from its checkpoint: `resumed`, then the steps from there on."""
+    start = int(inputs["from_step"])
+    run.event("resumed", {"from_step": start})
+    run.steps = start - 1
+    run.step("bash", f"Render scene {start}", {"command": f"render {start}"})
+    output = {"resumed_from": start}
+    run.step("set_output", "Report", output)
+    return output
+
+
 RUNNERS: dict[str, Callable[[_Run, dict], dict]] = {
-    "poster": _poster, "count": _count, "wait": _wait, "flaky": _flaky, "echo": _echo,
+    "poster": _poster, "count": _count, "wait": _wait, "flaky": _flaky, "echo": _echo, "budget": _budget,
+    "gated": _gated, "resume": _resume,
 }
 
 
@@ -396,7 +515,7 @@ def run_skill(
     run.event("agent_start", {
         "provider": "claude", "model": "haiku-4-5", "tool_count": 6, "skill": skill, "deployment_id": None,
         "workdir": f"/tmp/puras-local/jobs/{uuid.uuid4()}", "bash_enabled": True, "has_output_schema": True,
-        "attachments": [], "resumed": False,
+        "attachments": [], "resumed": skill == "resume",
     })
     return run.finish(RUNNERS[skill](run, inputs))
 

@@ -557,7 +557,7 @@ def test_a_shown_result_leaves_a_static_view_with_its_media_embedded(emulator: A
     with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
         done = client.submit("demo/image", {"prompt": "a kite", "width": 64, "height": 64}, wait=True)
     html = show(done).static_bundle()["text/html"]
-    assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
+    assert 'class="puras-static puras-final mathjax_ignore' in html and '<img src="data:image/png;base64,' in html
     shown = html.split('class="puras-raw"')[0]
     assert shown.count(emulator.url.split("//")[1]) == 1 and '<a href="http' in shown, "the image, and one link to it"
 

@@ -186,7 +186,8 @@ def test_resumed_says_from_which_step_and_how_often() -> None:
     assert [s.text for s in feed.job.states] == ["resumed from step 3"]
     feed("resumed", from_step=7)
     feed.end("succeeded", result={"ok": True})
-    assert [(s.badge, s.text, s.tone) for s in feed.job.states] == [("resumed", "resumed from step 7 (2 times)", "info")]
+    shown = [(s.badge, s.text, s.tone) for s in feed.job.states]
+    assert shown == [("resumed", "resumed from step 7 (2 times)", "info")]
     assert job_text(feed.job).splitlines()[1].startswith("resumed from step 7 (2 times) · its worker restarted")
 
 

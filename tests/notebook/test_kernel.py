@@ -41,7 +41,7 @@ def test_start_returns_at_once_and_the_widget_updates_with_no_cell_running(kerne
     views = [m for m in cell1.outputs if m["msg_type"] == "display_data"]
     assert len(views) == 2 and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
     assert views[1]["content"]["data"]["text/plain"] == "<LiveJob demo/count in progress>", "the static summary"
-    assert 'class="puras-static puras-final"' in views[1]["content"]["data"]["text/html"]
+    assert 'class="puras-static puras-final mathjax_ignore' in views[1]["content"]["data"]["text/html"]
     assert views[0]["content"]["data"]["text/plain"] == "<LiveJob demo/count in progress>"
     cell2 = kernel.ok("print(job.status, 6 * 7)")
     assert cell2.stdout.split() in (["queued", "42"], ["running", "42"])

@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 
 from puras_nb import settings as settings_store
 from puras_nb.errors import JobError, one_line
+from puras_nb.model.protocols import JobState
 from puras_nb.model.table import JobsTable
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
@@ -62,8 +63,14 @@ def test_failure_message_names_status_error_last_event_and_id() -> None:
         job={"error": "kaput"},
         error_text="kaput",
         events=[{"type": "progress", "payload": {"message": "step 1"}}, {"type": "error", "payload": {"message": "x"}}],
+        states=[],
     )
     assert failure_message(job) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
+    job.states = [JobState("cost_capped", "cost capped", "cost capped at $2.00 of the $2.00 limit", "rerun", "warn"),
+                  JobState("resumed", "resumed", "resumed from step 2", "", "info")]
+    assert failure_message(job) == ("demo/fail failed: kaput · cost capped at $2.00 of the $2.00 limit · "
+                                    "last event: error 'x' · job j-1"), "what stopped it; not an info state"
+    job.states = []
     assert failure_message(job, shown=True) == "demo/fail failed: kaput · last event: error 'x' · job j-1"
     job.error_text = "x" * 200
     assert failure_message(job, shown=True) == "demo/fail failed, the error is shown above · job j-1"
@@ -271,6 +278,28 @@ def test_follow_prints_every_event_then_the_end(configured: None) -> None:
         f"[{i + 2}] progress: counted {i + 1} of 3" for i in range(3)
     ]
     assert lines[-1] == f"job {job.id} succeeded"
+
+
+def test_follow_nests_a_subagents_events_and_ends_with_the_states_and_what_to_do(configured: None) -> None:
+    inputs = {"scenes": 2, "delay": 0, "approval": "denied", "hold": 0, "resume_from": 3}
+    job = live.start("demo/storyboard", inputs, display=False)
+    out = io.StringIO()
+    follow(job, file=out)
+    lines = [line.split("] ", 1)[1] for line in out.getvalue().splitlines() if line.startswith("[")]
+    assert lines[1:3] == ["resumed: from step 3", "model_response: step 3"]
+    start = lines.index("subagent_start: captions")
+    assert lines[start + 1:start + 4] == ["  captions › model_response: step 6",
+                                          "  captions › tool_use: Caption scene 1 (set_output)",
+                                          "  captions › tool_result: A trail running shoe, 1 of 2"]
+    assert lines[start + 7] == "subagent_end: captions succeeded", "the parent's event: not indented"
+    assert "tool_use: Email the client (send_email)" in lines
+    assert "approval_decided: denied: not this client" in lines
+    assert out.getvalue().splitlines()[-3:] == [
+        f"job {job.id} succeeded",
+        '  approval of `send_email` {"to": "client@example.com", "subject": "Storyboard: a trail running shoe"} '
+        "denied: not this client · the run went on without it",
+        "  resumed from step 3 · its worker restarted; the steps before it were not run again",
+    ]
 
 
 def test_follow_and_the_table_text_carry_no_control_sequences_from_events() -> None:

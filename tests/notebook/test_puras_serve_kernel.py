@@ -31,7 +31,8 @@ def kernel(puras_serve: PurasServe, tmp_path_factory: pytest.TempPathFactory) ->
     home = tmp_path_factory.mktemp("home")
     k = Kernel({"PURAS_API_BASE": puras_serve.url, "PURAS_API_KEY": puras_serve.api_key,
                 "PURAS_SKILLPACK": "studio", "HOME": str(home), "PURAS_NB_POLL_INTERVAL": "0.3"})
-    k.ok("%load_ext puras_nb\nimport json\nimport puras_nb\nfrom puras_nb.views.job import descendants")
+    k.ok("%load_ext puras_nb\nimport json\nimport puras_nb\nfrom puras_nb.views.job import descendants\n"
+         "from puras_nb.model.job import jobs")
     yield k
     k.close()
 
@@ -107,6 +108,65 @@ def test_a_failed_job_is_one_line_with_its_error_and_id(kernel: Kernel) -> None:
 def test_the_kernel_writes_nothing_under_home(kernel: Kernel) -> None:
     home = Path(kernel.printed("__import__('os').environ['HOME']"))
     assert not (home / ".puras").exists()
+
+
+# -- what the events say: steps by their labels, subagents, states -------------------------------------------
+
+
+def test_a_subagents_events_nest_under_it_and_steps_read_by_their_labels(kernel: Kernel) -> None:
+    cell = kernel.ok(f'%puras run poster photo={PHOTO} headline="Nest me"\nnested = jobs()[-1]')
+    assert kernel.printed("nested.step") == "Deliver the poster"
+    assert kernel.printed("[s.name for s in nested.steps][2:4]") == "['Lay out the headline', 'Update the plan']"
+    assert kernel.printed("[(s.name, s.level) for s in nested.steps if s.level]") == "[('Lay out the headline', 1)]"
+    (_, summary) = finals(kernel, cell)
+    saved = summary["text/html"].split('<details class="puras-log-static">', 1)[1]
+    group = saved.split('<details class="puras-subagent puras-subagent-succeeded">', 1)[1].split("</details>", 1)[0]
+    assert '<b>layout</b> <span class="puras-subagent-status">succeeded · 3 events</span>' in group
+    assert "tool_use</span> Lay out the headline (set_output)" in group, "the subagent's own events, inside it"
+    assert "Deliver the poster (set_output)" in saved.split(group, 1)[1], "the run's own events after it, outside"
+    kernel.ok("nested.widget.log_box.selected_index = 0")
+    parts = json.loads(kernel.printed("json.dumps([c.value for c in nested.widget.log_box.children[0].children])"))
+    assert len(parts) == 3 and "puras-subagent-succeeded" in parts[1], "live: the group is a part of its own"
+
+
+def test_a_cost_capped_run_says_how_much_of_its_limit_and_what_to_do(kernel: Kernel) -> None:
+    cell = kernel.run("%puras run budget cap_micros=10000 -o capped")
+    short_error(cell, "JobError", "studio/budget failed: RuntimeError: This run reached its per-run cost limit",
+                "cost capped at $0.0126 of the $0.0100 limit, at step 3 · ")
+    shown = finals(kernel, cell)
+    text = next(s["text/plain"] for s in shown if s["text/plain"].startswith("<LiveJob"))
+    assert text.splitlines()[1] == ("cost capped at $0.0126 of the $0.0100 limit, at step 3 · the run stopped there; "
+                                    "raise the per-run cost limit or ask for less, then rerun")
+    assert all("puras-pill-cost_capped" in s["text/html"] for s in shown if "puras-static" in s.get("text/html", ""))
+    assert kernel.printed("[(s.name, s.state) for s in capped.steps]") == str(
+        [(f"Render scene {i}", "done") for i in (1, 2, 3)]), "it stopped between steps"
+
+
+@pytest.mark.parametrize(("gate", "badge", "wait_words"), [
+    ("approval", "needs approval", "approve or deny it in the Puras dashboard"),
+    ("confirm", "needs confirmation", "answer y or n in the terminal running the job"),
+])
+def test_a_run_waiting_for_a_person_says_for_what_and_where_to_answer(
+    kernel: Kernel, gate: str, badge: str, wait_words: str
+) -> None:
+    kernel.ok(f"%puras run gated gate={gate} decision=denied hold=4 --bg -o held")  # shown: its events are followed
+    states = "[s.badge for s in held.states]"
+    assert wait_for(kernel, states, f"['{badge}']") == f"['{badge}']"
+    head = kernel.printed("held.widget.head.value")
+    assert "waiting for " in head and "`send_email` {&quot;to&quot;: &quot;client@example.com&quot;" in head
+    assert wait_words in head and "▶ Email the client</li>" in head and head.count("Email the client") == 1
+    assert kernel.printed("held.result(timeout=20)") == "{'sent': False}"
+    after = "['approval denied']" if gate == "approval" else "[]"  # a local console sends no decision event
+    assert kernel.printed(states) == after
+
+
+def test_a_resumed_run_that_succeeded_keeps_one_line_with_its_badge(kernel: Kernel) -> None:
+    cell = kernel.ok("%puras run resume from_step=4\nagain = jobs()[-1]")
+    (view, summary) = finals(kernel, cell)
+    assert view["text/plain"].splitlines()[1] == (
+        "resumed from step 4 · its worker restarted; the steps before it were not run again")
+    assert "puras-line-details" in summary["text/html"] and "puras-pill-resumed" in summary["text/html"]
+    assert "puras-pill-resumed" in kernel.printed("again.widget.head.value")
 
 
 # -- what the server lacks: one line each -------------------------------------------------------------------

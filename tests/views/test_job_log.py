@@ -32,7 +32,7 @@ def test_the_log_of_an_ended_job_fills_on_its_first_open() -> None:
     assert view.details_toggle is not None, "a job that succeeded with no media folds its log behind a toggle"
     view.details_toggle.value = True
     _until(lambda: "counted 3 of 3" in view.log_html.value)
-    assert view.log_html.value.count("<li>") >= 4 and "loading" not in view.log_html.value
+    assert view.log_html.value.count("<li value=") >= 4 and "loading" not in view.log_html.value
     assert job.events_complete
 
 
@@ -42,7 +42,7 @@ def test_the_saved_view_keeps_the_last_50_events_folded() -> None:
     html = job_html(job)
     assert html.count('<details class="puras-line-details">') == 1, "one line, the log and raw result folded in it"
     log = html.split('<details class="puras-log-static">', 1)[1]
-    assert log.startswith("<summary>Log (last 50 events)</summary>") and log.count("<li>") == 50
+    assert log.startswith("<summary>Log (last 50 events)</summary>") and log.count("<li value=") == 50
     assert "counted 60 of 60" in log and "counted 10 of 60" not in log
     failed = live.start("demo/fail", {"after": 1, "message": "out of credits"}, display=False)
     with pytest.raises(Exception, match="out of credits"):

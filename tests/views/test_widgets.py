@@ -117,7 +117,7 @@ def test_log_shows_the_last_50_events_only_when_opened() -> None:
     assert view.log_html.value == ""
     assert view.log_box.titles == ("Log (last 50 events)",)
     view.log_box.selected_index = 0
-    assert view.log_html.value.count("<li>") == 50 and "step 80" in view.log_html.value
+    assert view.log_html.value.count("<li value=") == 50 and "step 80" in view.log_html.value
     assert "step 30" not in view.log_html.value
 
 
@@ -285,7 +285,7 @@ def test_static_html_escapes_everything_and_renders_only_safe_media() -> None:
     job._finish()
     html = job_html(job, data={PNG_URL: PNG}, final=True)
     assert "<script>" not in html and "<img src=x" not in html
-    assert 'class="puras-static puras-final"' in html and '<img src="data:image/png;base64,' in html
+    assert 'class="puras-static puras-final mathjax_ignore' in html and '<img src="data:image/png;base64,' in html
     assert media_html(dataclasses.replace(find_media(PNG_URL)[0], url="javascript:alert(1)"), None) == ""
     svg = "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"
     assert media_html(dataclasses.replace(find_media(PNG_URL)[0], url=svg), None) == ""
@@ -366,13 +366,14 @@ def test_elapsed_uses_the_local_clock_while_running_and_the_server_span_when_don
     ],
 )
 def test_an_event_line_says_each_word_once(event: dict, line: str) -> None:
+    from puras_nb.model.protocols import Row
     from puras_nb.model.text import event_text
     from puras_nb.notebook.fanout import event_line
     from puras_nb.views.html import events_html
 
     assert event_text(event) == line
     assert event_line({"id": 7, **event}) == f"[7] {line}"
-    shown = re.sub(r"<[^>]+>", " ", events_html([event]))
+    shown = re.sub(r"<[^>]+>", " ", events_html([Row(1, event)]))
     assert " ".join(shown.split()) == line.replace(":", "", 1)
 
 
@@ -488,7 +489,8 @@ def test_a_finished_media_free_job_is_one_line_with_its_log_and_raw_result_folde
     long = LiveJob(_job("succeeded", result={"a": "x" * 40, "b": "y" * 40, "c": 1}), skill="demo/echo")
     assert "{…} 3 keys" in JobWidget(long, hz=1e6).head.value
     static = job_html(job).split("</style>", 1)[1]
-    assert static.startswith('<div class="puras-static"><details class="puras-line-details"><summary>')
+    assert static.startswith(
+        '<div class="puras-static mathjax_ignore tex2jax_ignore"><details class="puras-line-details"><summary>')
     assert '<code class="puras-inline-result">{&quot;count&quot;: 5}</code>' in static
 
 
