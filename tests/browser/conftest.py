@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from tests.harness.looks import until
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -308,6 +310,16 @@ class NotebookPage:
     def shutdown_kernel(self) -> None:
         """Shut the notebook's kernel down, as Kernel > Shut Down Kernel does."""
         self.js("await panel.sessionContext.shutdown();")
+
+    def reopen(self, notebook: str, finals: int) -> None:
+        """Save, shut the kernel down and open `notebook` again with no kernel, as a reader does, until its first
+        `finals` static views (`.puras-final`) show and ipywidgets has given up on the models it lacks."""
+        self.save()
+        self.shutdown_kernel()
+        self.open(notebook)
+        self.shutdown_kernel()
+        until(lambda: self.panel.locator(".puras-final").count() >= finals, 15, self)
+        self.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
 
     def screenshot(self, name: str) -> Path:
         """A full-page PNG in the artifacts folder."""

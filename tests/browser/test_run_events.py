@@ -29,9 +29,19 @@ def _problems(output: Any) -> list[dict]:
             if t["ratio"] < 4.5 or t["clipped"]]
 
 
-def _shot(output: Any, name: str, artifacts: Path) -> None:
-    output.scroll_into_view_if_needed()
-    output.screenshot(path=str(artifacts / f"run-events-{name}.png"))
+def _look(nb: Any, artifacts: Path, names: tuple[str, str, str], when: str) -> None:
+    """Screenshot the three runs' outputs in the light and the dark theme (`run-events-<name>-<when><theme>.png`);
+    every text of theirs reads at 4.5:1, unclipped. Back to light after."""
+    for dark in (False, True):
+        use_theme(nb, dark)
+        theme = "dark" if dark else "light"
+        for index, name in zip((WAITING, CAPPED, RESUMED), names, strict=True):
+            output = nb.output(index)
+            output.scroll_into_view_if_needed()
+            output.screenshot(path=str(artifacts / f"run-events-{name}-{when}{theme}.png"))
+        problems = [p for i in (WAITING, CAPPED, RESUMED) for p in _problems(nb.output(i))]
+        assert not problems, f"{when}{theme}: {problems}"
+    use_theme(nb, False)
 
 
 @pytest.mark.timeout(300)  # one notebook run live, in two themes, then reopened in two themes
@@ -69,23 +79,11 @@ def test_steps_subagents_and_states_read_live_and_reopened(notebook_page: Any, a
     sub.locator("summary").click()
     until(lambda: "Caption scene 1 (set_output)" in sub.inner_text(), 10, nb)
 
-    for dark in (False, True):
-        use_theme(nb, dark)
-        theme = "dark" if dark else "light"
-        for index, name in ((WAITING, "waiting"), (CAPPED, "capped"), (RESUMED, "resumed")):
-            _shot(nb.output(index), f"{name}-{theme}", artifacts)
-        problems = [p for i in (WAITING, CAPPED, RESUMED) for p in _problems(nb.output(i))]
-        assert not problems, f"{theme}: {problems}"
-    use_theme(nb, False)
+    _look(nb, artifacts, ("waiting", "capped", "resumed"), "")
 
     until(lambda: waiting.locator(".puras-status").inner_text().strip() == "succeeded", 40, nb)
     until(lambda: waiting.locator(".puras-pill-approval").inner_text().strip() == "approval denied", 10, nb)
-    nb.save()
-    nb.shutdown_kernel()
-    nb.open("run-events.ipynb")
-    nb.shutdown_kernel()
-    until(lambda: nb.panel.locator(".puras-final").count() >= 3, 15, nb)
-    nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
+    nb.reopen("run-events.ipynb", finals=3)
     saved = {i: nb.output(i).locator(".puras-final").last for i in (WAITING, CAPPED, RESUMED)}
     assert saved[WAITING].locator(".puras-pill-approval").first.inner_text().strip() == "approval denied"
     assert saved[CAPPED].locator(".puras-state-cost_capped").inner_text().startswith("cost capped")
@@ -96,11 +94,4 @@ def test_steps_subagents_and_states_read_live_and_reopened(notebook_page: Any, a
     logs.locator("> summary").click()
     logs.locator("details.puras-subagent > summary").click()
     until(lambda: "Caption scene 1 (set_output)" in logs.inner_text(), 10, nb)
-    for dark in (False, True):
-        use_theme(nb, dark)
-        theme = "dark" if dark else "light"
-        for index, name in ((WAITING, "denied"), (CAPPED, "capped"), (RESUMED, "resumed")):
-            _shot(nb.output(index), f"{name}-reopened-{theme}", artifacts)
-        problems = [p for i in (WAITING, CAPPED, RESUMED) for p in _problems(nb.output(i))]
-        assert not problems, f"reopened, {theme}: {problems}"
-    use_theme(nb, False)
+    _look(nb, artifacts, ("denied", "capped", "resumed"), "reopened-")

@@ -123,12 +123,7 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
         assert not problems, f"{theme}: {problems}"
     use_theme(nb, False)
 
-    nb.save()
-    nb.shutdown_kernel()
-    nb.open("states.ipynb")
-    nb.shutdown_kernel()
-    until(lambda: nb.panel.locator(".puras-final").count() >= 5, 15, nb)
-    nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
+    nb.reopen("states.ipynb", finals=5)
     assert "model not found" not in nb.panel.locator(".jp-Notebook").inner_text()
     saved = {i: nb.output(i).locator(".puras-final").last for i in (NO_NETWORK, CANCELLED, COUNTED, TABLE)}
     assert "not sent" in saved[NO_NETWORK].inner_text()
