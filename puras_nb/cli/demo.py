@@ -62,7 +62,8 @@ APP = "stakeholder-app"
 #: How long `--app` waits for Voilà to answer before giving up.
 APP_START_TIMEOUT = 90.0
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-FINAL = 'class="puras-static puras-final"'
+#: A job's, a result's or a grid's final static view (a job's and a result's also keep MathJax off: `NO_MATH`).
+FINAL = re.compile(r'class="puras-static puras-final(?: mathjax_ignore tex2jax_ignore)?"')
 # nbconvert's page loads require.js, MathJax and mermaid from CDNs; the demo needs none of them.
 _SCRIPT = re.compile(r"<script\b.*?</script>\s*", re.S)
 # Reading order for a static page (the views' own STYLE already left-aligns their tables): media at a readable
@@ -155,7 +156,7 @@ def static_outputs(nb: Any) -> Any:
     """
     for cell in nb.cells:
         outputs = cell.get("outputs", [])
-        has_final = any(FINAL in _html(o) for o in outputs)
+        has_final = any(FINAL.search(_html(o)) for o in outputs)
         kept = []
         for output in outputs:
             data = output.get("data", {})
