@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+
+# jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in): an
+# Earley grammar compiled at import, 1.5 s of CPU in each test process (10 s of wall on a loaded machine). Our
+# code validates without format checkers, so the test processes go without it, as the emulator's does
+# (puras_nb.local.entry). It must come before anything imports jsonschema.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
 
 import httpx
 import pytest

@@ -584,6 +584,10 @@ class PurasServe:
 
 def _serve(bundle: str, port: str) -> int:
     """The child: replace the skill runner, then run the official CLI's `puras serve`."""
+    # jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in),
+    # compiling an Earley grammar: 1.5 s of CPU, 14 s of a loaded machine's wall, at each start. Neither
+    # puras-runner nor run_skill checks formats, so the server's process goes without it (as the emulator does).
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
     import jsonschema  # noqa: F401  (imported before serving: the first job does not pay for it)
     import worker.local_run
     import worker.manifest
