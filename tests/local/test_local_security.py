@@ -19,6 +19,7 @@ import pytest
 
 from puras_nb import local
 from puras_nb.api.tls import ssl_context
+from puras_nb.local.__main__ import main as local_main
 from puras_nb.local.guard import Door, new_key, normalize_origin
 
 EVIL = "https://evil.example"
@@ -288,16 +289,17 @@ def test_serve_no_auth_says_so_and_needs_no_key() -> None:
     assert "--no-auth: no API key is required" in err
 
 
-def test_serve_refuses_contradictory_or_bad_flags() -> None:
+def test_serve_refuses_contradictory_or_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m puras_nb.local`'s main, called as the module runs it (a process of its own is tested in
+    test_local_server): the flags are refused with status 2 and a line that says why, before any server starts."""
     for flags, needle in [
         (["--no-auth", "--require-key", "k"], "contradict"),
         (["--cors", "*"], "scheme://host"),
         (["--require-key", "has space"], "printable ASCII"),
     ]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "puras_nb.local", "--port", "0", *flags], capture_output=True, text=True, timeout=30
-        )
-        assert proc.returncode == 2 and needle in proc.stderr, flags
+        assert local_main(["--port", "0", *flags]) == 2, flags
+        said = capsys.readouterr()
+        assert needle in said.err and said.out == "", flags
 
 
 def test_an_unexpected_error_closes_its_connection_and_costs_no_next_request(

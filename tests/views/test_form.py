@@ -4,10 +4,7 @@ the widget each schema gets, checks before any request, runs and their history, 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +12,14 @@ import ipywidgets as w
 import pytest
 
 import puras_nb
+from puras_nb import settings
 from puras_nb.model.skill import from_skillpacks
 from puras_nb.notebook.app import EMULATOR_NOTE, app
 from puras_nb.notebook.live import LiveJob
+from puras_nb.runtime import endpoint as runtime_endpoint
+from puras_nb.runtime import session as runtime_session
 from puras_nb.views.form import COMPARE, ColorField, FilePicker, FreeInputs, SkillForm
+from puras_nb.views.html import esc
 from puras_nb.views.job import descendants
 
 pytestmark = pytest.mark.usefixtures("configured")
@@ -171,27 +172,27 @@ def test_the_app_takes_one_skill_by_name_like_form() -> None:
     assert [s.path for s in app("demo/echo").skills] == ["demo/echo"]
 
 
-APP_WITHOUT_KEY = """
-import ipywidgets as w
-from puras_nb.notebook.app import EMULATOR_NOTE, app
-from puras_nb.views.html import esc
-from puras_nb.views.job import descendants
-form = app(["demo/count"])
-job = form.fill(n="2", delay=0.01).run()
-assert job.result(timeout=30) == {"count": 2}
-notes = [x.value for x in descendants(form) if isinstance(x, w.HTML) and 'class="puras-note"' in x.value]
-assert len(notes) == 1 and esc(EMULATOR_NOTE) in notes[0], notes
-"""
-
-
-def test_without_a_key_the_app_runs_on_its_own_emulator_and_says_so_in_a_note_not_a_print() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    proc = subprocess.run(
-        [sys.executable, "-c", APP_WITHOUT_KEY], env=env, capture_output=True, text=True, timeout=90
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout == "" and "no PURAS_API_KEY" not in proc.stderr
+def test_without_a_key_the_app_runs_on_its_own_emulator_and_says_so_in_a_note_not_a_print(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing configured (no PURAS_* variables, no settings made): the app starts the embedded emulator,
+    runs on it, and says so once, in a note of its own, not a print."""
+    for name in [n for n in os.environ if n.startswith("PURAS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(settings, "_settings", None)
+    monkeypatch.setattr(runtime_endpoint, "_emulator", None)
+    monkeypatch.setattr(runtime_session, "_current", None)
+    try:
+        form = app(["demo/count"])
+        job = form.fill(n="2", delay=0.01).run()
+        assert job is not None and job.result(timeout=30) == {"count": 2}
+        notes = [x.value for x in descendants(form) if isinstance(x, w.HTML) and 'class="puras-note"' in x.value]
+        assert len(notes) == 1 and esc(EMULATOR_NOTE) in notes[0], notes
+        said = capsys.readouterr()
+        assert said.out == "" and "no PURAS_API_KEY" not in said.err
+    finally:
+        if runtime_endpoint.embedded_emulator() is not None:
+            runtime_endpoint.embedded_emulator().stop()
 
 
 def _one(schema: dict, **row: Any) -> Any:
