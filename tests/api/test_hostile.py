@@ -91,18 +91,19 @@ SLOW_JOB = json.dumps(DONE).encode()
 @pytest.mark.parametrize(
     ("call", "limit"),
     [
-        (lambda url: on(url, "get", "j1", client={"timeout": 3}), 3),
-        (lambda url: in_loop(url, "get", "j1", client={"timeout": 3}), 3),
-        (lambda url: on(url, "wait", "j1", timeout=4), 4),
-        (lambda url: on(url, "run", "echo", timeout=4), 4),
-        (lambda url: in_loop(url, "wait", "j1", timeout=4), 4),
+        (lambda url: on(url, "get", "j1", client={"timeout": 1}), 1),
+        (lambda url: in_loop(url, "get", "j1", client={"timeout": 1}), 1),
+        (lambda url: on(url, "wait", "j1", timeout=1.5), 1.5),
+        (lambda url: on(url, "run", "echo", timeout=1.5), 1.5),
+        (lambda url: in_loop(url, "wait", "j1", timeout=1.5), 1.5),
     ],
     ids=["get", "AsyncClient.get", "wait", "run", "AsyncClient.wait"],
 )
 def test_a_body_dripped_a_byte_a_second_ends_with_the_calls_timeout(call: Callable[[str], Any], limit: float) -> None:
     """A body dripped at 1 byte/s never trips a read timeout: get, wait(timeout=4), run(timeout=4) and
-    AsyncClient.get ran past 20 s. A whole request is bounded by the call's timeout (a wait's: plus a second)."""
-    routes = {"GET /v1/jobs/": drip(SLOW_JOB, 1.0), "POST /v1/jobs": drip(SLOW_JOB, 1.0),
+    AsyncClient.get ran past 20 s. A whole request is bounded by the call's timeout (a wait's: plus a second).
+    Here a byte comes every 0.25 s (the body takes 15 s), well within each read's timeout of 1 or 1.5 s."""
+    routes = {"GET /v1/jobs/": drip(SLOW_JOB, 0.25), "POST /v1/jobs": drip(SLOW_JOB, 0.25),
               "GET /v1/jobs": answer(200, [])}
     with Hostile(routes) as server:
         error, took = elapsed(lambda: call(server.url))

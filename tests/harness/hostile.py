@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,16 +59,22 @@ def answer(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) ->
     return handle
 
 
-def drip(body: bytes, every: float = 1.0, *, status: int = 200, chunk: int = 1) -> Handler:
+def drip(body: bytes, every: float = 1.0, *, status: int = 200, chunk: int = 1,
+         until: threading.Event | None = None) -> Handler:
     """Send the headers at once, then `body` `chunk` bytes at a time, one piece every `every` seconds (with its
-    Content-Length, so the client keeps waiting for the rest); stops when the client goes away."""
+    Content-Length, so the client keeps waiting for the rest); stops when the client goes away, or cuts the
+    answer short (closes the connection) once `until` is set."""
 
     def handle(conn: socket.socket, seen: Seen) -> None:
         head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         conn.sendall(head.encode())
         for i in range(0, len(body), chunk):
             conn.sendall(body[i : i + chunk])
-            time.sleep(every)
+            if until is None:
+                time.sleep(every)
+            elif until.wait(every):
+                conn.shutdown(socket.SHUT_RDWR)
+                return
 
     return handle
 

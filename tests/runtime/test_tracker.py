@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -34,9 +35,11 @@ def server() -> Iterator[Hostile]:
     """An API where job `slow`'s status drips a byte a second and job `fast` has succeeded; it lists no jobs, so
     each job is polled on its own (as with a client of the job's own, or a server without the list route)."""
     slow = json.dumps({"id": "slow", "status": "running", "pad": " " * 50}).encode()
+    done = threading.Event()
     routes = {
         "POST /v1/jobs": submissions(["slow", "fast"]),
-        "GET /v1/jobs/slow": drip(slow, 1.0, chunk=len(slow) // 6 + 1),  # each status takes about 6 s
+        # each status takes about 6 s, until the test is over
+        "GET /v1/jobs/slow": drip(slow, 1.0, chunk=len(slow) // 6 + 1, until=done),
         "GET /v1/jobs/fast": answer(200, {"id": "fast", "status": "succeeded", "result": {"n": 1}}),
         "GET /v1/jobs/slow/events": answer(200, []),
         "GET /v1/jobs/fast/events": answer(200, []),
@@ -47,6 +50,7 @@ def server() -> Iterator[Hostile]:
         settings.configure(api_key=KEY, api_base=hostile.url, local=False, poll_interval=0.3)
         yield hostile
         hostile.routes["GET /v1/jobs/slow"] = answer(200, {"id": "slow", "status": "cancelled"})
+        done.set()  # the status still dripping is cut short: the next poll finds the job ended
         for job in live.jobs():
             if job.id == "slow":
                 job.wait(timeout=20)  # it ends, so that no job of this test is followed after it
