@@ -150,22 +150,31 @@ def test_puras_settings_feed_the_default_skillpack() -> None:
         settings.skillpack = None
 
 
-def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCompleter) -> None:
-    import time
-
+def test_an_unreachable_server_completes_what_is_known_quickly(ipcompleter: IPCompleter,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server is asked once, with the quick timeout, and its failure is remembered: the next completions
+    answer at once with what is known (the subcommands), no skills. (Counted, not timed: a bound on the wall
+    time of three completions failed on a loaded machine, where jedi alone took seconds.)"""
     from puras_nb import settings
     from puras_nb.model import schemas
 
+    asked: list[float] = []
+    real_fetch = schemas._fetch
+
+    def fetch(timeout: float) -> list[Skill]:
+        asked.append(timeout)
+        return real_fetch(timeout)
+
+    monkeypatch.setattr(schemas, "_fetch", fetch)
     shell = SimpleNamespace(Completer=ipcompleter)
     install(shell, completer(lambda: None))  # the real known()
     before = settings.current()
     try:
         settings.configure(api_key="puras_live_nothing_here_0000", api_base="http://127.0.0.1:9", local=False)
-        began = time.monotonic()
         with provisionalcompleter():
             offered = {code: [c.text for c in ipcompleter.completions(code, len(code))] for code in (
                 "%puras ru", "%puras run demo/", "%puras run demo/ugc-ad pro")}
-        assert time.monotonic() - began < schemas.QUICK_TIMEOUT + 1.5
+        assert asked == [schemas.QUICK_TIMEOUT]
         assert offered["%puras ru"] == ["run"]
         assert not any(s.startswith("demo/") for s in offered["%puras run demo/"])
         assert "product=" not in offered["%puras run demo/ugc-ad pro"]
