@@ -5,19 +5,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-# jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in): an
-# Earley grammar compiled at import, 1.5 s of CPU in each test process (10 s of wall on a loaded machine). Our
-# code validates without format checkers, so the test processes go without it, as the emulator's does
-# (puras_nb.local.entry). It must come before anything imports jsonschema.
-if "jsonschema" not in sys.modules:
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
-
 import httpx
 import pytest
 
 from puras_nb import local, settings
 from puras_nb.api.tls import ssl_context
 from tests.harness.puras_serve import PurasServe
+
+# pytest rewrites the asserts of each test module as it imports it, and keeps the result in __pycache__ unless
+# bytecode writing is off: with PYTHONDONTWRITEBYTECODE=1 each xdist worker rewrote all 120 modules at every run,
+# 2.8 of its 4.7 s of CPU for collection. Test runs write their bytecode (__pycache__ is git-ignored), whatever the
+# shell says; processes the tests start still follow the environment (they read what is cached).
+sys.dont_write_bytecode = False
+
+# jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in): an
+# Earley grammar compiled at import, 1.5 s of CPU in each test process (10 s of wall on a loaded machine). Our
+# code validates without format checkers, so the test processes go without it, as the emulator's does
+# (puras_nb.local.entry). It must come before anything imports jsonschema (these imports do not).
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
 
 EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
 """The session emulator's key, fixed so module constants can name it (test_faults.KEY; random keys are
