@@ -1,10 +1,13 @@
-"""What a job's events say of its run (issue 20.5), in JupyterLab light and dark, live and reopened without a kernel:
-steps named by their `tool_use` labels, a subagent's events in a group of the log, and the states beside the status
-(waiting for approval, approval denied, cost capped, resumed) as a badge and a line that says what to do. The runs
-are the emulator's `demo/storyboard`, over HTTP. Screenshots: artifacts/browser/run-events-*.png."""
+"""What a job's events say of its run (issue 20.5), in JupyterLab light and dark, live and reopened without a kernel,
+and exported (nbconvert): steps named by their `tool_use` labels, a subagent's events in a group of the log, and the
+states beside the status (waiting for approval, approval denied, cost capped, resumed) as a badge and a line that says
+what to do. The runs are the emulator's `demo/storyboard`, over HTTP. Screenshots: artifacts/browser/run-events-*.png.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,13 @@ def test_steps_subagents_and_states_read_live_and_reopened(notebook_page: Any, a
     logs.locator("details.puras-subagent > summary").click()
     until(lambda: "Caption scene 1 (set_output)" in logs.inner_text(), 10, nb)
     _look(nb, artifacts, ("denied", "capped", "resumed"), "reopened-")
+
+    exported = nb.lab.root / "run-events.html"
+    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(nb.lab.root / "run-events.ipynb")]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    nb.page.goto(exported.as_uri())
+    page = nb.page.locator("body")
+    assert [p.inner_text().strip() for p in page.locator(".puras-pill").all()] == [
+        "approval denied", "cost capped", "resumed"], "each state's badge once, where the run shows"
+    assert "cost capped at $0.0168 of the $0.0160 limit, at step 5" in page.inner_text(), "no math made of the $s"
+    nb.page.screenshot(path=str(artifacts / "run-events-exported.png"), full_page=True)
