@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # jsonschema is imported when a schema is first read: its imp
 __all__ = [
     "MAX_EXAMPLES",
     "MAX_INPUTS",
+    "MAX_SCHEMA_PARTS",
     "MISSING",
     "Example",
     "Input",
@@ -54,6 +55,9 @@ __all__ = [
 #: Inputs (and output fields) a skill shows, checks and completes at most; the card and the form say how many
 #: more its schema declares. Checking a schema's 10 000 properties against the metaschema takes ~15 s.
 MAX_INPUTS = 100
+#: Parts (objects, lists and values) one input's schema may have to be checked here: one of 10 000 `anyOf`
+#: branches took ~7 s to check against the metaschema. A larger one is shown, its values left to the server.
+MAX_SCHEMA_PARTS = 2000
 #: Examples kept per skill (the playground's one-click starting points).
 MAX_EXAMPLES = 20
 #: Longest title and description kept; longer text is cut with an ellipsis.
@@ -208,8 +212,11 @@ class Input:
 
     @property
     def multiline(self) -> bool:
-        """Whether its value is prose a text area suits: `type: text`, or a string of no small bound."""
-        return self.type == "text" or (self.type == "string" and (self.max_length is None or self.max_length > 200))
+        """Whether its value is prose a text area suits: `type: text`, or a string of no small bound and no list of
+        allowed values."""
+        return self.type == "text" or (
+            self.type == "string" and self.enum is None and (self.max_length is None or self.max_length > 200)
+        )
 
     def bounds(self) -> str:
         """The allowed values in words: "2–60", "≥ 0", "1–2000 chars", "one of: a, b" (empty when free)."""
@@ -561,6 +568,23 @@ def _meta() -> Draft202012Validator:
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
+_VALUES = ("enum", "const", "default", "examples")
+
+
+def _parts(schema: Any, limit: int) -> int:
+    """How many subschemas, lists and keywords `schema` holds, counted up to just past `limit` (then it stops).
+    The values a keyword lists (`enum`, `default`, …) count as one: they are data, cheap to check."""
+    count, stack = 0, [schema]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack += (v for k, v in item.items() if k not in _VALUES)
+        elif isinstance(item, list):
+            stack += item
+    return count
+
+
 def _schema_problems(schema: dict) -> Iterator[tuple[list, str]]:
     """(path, message) of each place `schema` is not valid JSON Schema (Draft 2020-12's metaschema)."""
     for error in _meta().iter_errors(schema):
@@ -586,9 +610,16 @@ def _inputs(schema: Any) -> tuple[tuple[Input, ...], int, tuple[str, ...], dict 
         translated = dialect.to_jsonschema({**schema, "properties": shown})
     except dialect.DialectError as exc:
         return (), 0, (f"its input schema cannot be read: {exc}",), None
-    broken: dict[str, str] = {}
+    broken: dict[str, str] = {
+        str(name): f"its schema has more than {MAX_SCHEMA_PARTS} parts"
+        for name, spec in translated.get("properties", {}).items() if _parts(spec, MAX_SCHEMA_PARTS) > MAX_SCHEMA_PARTS
+    }
     top: dict[str, Any] = {k: v for k, v in translated.items() if k not in _CHECKED_ELSEWHERE}
-    for path, message in _schema_problems({**top, "properties": translated.get("properties", {})}):
+    if _parts(top, MAX_SCHEMA_PARTS) > MAX_SCHEMA_PARTS:
+        problems.append(f"its schema beside `properties` has more than {MAX_SCHEMA_PARTS} parts: not checked here")
+        top = {}
+    checked = {k: v for k, v in translated.get("properties", {}).items() if str(k) not in broken}
+    for path, message in _schema_problems({**top, "properties": checked}):
         if len(path) >= 2 and path[0] == "properties":
             broken.setdefault(str(path[1]), message)
         elif path:

@@ -44,6 +44,9 @@ __all__ = ["COMPARE", "ColorField", "Field", "FilePicker", "FreeInputs", "SkillF
 #: hit the value a person means.
 SLIDER_STEPS = 1000
 SLIDER_SPAN = 100
+#: A dropdown for an input that allows at most this many values; a text field beyond (checked against them), which a
+#: browser draws at once where a select of 100 000 options would not.
+DROPDOWN_MAX = 500
 #: Runs kept in a form's history (the oldest drop off the page; their jobs keep running).
 HISTORY_MAX = 30
 #: The version picker's value for "compare the two newest versions side by side".
@@ -202,7 +205,7 @@ class Field:
         if item.type == "color":
             start = _hex(default)
             return ColorField(start, optional=not item.required and start is None)
-        if item.enum is not None:
+        if item.enum is not None and len(item.enum) <= DROPDOWN_MAX:
             options = [(_label(v), v) for v in item.enum]
             if not item.required and default is MISSING:
                 options.insert(0, ("(default)", None))

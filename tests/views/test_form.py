@@ -219,6 +219,17 @@ def test_ten_thousand_inputs_show_the_first_and_say_how_many_more() -> None:
     assert any(f"{10_000 - MAX_INPUTS} more inputs" in n for n in notes)
 
 
+def test_an_input_with_more_values_than_a_dropdown_shows_gets_a_checked_text_field() -> None:
+    from puras_nb.views.form import DROPDOWN_MAX
+
+    fonts = [f"font {i}" for i in range(DROPDOWN_MAX + 1)]
+    form = SkillForm(_one({"properties": {"font": {"type": "string", "enum": fonts}, "few": {"enum": fonts[:3]}}}),
+                     start=_never)
+    assert type(form.fields["font"].widget) is w.Text and isinstance(form.fields["few"].widget, w.Dropdown)
+    assert form.fill(font="font 500").values()[1] == {}
+    assert "font" in form.fill(font="no such font").values()[1]
+
+
 DIALECT = {
     "type": "object",
     "required": ["photo", "brief"],
