@@ -324,7 +324,7 @@ def media_html(
         link = f'<span class="puras-open">&nbsp;· {anchor}</span>'
     told = ""
     if kind != "image":  # said only where the still (or nothing) stands in for the player: STYLE hides it
-        told = f"{kind} · " if stand_in else f"{kind}, no still image · "
+        told = f"{kind} · " if stand_in else f"{kind}, no {'waveform' if kind == 'audio' else 'still image'} · "
         told = f'<span class="puras-kind">{told}</span>'
     caption_html = f'<figcaption class="puras-caption">{told}{name_html(label)}{link}</figcaption>'
     return (f'<figure class="puras-media puras-media-{kind}" style="{_FIGURE};max-width:100%">'

@@ -36,7 +36,7 @@ def test_a_media_caption_is_its_name_on_one_line() -> None:
                   mime="audio/wav", path="result.audio", name="a-very-long-name-of-a-voiceover-file.wav")
     html = media_html(media, b"RIFF0000WAVEfmt ")
     caption = html.split('<figcaption class="puras-caption">', 1)[1]
-    assert caption.startswith('<span class="puras-kind">audio, no still image · </span><span class="puras-name" '
+    assert caption.startswith('<span class="puras-kind">audio, no waveform · </span><span class="puras-name" '
                               'title="a-very-long-name'), "a broken WAV has no waveform: the caption says so"
 
 
