@@ -861,7 +861,7 @@ class LiveJob:
             wanted = [m for m in [*media, *posters(media)] if m.url not in self.media_data]
             sess = self._session or session()
             self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
-            await asyncio.to_thread(warm, media, dict(self.media_data))
+            await warm(media, self.media_data)
         finally:
             self._previews.set()
             self._notify({Change.MEDIA})

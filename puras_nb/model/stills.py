@@ -18,6 +18,7 @@ reach a decoder when they sniff as the kind the result claims, and any failure t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import sys
@@ -225,7 +226,14 @@ def still(media: Media, data: Mapping[str, bytes | None]) -> Still | None:
     return made
 
 
-def warm(media: Iterable[Media], data: Mapping[str, bytes | None]) -> None:
-    """Make the stills of `media` now (from a worker thread), so that drawing a view never waits on a decoder."""
+async def warm(media: Iterable[Media], data: Mapping[str, bytes | None]) -> None:
+    """Make the stills of `media` now, in a worker thread (decoders are slow and hold no lock the loop needs), so
+    that drawing a view never waits on a decoder; no hop at all when no item is a video or an audio."""
+    wanted = [m for m in media if m.kind in ("video", "audio")]
+    if wanted:
+        await asyncio.to_thread(_make, wanted, dict(data))
+
+
+def _make(media: list[Media], data: Mapping[str, bytes | None]) -> None:
     for item in media:
         still(item, data)

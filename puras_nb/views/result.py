@@ -6,7 +6,6 @@ up to a per-kind cap; beyond it, or when a fetch fails, the item is a link. Ever
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -122,7 +121,7 @@ class ResultView(w.VBox):
     async def _fetch(self, missing: list[Media], max_bytes: int | dict[str, int] | None) -> None:
         try:
             self.data.update(await session().fetch_previews(missing, max_bytes))
-            await asyncio.to_thread(warm, self.media, dict(self.data))  # the stills of its saved view, off the loop
+            await warm(self.media, self.data)  # the stills of its saved view, off the loop
         finally:
             self._previews.set()
         self._render()

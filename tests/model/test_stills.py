@@ -226,3 +226,28 @@ def test_a_poster_at_an_internal_address_is_never_fetched() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_warm_makes_the_stills_in_a_worker_and_skips_images(
+    poster: bytes, video: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view drawn after `warm` finds its stills made; a result of images only makes no thread hop at all."""
+    import asyncio
+    import threading
+
+    media = Media(url="https://cdn.example/w.mp4", kind="video", mime="video/mp4", poster="https://cdn.example/w.png")
+    made_in: list[str] = []
+    real = stills.video_still
+    def spy(*args: Any) -> Any:
+        made_in.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(stills, "video_still", spy)
+    asyncio.run(stills.warm([media], {media.url: video, media.poster: poster}))
+    assert len(made_in) == 1 and made_in[0] != threading.main_thread().name, "made off the calling thread"
+    assert still(media, {media.url: video, media.poster: poster}) is not None and len(made_in) == 1, "and remembered"
+    hops: list[Any] = []
+    monkeypatch.setattr(asyncio, "to_thread", lambda *a: hops.append(a))
+    image = Media(url="https://cdn.example/i.png", kind="image", mime="image/png")
+    asyncio.run(stills.warm([image], {image.url: poster}))
+    assert hops == []
