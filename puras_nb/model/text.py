@@ -25,9 +25,11 @@ INPUT_MAX = 80
 
 
 def event_message(event: dict) -> str:
-    """An event's human text, as the official CLI shows it: `payload.message or text or status` ("" if none)."""
+    """An event's human text, as the official CLI shows it: `payload.message or text or status` ("" if none); but a
+    `subagent_end`'s status is its subagent's, which reads after the subagent's label (`event_parts`), never alone."""
     payload = payload if isinstance(payload := event.get("payload"), dict) else {}
-    for key in ("message", "text", "status"):
+    keys = ("message", "text") if event.get("type") == "subagent_end" else ("message", "text", "status")
+    for key in keys:
         if isinstance(text := payload.get(key), str) and text:
             return text
     return ""
@@ -78,9 +80,7 @@ def event_parts(event: dict) -> tuple[str, str]:
     run's own events, which carry no message, say what they are about (`_tool_words`): a step by its label."""
     kind = str(event.get("type") or "")
     payload = payload if isinstance(payload := event.get("payload"), dict) else {}
-    # a subagent's end says its label and its status (the official CLI prints its status alone)
-    said = event_message(event).strip() if kind != "subagent_end" else ""
-    message = said or _tool_words(kind, payload)
+    message = event_message(event).strip() or _tool_words(kind, payload)
     if kind and message.lower() == kind.lower():
         return kind, ""
     for sep in (":", " "):

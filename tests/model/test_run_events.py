@@ -105,6 +105,8 @@ def test_a_local_runs_unstamped_events_belong_to_the_subagent_that_runs() -> Non
     tool(feed, "a", "Lay out the headline")
     assert feed.job.step == "layout › Lay out the headline"
     feed("subagent_end", label="layout", status="succeeded", sid="s1")
+    assert feed.job.message == "layout succeeded", "its status read with its label, never alone"
+    assert event_text(feed.job.events[-1]) == "subagent_end: layout succeeded"
     tool(feed, "b", "Deliver")
     assert feed.job.step == "Deliver"
     assert shape(feed.job.log_items()) == [("layout", "succeeded", ["tool_use", "tool_result"]), "tool_use",
