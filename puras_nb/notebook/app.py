@@ -20,9 +20,10 @@ from ..views.form import SkillForm
 
 __all__ = ["EMULATOR_NOTE", "app", "form"]
 
+#: What a visitor reads when the page's kernel started its own emulator (each visitor's kernel starts one).
 EMULATOR_NOTE = (
-    "No PURAS_API_KEY is set, so this page runs on puras-nb's built-in demo server: "
-    "the results are made offline, on this machine."
+    "No PURAS_API_KEY is set, so this page runs on its own copy of puras-nb's built-in demo server: "
+    "the results are made offline, on this machine, and no other visitor sees them."
 )
 
 
@@ -65,8 +66,8 @@ def form(
 def app(skills: str | Sequence[str], *, run_label: str = "Generate") -> SkillForm:
     """The stakeholder app: `form` over the `skills` the notebook allows, with a Generate button, each skill's first
     example filled in (so the first press of Generate works), results shown as media without their raw JSON, and,
-    when no API key is set, a small note that jobs run on the built-in emulator (instead of the kernel's printed
-    notice)."""
+    when no API key is set, a small note that jobs run on this kernel's own emulator (instead of the kernel's
+    printed notice)."""
     note = ""
     if uses_emulator():
         endpoint(announce=False)  # start it now, quietly: the note says it on the page

@@ -342,7 +342,8 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
     try:
         for page, prompt in zip(pages, ("a green door", "a yellow kite"), strict=True):
             note = page.locator(".puras-note")
-            assert "No PURAS_API_KEY is set" in note.inner_text()
+            said = note.inner_text()
+            assert "No PURAS_API_KEY is set" in said and "its own copy" in said and "no other visitor" in said, said
             assert "no PURAS_API_KEY set, so jobs run" not in page.locator("body").inner_text(), "no printed notice"
             _pick(page, "demo/image")
             _type(page, "prompt", prompt)
