@@ -3,13 +3,14 @@
 One implementation for `puras_nb.form(...)` in a notebook and the stakeholder app served by Voilà. The skill's title
 heads it, and each input gets the widget its dialect type suggests: a file picker for `image`, `video`, `audio` and
 `file` (a URL, a drive path, a data URL or `{"url": …}` typed in, or a file chosen on this computer), a text area
-for `text`, a colour picker for `color`, a slider for a sane bounded number, a checkbox, a dropdown for an enum, a
-text field otherwise. The skill's examples are buttons that fill the form. A skill without a schema gets one free
-YAML/JSON inputs box and the one line that says why. A press checks every value against the schema first
-(`Skill.check`) and shows what is wrong next to its field, with no request made; a valid press starts a job
-through the `start` callable the entry point gives (the view makes no request itself) and puts its live widget
-on top of this form's history. A server that refuses the inputs gets a short message, never a traceback.
-Colours are JupyterLab's theme variables with light fallbacks, so the form reads in dark themes (and Voilà's).
+for `text`, a colour picker for `color`, a slider for a short bounded range (`SLIDER_STEPS`), a checkbox, a dropdown
+for an enum, a text field otherwise (a wide range too). The skill's examples are buttons that fill the form. A
+skill without a schema gets one free YAML/JSON inputs box and the one line that says why. A press checks every
+value against the schema first (`Skill.check`) and shows what is wrong next to its field, with no request made; a
+valid press starts a job through the `start` callable the entry point gives (the view makes no request itself)
+and puts its live widget on top of this form's history. A server that refuses the inputs gets a short message,
+never a traceback. Colours are JupyterLab's theme variables with light fallbacks, so the form reads in dark themes
+(and Voilà's).
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ from .outputs import live_bundle, widget_view
 
 __all__ = ["COMPARE", "ColorField", "Field", "FilePicker", "FreeInputs", "SkillForm"]
 
-#: A slider for a bounded integer input with at most this many values, and for a bounded number input whose range
-#: is at most `SLIDER_SPAN` (in steps of a round 1/100 of it or finer); a text field beyond, where a slider could not
-#: hit the value a person means.
-SLIDER_STEPS = 1000
+#: A slider for a bounded integer input whose range is at most this many steps (on the 640 px track a drag then
+#: lands on every value, 6 px or more apart: a count, a duration, a percentage), and for a bounded number input
+#: whose range is at most `SLIDER_SPAN` (in steps of a round 1/100 of it or finer); a text field beyond, where a
+#: slider could not hit the value a person means (a width of 16–1024 px is typed, and so is its height, whatever
+#: its own range).
+SLIDER_STEPS = 100
 SLIDER_SPAN = 100
 #: A dropdown for an input that allows at most this many values; a text field beyond (checked against them), which a
 #: browser draws at once where a select of 100 000 options would not.

@@ -301,7 +301,7 @@ def test_the_skill_card_heads_with_the_title_and_shows_the_dialect(kernel: Kerne
 def test_the_form_takes_a_file_text_and_colour_and_its_examples_run(kernel: Kernel) -> None:
     kernel.ok("f = puras_nb.form('poster')\nf")
     kinds = json.loads(kernel.printed("json.dumps([type(x).__name__ for x in descendants(f.field_box)])"))
-    assert {"FileUpload", "Textarea", "ColorPicker", "IntSlider"} <= set(kinds)
+    assert {"FileUpload", "Textarea", "ColorPicker", "Text"} <= set(kinds), "width (64–1024 px) is typed"
     texts = kernel.printed("[x.value for x in descendants(f) if isinstance(getattr(x, 'value', None), str)]")
     assert "Poster maker" in texts, "the title heads the form"
     titles = json.loads(kernel.printed("json.dumps([b.description for b in f.examples.children[1:]])"))

@@ -208,6 +208,22 @@ def test_a_number_range_no_slider_can_step_through_gets_a_text_field(bounds: tup
     assert form.fill(x=str(lo)).values() == ({"x": lo}, {})
 
 
+def test_a_slider_only_where_a_drag_lands_on_every_value(emulator: Any) -> None:
+    """Issue 23.10: sliders went up to 1 000 values, so demo/video's height (16–720) was a slider whose drag skipped
+    pixels while its width (16–1280) was a text box; a range of pixels is typed, a short count or duration slid."""
+    video = puras_nb.form("demo/video")
+    kinds = {name: type(field.widget) for name, field in video.fields.items()}
+    assert kinds["width"] is w.Text and kinds["height"] is w.Text, kinds
+    assert kinds["fps"] is w.IntSlider and kinds["seconds"] is w.FloatSlider, kinds
+    image = puras_nb.form("demo/image")
+    assert isinstance(image.fields["width"].widget, w.Text) and isinstance(image.fields["height"].widget, w.Text)
+    assert image.fields["width"].widget.value == "512" and "16–1024" in image.fields["width"].label.value
+    percent = SkillForm(_one({"properties": {"x": {"type": "integer", "minimum": 0, "maximum": 100}}}), start=_never)
+    assert isinstance(percent.fields["x"].widget, w.IntSlider), "0–100 is a slider"
+    wider = SkillForm(_one({"properties": {"x": {"type": "integer", "minimum": 0, "maximum": 101}}}), start=_never)
+    assert isinstance(wider.fields["x"].widget, w.Text)
+
+
 def test_ten_thousand_inputs_show_the_first_and_say_how_many_more() -> None:
     """Issue 22.11: 10 000 properties took 17 s and 400 MB; the form shows the model's first inputs."""
     from puras_nb.model.skill import MAX_INPUTS
