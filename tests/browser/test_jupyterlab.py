@@ -181,6 +181,32 @@ def test_ugc_ad_media_play_in_the_browser(notebook_page: Any) -> None:
     nb = notebook_page
     _open_with_magics(nb, "ugc.ipynb", '%puras run demo/ugc-ad product="solar lantern" duration=3')
     output = nb.run_cell(1, timeout=120)
+    _media_play(output)
+    nb.screenshot("3-ugc-ad-media")
+
+
+def test_notebook7_media_play_and_the_saved_notebook_reads_without_a_kernel(notebook7_page: Any) -> None:
+    """Scenarios 3 and 6 in Notebook 7: demo/ugc-ad's video, thumbnail and voiceover load in the live view; saved,
+    its kernel shut down and reopened, the static view shows how the job ended, with no "model not found"."""
+    nb = notebook7_page
+    _open_with_magics(nb, "ugc7.ipynb", '%puras run demo/ugc-ad product="solar lantern" duration=2')
+    _media_play(nb.run_cell(1, timeout=120))
+    nb.screenshot("3-notebook7-ugc-ad-media")
+    nb.save()
+    nb.shutdown_kernel()
+    nb.open("ugc7.ipynb")
+    nb.shutdown_kernel()
+    final = nb.output(1).locator(".puras-static").last
+    assert _until(nb, final.is_visible, 15), "the reopened notebook shows no static view"
+    nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
+    assert "model not found" not in nb.panel.locator(".jp-Notebook").inner_text()
+    assert "succeeded" in final.inner_text() and final.locator("img").count() >= 1, final.inner_text()
+    nb.screenshot("6-notebook7-reopened-without-kernel")
+
+
+def _media_play(output: Any) -> None:
+    """The job in `output` succeeded and its media work: the video has a duration and a frame and seeks, the
+    thumbnail decodes, the audio loads."""
     job = _job(output)
     assert _status(output) == "succeeded"
     video, image, audio = (job.locator(f"{tag}").first for tag in ("video", "img", "audio"))
@@ -195,7 +221,6 @@ def test_ugc_ad_media_play_in_the_browser(notebook_page: Any) -> None:
     video.evaluate("v => new Promise(ok => { v.addEventListener('seeked', ok, {once: true}); v.currentTime = 1; })")
     assert video.evaluate("v => v.readyState") >= 2
     job.scroll_into_view_if_needed()
-    nb.screenshot("3-ugc-ad-media")
 
 
 def _emulator_job(lab: Any, skill: str, short_id: str) -> dict:
