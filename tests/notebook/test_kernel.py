@@ -247,6 +247,20 @@ def test_a_background_job_keeps_updating_while_a_cell_sleeps(kernel: Kernel) -> 
     assert kernel.printed("bgjob.status") == "succeeded"
 
 
+def test_a_background_job_ends_fetches_its_previews_and_calls_back_while_a_cell_sleeps(kernel: Kernel) -> None:
+    """The README's "Where it works": the runtime thread, not the kernel's loop, ends a job, fetches its previews
+    and runs its done callbacks, so all of it happens while the kernel's main thread sleeps in a cell."""
+    out = kernel.ok(
+        "import time\nmarks = {}\nfox = puras_nb.start('demo/image', {'prompt': 'a fox', 'width': 64, 'height': 64})\n"
+        "fox.add_done_callback(lambda j: marks.setdefault('called', time.monotonic()))\n"
+        "t0 = time.monotonic()\n"
+        "while not (marks and fox.wait_previews(0) and fox.media_data) and time.monotonic() < t0 + 30:\n"
+        "    time.sleep(0.1)  # the cell computes: the kernel's main thread never yields to its loop\n"
+        "print(fox.status, t0 < marks.get('called', 0), len(fox.media_data) > 0)"
+    ).stdout.strip()
+    assert out == "succeeded True True", out
+
+
 def test_without_a_comm_subshell_a_blocked_run_says_to_interrupt_the_kernel(emulator: Any) -> None:
     """Where the frontend sends widget messages on the main shell (JupyterLab < 4.4, Notebook 7 < 7.4, VS Code), a
     click cannot reach a cell that blocks on the job: the widget puts a note saying how to stop in the Cancel
