@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import struct
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "KINDS",
     "data_url",
     "decode_data_url",
+    "dimensions",
     "media_kind",
     "mime_for_name",
     "sniff",
@@ -151,3 +153,97 @@ def decode_data_url(url: str, max_bytes: int) -> bytes | None:
     else:
         data = unquote_to_bytes(payload)
     return data if len(data) <= max_bytes else None
+
+
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels as `data` shows, read from its header without decoding it: PNG, JPEG, GIF and
+    WebP images, and the video track of an MP4 or QuickTime file (turned a quarter when its matrix says so);
+    None for anything else or a header that says nothing sane. What sizes a grid's columns by their media."""
+    try:
+        size = _dimensions(data)
+    except (struct.error, IndexError, ValueError):
+        return None
+    return size if size is not None and 0 < size[0] <= 100_000 and 0 < size[1] <= 100_000 else None
+
+
+def _dimensions(data: bytes) -> tuple[int, int] | None:
+    mime = sniff_mime(data)
+    if mime == "image/png" and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    if mime == "image/gif":
+        return struct.unpack("<HH", data[6:10])
+    if mime == "image/webp":
+        return _webp(data)
+    if mime == "image/jpeg":
+        return _jpeg(data)
+    if mime == "video/mp4":
+        return _mp4(data, 0, len(data), 0)
+    return None
+
+
+def _webp(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+# JPEG's start-of-frame markers (baseline, progressive, lossless, arithmetic), which carry the image's size.
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _jpeg(data: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
+            continue
+        if marker in _SOF:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
+    return None
+
+
+# MP4 boxes that hold the boxes on the way to a track's header.
+_MP4_PARENTS = (b"moov", b"trak")
+
+
+def _mp4(data: bytes, start: int, end: int, depth: int) -> tuple[int, int] | None:
+    """The size of the first track with one (a video's `tkhd`), walking `moov` and its `trak`s."""
+    at = start
+    while at + 8 <= end and depth < 4:
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        head = 8
+        if size == 1:
+            size, head = struct.unpack(">Q", data[at + 8 : at + 16])[0], 16
+        elif size == 0:
+            size = end - at
+        if size < head:
+            return None
+        if kind in _MP4_PARENTS:
+            found = _mp4(data, at + head, min(at + size, end), depth + 1)
+            if found is not None:
+                return found
+        elif kind == b"tkhd":
+            body = data[at + head : at + size]
+            fixed = 24 if body[0] == 0 else 36  # version and flags, then 32- or 64-bit times (version 0 or 1)
+            matrix = struct.unpack(">9i", body[fixed + 16 : fixed + 52])
+            width, height = (v >> 16 for v in struct.unpack(">II", body[fixed + 52 : fixed + 60]))
+            if width and height:
+                quarter = matrix[0] == 0 and matrix[4] == 0  # rotated by 90 or 270 degrees
+                return (height, width) if quarter else (width, height)
+        at += size
+    return None

@@ -8,6 +8,7 @@ from typing import Any
 from .group import JobGroup
 from .job import LiveJob
 from .media import describe
+from .text import count
 
 __all__ = ["Comparison"]
 
@@ -98,7 +99,7 @@ class Comparison(JobGroup):
     def text(self) -> str:
         """text/plain: the skill, the shape of the grid and, once done, a tally of outcomes and a line naming each
         media item of each succeeded cell (`input 1 · v2 · video: ad.mp4 (video/mp4)`)."""
-        head = f"<Comparison {self.skill}: {len(self.inputs)} inputs"
+        head = f"<Comparison {self.skill}: {count(len(self.inputs), 'input')}"
         if self.by_version:
             head += " x " + ", ".join(f"v{v}" if v is not None else "active" for v in self.versions)
         if not self.done():

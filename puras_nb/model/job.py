@@ -823,10 +823,14 @@ class LiveJob:
     # -- media ----------------------------------------------------------------------------------
 
     def find_media(self) -> list[Media]:
-        """The media items of the result (images, audio, video), found once; a field its skill's output schema
-        declares as media is that media even when its value says nothing of its type."""
+        """The media items of the result (images, audio, video), found once the job ended (before, the result may
+        still come: nothing is kept); a field its skill's output schema declares as media is that media even when
+        its value says nothing of its type."""
         if self.media is None:
-            self.media = find_media(self.job.get("result"), self.job.get("outputs"), self.declared_outputs())
+            found = find_media(self.job.get("result"), self.job.get("outputs"), self.declared_outputs())
+            if not self.done():
+                return found
+            self.media = found
         return self.media
 
     def declared_outputs(self) -> dict[str, str]:

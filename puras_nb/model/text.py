@@ -6,12 +6,13 @@ import json
 import math
 from typing import Any, TypeGuard
 
+from ..mime import DATA_URL
 from ..strings import cut, flat
 from .media import find_media
 
 __all__ = [
     "LABEL_MAX", "approval_words", "cost_capped_words", "count", "dollars", "event_message", "event_parts",
-    "event_text", "finite", "json_line", "resumed_words", "step_name", "summarize",
+    "event_text", "finite", "input_lines", "json_line", "resumed_words", "step_name", "summarize",
 ]
 
 _JSON_ITEMS = 200
@@ -182,3 +183,19 @@ def resumed_words(from_step: Any, times: int) -> tuple[str, str, str]:
     step = f" from step {int(from_step)}" if finite(from_step) else ""
     again = f" ({times} times)" if times > 1 else ""
     return "resumed", f"resumed{step}{again}", "its worker restarted; the steps before it were not run again"
+
+
+def input_lines(inputs: Any, limit: int = 60) -> list[tuple[str, str]]:
+    """A job's inputs as (key, value) lines for people to read: a string as it is, anything else as JSON, each one
+    line cut to `limit` characters; a file sent inline (a data URL) as its type and size, not its base64."""
+    if not isinstance(inputs, dict):
+        return [("", flat(json_line(inputs, limit), limit))] if inputs is not None else []
+    lines = []
+    for key, value in inputs.items():
+        if isinstance(value, str) and (data := DATA_URL.match(value)):
+            size = (len(value) - data.end()) * (3 / 4 if data.group(3) else 1)  # about: base64 holds 3 bytes in 4
+            shown = f"{data.group(1)} file, {max(1, round(size / 1000))} kB"
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        lines.append((flat(key, 40), flat(shown, limit)))
+    return lines

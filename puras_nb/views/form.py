@@ -29,7 +29,7 @@ from ..mime import data_url
 from ..model.protocols import Change, GridView, JobView, Shown
 from ..model.schemas import BundleError, load_yaml
 from ..model.skill import MISSING, Example, Input, Skill
-from ..model.text import count
+from ..model.text import count, input_lines
 from ..runtime.kernel import output_of, parent
 from ..strings import cut, flat
 from .display import static_bundle as static_view
@@ -553,8 +553,7 @@ class SkillForm(w.VBox):
 
     def _add_run(self, started: Shown, values: dict, choice: Any) -> None:
         self._count += 1
-        shown = ", ".join(f"{k}={_one_line(v if isinstance(v, str) else _json(v), 60)}" for k, v in values.items()
-                          if not (isinstance(v, str) and v.startswith("data:")))
+        shown = ", ".join(f"{key}={value}" for key, value in input_lines(values))
         which = "compare" if choice == COMPARE else f"v{choice}" if choice is not None else "active version"
         more = f" · {shown}" if shown else ""
         text = f"#{self._count} · {self.skill.path} {which}{more}"

@@ -127,6 +127,15 @@ STYLE = (
     "video.puras-player,audio.puras-player{display:block!important}"
     ".puras-player~.puras-still,.puras-player~figcaption .puras-kind{display:none}"
     ".puras-grid img,.puras-grid video{max-height:240px}"
+    # a grid whose columns are sized by their media (views/grid.py): a vertical video fills its column, taller
+    ".puras-grid.puras-sized img,.puras-grid.puras-sized video{max-height:480px}"
+    # in a grid's cell the media stack (one column as wide as the cell), so a row's media share one height
+    ".puras-grid .puras-gallery{grid-template-columns:minmax(0,1fr)!important}"
+    ".puras-cell .puras-actions{flex-wrap:wrap;align-items:center;gap:4px}"
+    # ipywidgets' green for a pressed Good takes its text to 4.1:1 (light) or 3.5:1 (dark); this is 5.1:1 in both
+    ".jupyter-widgets.puras-feedback-up.mod-success{background-color:#2e7d32;color:#fff}"
+    ".puras-inputs{font-size:12px;line-height:1.4;overflow-wrap:anywhere}"
+    ".puras-input-key{color:var(--jp-ui-font-color2,#4b5563)}"
     # no row hover tint under the grid's media and captions (JupyterLab's, which takes their contrast below 4.5:1)
     ".jp-RenderedHTMLCommon .puras-static table.puras-grid tr{background:none}"
     ".puras-text-field{margin:4px 0 8px 0;max-width:80ch}.puras-text-value{white-space:pre-wrap;"

@@ -40,7 +40,7 @@ from .html import (
 from .outputs import widget_view
 from .parts import part
 
-__all__ = ["MAX_HZ", "JobWidget", "Throttle", "send_all", "set_traits"]
+__all__ = ["MAX_HZ", "JobWidget", "Rating", "Throttle", "send_all", "set_traits"]
 
 MAX_HZ = 3.0
 #: The live log shows the last this many events.
@@ -376,18 +376,8 @@ class JobWidget(w.VBox):
         job = self.job
         if self.up is None and job.id and job.status != "cancelled":  # nothing to rate in a cancelled job
             # on the one line, the buttons are icons (their tooltips say what they do)
-            line = one_line(job)
-            self.up = part(
-                w.Button, description="" if line else "Good", icon="thumbs-up", tooltip="good result",
-                layout={"width": "auto"}, _dom_classes=("puras-feedback-up",),
-            )
-            self.down = part(
-                w.Button, description="" if line else "Bad", icon="thumbs-down", tooltip="bad result",
-                layout={"width": "auto"}, _dom_classes=("puras-feedback-down",),
-            )
-            self.feedback_note = part(w.HTML, _dom_classes=("puras-feedback-note",))
-            self.up.on_click(lambda _b: self._on_feedback(1))
-            self.down.on_click(lambda _b: self._on_feedback(-1))
+            rating = Rating(job, labels=not one_line(job))
+            self.up, self.down, self.feedback_note = rating.up, rating.down, rating.note
         return [self.up, self.down, self.feedback_note] if self.up is not None else []
 
     def _render_end(self) -> None:
@@ -451,26 +441,6 @@ class JobWidget(w.VBox):
             return
         set_traits(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
-    def _on_feedback(self, rating: int) -> None:
-        if not self.job.id:
-            return
-
-        def done(error: BaseException | None) -> None:
-            if isinstance(error, NotSupported):  # a server that keeps no feedback (`puras serve`): nothing to retry
-                set_traits(self.up, disabled=True)
-                set_traits(self.down, disabled=True)
-                set_traits(self.feedback_note, value=esc(f"not recorded: this server has no feedback route "
-                                                         f"({error.route} answered {error.status})"))
-                return
-            if error is not None:
-                set_traits(self.feedback_note, value=f"feedback failed: {esc(error)}")
-                return
-            set_traits(self.up, button_style="success" if rating > 0 else "")
-            set_traits(self.down, button_style="danger" if rating < 0 else "")
-            set_traits(self.feedback_note, value="thanks, feedback recorded")
-
-        self.job.send_feedback(rating, done)
-
     # -- static fallback ----------------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
@@ -483,6 +453,47 @@ class JobWidget(w.VBox):
 
 
 _live_views: weakref.WeakSet[JobWidget] = weakref.WeakSet()
+
+
+class Rating:
+    """Good and Bad for one ended job, and a note that says how the feedback went: sent through the job's feedback
+    path (`send_feedback`, never blocking the kernel); a server with no feedback route (`puras serve`) gets one short
+    note and the buttons disabled, as nothing can be retried. `labels` off: icons, their tooltips say which."""
+
+    def __init__(self, job: JobView, *, labels: bool = True) -> None:
+        self.job = job
+        self.up = part(
+            w.Button, description="Good" if labels else "", icon="thumbs-up", tooltip="good result",
+            layout={"width": "auto"}, _dom_classes=("puras-feedback-up",),
+        )
+        self.down = part(
+            w.Button, description="Bad" if labels else "", icon="thumbs-down", tooltip="bad result",
+            layout={"width": "auto"}, _dom_classes=("puras-feedback-down",),
+        )
+        self.note = part(w.HTML, _dom_classes=("puras-feedback-note",))
+        self.up.on_click(lambda _b: self.send(1))
+        self.down.on_click(lambda _b: self.send(-1))
+
+    def send(self, rating: int) -> None:
+        """Record `rating` (+1 Good, -1 Bad) as a click does."""
+        if not self.job.id:
+            return
+
+        def done(error: BaseException | None) -> None:
+            if isinstance(error, NotSupported):  # a server that keeps no feedback (`puras serve`): nothing to retry
+                set_traits(self.up, disabled=True)
+                set_traits(self.down, disabled=True)
+                set_traits(self.note, value=esc(f"not recorded: this server has no feedback route "
+                                                f"({error.route} answered {error.status})"))
+                return
+            if error is not None:
+                set_traits(self.note, value=f"feedback failed: {esc(error)}")
+                return
+            set_traits(self.up, button_style="success" if rating > 0 else "")
+            set_traits(self.down, button_style="danger" if rating < 0 else "")
+            set_traits(self.note, value="thanks, feedback recorded")
+
+        self.job.send_feedback(rating, done)
 
 
 def descendants(widget: w.Widget) -> list[w.Widget]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST, until, use_theme
+from tests.harness.looks import CONTRAST, reopened, until, use_theme
 
 pytestmark = pytest.mark.browser
 
@@ -66,14 +66,7 @@ def test_a_forms_runs_survive_save_reopen_and_export(notebook_page: Any, artifac
     use_theme(nb, False)
 
     nb.page.wait_for_timeout(1500)  # the saved view is updated at most once a second
-    nb.save()
-    nb.shutdown_kernel()
-    nb.open("form.ipynb")
-    nb.shutdown_kernel()
-    saved = nb.output(FORM).locator(".puras-form-static")
-    saved.wait_for(timeout=15_000)
-    nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
-    assert "model not found" not in nb.panel.locator(".jp-Notebook").inner_text()
+    saved = reopened(nb, "form.ipynb", FORM, ".puras-form-static")
     text = saved.inner_text()
     assert "2 runs below" in text and "#2 · demo/image compare" in text and "#1 · demo/image v1" in text, text
     assert "a red <kite>" in text, "the inputs, escaped and readable"

@@ -18,6 +18,20 @@ def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
         nb.page.wait_for_timeout(100)
     return check()
 
+def reopened(nb: Any, name: str, index: int, selector: str) -> Any:
+    """Save notebook `name`, stop its kernel and open it again with none: the `selector` view in output `index`,
+    once ipywidgets had its 2 s to say a widget's model is missing (it must not say so)."""
+    nb.save()
+    nb.shutdown_kernel()
+    nb.open(name)
+    nb.shutdown_kernel()
+    saved = nb.output(index).locator(selector)
+    saved.wait_for(timeout=15_000)
+    nb.page.wait_for_timeout(2500)  # ipywidgets gives a missing model 2 s before it says so
+    assert "model not found" not in nb.panel.locator(".jp-Notebook").inner_text()
+    return saved
+
+
 def use_theme(nb: Any, dark: bool) -> None:
     """Switch JupyterLab to its Dark (or Light) theme, as Settings > Theme does, and wait until the page wears it."""
     name = "JupyterLab Dark" if dark else "JupyterLab Light"

@@ -136,5 +136,5 @@ def test_compare_without_versions_takes_the_skill_s_known_versions() -> None:
     grid = compare("demo/image", [{"prompt": "a fox"}], display=False)
     assert grid.versions == [1, 2] and [grid.label(v) for v in grid.versions] == ["v1", "v2"]
     assert [r["version"] for r in (grid.wait(30), grid.rows())[1]] == [1, 2]
-    assert repr(grid).splitlines()[0] == "<Comparison demo/image: 1 inputs x v1, v2; 2 succeeded>"
+    assert repr(grid).splitlines()[0] == "<Comparison demo/image: 1 input x v1, v2; 2 succeeded>"
     assert known_versions("demo/nonesuch") == [], "an unknown skill: its cells say so"

@@ -488,7 +488,7 @@ def test_a_failing_cell_keeps_its_error_and_the_rest_succeed() -> None:
     assert isinstance(outcome, JobError) and grid.done()
     html = static_bundle(grid)["text/html"]
     assert "&lt;b&gt;nope&lt;/b&gt;" in html and "<b>nope" not in html
-    assert repr(grid) == "<Comparison demo/fail: 1 inputs x active; 1 failed>"
+    assert repr(grid) == "<Comparison demo/fail: 1 input x active; 1 failed>"
 
 
 def test_compare_needs_inputs_and_versions() -> None:
@@ -508,7 +508,7 @@ def test_compare_with_a_rejected_cell_keeps_it_as_a_failed_cell_and_runs_the_res
     assert started.id and not started.done()
     assert grid.outcomes()["failed"] == 1 and not grid.done()
     started.cancel()
-    assert grid.wait(10).done() and repr(grid) == "<Comparison demo/hang: 1 inputs x v1, v99; 1 cancelled, 1 failed>"
+    assert grid.wait(10).done() and repr(grid) == "<Comparison demo/hang: 1 input x v1, v99; 1 cancelled, 1 failed>"
 
 
 def test_ctrl_c_during_a_blocking_wait_names_and_cancels_the_job() -> None:

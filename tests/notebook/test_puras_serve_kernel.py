@@ -226,6 +226,13 @@ def test_compare_on_a_server_without_versions_compares_inputs_only(kernel: Kerne
     texts = json.loads(kernel.printed("json.dumps([x.value for x in descendants(grid.widget) if "
                                       "isinstance(getattr(x, 'value', None), str)])"))
     assert "<b>result</b>" in texts and not any(">v1<" in t for t in texts)
+    # each cell has Good and Bad, through the job's feedback path: this server keeps none, as the cell's note says
+    cell = "[c for c in descendants(grid.widget) if type(c).__name__ == 'CellView'][1]"
+    assert wait_for(kernel, f"{cell}.rating is not None", "True") == "True"
+    kernel.click(kernel.printed(f"{cell}.rating.down.model_id"))
+    expected = "not recorded: this server has no feedback route (POST /v1/jobs/{id}/feedback answered 404)"
+    assert wait_for(kernel, f"{cell}.rating.note.value", expected) == expected
+    assert kernel.printed(f"{cell}.rating.up.disabled, {cell}.rating.down.disabled") == "True True"
 
 
 # -- a terminal `puras login`, then a notebook ------------------------------------------------------------------
