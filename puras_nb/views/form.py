@@ -73,7 +73,16 @@ FORM_STYLE = (
     "border-left:3px solid var(--jp-brand-color1,#1d4ed8);border-radius:6px;padding:4px 10px;margin-bottom:8px;"
     "font-size:12px}"
     ".puras-form .puras-skill-about{color:var(--jp-ui-font-color1,#374151);font-size:13px}"
-    ".puras-form.puras-results-only .puras-json-view{display:none}"
+    # for people who don't code (the app): a run's log, job id and raw result wait behind its one "details" toggle
+    # (a job's own one-line toggle gives way to it)
+    ".puras-results-only .puras-run-entry:not(.puras-details-open) :is(.puras-log,.puras-job-id,.puras-json-view)"
+    "{display:none}"
+    ".puras-results-only .puras-run-entry .puras-job .puras-details-toggle{display:none}"
+    ".puras-results-only .puras-details-open .puras-job .puras-details{display:flex!important}"
+    ".puras-form .puras-run-head-row{align-items:center;gap:8px;margin-top:10px;border-top:1px solid "
+    "var(--jp-border-color2,#e5e7eb);padding-top:4px}"
+    ".puras-form .puras-run-head-row .puras-run-head{margin-top:0;border-top:none;padding-top:0}"
+    ".puras-form .puras-run-details{height:24px;line-height:24px;flex:none}"
     ".puras-form .puras-examples{align-items:center;flex-wrap:wrap;gap:4px;margin:2px 0 6px 0}"
     ".puras-form .puras-examples .widget-button{width:auto;max-width:100%}"
     ":is(.puras-form,.puras-form-static) .puras-muted{color:var(--jp-ui-font-color2,#4b5563);font-size:12px}"
@@ -360,9 +369,9 @@ class SkillForm(w.VBox):
 
     `start(skill, inputs, version)` returns a LiveJob; `compare(skill, inputs, versions)` (optional) a Comparison
     of the same inputs on two versions, offered as "compare vA and vB" in the version picker. `runs` holds this
-    form's jobs and comparisons, newest first. `results_only` shows each result's media without its raw JSON tree
-    (for people who watch rather than code); `first_example` fills each skill's first example in when it is
-    shown, so the first press of Run works.
+    form's jobs and comparisons, newest first. `results_only` shows each result's media without its raw JSON tree,
+    log or job id (for people who watch rather than code), those behind one "details" toggle per run;
+    `first_example` fills each skill's first example in when it is shown, so the first press of Run works.
     """
 
     def __init__(
@@ -392,6 +401,7 @@ class SkillForm(w.VBox):
         self.fields: dict[str, Field] = {}
         self.free: FreeInputs | None = None
         self._first_example = first_example
+        self._results_only = results_only
         self.skill = self.skills[0]
         self.picker = w.Dropdown(
             options=[(_choice(s), i) for i, s in enumerate(self.skills)], value=0, description="Skill",
@@ -558,7 +568,11 @@ class SkillForm(w.VBox):
         more = f" · {shown}" if shown else ""
         text = f"#{self._count} · {self.skill.path} {which}{more}"
         head = f'<div class="puras-run-head">#{self._count} · <b>{esc(self.skill.path)}</b> {esc(which + more)}</div>'
-        entry = w.VBox([w.HTML(head), widget_for(started)], _dom_classes=("puras-run-entry",))
+        view = widget_for(started)
+        entry = w.VBox([w.HTML(head), view], _dom_classes=("puras-run-entry",))
+        if self._results_only:
+            entry.children = (w.HBox([entry.children[0], _details_toggle(entry, view)],
+                                     _dom_classes=("puras-run-head-row",)), view)
         self.history.children = (entry, *self.history.children)[:HISTORY_MAX]
         with self._slot_lock:
             self.runs.insert(0, started)
@@ -632,6 +646,24 @@ class SkillForm(w.VBox):
     def __repr__(self) -> str:
         names = ", ".join(self.fields) or "no inputs"
         return f"<SkillForm {self.skill.path}: {names}>"
+
+
+def _details_toggle(entry: w.VBox, view: w.Widget) -> w.ToggleButton:
+    """The one "details" toggle of a run in the app: it shows the run's log, job id and raw result (CSS on `entry`),
+    and opens a one-line job's own details, so its log is fetched."""
+    toggle = w.ToggleButton(description="details", icon="angle-down", tooltip="the log, the job id and the raw result",
+                            layout=w.Layout(width="auto"), _dom_classes=("puras-run-details",))
+
+    def toggled(change: dict) -> None:
+        opened = bool(change["new"])
+        (entry.add_class if opened else entry.remove_class)("puras-details-open")
+        toggle.icon = "angle-up" if opened else "angle-down"
+        inner = getattr(view, "details_toggle", None)  # a job that ended as one line folds its log and result
+        if isinstance(inner, w.ToggleButton):
+            inner.value = opened
+
+    toggle.observe(toggled, names="value")
+    return toggle
 
 
 def _one_line(text: Any, limit: int = MESSAGE_MAX) -> str:

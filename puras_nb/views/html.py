@@ -506,7 +506,8 @@ def step_line(job: JobView) -> str:
 def title_html(job: JobView, *, short_id: bool = True) -> str:
     """A job's title: its skill, version and short id (no id before the server named the job), then a space."""
     version = f" · v{esc(job.version)}" if job.version is not None else ""
-    short = f" · <code>{esc(job.short_id)}</code>" if job.short_id and short_id else ""
+    shown = job.short_id and short_id
+    short = f'<span class="puras-job-id"> · <code>{esc(job.short_id)}</code></span>' if shown else ""
     return f"<b>{esc(job.skill or 'job')}</b>{version}{short} "
 
 

@@ -182,6 +182,14 @@ def test_generate_shows_the_job_live_and_the_video_plays(visit: Any, artifacts: 
     video.scroll_into_view_if_needed()
     assert video.evaluate(MEDIA_READY) >= 2
     assert not entry.locator(".puras-json-view").is_visible(), "the app shows media, not raw JSON"
+    for folded in (".puras-log", ".puras-job-id"):
+        assert not entry.locator(folded).first.is_visible(), f"{folded} waits behind 'details'"
+    _shot(page, artifacts, "2-generated-folded")
+    entry.locator(".puras-run-details").click()
+    for shown in (".puras-log", ".puras-job-id", ".puras-json-view"):
+        entry.locator(shown).first.wait_for(state="visible", timeout=10_000)
+    entry.locator(".puras-run-details").click()
+    entry.locator(".puras-log").first.wait_for(state="hidden", timeout=10_000)
     head = entry.locator(".puras-run-head").inner_text()
     assert "#1" in head and "solar lantern" in head and "duration=10" in head, head
     jobs = httpx.get(f"{emulator.url}/v1/jobs", params={"skill": "ugc-ad"}, timeout=10,
@@ -246,6 +254,14 @@ def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -
         "() => document.querySelectorAll('.puras-history .puras-comparison img').length >= 2", timeout=60_000
     )
     assert "compare" in _newest(page).locator(".puras-run-head").inner_text()
+    text = grid.inner_text()
+    assert "demo/image: 1 input × 2 versions" in text and "prompt: a paper crane" in text, text
+    assert '{"prompt"' not in text, "the inputs read as lines, not raw JSON"
+    assert not grid.locator(".puras-json-view").first.is_visible(), "raw results wait behind 'details'"
+    grid.locator(".puras-feedback-up").nth(1).wait_for(timeout=30_000)
+    assert grid.locator(".puras-feedback-up").all_inner_texts() == ["Good", "Good"], "a verdict per version"
+    grid.locator(".puras-feedback-up").nth(1).click()
+    grid.locator(".puras-feedback-note").nth(1).get_by_text("thanks").wait_for(timeout=15_000)
     _shot(page, artifacts, "6-compare")
 
 
@@ -432,8 +448,23 @@ def test_the_app_reads_well_in_voila_dark_and_light(browser: Any, themed_app: tu
         assert page.locator(f"body.theme-{theme}").count() == 1
         assert page.locator(".puras-note").is_visible()
         bad = _run_bad_and_good(page, form, "#rendered_cells")
+        form.locator(".puras-history .puras-run-details").first.click()  # the log, the job id, the raw result
+        form.locator(".puras-history .puras-log").first.wait_for(state="visible", timeout=10_000)
+        bad += _check(page, "#rendered_cells")
         page.set_viewport_size({"width": 1100, "height": 2000})
         page.screenshot(path=str(artifacts / f"{theme}-voila-app.png"), full_page=True)
+        # compare v1 and v2 of ugc-ad: a landscape and a vertical video, each filling its column, Good and Bad each
+        form.locator(".puras-version select").select_option(label="compare v1 and v2")
+        form.locator(".puras-run").click()
+        grid = form.locator(".puras-history .puras-run-entry").first.locator(".puras-comparison")
+        grid.locator(".puras-feedback-up").nth(1).wait_for(timeout=180_000)
+        page.wait_for_function("() => document.querySelectorAll('.puras-comparison video').length >= 2")
+        page.wait_for_timeout(1000)
+        widths = grid.locator("video").evaluate_all("vs => vs.map(v => [v.getBoundingClientRect().width, "
+                                                    "v.closest('.puras-cell').getBoundingClientRect().width])")
+        assert all(video >= 0.9 * (cell - 16) for video, cell in widths) and widths[1][0] >= 200, widths
+        bad += [t for t in _check(page, ".puras-comparison") if not t["text"].startswith("a-dark-lamp")]
+        grid.screenshot(path=str(artifacts / f"{theme}-voila-app-compare.png"))
         assert not bad, "\n".join(map(str, bad))
     finally:
         context.close()

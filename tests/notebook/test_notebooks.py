@@ -87,9 +87,9 @@ def test_demo_command_writes_a_self_contained_html_with_the_ad_and_the_grid(tmp_
     # it says what it holds (issue 23.8): not the stored copy's "small previews"
     assert "every video and voiceover is embedded" in html and "small previews" not in html
     # the comparison grid: 2 products x v1, v2, each cell with its own video
-    grid = html[html.index('class="puras-grid"') :]
+    grid = html[html.index('<table class="puras-grid puras-sized"') :]  # its columns sized by their videos
     grid = grid[: grid.index("</table>")]
-    assert grid.count("data:video/mp4;base64,") == 4
+    assert grid.count("data:video/mp4;base64,") == 4 and "<colgroup><col " in grid
     assert ">v1<" in grid and ">v2<" in grid
     # self-contained: no scripts, nothing fetched from elsewhere, no live widgets left
     assert "<script" not in html

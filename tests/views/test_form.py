@@ -4,6 +4,7 @@ the widget each schema gets, checks before any request, runs and their history, 
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -340,3 +341,32 @@ def test_the_app_form_opens_with_the_first_example_filled_in_so_the_first_press_
     form.picker.value = 1
     assert form.run() is not None and started[-1] == ("p/t", {"n": 3})
     assert SkillForm(skills, start=_never).values()[1]  # a plain form starts from the defaults
+
+
+def test_the_app_keeps_each_run_s_log_id_and_raw_result_behind_one_details_toggle() -> None:
+    """People who don't code see the result; the log, the job id and the raw result wait behind one toggle per run
+    (a one-line job's own toggle gives way to it and follows it, so its log is fetched)."""
+    from puras_nb.views.form import FORM_STYLE
+
+    form = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 0.05}),
+                     results_only=True)
+    form.fill(photo="https://cdn.example/a.png")
+    job = form.run()
+    job.result(timeout=20)
+    entry = form.history.children[0]
+    row, view = entry.children
+    head, toggle = row.children
+    assert "#1 · " in head.value and toggle.description == "details" and not toggle.value
+    assert "puras-details-open" not in entry._dom_classes
+    hidden = ":not(.puras-details-open) :is(.puras-log,.puras-job-id,.puras-json-view)"
+    assert hidden in FORM_STYLE and ".puras-run-entry .puras-job .puras-details-toggle{display:none}" in FORM_STYLE
+    deadline = time.monotonic() + 10
+    while view.details_toggle is None and time.monotonic() < deadline:  # the job's own, once it is one line
+        time.sleep(0.05)
+    toggle.value = True
+    assert "puras-details-open" in entry._dom_classes and view.details_toggle.value is True
+    toggle.value = False
+    assert "puras-details-open" not in entry._dom_classes and view.details_toggle.value is False
+    plain = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 0.05}))
+    plain.fill(photo="https://cdn.example/a.png").run()
+    assert isinstance(plain.history.children[0].children[0], w.HTML), "a notebook's form shows everything, no toggle"
