@@ -436,8 +436,9 @@ class JobWidget(w.VBox):
     def _cancel_failed(self, exc: BaseException) -> None:
         """The server refused or could not be reached: say so on the button and let the user retry; a server with
         no cancel route (`puras serve`) gets a button that says so, and nothing to retry."""
-        if isinstance(exc, NotSupported):
-            set_traits(self.cancel_button, description="No cancel on this server", disabled=True, tooltip=str(exc))
+        if isinstance(exc, NotSupported):  # as wide as its words (a layout of its own), neutral: nothing to retry
+            set_traits(self.cancel_button, description="No cancel on this server", disabled=True, button_style="",
+                       tooltip=str(exc), layout=w.Layout(width="auto"))
             return
         set_traits(self.cancel_button, description="Cancel failed, retry", disabled=False, tooltip=str(exc)[:300])
 
@@ -483,8 +484,8 @@ class Rating:
             if isinstance(error, NotSupported):  # a server that keeps no feedback (`puras serve`): nothing to retry
                 set_traits(self.up, disabled=True)
                 set_traits(self.down, disabled=True)
-                set_traits(self.note, value=esc(f"not recorded: this server has no feedback route "
-                                                f"({error.route} answered {error.status})"))
+                route = esc(f"{error.route} answered {error.status}")  # the note short, for a line or a grid cell
+                set_traits(self.note, value=f'<span title="{route}">no feedback on this server</span>')
                 return
             if error is not None:
                 set_traits(self.note, value=f"feedback failed: {esc(error)}")

@@ -54,6 +54,7 @@ def _check(output: Any, theme: str) -> None:
     assert not weak, f"{theme}: bars under 3:1 against the track {weak[:3]}"
 
 
+@pytest.mark.timeout(300)  # two live cells, two themes, reopened; JupyterLab starting
 def test_spans_waterfall_light_dark_and_reopened(notebook_page: Any, puras_serve: PurasServe, artifacts: Path) -> None:
     nb = notebook_page
     nb.lab.write_notebook("spans.ipynb", [

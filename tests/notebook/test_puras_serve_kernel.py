@@ -205,7 +205,7 @@ def test_feedback_buttons_say_the_server_keeps_no_feedback(kernel: Kernel) -> No
     assert wait_for(kernel, "rated.widget.up is not None", "True") == "True"
     kernel.click(kernel.printed("rated.widget.up.model_id"))
     note = "rated.widget.feedback_note.value"
-    expected = "not recorded: this server has no feedback route (POST /v1/jobs/{id}/feedback answered 404)"
+    expected = '<span title="POST /v1/jobs/{id}/feedback answered 404">no feedback on this server</span>'
     assert wait_for(kernel, note, expected) == expected
     assert kernel.printed("rated.widget.up.disabled, rated.widget.down.disabled") == "True True"
     short_error(kernel.run("rated.feedback(1)"), "NotSupported", "no feedback route")
@@ -230,7 +230,7 @@ def test_compare_on_a_server_without_versions_compares_inputs_only(kernel: Kerne
     cell = "[c for c in descendants(grid.widget) if type(c).__name__ == 'CellView'][1]"
     assert wait_for(kernel, f"{cell}.rating is not None", "True") == "True"
     kernel.click(kernel.printed(f"{cell}.rating.down.model_id"))
-    expected = "not recorded: this server has no feedback route (POST /v1/jobs/{id}/feedback answered 404)"
+    expected = '<span title="POST /v1/jobs/{id}/feedback answered 404">no feedback on this server</span>'
     assert wait_for(kernel, f"{cell}.rating.note.value", expected) == expected
     assert kernel.printed(f"{cell}.rating.up.disabled, {cell}.rating.down.disabled") == "True True"
 
@@ -328,3 +328,13 @@ def test_completion_offers_the_skills_health_lists_and_their_inputs(kernel: Kern
     assert kernel.complete("%puras run poster acc") == ["accent="]
     assert kernel.complete("%%puras poster\nhea") == ["headline: "]
     assert "layout" not in " ".join(kernel.complete("%puras run ")), "a subskill is not offered"
+
+
+def test_show_and_map_on_puras_serve(kernel: Kernel) -> None:
+    cell = kernel.ok("shown = puras_nb.run('poster', {'photo': 'https://example.com/x.png', 'headline': 'Shown'}, "
+                     "display=False)\npuras_nb.show(shown)")
+    (view,) = [d for d in cell.displays if "text/html" in d][-1:]
+    assert view["text/plain"] == '<result {"poster": "<image/png>", "caption": "Shown (#ff6600)"}>'
+    assert '<img src="data:image/png;base64,' in view["text/html"], "the declared image output, shown as one"
+    kernel.ok("rows = [{'n': 1}, {'n': 2}]\n%puras map count $rows -o mapped")
+    assert kernel.printed("mapped.wait(30).text()") == "<Batch studio/count: 2 rows; 2 succeeded>"
