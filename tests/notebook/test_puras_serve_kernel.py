@@ -334,7 +334,8 @@ def test_show_and_map_on_puras_serve(kernel: Kernel) -> None:
     cell = kernel.ok("shown = puras_nb.run('poster', {'photo': 'https://example.com/x.png', 'headline': 'Shown'}, "
                      "display=False)\npuras_nb.show(shown)")
     (view,) = [d for d in cell.displays if "text/html" in d][-1:]
-    assert view["text/plain"] == '<result {"poster": "<image/png>", "caption": "Shown (#ff6600)"}>'
+    assert view["text/plain"] == ('<result {"poster": "<image/png>", "caption": "Shown (#ff6600)"}>\n'
+                                  'poster: image (image/png, embedded)')  # each media item named on a line
     assert '<img src="data:image/png;base64,' in view["text/html"], "the declared image output, shown as one"
     kernel.ok("rows = [{'n': 1}, {'n': 2}]\n%puras map count $rows -o mapped")
     assert kernel.printed("mapped.wait(30).text()") == "<Batch studio/count: 2 rows; 2 succeeded>"
