@@ -219,6 +219,9 @@ def test_a_body_that_cannot_be_sent_stops_run_all(kernel: Kernel, body: str, fra
     never run (the kernel aborts it). Before: a raw TypeError/RecursionError, or a billion-laughs body that never
     ended."""
     kernel.ok("reached = False")
+    # Run All queues every cell at once: a busy cell first, so both are queued before the failing one runs (the
+    # kernel aborts only what is queued when a cell fails; a failure within microseconds could beat `after`)
+    kernel.kc.execute("import time; time.sleep(0.3)")
     failing = kernel.kc.execute("%%puras demo/echo\n" + body)
     after = kernel.kc.execute("reached = True")
     replies: dict[str, dict] = {}
