@@ -15,7 +15,7 @@ from ..model.group import outcome
 from ..model.text import dollars, json_line, summarize
 from ..runtime import loop as rt
 from ..strings import cut
-from .html import STYLE, badge, esc, outcome_bar, thumbnails_html
+from .html import NO_MATH, STYLE, badge, esc, outcome_bar, thumbnails_html
 
 __all__ = ["LiveBatch", "batch_html"]
 
@@ -85,7 +85,7 @@ def batch_html(batch: Batch, *, final: bool = False) -> str:
     if rest > 0:
         parts.append(f"<div><small>… {rest} more rows: batch.to_pandas() or batch.rows()</small></div>")
     cls = "puras-static puras-batch puras-final" if final else "puras-static puras-batch"
-    return f'{STYLE}<div class="{cls}">{"".join(parts)}</div>'
+    return f'{STYLE}<div class="{cls} {NO_MATH}">{"".join(parts)}</div>'
 
 
 class LiveBatch:
@@ -143,7 +143,7 @@ class LiveBatch:
             return
         job_id = f" · job {job.id}" if job.id else ""
         self.detail.value = (
-            f'{STYLE}<div class="puras-static"><b>row {i + 1}</b>{esc(job_id)}<br>'
+            f'{STYLE}<div class="puras-static {NO_MATH}"><b>row {i + 1}</b>{esc(job_id)}<br>'
             f"<code>{esc(json_line(self.batch.inputs[i], 2000))}</code>"
             f'<div class="puras-error">{esc(cut(job.error_text, 5000))}</div></div>'
         )

@@ -34,7 +34,7 @@ from ..runtime.kernel import output_of, parent
 from ..strings import cut, flat
 from .display import static_bundle as static_view
 from .display import widget_for
-from .html import STYLE, esc
+from .html import NO_MATH, STYLE, esc
 from .job import Throttle
 from .outputs import live_bundle, widget_view
 
@@ -611,7 +611,8 @@ class SkillForm(w.VBox):
             shown = static_view(run)
             texts += [text, shown["text/plain"]]
             parts.append(head + shown["text/html"].removeprefix(STYLE))
-        html = f'{STYLE}{FORM_STYLE}<div class="puras-static puras-final puras-form-static">{"".join(parts)}</div>'
+        root = f"puras-static puras-final puras-form-static {NO_MATH}"
+        html = f'{STYLE}{FORM_STYLE}<div class="{root}">{"".join(parts)}</div>'
         return {"text/plain": "\n".join(texts), "text/html": html}
 
     def _publish(self, *, here: bool = False) -> None:

@@ -16,7 +16,7 @@ import ipywidgets as w
 from ..mime import dimensions
 from ..model.protocols import Change, GridView, JobView
 from ..model.text import count, input_lines
-from .html import STYLE, badge, ending_html, esc, facts, result_html
+from .html import NO_MATH, STYLE, badge, ending_html, esc, facts, result_html
 from .job import MAX_HZ, Rating, Throttle, set_traits
 from .outputs import widget_view
 from .result import ResultView
@@ -229,7 +229,7 @@ def comparison_html(comparison: GridView, *, final: bool = False) -> str:
         width, sized = f"width:100%;max-width:{round(total)}px", " puras-sized"
     cls = "puras-static puras-final" if final else "puras-static"
     return (
-        f'{STYLE}<div class="{cls}"><b>{esc(comparison.skill)}</b>: {esc(heading(comparison))}'
+        f'{STYLE}<div class="{cls} {NO_MATH}"><b>{esc(comparison.skill)}</b>: {esc(heading(comparison))}'
         f'<table class="puras-grid{sized}" style="table-layout:fixed;{width}"><colgroup>{cols}</colgroup>'
         f'<tr><th style="{_TOP}">input</th>{head}</tr>{"".join(rows)}</table></div>'
     )

@@ -166,7 +166,7 @@ class SkillCard:
                 f"<tbody>{cells}</tbody></table>{more}"
             )
         facts = "".join(f'<div class="puras-muted puras-skill-fact">{esc(line)}</div>' for line in self._facts())
-        return (f'{STYLE}{SKILL_STYLE}<div class="puras-static puras-skill">{head}{about}{table}{facts}'
+        return (f'{STYLE}{SKILL_STYLE}<div class="puras-static puras-skill {NO_MATH}">{head}{about}{table}{facts}'
                 f"{self._examples_html()}</div>")
 
     def _examples_html(self) -> str:

@@ -8,7 +8,7 @@ error colour), readable in light and dark themes. The text/plain beside it is `p
 from __future__ import annotations
 
 from ..model.spans import Row, Spans
-from .html import STYLE, esc
+from .html import NO_MATH, STYLE, esc
 
 __all__ = ["spans_html"]
 
@@ -87,11 +87,11 @@ def spans_html(spans: Spans) -> str:
     job = f" · job <code>{esc(spans.job_id)}</code>" if spans.job_id else ""
     if not spans.rows:
         body = f'<div class="puras-muted">{esc(spans.empty_note())}</div>'
-        return f'{STYLE}{SPANS_STYLE}<div class="puras-static puras-spans"><b>spans</b>{job}{body}</div>'
+        return f'{STYLE}{SPANS_STYLE}<div class="puras-static puras-spans {NO_MATH}"><b>spans</b>{job}{body}</div>'
     rows = "".join(_row(row, spans.total_ms) for row in spans.rows)
     more = f'<div class="puras-muted">… {spans.more} more spans</div>' if spans.more else ""
     return (
-        f'{STYLE}{SPANS_STYLE}<div class="puras-static puras-spans"><b>spans</b>{job} · '
+        f'{STYLE}{SPANS_STYLE}<div class="puras-static puras-spans {NO_MATH}"><b>spans</b>{job} · '
         f"{len(spans.rows) + spans.more} spans over {esc(_ms(spans.total_ms))}"
         f"{' · the job is still running' if spans.running else ''}"
         '<table><colgroup><col style="width:45%"><col style="width:6.5em"><col></colgroup>'

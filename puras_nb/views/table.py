@@ -11,7 +11,7 @@ from typing import Any
 
 from ..model.table import JobsTable, job_outcome
 from ..model.text import dollars, json_line
-from .html import STYLE, badge, bar_html, esc, outcome_bar
+from .html import NO_MATH, STYLE, badge, bar_html, esc, outcome_bar
 
 __all__ = ["LiveTable", "table_html"]
 
@@ -41,7 +41,7 @@ def table_html(table: JobsTable, *, final: bool = False) -> str:
         )
     cls = "puras-static puras-jobs puras-final" if final else "puras-static puras-jobs"
     return (
-        f'{STYLE}<div class="{cls}"><div><b>{esc(table.title)}</b> · {esc(table.summary())}</div>'
+        f'{STYLE}<div class="{cls} {NO_MATH}"><div><b>{esc(table.title)}</b> · {esc(table.summary())}</div>'
         f"{outcome_bar(table.outcomes())}"
         f'<table class="puras-jobs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         "</div>"

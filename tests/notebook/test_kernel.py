@@ -357,7 +357,8 @@ def test_a_form_is_its_widget_and_a_static_view_that_names_the_skill_and_its_inp
     assert widget["data"]["text/html"] == '<div class="puras-live-fallback"></div>', "the static view says it, once"
     assert static["transient"]["display_id"]
     html = static["data"]["text/html"]
-    assert 'class="puras-static puras-final puras-form-static"' in html and "demo/image" in html
+    root = 'class="puras-static puras-final puras-form-static mathjax_ignore tex2jax_ignore"'  # never typeset
+    assert root in html and "demo/image" in html
     assert "Inputs: prompt, width, height" in html and "no runs yet" in html
     assert "model not found" not in html and "<SkillForm" not in html
 

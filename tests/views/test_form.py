@@ -136,7 +136,8 @@ def test_runs_go_on_top_of_the_history_and_compare_makes_a_grid() -> None:
                                      "#2 · demo/image compare · prompt=a <b>fox</b>, width=16, height=16"]
     assert "<Comparison demo/image: " in text and "; 2 succeeded>" in text
     assert '#1 · demo/count v2 · n=2, delay=0.01\n<LiveJob demo/count succeeded>\nresult: {"count": 2}' in text
-    assert 'class="puras-static puras-final puras-form-static"' in html and "2 runs below, newest first" in html
+    root = 'class="puras-static puras-final puras-form-static mathjax_ignore tex2jax_ignore"'  # never typeset
+    assert root in html and "2 runs below, newest first" in html
     assert html.index("#2 · ") < html.index("#1 · ") and "Also offered: demo/count" in html
     assert "a &lt;b&gt;fox&lt;/b&gt;" in html and "<b>fox</b>" not in html
     assert html.count("<style>") == 1 + 1, "the views' style and the form's, once each"

@@ -12,6 +12,7 @@ import pytest
 from puras_nb.notebook.compare import compare
 from puras_nb.views.display import static_bundle
 from puras_nb.views.grid import ComparisonWidget, column_weights, heading, inputs_html
+from puras_nb.views.html import NO_MATH
 from puras_nb.views.job import descendants
 
 pytestmark = pytest.mark.usefixtures("configured")
@@ -78,6 +79,7 @@ def test_columns_are_sized_by_their_media_live_and_saved() -> None:
     cols = "".join(f'<col style="width:{100 * px / sum(pixels):.2f}%">' for px in pixels)
     assert f"max-width:{round(sum(pixels))}px" in html and f"<colgroup>{cols}</colgroup>" in html
     assert 'class="puras-grid puras-sized"' in html
+    assert f'<div class="puras-static puras-final {NO_MATH}">' in html, "'$0.0299 … $0.0404' is never typeset as math"
     assert "<b>demo/ugc-ad</b>: 1 input × 2 versions" in html and "product:</span> a &lt;lamp&gt;" in html
 
 

@@ -24,7 +24,7 @@ from puras_nb.notebook.live import LiveJob
 from puras_nb.runtime import loop as rt
 from puras_nb.views import JobWidget, ResultView
 from puras_nb.views.display import TerminalLine
-from puras_nb.views.html import NEUTRAL, job_html, job_text, json_html, media_html, result_html, summarize
+from puras_nb.views.html import NEUTRAL, NO_MATH, job_html, job_text, json_html, media_html, result_html, summarize
 from puras_nb.views.job import Throttle, descendants
 from puras_nb.views.show import show
 
@@ -462,6 +462,7 @@ def test_the_jobs_table_bar_is_split_by_outcome() -> None:
     jobs = [LiveJob(_job("succeeded", id=f"s{i}")) for i in range(8)]
     jobs += [LiveJob(_job("failed", id="f", error="boom")), LiveJob(_job("cancelled", id="c"))]
     html = table_html(JobsTable(jobs)).split("</style>", 1)[1]
+    assert html.startswith(f'<div class="puras-static puras-jobs {NO_MATH}">'), "its costs are never typeset as math"
     bar = re.search(r'<div class="puras-bar puras-outcomes"[^>]*>(.*?)</div></div>', html)
     assert bar, html[:500]
     parts = re.findall(r'width:([\d.]+)%;background:([^;]+);', bar.group(1))
