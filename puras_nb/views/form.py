@@ -655,15 +655,19 @@ def _details_toggle(entry: w.VBox, view: w.Widget) -> w.ToggleButton:
     toggle = w.ToggleButton(description="details", icon="angle-down", tooltip="the log, the job id and the raw result",
                             layout=w.Layout(width="auto"), _dom_classes=("puras-run-details",))
 
+    def follow(_change: object = None) -> None:
+        inner = getattr(view, "details_toggle", None)  # a job that ended as one line folds its log and result
+        if isinstance(inner, w.ToggleButton):
+            inner.value = toggle.value
+
     def toggled(change: dict) -> None:
         opened = bool(change["new"])
         (entry.add_class if opened else entry.remove_class)("puras-details-open")
         toggle.icon = "angle-up" if opened else "angle-down"
-        inner = getattr(view, "details_toggle", None)  # a job that ended as one line folds its log and result
-        if isinstance(inner, w.ToggleButton):
-            inner.value = opened
+        follow()
 
     toggle.observe(toggled, names="value")
+    view.observe(follow, names="children")  # opened while it ran: the line it ends as opens its details too
     return toggle
 
 

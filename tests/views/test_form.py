@@ -371,3 +371,22 @@ def test_the_app_keeps_each_run_s_log_id_and_raw_result_behind_one_details_toggl
     plain = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 0.05}))
     plain.fill(photo="https://cdn.example/a.png").run()
     assert isinstance(plain.history.children[0].children[0], w.HTML), "a notebook's form shows everything, no toggle"
+
+
+def test_details_opened_while_the_run_goes_on_stay_open_once_it_ends_as_one_line() -> None:
+    """A stakeholder opens "details" while the job runs; when it ends as one line, that line's own details open too,
+    so its log is fetched and shown (it stayed empty until the toggle was closed and opened again)."""
+    form = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 1.0}),
+                     results_only=True)
+    form.fill(photo="https://cdn.example/a.png")
+    job = form.run()
+    entry = form.history.children[0]
+    row, view = entry.children
+    toggle = row.children[1]
+    assert not job.done() and view.details_toggle is None
+    toggle.value = True
+    job.result(timeout=20)
+    deadline = time.monotonic() + 10
+    while view.details_toggle is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert view.details_toggle is not None and view.details_toggle.value is True
