@@ -248,7 +248,7 @@ voiceover, a vertical video and a thumbnail, in one call. This notebook shows on
 compares the two versions of the skill side by side, and sums up what it cost.
 
 *Runs offline on the local Puras emulator: `puras-nb demo` starts one for it, and with no
-`PURAS_API_KEY` set puras-nb starts its own on the first job. Set `PURAS_API_KEY` to run the hosted
+`PURAS_API_KEY` set puras-nb starts its own (on `%load_ext puras_nb` or the first job). Set `PURAS_API_KEY` to run the hosted
 skills instead.*
 """),
     md("""
