@@ -63,6 +63,8 @@ __all__ = [
 #: with room left for the round trip.
 CATALOG_TIMEOUT = 30.0
 QUICK_TIMEOUT = 0.6
+#: Seconds a failed run waits for the catalog to name close matches (a cell that stopped, not a completion).
+HINT_TIMEOUT = 2.0
 FAILURE_TTL = 30.0
 #: Caps on a deployment bundle read in memory: its download, its entries, each `skill.yaml` and all of them.
 BUNDLE_MAX_BYTES = 50_000_000
@@ -569,12 +571,15 @@ def _session_within(timeout: float) -> Session | None:
     global _making
     with _lock:
         making = _making
-        fresh = making is None or making.done()
-        if making is None or fresh:
+        if making is not None and making.done() and making.exception() is None and not making.result().retired:
+            return making.result()  # the session made earlier is still the current one: no thread
+        wait = 0.0  # as with the catalog: one completion waits, not each one
+        if making is None or making.done():
             making = _making = concurrent.futures.Future()
             threading.Thread(target=_make_session, args=(making,), name="puras-nb-session", daemon=True).start()
+            wait = timeout
     try:
-        return making.result(timeout if fresh else 0)  # as with the catalog: one completion waits, not each one
+        return making.result(wait)
     except concurrent.futures.TimeoutError:
         return None
 
@@ -604,7 +609,7 @@ async def explain_not_found(error: BaseException, path: str, skillpack: str | No
         skills = _cache.get(_where(sess))
     if skills is None:
         try:
-            skills = await _afetch(sess, QUICK_TIMEOUT)
+            skills = await _afetch(sess, HINT_TIMEOUT)
         except Exception:  # the hint is a courtesy: without a catalog the server's 404 is the answer
             return error
     try:
