@@ -189,7 +189,7 @@ def input_lines(inputs: Any, limit: int = 60) -> list[tuple[str, str]]:
     """A job's inputs as (key, value) lines for people to read: a string as it is, anything else as JSON, each one
     line cut to `limit` characters; a file sent inline (a data URL) as its type and size, not its base64."""
     if not isinstance(inputs, dict):
-        return [("", flat(json_line(inputs, limit), limit))] if inputs is not None else []
+        return [("", json_line(inputs, limit))] if inputs is not None else []
     lines = []
     for key, value in inputs.items():
         if isinstance(value, str) and (data := DATA_URL.match(value)):

@@ -52,11 +52,7 @@ def parent() -> dict:
 
 def parent_id() -> str | None:
     """The msg_id of the request (cell) that current output is attributed to."""
-    kernel = _kernel()
-    try:
-        return kernel.get_parent().get("header", {}).get("msg_id") if kernel is not None else None
-    except Exception:  # an older kernel without get_parent
-        return None
+    return parent().get("header", {}).get("msg_id")
 
 
 @contextlib.contextmanager

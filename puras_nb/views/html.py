@@ -6,7 +6,6 @@ only URLs ever put in an attribute are http(s) and `data:` URLs of media types (
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from html import escape
 from typing import Any
 
 from ..api.media import Media, fetch, safe_url
-from ..mime import media_kind
+from ..mime import data_url, media_kind
 from ..model.job import job_text
 from ..model.media import file_name, find_media, shown_mime
 from ..model.protocols import Group, JobState, JobView, Row, Step
@@ -268,17 +267,13 @@ def json_html(value: Any, *, open_depth: int = 2) -> str:
 _FIGURE = "margin-top:0;margin-right:0;margin-bottom:8px;margin-left:0"
 
 
-def _data_url(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 def _still_html(still: Still, kind: str, label: str) -> str:
     """The image standing in for a video or an audio where no player plays (`puras-still`, hidden by STYLE where the
     player shows): its size as attributes when known, so that it reads the same without any stylesheet."""
     what = "Waveform" if still.what == "waveform" else f"Still frame ({still.what})"
     size = f' width="{still.width}" height="{still.height}"' if still.width and still.height else ""
     fit = "" if size else ";max-height:480px;width:auto"
-    src = esc(_data_url(still.mime, still.data))
+    src = esc(data_url(still.data, still.mime))
     return (f'<img class="puras-still" src="{src}" alt="{esc(f"{what} of {label}")}" title="{esc(f"{kind}: {label}")}"'
             f'{size} style="max-width:100%;height:auto{fit}">')
 
@@ -306,7 +301,7 @@ def media_html(
     if data is None and media.is_data:  # decoded here (no network), and checked as fetched bytes are
         data = fetch(media, embed_max)
     if data is not None and len(data) <= embed_max:
-        src = _data_url(shown_mime(media, data), data)
+        src = data_url(data, shown_mime(media, data))
     elif media.is_data:  # shown only from its checked bytes, never as the result gave it
         note = f"{esc(media.path)}: {esc(media.mime)} not shown (too large, or not {esc(kind)} bytes)"
         return f'<figure class="puras-media" style="{_FIGURE}"><figcaption>{note}</figcaption></figure>'
@@ -325,7 +320,7 @@ def media_html(
         hidden = ' hidden style="display:none;max-width:100%"'
         poster = ""
         if kind == "video" and made is not None and len(made.data) <= POSTER_MAX_BYTES:
-            poster = f' poster="{esc(_data_url(made.mime, made.data))}"'
+            poster = f' poster="{esc(data_url(made.data, made.mime))}"'
         tag = f'<{kind} class="puras-player" controls preload="metadata" src="{esc(src)}"{poster}{hidden}></{kind}>'
     link = ""
     if not media.is_data:
@@ -350,9 +345,9 @@ def thumbnails_html(media: list[Media], data: dict[str, bytes | None], limit: in
         raw = data.get(m.url)
         made = still(m, data) if m.kind == "video" else None
         if made is not None:
-            src = _data_url(made.mime, made.data)
+            src = data_url(made.data, made.mime)
         elif m.kind == "image" and raw is not None and len(raw) <= EMBED_MAX_BYTES:
-            src = _data_url(shown_mime(m, raw), raw)
+            src = data_url(raw, shown_mime(m, raw))
         else:
             continue
         shown.append(f'<img src="{esc(src)}" alt="{esc(m.name or m.path or m.kind)}" '

@@ -54,8 +54,9 @@ def _shared(kind: type[W], values: dict[str, Any]) -> W:
     """This cell's one `kind` model with these trait values, made on first use (again if it was closed)."""
     key = (kind, tuple(sorted(values.items())))
     with _lock:
-        models = _cells.setdefault(parent_id(), {})
-        _cells.move_to_end(parent_id())
+        cell = parent_id()
+        models = _cells.setdefault(cell, {})
+        _cells.move_to_end(cell)
         while len(_cells) > CELLS_KEPT:
             _cells.popitem(last=False)
         model = models.get(key)
