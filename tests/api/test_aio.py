@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from puras_nb import AsyncClient, JobError, PurasAPIError, PurasConnectionError
@@ -102,36 +103,66 @@ def test_concurrent_runs_share_the_loop(arun) -> None:
     assert arun(scenario) < 3.0  # one after another they would take 10 s
 
 
-def test_cancelling_the_task_cancels_the_job_when_asked(arun) -> None:
-    async def scenario(c: AsyncClient) -> None:
-        tag = uuid.uuid4().hex
-        task = asyncio.create_task(c.run("hang", {"tag": tag}, cancel_on_interrupt=True))
-        await asyncio.sleep(0.4)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        job = next(j for j in await c.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
-        assert (await c.wait(job["id"], timeout=5, poll_interval=0.1))["status"] == "cancelled"
+class Armed(httpx.AsyncHTTPTransport):
+    """The real loopback transport that calls `then` (once) when a request to `/v1/jobs` has left whole (httpcore's
+    trace: its body is sent): a task cancelled there is cancelled while the server has the request, however loaded
+    the machine, instead of after a sleep that hopes so."""
 
-    arun(scenario)
+    def __init__(self) -> None:
+        super().__init__()
+        self.then: Callable[[], Any] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.then is not None and request.url.path == "/v1/jobs":
+            inner = request.extensions.get("trace")
+
+            async def trace(name: str, info: dict) -> None:
+                if inner is not None:
+                    await inner(name, info)
+                if name.endswith(".send_request_body.complete") and self.then is not None:
+                    then, self.then = self.then, None
+                    then()
+
+            request.extensions["trace"] = trace
+        return await super().handle_async_request(request)
+
+
+async def cancelled_once_sent(c: AsyncClient, transport: Armed, tag: str) -> None:
+    """Run the `hang` job `tag`, cancel_on_interrupt, and cancel its task 50 ms after the submission was sent."""
+    task = asyncio.create_task(c.run("hang", {"tag": tag}, cancel_on_interrupt=True))
+    transport.then = lambda: asyncio.get_running_loop().call_later(0.05, task.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_cancelling_the_task_cancels_the_job_when_asked(emulator) -> None:
+    async def scenario() -> None:
+        transport = Armed()
+        async with AsyncClient(emulator.api_key, "demo", api_base=emulator.url, transport=transport) as c:
+            tag = uuid.uuid4().hex
+            await cancelled_once_sent(c, transport, tag)
+            job = next(j for j in await c.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
+            assert (await c.wait(job["id"], timeout=5, poll_interval=0.1))["status"] == "cancelled"
+
+    asyncio.run(scenario())
 
 
 def test_cancelling_the_task_while_a_slow_server_holds_the_submission_cancels_the_job_it_creates(
-    arun, faults
+    emulator, faults
 ) -> None:
-    async def scenario(c: AsyncClient) -> None:
-        tag = uuid.uuid4().hex
-        faults({"rate": 1, "kinds": "delay", "delay": 1.5, "methods": "POST", "paths": "/v1/jobs"})
-        task = asyncio.create_task(c.run("hang", {"tag": tag}, cancel_on_interrupt=True))
-        await asyncio.sleep(0.3)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        faults({})
-        job = next(j for j in await c.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
-        assert (await c.wait(job["id"], timeout=5, poll_interval=0.1))["status"] == "cancelled"
+    """The server has the submission (the task is cancelled 50 ms after it was sent whole) and creates the job 0.6 s
+    later, after the first look for it: the job is still found and cancelled."""
+    async def scenario() -> None:
+        transport = Armed()
+        async with AsyncClient(emulator.api_key, "demo", api_base=emulator.url, transport=transport) as c:
+            tag = uuid.uuid4().hex
+            faults({"rate": 1, "kinds": "delay", "delay": 0.6, "methods": "POST", "paths": "/v1/jobs"})
+            await cancelled_once_sent(c, transport, tag)
+            faults({})
+            job = next(j for j in await c.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
+            assert (await c.wait(job["id"], timeout=5, poll_interval=0.1))["status"] == "cancelled"
 
-    arun(scenario)
+    asyncio.run(scenario())
 
 
 def test_connection_error_names_the_host() -> None:

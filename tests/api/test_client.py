@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -208,13 +208,54 @@ def sigint_after():
     signal.signal(signal.SIGINT, previous)
 
 
+class Armed(httpx.HTTPTransport):
+    """The real loopback transport that calls `then` (once, then clears it) when a request to a path starting with
+    `prefix` reaches `event` of httpcore's trace (by default: its body is sent whole): a Ctrl-C armed there comes
+    while the server has the request, however loaded the machine, instead of after a sleep that hopes so."""
+
+    def __init__(self, event: str = ".send_request_body.complete") -> None:
+        super().__init__()
+        self.event = event
+        self.prefix = ""
+        self.then: Callable[[], None] | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.then is not None and request.url.path.startswith(self.prefix):
+            inner = request.extensions.get("trace")
+
+            def trace(name: str, info: dict) -> None:
+                if inner is not None:
+                    inner(name, info)
+                if name.endswith(self.event) and self.then is not None:
+                    then, self.then = self.then, None
+                    then()
+
+            request.extensions["trace"] = trace
+        return super().handle_request(request)
+
+
+@pytest.fixture
+def armed(emulator) -> Iterator[tuple[Client, Armed]]:
+    """A client on the emulator whose transport can arm a Ctrl-C on a request's delivery."""
+    transport = Armed()
+    with Client(emulator.api_key, "demo", api_base=emulator.url, transport=transport) as c:
+        yield c, transport
+
+
 def find_by_tag(client: Client, tag: str) -> dict:
     return next(j for j in client.jobs(skill="hang", limit=50) if j["inputs"].get("tag") == tag)
 
 
-def test_ctrl_c_during_run_cancels_the_job_when_asked(client: Client, sigint_after) -> None:
+def ctrl_c_once_sent(transport: Armed, prefix: str, sigint_after: Callable[[float], None]) -> None:
+    """A Ctrl-C 50 ms after the next request to `prefix` has reached the server (the call then waits on it), or
+    its connect began (an `Armed` for "connect_tcp.started")."""
+    transport.prefix, transport.then = prefix, lambda: sigint_after(0.05)
+
+
+def test_ctrl_c_during_run_cancels_the_job_when_asked(armed: tuple[Client, Armed], sigint_after) -> None:
+    client, transport = armed
     tag = uuid.uuid4().hex
-    sigint_after(0.5)
+    ctrl_c_once_sent(transport, "/v1/jobs", sigint_after)
     start = time.monotonic()
     with pytest.raises(JobInterrupted) as info:
         client.run("hang", {"tag": tag}, cancel_on_interrupt=True)
@@ -224,16 +265,17 @@ def test_ctrl_c_during_run_cancels_the_job_when_asked(client: Client, sigint_aft
     assert client.wait(job["id"], timeout=5, poll_interval=0.1)["status"] == "cancelled"
 
 
-def test_ctrl_c_while_polling_leaves_the_job_running_by_default(client: Client, sigint_after) -> None:
+def test_ctrl_c_while_polling_leaves_the_job_running_by_default(armed: tuple[Client, Armed], sigint_after) -> None:
+    client, transport = armed
     tag = uuid.uuid4().hex
     client.max_server_wait = 0
-    sigint_after(0.4)
+    ctrl_c_once_sent(transport, "/v1/jobs/", sigint_after)  # a status poll: the submission was answered at once
     with pytest.raises(JobInterrupted) as info:
         client.run("hang", {"tag": tag}, poll_interval=0.1)
     job = find_by_tag(client, tag)
     assert info.value.job_id == job["id"] and not info.value.cancelled
     assert client.get(job["id"])["status"] == "running"
-    sigint_after(0.3)
+    ctrl_c_once_sent(transport, "/v1/jobs/", sigint_after)
     with pytest.raises(JobInterrupted) as again:
         client.wait(job["id"], cancel_on_interrupt=True)
     assert again.value.cancelled
@@ -242,12 +284,14 @@ def test_ctrl_c_while_polling_leaves_the_job_running_by_default(client: Client, 
 
 @pytest.mark.parametrize("cancel", [True, False])
 def test_ctrl_c_while_a_slow_server_still_holds_the_submission_finds_the_job_it_creates_later(
-    client: Client, faults, sigint_after, cancel: bool
+    armed: tuple[Client, Armed], faults, sigint_after, cancel: bool
 ) -> None:
-    """The request reached the server, which creates the job 1.5 s after the Ctrl-C: it is still named."""
+    """The request reached the server (the Ctrl-C comes 50 ms after it was sent whole), which creates the job
+    0.6 s later, after the first look for it: it is still named."""
+    client, transport = armed
     tag = uuid.uuid4().hex
-    faults({"rate": 1, "kinds": "delay", "delay": 1.5, "methods": "POST", "paths": "/v1/jobs"})
-    sigint_after(0.3)
+    faults({"rate": 1, "kinds": "delay", "delay": 0.6, "methods": "POST", "paths": "/v1/jobs"})
+    ctrl_c_once_sent(transport, "/v1/jobs", sigint_after)
     start = time.monotonic()
     with pytest.raises(JobInterrupted) as info:
         client.run("hang", {"tag": tag}, cancel_on_interrupt=cancel)
@@ -269,11 +313,11 @@ def test_ctrl_c_before_the_submission_left_this_machine_says_no_job_exists(sigin
         server.listen(0)
         filler.connect(server.getsockname())
         host, port = server.getsockname()
-        sigint_after(0.3)
+        transport = Armed("connection.connect_tcp.started")
+        ctrl_c_once_sent(transport, "/v1/jobs", sigint_after)
         start = time.monotonic()
-        with Client("puras_test_key", "demo", api_base=f"http://{host}:{port}") as c, pytest.raises(
-            SubmitInterrupted
-        ) as info:
+        with Client("puras_test_key", "demo", api_base=f"http://{host}:{port}", transport=transport) as c, \
+                pytest.raises(SubmitInterrupted) as info:
             c.run("hang", {}, cancel_on_interrupt=True)
     assert time.monotonic() - start < 1.5
     assert info.value.job_id is None and "never reached the server" in str(info.value)

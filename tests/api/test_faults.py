@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -90,15 +91,33 @@ def test_async_runs_succeed_through_failing_gets(emulator_url: str, faults) -> N
     assert asyncio.run(main()) == [{"count": 2}] * 20
 
 
+class FaultsOffAfter(httpx.HTTPTransport):
+    """The real loopback transport that calls `off` (once) when an answer with `status` comes back: the emulator's
+    faults are turned off on the event itself, so the retry after it meets none, however late it comes."""
+
+    def __init__(self, status: int, off: Callable[[], None]) -> None:
+        super().__init__()
+        self.status, self.off = status, off
+        self.answers: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        self.answers.append(response.status_code)
+        if response.status_code == self.status and self.answers.count(self.status) == 1:
+            self.off()
+        return response
+
+
 def test_429_retry_after_is_honoured(emulator_url: str, faults) -> None:
-    with Client(KEY, "demo", api_base=emulator_url) as client:
+    """The retry waits the Retry-After (0.3 s), not the backoff (10 ms here)."""
+    transport = FaultsOffAfter(429, lambda: faults({}))
+    with Client(KEY, "demo", api_base=emulator_url, transport=transport) as client:
         job = client.submit("echo", {}, wait=True)
-        faults({"rate": 1, "kinds": "429", "retry_after": 1, "methods": "GET"})
-        off = {"json": {}, "headers": {"Authorization": f"Bearer {KEY}"}, "timeout": 10}
-        threading.Timer(0.3, lambda: httpx.put(f"{emulator_url}/_emulator/faults", **off)).start()
+        faults({"rate": 1, "kinds": "429", "retry_after": 0.3, "methods": "GET"})
         start = time.monotonic()
         assert client.get(job["id"])["status"] == "succeeded"
-        assert time.monotonic() - start >= 1.0
+        assert time.monotonic() - start >= 0.3
+    assert transport.answers == [201, 429, 200]
 
 
 def test_exhausted_retries_during_a_wait_name_the_job(emulator_url: str, faults) -> None:
@@ -138,7 +157,8 @@ def test_a_submission_refused_with_retry_after_is_retried(emulator_url: str, kin
         return next(refusals, chaos.PASS) if method == "POST" else chaos.PASS
 
     tag = uuid.uuid4().hex
-    with chaos.ChaosProxy(emulator_url, decide) as proxy, Client(KEY, "demo", api_base=proxy.url) as client:
+    with chaos.ChaosProxy(emulator_url, decide, retry_after=0.05) as proxy, \
+            Client(KEY, "demo", api_base=proxy.url) as client:
         assert client.run("echo", {"limited": kind, "tag": tag}) == {"limited": kind, "tag": tag}
     assert proxy.counts[kind] == 2 and jobs_with(emulator_url, "tag", tag) == 1
 
@@ -364,7 +384,7 @@ def test_a_timeout_is_a_deadline_even_under_retry_after(emulator_url: str, fault
             if call == "wait":
                 client.wait(job["id"], timeout=2)
             else:
-                client.max_server_wait = 1  # the POST returns a running job; then the GETs meet the 429s
+                client.max_server_wait = 0  # the POST returns a running job at once; then the GETs meet the 429s
                 client.run("slow", {"seconds": 30}, timeout=2)
         elapsed = time.monotonic() - started
         faults({})

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from puras_nb import AsyncClient, Client, JobError, PurasAPIError, PurasConnectionError
-from puras_nb.api import answers
+from puras_nb.api import answers, flows
 from puras_nb.strings import has_control
 from tests.harness.hostile import Hostile, Seen, answer, drip, endless
 
@@ -85,49 +87,66 @@ def test_an_endless_body_ends_at_the_cap_as_an_error_that_says_so() -> None:
         assert isinstance(error, PurasAPIError) and "larger than 64 MB" in str(error)
 
 
-SLOW_JOB = json.dumps(DONE).encode()
+#: A job dripped a byte every DRIP s: trailing spaces keep it JSON and make the whole body take minutes, so only a
+#: deadline on the whole request ends it; each byte comes well within every read's timeout (TIMEOUT, or a wait's
+#: TIMEOUT plus GRACE).
+SLOW_JOB = json.dumps(DONE).encode() + b" " * 4000
+DRIP = 0.02
+TIMEOUT = 0.25
+#: A request inside a wait may outlive the wait by `flows.DEADLINE_GRACE` (1 s), scaled down here with the timeouts.
+GRACE = 0.25
 
 
 @pytest.mark.parametrize(
     ("call", "limit"),
     [
-        (lambda url: on(url, "get", "j1", client={"timeout": 1}), 1),
-        (lambda url: in_loop(url, "get", "j1", client={"timeout": 1}), 1),
-        (lambda url: on(url, "wait", "j1", timeout=1.5), 1.5),
-        (lambda url: on(url, "run", "echo", timeout=1.5), 1.5),
-        (lambda url: in_loop(url, "wait", "j1", timeout=1.5), 1.5),
+        (lambda url: on(url, "get", "j1", client={"timeout": TIMEOUT}), TIMEOUT),
+        (lambda url: in_loop(url, "get", "j1", client={"timeout": TIMEOUT}), TIMEOUT),
+        (lambda url: on(url, "wait", "j1", timeout=TIMEOUT), TIMEOUT + GRACE),
+        (lambda url: on(url, "run", "echo", timeout=TIMEOUT), TIMEOUT + GRACE),
+        (lambda url: in_loop(url, "wait", "j1", timeout=TIMEOUT), TIMEOUT + GRACE),
     ],
     ids=["get", "AsyncClient.get", "wait", "run", "AsyncClient.wait"],
 )
-def test_a_body_dripped_a_byte_a_second_ends_with_the_calls_timeout(call: Callable[[str], Any], limit: float) -> None:
+def test_a_body_dripped_a_byte_a_second_ends_with_the_calls_timeout(
+    call: Callable[[str], Any], limit: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A body dripped at 1 byte/s never trips a read timeout: get, wait(timeout=4), run(timeout=4) and
-    AsyncClient.get ran past 20 s. A whole request is bounded by the call's timeout (a wait's: plus a second).
-    Here a byte comes every 0.25 s (the body takes 15 s), well within each read's timeout of 1 or 1.5 s."""
-    routes = {"GET /v1/jobs/": drip(SLOW_JOB, 0.25), "POST /v1/jobs": drip(SLOW_JOB, 0.25),
+    AsyncClient.get ran past 20 s. A whole request is bounded by the call's timeout (a wait's: plus the grace).
+    Here a byte comes every 20 ms (the body takes 80 s), well within each read's timeout of 0.25 or 0.5 s."""
+    monkeypatch.setattr(flows, "DEADLINE_GRACE", GRACE)
+    routes = {"GET /v1/jobs/": drip(SLOW_JOB, DRIP), "POST /v1/jobs": drip(SLOW_JOB, DRIP),
               "GET /v1/jobs": answer(200, [])}
     with Hostile(routes) as server:
         error, took = elapsed(lambda: call(server.url))
     assert isinstance(error, PurasConnectionError), error
     assert "no whole answer within" in str(error) and "the answer was still arriving" in str(error)
-    assert took < limit + 3, took
+    assert took < limit + 3, took  # the whole body would take 80 s
 
 
 def test_a_body_that_stalls_halfway_ends_at_the_deadline_not_a_read_timeout_later() -> None:
     """Half a body, then nothing: each read may wait the whole timeout, so without the watchdog the last read
-    began near the deadline ran a timeout past it."""
+    began near the deadline ran a timeout past it (1.3 + 1.5 s here). The blocking and the async client are
+    called at once, each timed on its own; the stall ends with the test."""
+    over = threading.Event()
+
     def half_then_stall(conn: socket.socket, seen: Seen) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n")
         for byte in b'{"id": "j1", ':
             conn.sendall(bytes([byte]))
-            time.sleep(0.12)  # the last byte arrives about 1.6 s in
-        time.sleep(30)
+            time.sleep(0.11)  # the last byte arrives about 1.3 s in
+        over.wait(30)
 
-    with Hostile({"GET /v1/jobs/": half_then_stall}) as server:
-        for get in (lambda: on(server.url, "get", "j1", client={"timeout": 2, "max_retries": 0}),
-                    lambda: in_loop(server.url, "get", "j1", client={"timeout": 2, "max_retries": 0})):
-            error, took = elapsed(get)
-            assert isinstance(error, PurasConnectionError) and "still arriving" in str(error), error
-            assert took < 3.2, took
+    client = {"timeout": 1.5, "max_retries": 0}
+    with Hostile({"GET /v1/jobs/": half_then_stall}) as server, ThreadPoolExecutor(2) as pool:
+        try:
+            both = [pool.submit(elapsed, lambda: on(server.url, "get", "j1", client=client)),
+                    pool.submit(elapsed, lambda: in_loop(server.url, "get", "j1", client=client))]
+            for error, took in (done.result() for done in both):
+                assert isinstance(error, PurasConnectionError) and "still arriving" in str(error), error
+                assert took < 2.4, took
+        finally:
+            over.set()
 
 
 def test_a_gzip_bomb_is_refused_at_the_cap_without_inflating() -> None:

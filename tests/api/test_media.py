@@ -160,16 +160,16 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(_bomb())
             return
-        if path.startswith("/drip.png"):
+        if path.startswith("/drip.png"):  # a byte every 20 ms: the body takes a minute (it stops when the client goes)
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", "30")
+            self.send_header("Content-Length", "3000")
             self.end_headers()
             with contextlib.suppress(OSError):
-                for _ in range(30):
+                for _ in range(3000):
                     self.wfile.write(b"x")
                     self.wfile.flush()
-                    time.sleep(0.2)
+                    time.sleep(0.02)
             return
         mime = "image/png"
         if path.startswith("/big.png"):
@@ -278,11 +278,12 @@ def test_a_url_that_cannot_be_fetched_gives_none_never_an_error(url: str) -> Non
 
 
 def test_a_body_that_trickles_in_is_given_up_on_at_the_timeout(hosts: tuple[str, str, list]) -> None:
-    """A host sending a byte at a time never hits the read timeout; the whole body is still bounded (4 x timeout)."""
+    """A host sending a byte at a time never hits the read timeout; the whole body is still bounded (4 x timeout).
+    Here a byte comes every 20 ms, well within the read timeout of 0.15 s; the whole body would take a minute."""
     api, _, _ = hosts
     drip = Media(url=f"{api}/drip.png", kind="image", mime="image/png")
-    for get in (lambda: fetch(drip, timeout=0.5, allow_private=True),
-                lambda: asyncio.run(afetch(drip, timeout=0.5, allow_private=True))):
+    for get in (lambda: fetch(drip, timeout=0.15, allow_private=True),
+                lambda: asyncio.run(afetch(drip, timeout=0.15, allow_private=True))):
         started = time.monotonic()
         assert get() is None
         assert time.monotonic() - started < 4
@@ -514,20 +515,19 @@ def test_a_media_host_that_never_accepts_is_given_up_on_after_the_connect_timeou
         listener.listen(0)
         port = listener.getsockname()[1]
         fillers = []
-        for _ in range(4):
+        for i in range(4):
             filler = socket.socket()
-            filler.setblocking(False)
+            filler.setblocking(i == 0)  # the first one connects (it fills the queue), the others are left hanging
             with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", port))
             fillers.append(filler)
-        time.sleep(0.2)
         media = Media(url=f"http://127.0.0.1:{port}/a.png", kind="image", mime="image/png")
         try:
-            for get in (lambda: fetch(media, allow_private=True, connect_timeout=1),
-                        lambda: asyncio.run(afetch(media, allow_private=True, connect_timeout=1))):
+            for get in (lambda: fetch(media, allow_private=True, connect_timeout=0.2),
+                        lambda: asyncio.run(afetch(media, allow_private=True, connect_timeout=0.2))):
                 started = time.monotonic()
                 assert get() is None
-                assert time.monotonic() - started < 3
+                assert time.monotonic() - started < 2  # the default connect timeout is 3 s, the read timeout 30
         finally:
             for filler in fillers:
                 filler.close()

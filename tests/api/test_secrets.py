@@ -69,7 +69,7 @@ def test_no_traceback_of_a_failed_call_holds_the_key(emulator: Any, stalling: st
     url = emulator.url
 
     async def in_loop(base: str, fn: str, *args: Any) -> Any:
-        async with AsyncClient(emulator.api_key, "demo", api_base=base, timeout=0.5) as client:
+        async with AsyncClient(emulator.api_key, "demo", api_base=base, timeout=0.2) as client:
             return await getattr(client, fn)(*args)
 
     def on(key: str, base: str, fn: str, *args: Any, **opts: Any) -> Any:
@@ -80,7 +80,7 @@ def test_no_traceback_of_a_failed_call_holds_the_key(emulator: Any, stalling: st
         "a failed job": lambda: on(emulator.api_key, url, "run", "fail", {"after": 0}),
         "an API error": lambda: on(emulator.api_key, url, "get", "no-such-job"),
         "a refused connection": lambda: on(KEY, "http://127.0.0.1:9", "get", "j1", max_retries=0),
-        "a read timeout": lambda: on(KEY, stalling, "get", "j1", timeout=0.5, max_retries=0),
+        "a read timeout": lambda: on(KEY, stalling, "get", "j1", timeout=0.2, max_retries=0),
         "a bad key": lambda: Client(KEY[:20] + "\n" + KEY[20:]),
         "async: an API error": lambda: asyncio.run(in_loop(url, "get", "no-such-job")),
         "async: a read timeout": lambda: asyncio.run(in_loop(stalling, "get", "j1")),

@@ -8,20 +8,26 @@ import time
 import pytest
 
 from puras_nb import Client
+from puras_nb.api import flows
 from puras_nb.errors import PurasConnectionError
 
 KEY = "puras_live_fault_test_key_0123456789"
 
 
-def test_a_stalled_status_request_ends_with_the_wait_and_says_how_long_it_had(emulator_url: str, faults) -> None:
+def test_a_stalled_status_request_ends_with_the_wait_and_says_how_long_it_had(
+    emulator_url: str, faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status request within a wait of 0.2 s may take 0.2 s plus the grace (1 s, scaled down to 0.3 s here),
+    not the client's 120 s nor the 10 s the server takes."""
+    monkeypatch.setattr(flows, "DEADLINE_GRACE", 0.3)
     with Client(KEY, "demo", api_base=emulator_url) as client:
         job = client.submit("hang")
-        faults({"rate": 1, "kinds": "delay", "delay": 3, "methods": "GET", "paths": f"/v1/jobs/{job['id']}"})
+        faults({"rate": 1, "kinds": "delay", "delay": 10, "methods": "GET", "paths": f"/v1/jobs/{job['id']}"})
         began = time.monotonic()
         try:
-            with pytest.raises(PurasConnectionError, match=r"timed out after 2 s \(ReadTimeout\)"):
-                client.wait(job["id"], timeout=1)
-            assert time.monotonic() - began < 2.8, "the wait's 1 s (plus the grace) bounds the request"
+            with pytest.raises(PurasConnectionError, match=r"timed out after 0\.5 s \(ReadTimeout\)"):
+                client.wait(job["id"], timeout=0.2)
+            assert time.monotonic() - began < 2.8, "the wait's 0.2 s (plus the grace) bounds the request"
         finally:
             faults({})
             client.cancel(job["id"])

@@ -54,13 +54,15 @@ def random_faults(rate: float, methods: tuple[str, ...], kinds: tuple[str, ...] 
 
 
 class ChaosProxy(LoopbackServer):
-    """`with ChaosProxy(upstream_url, decide) as proxy:` then talk to `proxy.url`; `proxy.counts` per action."""
+    """`with ChaosProxy(upstream_url, decide) as proxy:` then talk to `proxy.url`; `proxy.counts` per action.
+    A refusal (429, 503) asks for a pause of `retry_after` seconds."""
 
-    def __init__(self, upstream: str, decide: Decide) -> None:
+    def __init__(self, upstream: str, decide: Decide, *, retry_after: float = 0.2) -> None:
         super().__init__()
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.decide = decide
+        self.retry_after = retry_after
         self.counts: Counter[str] = Counter()
 
     def __enter__(self) -> ChaosProxy:
@@ -85,7 +87,7 @@ class ChaosProxy(LoopbackServer):
                 return
             if action in (REFUSE_429, REFUSE_503):
                 body = b'{"detail": "busy, come back later"}'
-                conn.sendall(_response(int(action), "Busy", [(b"retry-after", b"0.2")], body))
+                conn.sendall(_response(int(action), "Busy", [(b"retry-after", f"{self.retry_after:g}".encode())], body))
                 continue
             status, reason, headers, body = self._forward(method.decode(), path.decode(), *request[1:])
             if action == RESET_AFTER:

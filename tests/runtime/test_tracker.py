@@ -44,15 +44,17 @@ def server() -> Iterator[Hostile]:
         "GET /v1/jobs/slow/events": answer(200, []),
         "GET /v1/jobs/fast/events": answer(200, []),
         "GET /v1/jobs": answer(404, {"detail": "no job list here"}),
+        "POST /v1/jobs/slow/cancel": answer(200, {"id": "slow", "status": "cancelled"}),
     }
     before = settings.current()
     with Hostile(routes) as hostile:
-        settings.configure(api_key=KEY, api_base=hostile.url, local=False, poll_interval=0.3)
+        settings.configure(api_key=KEY, api_base=hostile.url, local=False, poll_interval=0.1)
         yield hostile
         hostile.routes["GET /v1/jobs/slow"] = answer(200, {"id": "slow", "status": "cancelled"})
         done.set()  # the status still dripping is cut short: the next poll finds the job ended
         for job in live.jobs():
             if job.id == "slow":
+                job.cancel()  # checked again at once, not after the backoff its trouble earned
                 job.wait(timeout=20)  # it ends, so that no job of this test is followed after it
     settings.restore(before)
 
@@ -70,16 +72,17 @@ def test_a_job_whose_poll_drips_never_holds_up_another(server: Hostile) -> None:
 
 def test_a_poll_has_a_deadline_of_its_own(server: Hostile, monkeypatch: pytest.MonkeyPatch) -> None:
     """A status request still dripping at the poll deadline is given up on: the job shows the trouble and is
-    checked again later, rather than waiting out the client's whole request timeout (120 s)."""
-    monkeypatch.setattr(runtime_session, "POLL_TIMEOUT", 1.0)
+    checked again later, rather than waiting out the client's whole request timeout (120 s). The deadline (15 s) is
+    scaled down to 0.3 s, well within the 6 s the status takes."""
+    monkeypatch.setattr(runtime_session, "POLL_TIMEOUT", 0.3)
     slow = live.start("demo/slow", display=False)
     deadline = time.monotonic() + 6
     while slow.last_error is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert slow.last_error is not None and "took longer than 1 s" in slow.last_error
+        time.sleep(0.02)
+    assert slow.last_error is not None and "took longer than 0.3 s" in slow.last_error
     polls = [r for r in server.seen if r.path == "/v1/jobs/slow"]
     deadline = time.monotonic() + 6
     while len(polls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
         polls = [r for r in server.seen if r.path == "/v1/jobs/slow"]
     assert len(polls) >= 2, "checked again after the poll that ran out of time"
