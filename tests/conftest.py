@@ -69,11 +69,19 @@ def faults(emulator: local.LocalServer, auth: dict[str, str]) -> Iterator[Callab
     set_faults({})
 
 
+POLL = 0.1
+"""The `poll_interval` of the `configured` and `served` fixtures: a loopback server answers a status check in
+milliseconds, and the runtime's request budget (`max_rps`) bounds what many jobs ask for together."""
+
+
 @pytest.fixture
 def configured(emulator: local.LocalServer) -> Iterator[None]:
-    """Point live jobs (puras_nb.start & co.) at the session emulator with fast polling; restore afterwards."""
+    """Point live jobs (puras_nb.start & co.) at the session emulator with fast polling; restore afterwards.
+
+    A job is checked every 0.1 s until it is 1 s old whatever `poll_interval` says (`runtime.session.FIRST_CHECK`);
+    `POLL` keeps an older one at that pace, so a test of a longer job waits no longer than a young one for its end."""
     before = settings.current()
-    settings.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=0.3, local=False)
+    settings.configure(api_key=emulator.api_key, api_base=emulator.url, poll_interval=POLL, local=False)
     yield
     settings.restore(before)
 
@@ -83,7 +91,7 @@ def served(puras_serve: PurasServe) -> Iterator[PurasServe]:
     """Point live jobs at the session's `puras serve`, bare names in its `studio` pack, with fast polling; restore
     afterwards."""
     before = settings.current()
-    settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, skillpack="studio", poll_interval=0.3,
+    settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, skillpack="studio", poll_interval=POLL,
                        local=False)
     yield puras_serve
     settings.restore(before)
