@@ -27,7 +27,7 @@ def bare() -> Iterator[local.LocalServer]:
 def on_bare(bare: local.LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)  # no puras.yaml above: nothing but the server describes the skills
     before = settings.current()
-    settings.configure(api_key=bare.api_key, api_base=bare.url, local=False, poll_interval=0.3, skills_dir=None)
+    settings.configure(api_key=bare.api_key, api_base=bare.url, local=False, poll_interval=0.1, skills_dir=None)
     yield
     settings.restore(before)
 
@@ -48,10 +48,12 @@ def test_the_card_of_ugc_ad_comes_from_the_pulled_bundle(bare: local.LocalServer
     assert {s.path for s in schemas.catalog()} >= {"demo/echo", "demo/image", "demo/ugc-ad"}
 
 
-def test_the_app_runs_the_first_example_of_the_pulled_schema_and_shows_its_declared_outputs(on_bare: None) -> None:
+def test_the_app_starts_from_the_first_example_of_the_pulled_schema_and_shows_its_declared_outputs(
+    on_bare: None,
+) -> None:
     form = puras_nb.app(["demo/ugc-ad"])
     assert form.values() == ({"product": "https://shop.example/p/aero-bottle", "duration": 6, "tone": "friendly"}, {})
-    job = form.run()
+    job = form.fill(duration=2).run()  # the shortest ad the schema allows: a third of the frames to render
     assert job is not None
     result = job.result(timeout=120)
     assert job.declared_outputs()["script"] == "text"

@@ -4,6 +4,7 @@ a PurasAPIError "unexpected answer from the server: ...", with our clients and w
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ WRONG = [b"[]", b'"ok"', b"null", b"7", b'{"id": 5}', b'{"id": "j1", "status": 7
 def server() -> Iterator[Hostile]:
     before = settings.current()
     with Hostile({"GET /v1/jobs": answer(200, [])}) as hostile:
-        settings.configure(api_key=KEY, api_base=hostile.url, local=False, poll_interval=0.2)
+        settings.configure(api_key=KEY, api_base=hostile.url, local=False, poll_interval=0.1)
         yield hostile
     settings.restore(before)
 
@@ -55,7 +56,9 @@ def test_a_followed_job_whose_status_turns_wrong_shaped_ends_with_the_error(serv
     server.routes["GET /v1/jobs/j1"] = answer(200, b'"ok"')
     job = live.start("demo/echo", display=False)
     assert job.id == "j1"
-    job.wait(timeout=2)
+    deadline = time.monotonic() + 10
+    while job.last_error is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not job.done() and job.last_error is not None
     assert "unexpected answer from the server" in job.last_error
     server.routes["GET /v1/jobs/j1"] = answer(200, {"id": "j1", "status": "succeeded", "result": {"k": 1}})

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.usefixtures("configured")
 
 
 def test_start_returns_at_once_and_result_blocks_until_done() -> None:
+    # a first job beforehand: a process's first request on the runtime thread also imports httpx's async stack
+    live.start("demo/echo", {}, display=False).result(timeout=10)
     began = time.monotonic()
     job = live.start("demo/count", {"n": 4, "delay": 0.1}, display=False)
     assert time.monotonic() - began < 0.5 and job.id and not job.done()
@@ -53,11 +55,11 @@ def test_submit_errors_raise_at_the_call_site() -> None:
 
 
 def test_result_timeout_leaves_the_job_running() -> None:
-    job = live.start("demo/slow", {"seconds": 0.8}, display=False)
+    job = live.start("demo/slow", {"seconds": 0.5}, display=False)
     with pytest.raises(TimeoutError):
         job.result(timeout=0.1)
     assert job.wait(timeout=0.05)["status"] in ("queued", "running")
-    assert job.result(timeout=10) == {"slept": 0.8}
+    assert job.result(timeout=10) == {"slept": 0.5}
 
 
 def test_cancel_stops_the_job_on_the_server(emulator: Any) -> None:
@@ -146,7 +148,7 @@ def test_many_jobs_share_one_client_and_one_list_request_per_round() -> None:
     live.configure(max_rps=200)
     session = runtime_session.session()
     before = session.requests
-    jobs = [live.start("demo/count", {"n": 3, "delay": 0.3}, display=False) for _ in range(30)]
+    jobs = [live.start("demo/count", {"n": 3, "delay": 0.15}, display=False) for _ in range(30)]
     assert all(j.result(timeout=30) == {"count": 3} for j in jobs)
     assert {id(j._session) for j in jobs} == {id(session)} and session.lists is True
     per_job = (session.requests - before) / len(jobs)
@@ -234,13 +236,30 @@ def test_a_viewed_job_that_ends_before_its_first_event_fetch_still_gets_its_chec
     assert job.todos and {t["status"] for t in job.todos} == {"completed"}, job.todos
 
 
-def test_the_first_jobs_of_a_crowd_stay_in_the_list_after_later_ones_end() -> None:
+def test_the_first_jobs_of_a_crowd_stay_in_the_list_after_later_ones_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """The list is newest first: once 60 later jobs have ended, it must still reach back to the 5 first."""
     live.configure(max_rps=200)
-    first = [live.start("demo/count", {"n": 12, "delay": 0.25}, display=False) for _ in range(5)]
+    session = runtime_session.session()
+    lists: list[int] = []
+    real_jobs = session.jobs
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        lists.append(kwargs.get("limit", 0))
+        return await real_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(session, "jobs", counted)
+    first = [live.start("demo/hang", {}, display=False) for _ in range(5)]
     later = [live.start("demo/echo", {"i": i}, display=False) for i in range(60)]
     assert all(j.result(timeout=30) == {"i": i} for i, j in enumerate(later))
-    assert all(j.result(timeout=30) == {"count": 12} for j in first)
+    assert not any(j.done() for j in first), "the first jobs outlive the later ones"
+    rounds = len(lists) + 8  # 8 list rounds with the first jobs alone: polled one by one, that is 40 requests
+    deadline = time.monotonic() + 20
+    while len(lists) < rounds and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(lists) >= rounds, lists
+    for j in first:
+        j.cancel()
+    assert all(j.wait(10)["status"] == "cancelled" for j in first)
     # each: its last events (1), and the first job a few polls of its own while the others are being submitted
     requests = [j.requests for j in first]
     assert sum(requests) < 30, f"polled one by one instead of seen in the list: {requests}"
@@ -276,7 +295,9 @@ def test_the_budget_holds_its_rate_and_backs_off_on_retry_after() -> None:
 
 def test_jobs_keep_moving_while_the_caller_blocks_its_own_thread() -> None:
     job = live.start("demo/count", {"n": 3, "delay": 0.1}, display=False)
-    time.sleep(1.5)  # the caller's thread is busy: the runtime thread follows the job meanwhile
+    deadline = time.monotonic() + 10
+    while not job.done() and time.monotonic() < deadline:  # the caller's thread only sleeps (done() asks nothing):
+        time.sleep(0.05)  # the runtime thread follows the job meanwhile
     assert job.done() and job.status == "succeeded" and len(job.events) >= 3
 
 
@@ -670,9 +691,9 @@ def test_a_blocking_call_given_up_off_the_loop_stops_its_coroutine() -> None:
 
 
 def test_a_jobs_own_poll_interval_sets_how_often_it_is_checked() -> None:
-    eager = live.start("demo/slow", {"seconds": 1.0}, display=False, poll_interval=0.01)
+    eager = live.start("demo/slow", {"seconds": 0.5}, display=False, poll_interval=0.01)
     eager.result(timeout=10)
-    default = live.start("demo/slow", {"seconds": 1.0}, display=False)
+    default = live.start("demo/slow", {"seconds": 0.5}, display=False)
     default.result(timeout=10)
     assert eager.requests >= 2 * default.requests, (eager.requests, default.requests)
 

@@ -302,22 +302,24 @@ def test_bundle_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BundleError, match="more than 3 entries"):
         read_bundle(zip_of(BUNDLE | {"x/1": "", "x/2": ""}))
     monkeypatch.setattr(schemas, "BUNDLE_MAX_ENTRIES", 20_000)
-    bomb = zip_of({"echo/skill.yaml": b"a: " + b"x" * 50_000_000, "poster/skill.yaml": POSTER_YAML})
-    assert len(bomb) < 200_000  # 50 MB that deflate to a few hundred kB: only the cap is ever inflated
+    monkeypatch.setattr(schemas, "SKILL_YAML_MAX", 100_000)  # a tenth of the cap and of the bomb: the same rule
+    bomb = zip_of({"echo/skill.yaml": b"a: " + b"x" * 5_000_000, "poster/skill.yaml": POSTER_YAML})
+    assert len(bomb) < 20_000  # 5 MB that deflate to a few kB: only the cap is ever inflated
     skills = read_bundle(bomb)
     assert isinstance(skills["echo"], BundleError) and "larger than" in str(skills["echo"])
     assert skills["poster"]["title"] == "Poster"
 
 
-def test_yaml_aliases_cannot_expand_without_bound() -> None:
+def test_yaml_aliases_cannot_expand_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schemas, "YAML_MAX_VALUES", 2000)  # the rule, without walking 200 000 values to show it
     laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
     assert len(laughs) < 700
-    with pytest.raises(BundleError, match="expands past"):
+    with pytest.raises(BundleError, match="expands past 2000 values"):
         load_yaml(laughs)
-    with pytest.raises(BundleError, match="nested"):
-        load_yaml("a: " + "[" * 5000 + "]" * 5000)
+    with pytest.raises(BundleError, match="nested"):  # past the parser's recursion (5 000 levels cost 1 s of CPU)
+        load_yaml("a: " + "[" * 600 + "]" * 600)
     assert load_yaml("shared: &s {type: string}\nproperties: {a: *s, b: *s}\n")["properties"]["b"] == {
         "type": "string"}
 

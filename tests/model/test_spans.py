@@ -5,10 +5,7 @@ and hostile span lists that degrade without losing a span."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,25 +15,25 @@ from puras_nb.errors import NotSupported
 from puras_nb.model.spans import MAX_ROWS, Spans
 from puras_nb.notebook import live
 from puras_nb.views.display import static_bundle
+from tests.harness.official_cli import run_official
 from tests.harness.puras_serve import PurasServe
 
-_SCRIPT = Path(sys.executable).with_name("puras")
-CLI = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "puras.cli"]
 
-
-def official_spans(base: str, key: str, job_id: str, home: Path) -> str:
-    """What the official `puras spans JOB` prints (its own process, its own HOME)."""
-    env = {**os.environ, "HOME": str(home), "PURAS_API_BASE": base, "PURAS_API_KEY": key, "NO_COLOR": "1"}
-    done = subprocess.run([*CLI, "spans", job_id], env=env, capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout.rstrip("\n")
+def official_spans(base: str, key: str, job_id: str, home: Path, monkeypatch: pytest.MonkeyPatch,
+                   capsys: pytest.CaptureFixture[str]) -> str:
+    """What the official `puras spans JOB` prints (its own HOME)."""
+    printed = run_official(["spans", job_id], base=base, key=key, home=home, monkeypatch=monkeypatch, capsys=capsys)
+    return printed.rstrip("\n")
 
 
 
-def test_puras_serve_spans_as_the_official_cli_prints_them(served: PurasServe, tmp_path: Path) -> None:
+def test_puras_serve_spans_as_the_official_cli_prints_them(served: PurasServe, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
     job = live.start("poster", {"photo": "https://example.com/a.png", "headline": "Hi"}, display=False)
     job.result(timeout=30)
     spans = job.spans()
-    assert spans.text() == official_spans(served.url, served.api_key, job.id, tmp_path)
+    assert spans.text() == official_spans(served.url, served.api_key, job.id, tmp_path, monkeypatch, capsys)
     kinds = [r.kind for r in spans.rows]
     assert kinds[:4] == ["run", "step", "llm", "tool"] and kinds.count("step") == 5
     assert [r.depth for r in spans.rows[:4]] == [0, 1, 2, 2]
@@ -47,13 +44,15 @@ def test_puras_serve_spans_as_the_official_cli_prints_them(served: PurasServe, t
     assert spans[0]["trace_id"] and isinstance(spans, list), "still the server's span dicts"
 
 
-def test_emulator_spans_as_the_official_cli_prints_them(configured: None, emulator: object,
-                                                        tmp_path: Path) -> None:
+def test_emulator_spans_as_the_official_cli_prints_them(configured: None, emulator: object, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     job = live.start("demo/count", {"n": 3, "delay": 0.05}, display=False)
     job.result(timeout=30)
     spans = job.spans()
     current = settings.current()
-    assert spans.text() == official_spans(current.api_base or "", current.api_key or "", job.id, tmp_path)
+    assert spans.text() == official_spans(current.api_base or "", current.api_key or "", job.id, tmp_path,
+                                          monkeypatch, capsys)
     assert [r.kind for r in spans.rows] == ["run", "step", "step", "step"]
     assert spans.rows[1].start_ms > 0, "the emulator says when each span started"
 

@@ -3,9 +3,6 @@ official `puras whoami` shows them; one line where the server has no balance rou
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,24 +10,23 @@ import pytest
 from puras_nb import settings
 from puras_nb.errors import PurasConnectionError
 from puras_nb.notebook.connection import whoami
+from tests.harness.official_cli import run_official
 from tests.harness.puras_serve import PurasServe
 
-_SCRIPT = Path(sys.executable).with_name("puras")
-CLI = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "puras.cli"]
 
-
-def official_whoami(base: str, key: str, home: Path) -> dict[str, str]:
-    env = {**os.environ, "HOME": str(home), "PURAS_API_BASE": base, "PURAS_API_KEY": key, "NO_COLOR": "1"}
-    done = subprocess.run([*CLI, "whoami"], env=env, capture_output=True, text=True, timeout=60, check=True)
-    return dict(line.split(None, 1) for line in done.stdout.replace("api base", "api_base").replace(
+def official_whoami(base: str, key: str, home: Path, monkeypatch: pytest.MonkeyPatch,
+                    capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    printed = run_official(["whoami"], base=base, key=key, home=home, monkeypatch=monkeypatch, capsys=capsys)
+    return dict(line.split(None, 1) for line in printed.replace("api base", "api_base").replace(
         "api key", "api_key").splitlines() if line.strip())
 
 
 @pytest.mark.usefixtures("configured")
-def test_the_emulator_s_workspace_as_the_official_cli_shows_it(tmp_path: Path) -> None:
+def test_the_emulator_s_workspace_as_the_official_cli_shows_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
     s = settings.current()
     who = whoami()
-    official = official_whoami(s.api_base or "", s.api_key or "", tmp_path)
+    official = official_whoami(s.api_base or "", s.api_key or "", tmp_path, monkeypatch, capsys)
     assert who["api_base"] == official["api_base"] and who["workspace_id"] == official["workspace"]
     assert who["api_key"].startswith("puras_live_") and (s.api_key or "")[12:-4] not in who.text()
     lines = who.text().splitlines()

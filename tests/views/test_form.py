@@ -164,6 +164,7 @@ def test_the_app_notes_the_emulator_and_never_shows_the_key(emulator: Any) -> No
     notes = " ".join(x.value for x in descendants(form) if isinstance(x, w.HTML))
     assert EMULATOR_NOTE not in notes, "a configured API key: no emulator note"
     assert form.run_button.description == "Generate"
+    form.version.value = 1  # v1's landscape frames: a quarter of v2's rendering, the same kinds of media
     job = form.fill(product="lamp", duration=2).run()
     job.wait(60)
     state = repr([x.get_state() for x in descendants(form)])
@@ -376,7 +377,7 @@ def test_the_app_keeps_each_run_s_log_id_and_raw_result_behind_one_details_toggl
 def test_details_opened_while_the_run_goes_on_stay_open_once_it_ends_as_one_line() -> None:
     """A stakeholder opens "details" while the job runs; when it ends as one line, that line's own details open too,
     so its log is fetched and shown (it stayed empty until the toggle was closed and opened again)."""
-    form = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 1.0}),
+    form = SkillForm(from_skillpacks([PACK]), start=lambda *_: LiveJob.submit("demo/slow", {"seconds": 0.5}),
                      results_only=True)
     form.fill(photo="https://cdn.example/a.png")
     job = form.run()
