@@ -175,11 +175,13 @@ def render(out_dir: Path, *, timeout: int = 600) -> Path:
 
     The kernel runs in `out_dir`, so anything the notebook writes lands beside the page, not in the package.
     """
+    from .. import local
+    from ..local.entry import IRI_CHECKER_OFF, skip_iri_format_checker
+
+    skip_iri_format_checker()  # nbformat validates with jsonschema, never with its format checkers
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
-
-    from .. import local
 
     source = notebook(DEMO)
     nb = nbformat.read(source, as_version=4)
@@ -190,8 +192,9 @@ def render(out_dir: Path, *, timeout: int = 600) -> Path:
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(out_dir)}},
-            # the kernel's own start-up warnings (loopback TCP without encryption) are not the user's concern
-            extra_arguments=["--log-level=ERROR"],
+            # the kernel's own start-up warnings (loopback TCP without encryption) are not the user's concern; its
+            # first job validates inputs with jsonschema, without format checkers (the IRI one costs 2 s of CPU)
+            extra_arguments=["--log-level=ERROR", f"--IPKernelApp.exec_lines={IRI_CHECKER_OFF}"],
         )
         client.execute(env=_kernel_env(server))
     exporter = HTMLExporter(template_name="lab")

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-__all__ = ["KEY_ENV", "add_arguments", "serve"]
+__all__ = ["IRI_CHECKER_OFF", "KEY_ENV", "add_arguments", "serve", "skip_iri_format_checker"]
 
 KEY_ENV = "PURAS_NB_LOCAL_KEY"
 """The key to require, read (and removed) from the environment when `--require-key` is not given:
@@ -64,18 +64,23 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_port: int = 8787) 
     parser.add_argument("--parent-watch", action="store_true", help=argparse.SUPPRESS)
 
 
-def _skip_iri_format_checker() -> None:
-    """Make jsonschema load without its optional IRI format checker in this process, which is the server's own.
+IRI_CHECKER_OFF = "__import__('sys').modules.setdefault('rfc3987_syntax', None)"
+"""`skip_iri_format_checker` as one line of Python, for a process puras-nb starts and runs code in (a kernel's
+`--IPKernelApp.exec_lines`): it defines no name."""
 
-    With `rfc3987_syntax` installed (Jupyter pulls it in), importing jsonschema compiles an Earley grammar that
-    took 0.5 to 5 s here; the emulator validates without format checkers, so it never uses it."""
+
+def skip_iri_format_checker() -> None:
+    """Make jsonschema load without its optional IRI format checker in this process (a server's, or a command's).
+
+    With `rfc3987_syntax` installed (Jupyter pulls it in), importing jsonschema compiles an Earley grammar: 2 s of
+    CPU, 0.5 to 5 s of wall here. puras-nb and the emulator validate without format checkers, so never use it."""
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run the server in the foreground; print the URL first (and the skills unless parent-watched)."""
-    _skip_iri_format_checker()
+    skip_iri_format_checker()
     try:
         from .demopack import build_demo_pack
         from .emulator import Emulator

@@ -15,6 +15,8 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from puras_nb.local.entry import IRI_CHECKER_OFF
+
 
 @dataclass
 class Cell:
@@ -48,11 +50,16 @@ class Cell:
 
 
 class Kernel:
-    """Start a kernel with extra env vars; `run(code)` executes a cell; `iopub` keeps every message seen."""
+    """Start a kernel with extra env vars; `run(code)` executes a cell; `iopub` keeps every message seen.
 
-    def __init__(self, env: dict[str, str]) -> None:
+    Its jsonschema loads without the optional IRI format checker (2 s of CPU at the first validation; puras-nb uses
+    no format checker), as in the test process (tests/conftest.py); `cold_jsonschema=True` keeps it, as a user's
+    kernel may have it."""
+
+    def __init__(self, env: dict[str, str], *, cold_jsonschema: bool = False) -> None:
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env={**os.environ, **env})
+        lean = [] if cold_jsonschema else [f"--IPKernelApp.exec_lines={IRI_CHECKER_OFF}"]
+        self.km.start_kernel(env={**os.environ, **env}, extra_arguments=lean)
         self.kc = self.km.blocking_client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

@@ -471,7 +471,7 @@ def test_the_first_tab_after_load_ext_answers_within_jupyterlabs_second(tmp_path
     """JupyterLab drops a completion that answers after 1 s. Right after `%load_ext`, with the embedded emulator
     still to start and the schema validator still to import, every reply comes within that second (the work goes
     on off the cell), and the skills are offered as soon as they are known."""
-    k = Kernel({"HOME": str(tmp_path), "PURAS_API_KEY": "", "PURAS_API_BASE": ""})
+    k = Kernel({"HOME": str(tmp_path), "PURAS_API_KEY": "", "PURAS_API_BASE": ""}, cold_jsonschema=True)
     try:
         k.ok("%load_ext puras_nb")
         deadline = time.monotonic() + 60

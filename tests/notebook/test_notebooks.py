@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from puras_nb.local.entry import IRI_CHECKER_OFF
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 NAMES = ["quickstart", "magics", "stakeholder-demo", "exploration", "stakeholder-app"]
@@ -31,16 +33,27 @@ def _offline_env() -> dict[str, str]:
     return env
 
 
+def _ipython_dir(tmp_path: Path) -> Path:
+    """An IPython directory (IPYTHONDIR) whose kernels start as the harness's do (tests/harness/kernel.py: jsonschema
+    without its IRI format checker, 2 s of CPU), and keep their history out of HOME."""
+    config = tmp_path / "ipython" / "profile_default" / "ipython_kernel_config.py"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"c.IPKernelApp.exec_lines = [{IRI_CHECKER_OFF!r}]\n")
+    return config.parents[1]
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_matches_its_stored_outputs(name: str) -> None:
+def test_notebook_matches_its_stored_outputs(name: str, tmp_path: Path) -> None:
     path = NOTEBOOKS / f"{name}.ipynb"
+    # pytest as this process runs it (tests/conftest.py): nbval's nbformat imports jsonschema, without the IRI checker
+    run_pytest = f"{IRI_CHECKER_OFF}; import sys, pytest; sys.exit(pytest.main(sys.argv[1:]))"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval", "--nbval", str(path),
+            sys.executable, "-c", run_pytest, "-q", "-p", "no:cacheprovider", "-p", "nbval", "--nbval", str(path),
             "--nbval-sanitize-with", str(NOTEBOOKS / "nbval-sanitize.cfg"), "--nbval-cell-timeout", "120",
         ],
         cwd=ROOT,
-        env=_offline_env(),
+        env={**_offline_env(), "IPYTHONDIR": str(_ipython_dir(tmp_path))},
         capture_output=True,
         text=True,
         timeout=300,
