@@ -276,16 +276,16 @@ def test_attach_get_and_logs(kernel: Kernel) -> None:
 
 
 def test_rerun_changes_one_input_and_keeps_the_rest(kernel: Kernel) -> None:
-    kernel.ok("%puras run demo/ugc-ad product=https://shop.example/acme-mug duration=2 --version 1 --bg --no-display "
-              "-o ad")
+    # demo/image at a few pixels: what is rerun is the inputs and the version, not the render (an ad takes seconds)
+    kernel.ok("%puras run demo/image prompt='an acme mug' width=32 height=24 --version 1 --bg --no-display -o ad")
     kernel.ok("ad.result(60)")
-    again = kernel.ok("again = ad.rerun(duration=6, display=False)\nagain.result(120)\nagain.job['inputs']")
-    assert again.text == "{'product': 'https://shop.example/acme-mug', 'duration': 6}"
+    again = kernel.ok("again = ad.rerun(width=48, display=False)\nagain.result(120)\nagain.job['inputs']")
+    assert again.text == "{'prompt': 'an acme mug', 'width': 48, 'height': 24}"
     assert kernel.value("again.version, again.id != ad.id") == "(1, True)"
-    magic = kernel.ok("%puras rerun $ad duration=3 --version 2 -o third")
-    assert magic.shown["text/plain"].startswith("<LiveJob demo/ugc-ad")
+    magic = kernel.ok("%puras rerun $ad width=40 --version 2 -o third")
+    assert magic.shown["text/plain"].startswith("<LiveJob demo/image")
     assert kernel.value("third.wait(120)['inputs'], third.version") == (
-        "({'product': 'https://shop.example/acme-mug', 'duration': 3}, 2)"
+        "({'prompt': 'an acme mug', 'width': 40, 'height': 24}, 2)"
     )
     replayed = kernel.value("r = ad.replay(version=2, display=False)\nr.wait(120)['parent_job_id'] == ad.id, r.version")
     assert replayed == "(True, 2)"

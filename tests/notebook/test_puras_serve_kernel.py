@@ -195,9 +195,9 @@ def test_cancel_names_the_missing_route_in_one_line(kernel: Kernel) -> None:
 
 
 def test_a_run_that_times_out_says_it_could_not_cancel(kernel: Kernel) -> None:
-    cell = kernel.run("%puras run wait seconds=3 --timeout 0.5 -o late")
+    cell = kernel.run("%puras run wait seconds=1.5 --timeout 0.5 -o late")
     short_error(cell, "JobError", "studio/wait still running after 0.5 s", "could not cancel it")
-    assert kernel.printed("late.result(timeout=20)") == "{'waited': 3.0}"
+    assert kernel.printed("late.result(timeout=20)") == "{'waited': 1.5}"
 
 
 def test_feedback_buttons_say_the_server_keeps_no_feedback(kernel: Kernel) -> None:
