@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import puras_nb
-from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted
+from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted, settings
 from puras_nb.api.flows import TERMINAL, USER_AGENT, parse_time
 
 
@@ -324,7 +324,17 @@ def test_ctrl_c_before_the_submission_left_this_machine_says_no_job_exists(sigin
     assert "demo/hang" in str(info.value) or "hang" in str(info.value)
 
 
-def test_start_returns_a_live_job_polled_with_this_client(client: Client) -> None:
+@pytest.fixture
+def nowhere() -> Iterator[None]:
+    """Kernel-wide settings for a server that is never reached (so no embedded emulator starts for them either)."""
+    before = settings.current()
+    settings.configure(api_key="puras_live_never_called_0000", api_base="http://127.0.0.1:9", local=False)
+    yield
+    settings.restore(before)
+
+
+def test_start_returns_a_live_job_polled_with_this_client(client: Client, nowhere: None) -> None:
+    """The kernel-wide connection leads nowhere: the job is submitted and followed with the client it was given."""
     job = puras_nb.start("count", {"n": 2, "delay": 0.05}, client=client, display=False)
     assert job.result(timeout=10) == {"count": 2}
     assert job.status == "succeeded" and client.get(job.id)["status"] == "succeeded"

@@ -18,7 +18,7 @@ import pytest
 from puras_nb import AsyncClient, Client, JobError, PurasAPIError, PurasConnectionError
 from puras_nb.api import answers, flows
 from puras_nb.strings import has_control
-from tests.harness.hostile import Hostile, Seen, answer, drip, endless
+from tests.harness.hostile import Hostile, Seen, answer, drip, endless, gzip_bomb
 
 KEY = "puras_live_hostile_test_key_0123456789"
 ESCAPES = "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example/\x07link\x1b]8;;\x07 \x1b[2J\rover\x07"
@@ -152,7 +152,7 @@ def test_a_body_that_stalls_halfway_ends_at_the_deadline_not_a_read_timeout_late
 def test_a_gzip_bomb_is_refused_at_the_cap_without_inflating() -> None:
     import gzip
 
-    bomb = gzip.compress(b" " * (answers.MAX_BODY + 1024), 9)  # 64 MB of spaces in ~64 KB
+    bomb = gzip_bomb(answers.MAX_BODY + 1024, b" ")  # 64 MB of spaces in ~64 KB
     routes = {"GET /v1/jobs/": answer(200, bomb, (("Content-Encoding", "gzip"),))}
     with Hostile(routes) as server, Client(KEY, api_base=server.url) as client:
         assert server.seen == [] and len(bomb) < 200_000

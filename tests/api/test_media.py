@@ -23,6 +23,7 @@ from puras_nb.api.media import DEFAULT_MAX_BYTES, Media, afetch, fetch, max_byte
 from puras_nb.mime import media_kind, sniff
 from puras_nb.model.media import find_media
 from puras_nb.views.html import media_html
+from tests.harness.hostile import gzip_bomb
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -134,7 +135,7 @@ def test_percent_encoded_data_urls_decode_to_their_bytes_within_the_cap() -> Non
 @functools.cache
 def _bomb() -> bytes:
     """A few hundred bytes that gunzip twice into 100 MB of zeros."""
-    return gzip.compress(gzip.compress(bytes(100_000_000), 9), 9)
+    return gzip.compress(gzip_bomb(100_000_000), 9)
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -125,3 +127,17 @@ class Hostile(LoopbackServer):
                 conn.sendall(raw(404, b'{"detail": "no route"}', (("Content-Type", "application/json"),)))
             else:
                 handler(conn, seen)
+
+
+def gzip_bomb(size: int, byte: bytes = b"\0") -> bytes:
+    """`size` times `byte`, gzipped (64 MB in about 64 KB), made in milliseconds: one deflated megabyte, flushed so
+    that it stands alone, repeated, where deflating the whole would take a second of CPU."""
+    block = byte * 2**20
+    whole, rest = divmod(size, len(block))
+    piece, tail = (zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS) for _ in range(2))
+    body = (piece.compress(block) + piece.flush(zlib.Z_FULL_FLUSH)) * whole + tail.compress(byte * rest) + tail.flush()
+    crc = 0
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    trailer = struct.pack("<II", zlib.crc32(byte * rest, crc), size & 0xFFFFFFFF)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + trailer
