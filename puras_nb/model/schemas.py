@@ -35,7 +35,7 @@ import yaml
 
 from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..runtime import loop as rt
-from ..runtime.session import Session, session
+from ..runtime.session import Session, existing, session
 from ..settings import current, on_change
 from ..strings import flat
 from .skill import Skill, SkillNotFound, UnknownSkill, pack_facts, parse_skill, resolve
@@ -509,9 +509,12 @@ def catalog(*, refresh: bool = False) -> list[Skill]:
 
 def catalog_notes() -> list[str]:
     """What the last load of this connection's catalog could not find, one line each (never raises)."""
+    made = existing()
+    if made is None:  # no connection yet: nothing was loaded
+        return []
     try:
-        where = _where(session())
-    except Exception:  # no connection yet: nothing was loaded
+        where = _where(made)
+    except Exception:  # an endpoint that cannot be told
         return []
     with _lock:
         return list(_notes.get(where, []))
@@ -519,13 +522,17 @@ def catalog_notes() -> list[str]:
 
 def declared_outputs(path: str, sess: Session | None = None) -> dict[str, str]:
     """`{result field: dialect type}` that the skill `path`'s output schema declares, as far as the catalog
-    already loaded for `sess`'s connection (default: the current one) knows: never a request, never raises."""
+    already loaded for `sess`'s connection (default: the current one) knows: never a request, never raises, and
+    never a connection made for it (with no key, that would start the embedded emulator to show a job dict)."""
+    made = sess or existing()
+    if made is None:  # no connection yet: nothing was loaded
+        return {}
     try:
-        where = _where(sess or session())
+        where = _where(made)
         with _lock:
             skills = _cache.get(where)
         return resolve(path, skills, current().skillpack).output_types() if skills else {}
-    except Exception:  # an unknown skill, no connection yet: nothing is declared
+    except Exception:  # an unknown skill: nothing is declared
         return {}
 
 

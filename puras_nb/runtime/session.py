@@ -39,7 +39,7 @@ from . import loop as rt
 from .budget import Budget
 from .endpoint import endpoint
 
-__all__ = ["Session", "Watch", "session"]
+__all__ = ["Session", "Watch", "existing", "session"]
 
 FIRST_CHECK = 0.1  # foreground runs need none: the server holds their submission for the first second
 AGE_FACTOR = 1 / 10
@@ -600,6 +600,13 @@ def session() -> Session:
     with _lock:
         if _current is None:
             _current = Session(current())
+        return _current
+
+
+def existing() -> Session | None:
+    """The session of the current settings if one was made, else None: for reads that need a connection only when
+    there is one (asking makes none, so starts no embedded emulator)."""
+    with _lock:
         return _current
 
 

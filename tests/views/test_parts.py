@@ -60,6 +60,24 @@ def _finished() -> LiveJob:
     )
 
 
+def test_a_view_of_a_job_dict_with_nothing_configured_starts_no_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its declared outputs come from a catalog already loaded, never a request: with no key there is no connection
+    to ask, and making one would start the embedded emulator (2 s and a process) to show a finished job."""
+    from puras_nb import settings
+    from puras_nb.runtime import endpoint
+    from puras_nb.runtime import session as runtime_session
+
+    monkeypatch.setattr(endpoint, "_emulator", None)
+    before = settings.current()
+    settings.restore(settings.Settings())  # no key, no session
+    try:
+        view = JobWidget(_finished())
+        assert view.head.value and runtime_session.existing() is None
+    finally:
+        settings.restore(before)
+    assert endpoint.embedded_emulator() is None
+
+
 def test_a_view_made_at_the_jobs_end_as_one_line_makes_that_line_only() -> None:
     """No Cancel button, stop note, bar, log accordion, or action and result boxes: only the line and what it folds,
     each opened once with its content (no update follows)."""
