@@ -42,6 +42,7 @@ def _ipython_dir(tmp_path: Path) -> Path:
     return config.parents[1]
 
 
+@pytest.mark.timeout(300)  # the subprocess's own limit: a whole notebook, a kernel and an emulator on a loaded machine
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_matches_its_stored_outputs(name: str, tmp_path: Path) -> None:
     path = NOTEBOOKS / f"{name}.ipynb"
@@ -80,6 +81,7 @@ def test_notebook_outputs_are_stored_and_clean(name: str) -> None:
             assert not any("Traceback" in "".join(o.get("text", "")) for o in cell["outputs"]), cell["source"]
 
 
+@pytest.mark.timeout(300)  # the subprocess's own limit, as above
 def test_demo_command_writes_a_self_contained_html_with_the_ad_and_the_grid(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "puras_nb.cli", "demo", "--out", str(tmp_path)],
