@@ -28,11 +28,16 @@ ipywidgets or IPython.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError, SubmitInterrupted
+if TYPE_CHECKING:
+    from .errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, PurasError, SubmitInterrupted
 
+# The exceptions too: they derive from httpx's, and importing httpx (which brings rich and click along) was 0.4 to
+# 0.6 s of each `python -m puras_nb.local` start, a process that never uses it.
 _LAZY = {
+    **{name: "puras_nb.errors" for name in ("PurasError", "PurasAPIError", "PurasConnectionError", "JobError",
+                                             "JobInterrupted", "SubmitInterrupted", "NotSupported")},
     "Client": "puras_nb.api.client",
     "AsyncClient": "puras_nb.api.aio",
     "LiveJob": "puras_nb.model.job",
@@ -48,7 +53,6 @@ _LAZY = {
     "form": "puras_nb.notebook.app",
     "app": "puras_nb.notebook.app",
     "whoami": "puras_nb.notebook.connection",
-    "NotSupported": "puras_nb.errors",
 }
 
 __all__ = [

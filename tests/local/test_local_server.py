@@ -16,6 +16,7 @@ import pytest
 
 from puras_nb import local
 from puras_nb.api.tls import ssl_context
+from puras_nb.local.__main__ import main as local_main
 from puras_nb.local.emulator import Emulator
 from puras_nb.local.server import ServerThread
 
@@ -47,8 +48,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_handle_url_key_and_stop() -> None:
-    server = local.start()
+def test_handle_url_key_data_dir_and_stop(tmp_path: Path) -> None:
+    """A child process (its key given by require_key is every session emulator's: tests/conftest.py)."""
+    server = local.start(data_dir=str(tmp_path))
     try:
         assert server.url.startswith("http://127.0.0.1:") and not server.url.endswith("/")
         assert server.api_key.startswith("puras_local_") and len(server.api_key) > 40
@@ -56,6 +58,8 @@ def test_handle_url_key_and_stop() -> None:
         assert httpx.get(f"{server.url}/health").json()["ok"] is True
         assert submit(server.url, "echo", {"a": 1}, key=server.api_key).json()["result"] == {"a": 1}
         assert submit(server.url, "echo").status_code == 401
+        job = submit(server.url, "speech", {"text": "kept on disk"}, key=server.api_key).json()
+        assert (tmp_path / job["result"]["audio"]["drive_path"]).is_file()
     finally:
         server.stop()
     assert not server.running
@@ -87,11 +91,15 @@ def test_require_key() -> None:
         assert httpx.get(f"{server.url}/_emulator/stats", headers={"Authorization": "Bearer sekrit"}).status_code == 200
 
 
-def test_child_process_with_key_and_data_dir(tmp_path: Path) -> None:
-    with local.start(require_key="k2", data_dir=str(tmp_path)) as server:
-        job = submit(server.url, "speech", {"text": "kept on disk"}, key="k2").json()
-        assert (tmp_path / job["result"]["audio"]["drive_path"]).is_file()
-        assert submit(server.url, "echo").status_code == 401
+def test_the_emulator_process_leaves_the_client_side_unimported() -> None:
+    """`python -m puras_nb.local` imports the package, whose exceptions derive from httpx's: they are imported when
+    first asked for, as the client side is, so the server starts without httpx (with rich and click, 0.2 s of CPU
+    of each start)."""
+    code = (
+        "import sys, puras_nb.local.entry, puras_nb.local.emulator, puras_nb.local.server\n"
+        "print(sorted(m for m in sys.modules if m.startswith('httpx') or m in ('puras_nb.errors', 'puras_nb.api')))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "[]\n"
 
 
 def test_eviction_keeps_memory_bounded() -> None:
@@ -208,8 +216,7 @@ def test_serve_cli_answers_health_quickly_and_exits_cleanly(sig: signal.Signals)
             proc.communicate()
 
 
-def test_serve_cli_rejects_bad_faults() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "puras_nb.local", "--faults", "rate=5"], capture_output=True, text=True, timeout=30
-    )
-    assert proc.returncode == 2 and "bad --faults" in proc.stderr
+def test_serve_cli_rejects_bad_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m puras_nb.local`'s main, as the module runs it: refused before any server starts."""
+    assert local_main(["--port", "0", "--faults", "rate=5"]) == 2
+    assert "bad --faults" in capsys.readouterr().err
