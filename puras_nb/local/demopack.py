@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from .renders import RenderCache, digest
 from .skills import RunContext, SkillFailed, SkillPack
 
 __all__ = ["build_demo_pack"]
@@ -28,13 +29,15 @@ def _declared(text: str) -> dict[str, Any]:
 
 
 def build_demo_pack() -> SkillPack:
-    """A fresh demo skillpack (the registry is per server, so tests can build their own)."""
+    """A fresh demo skillpack (the registry is per server, so tests can build their own), with a cache of its own
+    for the videos it renders (`video`, `ugc-ad`): the same inputs at the same version reuse them."""
     about = "Offline demo skills: control flow, images, speech, video, a UGC ad."
     pack = SkillPack("demo", name="Demo skills", description=about)
+    renders = RenderCache()
     _control_skills(pack)
     _image_skills(pack)
-    _sound_and_video_skills(pack)
-    _ad_skill(pack)
+    _sound_and_video_skills(pack, renders)
+    _ad_skill(pack, renders)
     _storyboard_skill(pack)
     return pack
 
@@ -342,7 +345,7 @@ examples:
 """
 
 
-def _sound_and_video_skills(pack: SkillPack) -> None:
+def _sound_and_video_skills(pack: SkillPack, renders: RenderCache) -> None:
     @pack.skill("speech", version=1, **_declared(_SPEECH))
     def speech(ctx: RunContext, inputs: dict) -> dict:
         from .mediagen import make_speech
@@ -363,20 +366,29 @@ def _sound_and_video_skills(pack: SkillPack) -> None:
         width, height = inputs["width"] // 2 * 2, inputs["height"] // 2 * 2
         count = max(1, round(inputs["seconds"] * fps))
         style = _style(ctx)
-        ctx.progress(1, 4, "painting the scene")
-        base = make_image(prompt, width, height, style)
-        ctx.progress(2, 4, "saving the poster frame")
-        poster = ctx.save_file(f"{_slug(prompt, 'video')}-poster.png", encode_png(base), "image/png")
-        ctx.progress(3, 4, f"rendering {count} frames at {fps} fps")
+        key = ("video", ctx.version, prompt, count, fps, width, height)
+        poster_name = f"{_slug(prompt, 'video')}-poster.png"
+        made = renders.get(key)
+        if made is None:
+            ctx.progress(1, 4, "painting the scene")
+            base = make_image(prompt, width, height, style)
+            ctx.progress(2, 4, "saving the poster frame")
+            poster_png = encode_png(base)
+            poster = ctx.save_file(poster_name, poster_png, "image/png")
+            ctx.progress(3, 4, f"rendering {count} frames at {fps} fps")
 
-        def frames() -> Any:
-            for i in range(count):
-                ctx.check_cancelled()
-                yield animate(base, i, count, prompt, style)
+            def frames() -> Any:
+                for i in range(count):
+                    ctx.check_cancelled()
+                    yield animate(base, i, count, prompt, style)
 
-        data = make_video(frames(), fps, tmp_dir=ctx.temp_dir())
+            made = (poster_png, make_video(frames(), fps, tmp_dir=ctx.temp_dir()))
+            renders.put(key, made)
+        else:
+            ctx.progress(3, 4, "reusing the video made earlier from the same inputs")
+            poster = ctx.save_file(poster_name, made[0], "image/png")
         ctx.progress(4, 4, "saving the MP4")
-        media = ctx.save_file(f"{_slug(prompt, 'video')}.mp4", data, "video/mp4")
+        media = ctx.save_file(f"{_slug(prompt, 'video')}.mp4", made[1], "video/mp4")
         duration = count / fps
         media.update(duration=duration, poster=poster["url"], width=width, height=height, fps=fps)
         ctx.add_cost(int(8000 * duration) + 2000, video_seconds=duration, frames=count)
@@ -505,7 +517,7 @@ examples:
 """
 
 
-def _ad_skill(pack: SkillPack) -> None:
+def _ad_skill(pack: SkillPack, renders: RenderCache) -> None:
     steps = ["Write the script", "Render the frames", "Record the voiceover", "Mux video and audio"]
 
     def ugc_ad(ctx: RunContext, inputs: dict) -> dict:
@@ -523,12 +535,14 @@ def _ad_skill(pack: SkillPack) -> None:
 
         product, duration, tone = inputs["product"], inputs["duration"], inputs["tone"]
         accent = hex_rgb(inputs["color"]) if inputs.get("color") else None
-        photo = None
+        photo = photo_digest = None
         if inputs.get("photo") is not None:
+            photo_bytes = ctx.read_file(inputs["photo"], name="photo")
             try:
-                photo = load_photo(ctx.read_file(inputs["photo"], name="photo"))
+                photo = load_photo(photo_bytes)
             except ValueError as exc:
                 raise SkillFailed(f"inputs.photo: {exc}") from None
+            photo_digest = digest(photo_bytes)
         style = _style(ctx)
         look = _AD_FORMATS[style]
         name = product_name(product)
@@ -549,56 +563,66 @@ def _ad_skill(pack: SkillPack) -> None:
         checklist(1)
         width, height = look["size"]
         fps = look["fps"]
-        ctx.progress(2, 4, f"rendering {len(lines)} scenes at {width}x{height}")
-        backgrounds = [
-            make_image(f"{name} {i}", width, height, style, variant=i, caption=False, tone=tone)
-            for i in range(len(lines))
-        ]
-        if photo is not None:
-            backgrounds = [with_photo(background, photo, style) for background in backgrounds]
         count = duration * fps
         per_scene = count / len(lines)
+        key = ("ugc-ad", ctx.version, product, duration, tone, inputs.get("color"), photo_digest)
+        made = renders.get(key)  # (thumbnail PNG, MP4) of an earlier run with the same inputs
+        if made is None:
+            ctx.progress(2, 4, f"rendering {len(lines)} scenes at {width}x{height}")
+            backgrounds = [
+                make_image(f"{name} {i}", width, height, style, variant=i, caption=False, tone=tone)
+                for i in range(len(lines))
+            ]
+            if photo is not None:
+                backgrounds = [with_photo(background, photo, style) for background in backgrounds]
 
-        def frame(i: int) -> Any:
-            scene = min(len(lines) - 1, int(i / per_scene))
-            t = (i - scene * per_scene) / per_scene
-            return ad_frame(
-                backgrounds[scene],
-                lines[scene],
-                scene=scene,
-                scenes=len(lines),
-                t=t,
-                progress=(i + 1) / count,
-                style=style,
-                product=name,
-                tone=tone,
-                accent=accent,
-            )
+            def frame(i: int) -> Any:
+                scene = min(len(lines) - 1, int(i / per_scene))
+                t = (i - scene * per_scene) / per_scene
+                return ad_frame(
+                    backgrounds[scene],
+                    lines[scene],
+                    scene=scene,
+                    scenes=len(lines),
+                    t=t,
+                    progress=(i + 1) / count,
+                    style=style,
+                    product=name,
+                    tone=tone,
+                    accent=accent,
+                )
 
-        thumb = frame(int(per_scene * 0.6))
-        thumbnail = ctx.save_file(f"{slug}-thumbnail.png", encode_png(thumb), "image/png")
+            thumb_png = encode_png(frame(int(per_scene * 0.6)))
+        else:
+            ctx.progress(2, 4, f"reusing the {len(lines)} scenes rendered earlier from the same inputs")
+            thumb_png = made[0]
+        thumbnail = ctx.save_file(f"{slug}-thumbnail.png", thumb_png, "image/png")
         checklist(2)
         ctx.progress(3, 4, "recording the voiceover")
         wav, spoken = make_speech(script, float(duration), voice=style, check=ctx.check_cancelled)
         voiceover = ctx.save_file(f"{slug}-voiceover.wav", wav, "audio/wav")
         voiceover["duration"] = spoken
         checklist(3)
-        # Muxing is most of the run: the bar stands at 75 % when it starts and moves in 5 % steps as frames go in,
-        # so a viewer sees it advance instead of sitting at 100 % while the video is still being made.
-        ctx.progress(75, 100, f"muxing {count} frames at {fps} fps with the voiceover")
+        if made is None:
+            # Muxing is most of the run: the bar stands at 75 % when it starts and moves in 5 % steps as frames go
+            # in, so a viewer sees it advance instead of sitting at 100 % while the video is still being made.
+            ctx.progress(75, 100, f"muxing {count} frames at {fps} fps with the voiceover")
 
-        def frames() -> Any:
-            shown = 75
-            for i in range(count):
-                ctx.check_cancelled()
-                percent = 75 + 25 * i // count
-                if percent >= shown + 5:
-                    shown = percent
-                    ctx.progress(percent, 100, f"muxing frame {i + 1} of {count}")
-                yield frame(i)
+            def frames() -> Any:
+                shown = 75
+                for i in range(count):
+                    ctx.check_cancelled()
+                    percent = 75 + 25 * i // count
+                    if percent >= shown + 5:
+                        shown = percent
+                        ctx.progress(percent, 100, f"muxing frame {i + 1} of {count}")
+                    yield frame(i)
 
-        data = make_video(frames(), fps, audio_pcm=pcm_from_wav(wav), tmp_dir=ctx.temp_dir())
-        video = ctx.save_file(f"{slug}-ad.mp4", data, "video/mp4")
+            made = (thumb_png, make_video(frames(), fps, audio_pcm=pcm_from_wav(wav), tmp_dir=ctx.temp_dir()))
+            renders.put(key, made)
+        else:
+            ctx.progress(75, 100, "reusing the video muxed earlier from the same inputs")
+        video = ctx.save_file(f"{slug}-ad.mp4", made[1], "video/mp4")
         video.update(duration=float(duration), poster=thumbnail["url"], width=width, height=height, fps=fps)
         checklist(4)
         megapixel_frames = count * width * height / 1e6

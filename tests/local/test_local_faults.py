@@ -39,10 +39,11 @@ def test_rate_and_seed_reproducible(private: local.LocalServer) -> None:
     def faults(spec: dict) -> None:
         httpx.put(f"{private.url}/_emulator/faults", json=spec, headers=key(private)).raise_for_status()
 
-    spec = {"rate": 0.3, "seed": 7, "kinds": "500|502|503|429", "paths": "/v1/skillpacks"}
+    # GET /v1/jobs on an emulator that holds no job: the cheapest answer (the catalog is 9 KB of JSON)
+    spec = {"rate": 0.3, "seed": 7, "kinds": "500|502|503|429", "paths": "/v1/jobs"}
     httpx.post(f"{private.url}/_emulator/reset-stats", headers=key(private)).raise_for_status()
     faults(spec)
-    first = outcomes(private, 200)
+    first = outcomes(private, 200, "/v1/jobs")
     failed = [o for o in first if o != "200"]
     assert 0.2 <= len(failed) / 200 <= 0.4
     assert set(failed) == {"500", "502", "503", "429"}
@@ -51,9 +52,9 @@ def test_rate_and_seed_reproducible(private: local.LocalServer) -> None:
     assert sum(stats["faults"].values()) == len(failed)
     assert stats["faults"]["429"] == failed.count("429")
     faults(spec)
-    assert outcomes(private, 200) == first
+    assert outcomes(private, 200, "/v1/jobs") == first
     faults({**spec, "seed": 8})
-    assert outcomes(private, 200) != first
+    assert outcomes(private, 200, "/v1/jobs") != first
 
 
 def test_429_carries_retry_after_and_detail(emulator: local.LocalServer, faults: Callable[[dict], None]) -> None:

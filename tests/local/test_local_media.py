@@ -15,6 +15,8 @@ from PIL import Image
 
 from puras_nb import local
 from puras_nb.api.tls import ssl_context
+from puras_nb.local.renders import RenderCache
+from tests.harness.served import served
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_video_mp4_is_h264_of_expected_duration_with_poster(http: httpx.Client) 
 
 
 def test_ugc_ad_result_and_progress(http: httpx.Client) -> None:
-    job = run(http, "ugc-ad", {"product": "https://shop.example/p/aero-bottle", "duration": 2})
+    job = run(http, "ugc-ad", {"product": "https://shop.example/p/aero-bottle", "duration": 2}, version=1)
     result = job["result"]
     assert set(result) == {"video", "thumbnail", "script", "voiceover"}
     assert "Aero Bottle" in result["script"]
@@ -168,6 +170,47 @@ def test_ugc_ad_tone_changes_the_script_and_the_colours(http: httpx.Client) -> N
     assert brightness(luxury) < brightness(friendly) - 40, "luxury is dark navy and gold, friendly pastel"
     bad = http.post("/v1/jobs", params={"skillpack": "demo"}, json={"skill": "ugc-ad", "inputs": {**base, "tone": "x"}})
     assert bad.status_code == 422 and "tone" in bad.text
+
+
+def progress(http: httpx.Client, job: dict) -> list[str]:
+    """The messages of a job's progress events, in order."""
+    events = http.get(f"/v1/jobs/{job['id']}/events").json()
+    return [e["payload"]["message"] for e in events if e["type"] == "progress"]
+
+
+def test_the_same_inputs_reuse_their_video_and_other_inputs_render_their_own() -> None:
+    """A run repeated with the same inputs at the same version (a cell run again, a comparison's shared column)
+    reuses the video rendered for the first: the same bytes in files of its own, not a frame rendered again. Another
+    version renders its own. A server of its own, so no earlier test's run was the first."""
+    with served() as http:
+        inputs = {"product": "Reused Mug", "duration": 2}
+        first, again = (run(http, "ugc-ad", inputs, version=1) for _ in range(2))
+        assert any(m.startswith("muxing frame") for m in progress(http, first))
+        said = progress(http, again)
+        assert not any(m.startswith(("rendering", "muxing")) for m in said), said
+        assert "reusing the video muxed earlier from the same inputs" in said
+        assert again["result"]["video"]["drive_path"] != first["result"]["video"]["drive_path"]
+        for media in ("video", "voiceover"):
+            assert fetch(again["result"][media]["url"]).content == fetch(first["result"][media]["url"]).content
+        assert fetch(again["result"]["thumbnail"]).content == fetch(first["result"]["thumbnail"]).content
+        assert (again["cost_micros"], again["usage"]) == (first["cost_micros"], first["usage"])
+        clip = {"prompt": "reused waves", "seconds": 0.5, "fps": 8, "width": 64, "height": 64}
+        one, same, two = (run(http, "video", clip, version=v) for v in (1, 1, 2))
+        assert progress(http, same)[0] == "reusing the video made earlier from the same inputs"
+        assert progress(http, two)[0] == "painting the scene", "v2 renders its own"
+        videos = [fetch(job["result"]["video"]["url"]).content for job in (one, same, two)]
+        assert videos[0] == videos[1] != videos[2]
+
+
+def test_the_render_cache_is_bounded_and_drops_the_least_recently_used_first() -> None:
+    cache = RenderCache(max_bytes=400)
+    for key in "abcd":
+        cache.put(key, (key.encode() * 100, 2.0))
+    assert cache.get("a") == (b"a" * 100, 2.0)
+    cache.put("e", (b"e" * 100,))
+    assert cache.get("b") is None and all(cache.get(key) for key in "acde"), "b was the least recently used"
+    cache.put("big", (b"x" * 101,))
+    assert cache.get("big") is None and cache.get("c"), "more than a quarter of the budget is not kept"
 
 
 def test_gallery_lists_n_distinct_pngs(http: httpx.Client) -> None:

@@ -36,7 +36,7 @@ def test_skillpack_by_uuid_and_version(client: puras.Client, emulator: local.Loc
 
 def test_ugc_ad(client: puras.Client) -> None:
     result = client.run(
-        "demo/ugc-ad", {"product": "https://shop.example/p/trail-runner", "duration": 2}, poll_interval=0.1
+        "demo/ugc-ad", {"product": "https://shop.example/p/trail-runner", "duration": 2}, version=1, poll_interval=0.1
     )
     assert set(result) == {"video", "thumbnail", "script", "voiceover"}
     assert "Trail Runner" in result["script"]
