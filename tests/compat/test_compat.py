@@ -99,7 +99,7 @@ SCENARIOS: dict[str, Callable[[Make, dict], Any]] = {
 @pytest.fixture(scope="module")
 def ctx(emulator, auth: dict[str, str]) -> Iterator[dict]:
     packs = httpx.get(f"{emulator.url}/v1/skillpacks", headers=auth, timeout=10).json()
-    with local.start(require_key="puras_live_right_key_123456") as locked:
+    with local.start(require_key="puras_live_right_key_123456", in_process=True) as locked:
         yield {"uuid": next(p["id"] for p in packs if p["slug"] == "demo"), "locked": locked.url}
     running = {"skill": "hang", "status": "running"}
     for job in httpx.get(f"{emulator.url}/v1/jobs", params=running, headers=auth, timeout=10).json():
