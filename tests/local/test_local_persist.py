@@ -54,8 +54,8 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def start(data_dir: Path, port: int = 0) -> tuple[local.LocalServer, Api]:
-    server = local.start(port=port, data_dir=str(data_dir), require_key=KEY)
+def start(data_dir: Path, port: int = 0, *, in_process: bool = False) -> tuple[local.LocalServer, Api]:
+    server = local.start(port=port, data_dir=str(data_dir), require_key=KEY, in_process=in_process)
     return server, Api(server)
 
 
@@ -76,7 +76,9 @@ def same_signed_url(url: str, server: local.LocalServer) -> str:
 
 
 def test_a_restart_on_the_same_data_dir_loses_nothing(data_dir: Path) -> None:
-    server, api = start(data_dir)
+    """Served from this process (a clean stop closes the database as a process's exit does; a child process on a
+    data dir is tested in test_local_server, killed ones below)."""
+    server, api = start(data_dir, in_process=True)
     try:
         image = api.run("image", {"prompt": "a kept lighthouse", "width": 64, "height": 48})
         counted = api.run("count", {"n": 30, "delay": 0})
@@ -93,7 +95,7 @@ def test_a_restart_on_the_same_data_dir_loses_nothing(data_dir: Path) -> None:
         api.close()
         server.stop()
 
-    server, api = start(data_dir, port=port)
+    server, api = start(data_dir, port=port, in_process=True)
     try:
         assert {j["id"]: j for j in api.http.get("/v1/jobs").json()} == before
         assert [j["id"] for j in api.http.get("/v1/jobs").json()] == list(before), "newest first, as before"
