@@ -33,7 +33,7 @@ from ..api.client import Client
 from ..api.flows import LIMITS, TERMINAL, UNEXPECTED, event_id, parse_retry_after
 from ..api.media import Media, afetch, afetch_url, max_bytes_for
 from ..api.tls import ssl_context
-from ..errors import PurasAPIError, PurasError
+from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..settings import Settings, current, on_change
 from . import loop as rt
 from .budget import Budget
@@ -138,6 +138,13 @@ class _ObservedBlocking(httpx.BaseTransport):
         self.inner.close()
 
 
+def _ours(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` is a method of our own `Client` or `AsyncClient` (not a subclass's override), which checks each
+    answer's shape itself (`Request.expect`)."""
+    func = getattr(fn, "__func__", None)
+    return func is not None and any(func is getattr(cls, func.__name__, None) for cls in (Client, AsyncClient))
+
+
 class Session:
     """One connection's client, budget and tracker; lives on the runtime loop."""
 
@@ -190,13 +197,14 @@ class Session:
         return self._here().events(job_id, after=after)
 
     async def _request(
-        self, fn: Callable[..., Any], *args: Any, background: bool = False, expect: Shape | None = None, **kwargs: Any
+        self, fn: Callable[..., Any], *args: Any, background: str = "", expect: Shape | None = None, **kwargs: Any
     ) -> Any:
         """Call the bound client method `fn` under the concurrency cap (a sync `Client`'s in a worker thread).
 
-        `background` calls (polls, events) take a slot from the budget first, and end after `POLL_TIMEOUT`
-        (asyncio.TimeoutError); a user's own calls do not. `expect` checks the answer's shape whichever client
-        gave it (ours check it already; `puras.Client` does not): a wrong one is a PurasAPIError.
+        `background` calls (polls, events, the job list; the string names the call) take a slot from the budget
+        first, and end after `POLL_TIMEOUT` as a PurasConnectionError saying that what it names took too long; a
+        user's own calls do not. `expect` checks the answer's shape when a foreign client (`puras.Client`) gave
+        it: our clients' methods check it themselves. A wrong one is a PurasAPIError.
         """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
@@ -209,8 +217,14 @@ class Session:
                 answer = await (asyncio.wait_for(call, POLL_TIMEOUT) if background else call)
             except RecursionError:  # `puras.Client` reading JSON nested 100 000 deep (ours refuse it themselves)
                 raise PurasAPIError(200, f"{UNEXPECTED}: JSON nested too deep to read") from None
+            except asyncio.TimeoutError:  # wait_for's, or a foreign client's own
+                if not background:
+                    raise
+                raise PurasConnectionError(f"{background} took longer than {POLL_TIMEOUT:g} s") from None
+        if expect is None or _ours(fn):
+            return answer
         try:
-            return expect(answer) if expect is not None else answer
+            return expect(answer)
         except Unexpected as exc:
             raise PurasAPIError(200, f"{UNEXPECTED}: {exc}") from None
 
@@ -237,12 +251,13 @@ class Session:
 
     async def get(self, job_id: str, *, client: Any = None, background: bool = False) -> dict:
         """The job dict as the server has it now."""
-        return await self._request(self._on(client).get, job_id, background=background, expect=a_job)
+        return await self._request(self._on(client).get, job_id, background="the status check" if background else "",
+                                   expect=a_job)
 
     async def events(self, job_id: str, *, after: int = 0, client: Any = None, background: bool = False) -> list[dict]:
         """The job's events with an id greater than `after`."""
-        return await self._request(self._on(client).events, job_id, after=after, background=background,
-                                   expect=events_list)
+        return await self._request(self._on(client).events, job_id, after=after,
+                                   background="fetching the events" if background else "", expect=events_list)
 
     async def spans(self, job_id: str, *, client: Any = None) -> list[dict]:
         """The job's trace spans (`GET /v1/jobs/{id}/spans`)."""
@@ -262,8 +277,8 @@ class Session:
 
     async def jobs(self, *, skill: str | None = None, limit: int | None = None, background: bool = False) -> list[dict]:
         """The newest jobs on our client's server (of `skill` when given), newest first."""
-        return await self._request(self.client.jobs, skill=skill, limit=limit, background=background,
-                                   expect=jobs_list)
+        return await self._request(self.client.jobs, skill=skill, limit=limit,
+                                   background="the job list" if background else "", expect=jobs_list)
 
     async def balance(self) -> dict:
         """The key's balance (`GET /v1/billing/balance`), where the server has that route."""
@@ -398,10 +413,12 @@ class Session:
         every = max(EVENTS_MIN, listening / EVENTS_RPS)
         shared = [w for w in self.watches if w.client is None and not w.ended]
         listable = self.lists is not False and len(shared) >= LIST_MIN
+        listed: list[Watch] = []
         for w in due:
-            if not (listable and w.client is None):
+            if listable and w.client is None:
+                listed.append(w)
+            else:
                 self._start(w, self._check(w, every))
-        listed = [w for w in due if listable and w.client is None]
         if listed:
             self._listing = True
             for w in listed:
@@ -499,13 +516,10 @@ class Session:
             if exc.status in NO_LISTING:
                 self.lists = False
             return None
-        except (PurasError, OSError, asyncio.TimeoutError):
-            return None
-        if not isinstance(listed, list):
-            self.lists = False
+        except (PurasError, OSError):
             return None
         self.lists = True
-        return {str(j["id"]): j for j in listed if isinstance(j, dict) and j.get("id")}
+        return {j["id"]: j for j in listed}
 
     async def _poll(self, w: Watch) -> None:
         w.requests += 1
@@ -517,17 +531,12 @@ class Session:
             else:
                 self._trouble(w, str(exc))
             return
-        except asyncio.TimeoutError:  # before OSError, which it is from Python 3.11
-            self._trouble(w, f"the status check took longer than {POLL_TIMEOUT:g} s")
-            return
         except (PurasError, OSError) as exc:
             self._trouble(w, str(exc))
             return
         self._seen(w, job)
 
-    def _seen(self, w: Watch, job: Any) -> None:
-        if not isinstance(job, dict):
-            return
+    def _seen(self, w: Watch, job: dict) -> None:
         if w.failures:
             w.failures = 0
             w.on_trouble(None)
@@ -538,9 +547,6 @@ class Session:
         w.requests += 1
         try:
             events = await self.events(w.job_id, after=w.cursor, client=w.client, background=True)
-        except asyncio.TimeoutError:  # before OSError, which it is from Python 3.11
-            self._trouble(w, f"fetching the events took longer than {POLL_TIMEOUT:g} s")
-            return False
         except (PurasError, OSError) as exc:
             self._trouble(w, str(exc))
             return False
