@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
@@ -35,7 +36,7 @@ from ..strings import cut, flat
 from .display import static_bundle as static_view
 from .display import widget_for
 from .html import NO_MATH, STYLE, esc
-from .job import Throttle
+from .job import Throttle, details_toggle
 from .outputs import live_bundle, widget_view
 
 __all__ = ["COMPARE", "ColorField", "Field", "FilePicker", "FreeInputs", "SkillForm"]
@@ -175,11 +176,18 @@ class ColorField(w.HBox):
     is picked."""
 
     def __init__(self, value: str | None, optional: bool) -> None:
-        self.picker = w.ColorPicker(concise=False, value=value or "#000000", layout=w.Layout(width="min(240px, 100%)"))
-        self.use = w.Checkbox(value=value is not None or not optional, description="set", indent=False,
+        self.optional = optional
+        self.picker = w.ColorPicker(concise=False, layout=w.Layout(width="min(240px, 100%)"))
+        self.use = w.Checkbox(description="set", indent=False,
                               layout=w.Layout(width="auto", display="" if optional else "none"))
+        self.reset(value)
         self.picker.observe(lambda _change: setattr(self.use, "value", True), names="value")
         super().__init__([self.picker, self.use], _dom_classes=("puras-color-field",))
+
+    def reset(self, value: str | None) -> None:
+        """Back to `value` (a hex colour; None: black, and unticked where the colour is optional)."""
+        self.picker.value = value or "#000000"
+        self.use.value = value is not None or not self.optional
 
     @property
     def value(self) -> str | None:
@@ -210,8 +218,7 @@ class Field:
     def _make(self) -> w.Widget:
         item, default = self.item, self.item.default
         wide = w.Layout(width="min(640px, 100%)")
-        text = "" if default is MISSING or default is None else \
-            default if isinstance(default, str) else _json(default)
+        text = _text(default)
         if item.media:
             return FilePicker(item.accept, text)
         if item.type == "color":
@@ -257,9 +264,9 @@ class Field:
         widget = self.widget
         if isinstance(widget, FilePicker):
             widget.upload.value = ()
-            widget.text.value = value if isinstance(value, str) else "" if value is None else _json(value)
+            widget.text.value = _text(value)
         elif isinstance(widget, (w.Text, w.Textarea)):
-            widget.value = value if isinstance(value, str) else "" if value is None else _json(value)
+            widget.value = _text(value)
         elif isinstance(widget, ColorField):
             colour = _hex(value)
             if colour is None and value is not None:
@@ -277,9 +284,7 @@ class Field:
         """Put the field back to where it started: its default, or empty (its widget kept)."""
         widget, item, default = self.widget, self.item, self.item.default
         if isinstance(widget, ColorField):
-            start = _hex(default)
-            widget.picker.value = start or "#000000"
-            widget.use.value = start is not None or item.required
+            widget.reset(_hex(default))
         elif isinstance(widget, (FilePicker, w.Text, w.Textarea)):
             self.fill(None if default is MISSING else default)
         elif isinstance(widget, w.Dropdown):
@@ -360,8 +365,25 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _text(value: Any) -> str:
+    """A value as a text field shows it: nothing for none, strings as they are, anything else as JSON."""
+    return "" if value is MISSING or value is None else value if isinstance(value, str) else _json(value)
+
+
 def _css(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+
+
+@dataclass
+class _Saved:
+    """What a form keeps of one run for its saved view: the run's head (HTML, text), its unsubscribe, and its static
+    view once the run ended (drawn once, not at every update, until the run changes again)."""
+
+    head: str
+    text: str
+    unsubscribe: Callable[[], None]
+    changes: int = 0
+    view: dict[str, str] | None = None
 
 
 class SkillForm(w.VBox):
@@ -392,9 +414,9 @@ class SkillForm(w.VBox):
         self._compare = compare
         self.runs: list[Shown] = []
         self._count = 0
-        # the saved view: each run's head (HTML, text) and its unsubscribe; the static outputs shown, each with the
-        # request (cell) it answers
-        self._heads: dict[int, tuple[str, str, Callable[[], None]]] = {}
+        # the saved view: each run's entry (its head, unsubscribe, static view once it ended); the static outputs
+        # shown, each with the request (cell) it answers
+        self._heads: dict[int, _Saved] = {}
         self._slots: list[tuple[Any, dict]] = []
         self._slot_lock = threading.Lock()
         self._saved = Throttle(self._publish, SAVED_EVERY)
@@ -577,16 +599,21 @@ class SkillForm(w.VBox):
         with self._slot_lock:
             self.runs.insert(0, started)
             for gone in self.runs[HISTORY_MAX:]:
-                self._heads.pop(id(gone))[2]()
+                self._heads.pop(id(gone)).unsubscribe()
             del self.runs[HISTORY_MAX:]
-            self._heads[id(started)] = (head, text, started.subscribe(self._run_changed))
+            self._heads[id(started)] = _Saved(head, text, started.subscribe(self._run_changed))
         self._saved()
 
     # -- the saved view: what a notebook keeps, reopened without a kernel, exported or on GitHub ------------------
 
     def _run_changed(self, run: Shown, changed: frozenset[Change]) -> None:
         """A run ended or its previews arrived: bring the saved view up to date (at most once a `SAVED_EVERY`); a
-        cell that waited for it (`settle`) gets the update as its own output too (nbclient keeps only those)."""
+        cell that waited for it (`settle`) gets the update as its own output too (nbclient keeps only those). Any
+        change makes its kept static view stale (late events of an ended job, say)."""
+        with self._slot_lock:
+            saved = self._heads.get(id(run))
+            if saved is not None:
+                saved.changes, saved.view = saved.changes + 1, None
         if Change.SETTLE in changed:
             self._publish(here=True)
         elif Change.DONE in changed or Change.MEDIA in changed:
@@ -596,7 +623,8 @@ class SkillForm(w.VBox):
         """text/plain and text/html of the form as a saved notebook keeps it: the skill, its inputs, and each run
         (newest first) with its status and media, as each job's or grid's own static view shows it."""
         with self._slot_lock:
-            runs = [(self._heads[id(run)], run) for run in self.runs if id(run) in self._heads]
+            runs = [(saved, saved.changes, saved.view, run) for run in self.runs
+                    if (saved := self._heads.get(id(run))) is not None]
         skill = self.skill
         names = ", ".join(flat(item.name, 40) for item in skill.inputs) or "free inputs"
         others = [s.path for s in self.skills if s is not skill]
@@ -607,10 +635,16 @@ class SkillForm(w.VBox):
         how = f"A form: run this cell with a kernel to use it ({counted})."
         parts.append(f'<div class="puras-muted"><i>{esc(how)}</i></div>')
         texts = [repr(self), how]
-        for (head, text, _), run in runs:
-            shown = static_view(run)
-            texts += [text, shown["text/plain"]]
-            parts.append(head + shown["text/html"].removeprefix(STYLE))
+        for saved, changes, shown, run in runs:
+            if shown is None:
+                ended = run.done()
+                shown = static_view(run)
+                if ended:
+                    with self._slot_lock:
+                        if saved.changes == changes:  # else it changed while it was drawn: draw it again next time
+                            saved.view = shown
+            texts += [saved.text, shown["text/plain"]]
+            parts.append(saved.head + shown["text/html"].removeprefix(STYLE))
         root = f"puras-static puras-final puras-form-static {NO_MATH}"
         html = f'{STYLE}{FORM_STYLE}<div class="{root}">{"".join(parts)}</div>'
         return {"text/plain": "\n".join(texts), "text/html": html}
@@ -652,21 +686,17 @@ class SkillForm(w.VBox):
 def _details_toggle(entry: w.VBox, view: w.Widget) -> w.ToggleButton:
     """The one "details" toggle of a run in the app: it shows the run's log, job id and raw result (CSS on `entry`),
     and opens a one-line job's own details, so its log is fetched."""
-    toggle = w.ToggleButton(description="details", icon="angle-down", tooltip="the log, the job id and the raw result",
-                            layout=w.Layout(width="auto"), _dom_classes=("puras-run-details",))
 
     def follow(_change: object = None) -> None:
         inner = getattr(view, "details_toggle", None)  # a job that ended as one line folds its log and result
         if isinstance(inner, w.ToggleButton):
             inner.value = toggle.value
 
-    def toggled(change: dict) -> None:
-        opened = bool(change["new"])
+    def toggled(opened: bool) -> None:
         (entry.add_class if opened else entry.remove_class)("puras-details-open")
-        toggle.icon = "angle-up" if opened else "angle-down"
         follow()
 
-    toggle.observe(toggled, names="value")
+    toggle = details_toggle("the log, the job id and the raw result", "puras-run-details", toggled)
     view.observe(follow, names="children")  # opened while it ran: the line it ends as opens its details too
     return toggle
 

@@ -40,7 +40,7 @@ from .html import (
 from .outputs import widget_view
 from .parts import part
 
-__all__ = ["MAX_HZ", "JobWidget", "Rating", "Throttle", "send_all", "set_traits"]
+__all__ = ["MAX_HZ", "JobWidget", "Rating", "Throttle", "details_toggle", "send_all", "set_traits"]
 
 MAX_HZ = 3.0
 #: The live log shows the last this many events.
@@ -88,6 +88,20 @@ def set_traits(widget: w.Widget, **traits: Any) -> None:
         with widget.hold_sync():
             for k, v in changed.items():
                 setattr(widget, k, v)
+
+
+def details_toggle(tooltip: str, css_class: str, on_toggle: Callable[[bool], Any]) -> w.ToggleButton:
+    """A "details" toggle, its arrow pointing the way it folds; `on_toggle(opened)` shows or hides what it folds."""
+    toggle = part(w.ToggleButton, description="details", icon="angle-down", tooltip=tooltip, layout={"width": "auto"},
+                  _dom_classes=(css_class,))
+
+    def toggled(change: dict) -> None:
+        opened = bool(change["new"])
+        set_traits(toggle, icon="angle-up" if opened else "angle-down")
+        on_toggle(opened)
+
+    toggle.observe(toggled, names="value")
+    return toggle
 
 
 class JobWidget(w.VBox):
@@ -155,7 +169,7 @@ class JobWidget(w.VBox):
                 titles=(f"Log (last {LOG_EVENTS} events)",),
                 _dom_classes=("puras-log",),
             )
-            self._log_box.observe(self._log_toggled, names="selected_index")
+            self._log_box.observe(lambda change: self._log_toggled(change["new"] is not None), names="selected_index")
         return self._log_box
 
     @property
@@ -205,11 +219,11 @@ class JobWidget(w.VBox):
         elif Change.SETTLE not in changed:
             self._throttle()
 
-    def _log_toggled(self, change: dict) -> None:
+    def _log_toggled(self, opened: bool) -> None:
         """The log opened: ask the model for every event. A view that stopped following its ended job (`finalize`)
         listens again until the last events are in, so the log fills on its first open."""
         job = self.job
-        if change["new"] is not None and change["new"] is not False:
+        if opened:
             if self.sent_final and self._unsubscribe_log is None and not job.events_complete:
                 self._unsubscribe_log = job.subscribe(self._log_changed)
             job.want_log()
@@ -400,24 +414,20 @@ class JobWidget(w.VBox):
     def _line(self, rate: list[w.Widget]) -> list[w.Widget]:
         """The end of a job that succeeded with no media: one line (the head, feedback, a toggle), with its raw
         result and log folded below it, as small as a finished tqdm bar. The view's children then."""
-        self.details_toggle = part(
-            w.ToggleButton, description="details", icon="angle-down", tooltip="the log and the raw result",
-            layout={"width": "auto"}, _dom_classes=("puras-details-toggle",),
+        self.details_toggle = details_toggle(
+            "the log and the raw result", "puras-details-toggle", self._details_toggled
         )
         raw = part(w.HTML, value=STYLE + details_html(self.job), _dom_classes=("puras-raw-view",))
         # its own layout: it is shown and hidden
         log = self._log_parts or self.log_html
         self.details = w.VBox([raw, log], layout=w.Layout(display="none"), _dom_classes=("puras-details",))
-        self.details_toggle.observe(self._details_toggled, names="value")
         line = part(w.HBox, children=[self.head, *rate, self.details_toggle], _dom_classes=("puras-line-box",))
         return [line, self.details]
 
-    def _details_toggled(self, change: dict) -> None:
-        opened = bool(change["new"])
-        if self.details is not None and self.details_toggle is not None:
+    def _details_toggled(self, opened: bool) -> None:
+        if self.details is not None:
             set_traits(self.details.layout, display="" if opened else "none")
-            set_traits(self.details_toggle, icon="angle-up" if opened else "angle-down")
-        self._log_toggled(change)
+        self._log_toggled(opened)
 
     def finalize(self) -> None:
         """Stop following the model once the job ended and its previews are in."""

@@ -391,3 +391,22 @@ def test_details_opened_while_the_run_goes_on_stay_open_once_it_ends_as_one_line
     while view.details_toggle is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert view.details_toggle is not None and view.details_toggle.value is True
+
+
+def test_the_saved_view_draws_an_ended_run_once_until_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each publish (up to once a second) carries every run: a run that ended is drawn (its media base64-encoded)
+    once, not at each one; a later change (its last events, its previews) draws it again."""
+    from puras_nb.model.protocols import Change
+    from puras_nb.views import form as form_view
+
+    form = puras_nb.form("demo/count")
+    job = form.fill(n="2", delay=0.01).run()
+    job.result(timeout=20)
+    assert job.wait_previews(10)
+    drawn: list[Any] = []
+    real = form_view.static_view
+    monkeypatch.setattr(form_view, "static_view", lambda run: drawn.append(run) or real(run))
+    first = form.static_bundle()
+    assert form.static_bundle() == first and drawn == [job]
+    form._run_changed(job, frozenset({Change.EVENTS}))  # what the model says when the last events arrive
+    assert form.static_bundle() == first and drawn == [job, job]
