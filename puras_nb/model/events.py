@@ -18,9 +18,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..api.flows import event_id
-from ..strings import flat
 from .protocols import Change, Group, JobState, Row, Step, Subagent
-from .text import LABEL_MAX, NAME_MAX, approval_words, cost_capped_words, resumed_words, step_name
+from .text import (
+    LABEL_MAX,
+    approval_words,
+    cost_capped_words,
+    payload_of,
+    resumed_words,
+    step_name,
+    subagent_label,
+    word,
+)
 
 __all__ = ["STATE_EVENTS", "RunTree"]
 
@@ -54,16 +62,6 @@ class _Approval:
     reason: str = ""
 
 
-def _payload(event: dict) -> dict:
-    payload = event.get("payload")
-    return payload if isinstance(payload, dict) else {}
-
-
-def _text(payload: dict, key: str, limit: int = _SID_MAX) -> str:
-    value = payload.get(key)
-    return flat(value, limit) if isinstance(value, str) else ""
-
-
 class RunTree:
     """What a job's events say of its run, built one event at a time (`apply`). Not thread-safe: its job applies
     and reads it under its own lock."""
@@ -85,29 +83,28 @@ class RunTree:
 
     def apply(self, event: dict) -> set[Change]:
         """Read one more event (each once, in order); what it changed: `Change.STEP`, `Change.STATE`."""
-        eid, kind, payload = event_id(event), str(event.get("type") or ""), _payload(event)
-        ctx = _text(payload, "ctx") or None
+        eid, kind, payload = event_id(event), str(event.get("type") or ""), payload_of(event)
+        ctx = word(payload, "ctx", _SID_MAX) or None
         self.stamped = self.stamped or ctx is not None
         self._owners[eid] = (ctx, self._open[-1] if self._open else None)
         changed = self._settle_approval(eid, kind, payload)
         self.stated = self.stated or kind in STATE_EVENTS
         if kind == "subagent_start":
-            sid = _text(payload, "sid") or f"#{eid}"
-            label = _text(payload, "label", LABEL_MAX) or "subagent"
-            self._subagents[sid] = Subagent(sid, label, eid)
+            sid = word(payload, "sid", _SID_MAX) or f"#{eid}"
+            self._subagents[sid] = Subagent(sid, subagent_label(payload), eid)
             self._named[eid] = sid
             self._open.append(sid)
         elif kind == "subagent_end":
-            sid = _text(payload, "sid") or (self._open[-1] if self._open else f"#{eid}")
-            sub = self._subagents.setdefault(sid, Subagent(sid, _text(payload, "label", LABEL_MAX) or "subagent", 0))
-            sub.status = _text(payload, "status", NAME_MAX) or "ended"
+            sid = word(payload, "sid", _SID_MAX) or (self._open[-1] if self._open else f"#{eid}")
+            sub = self._subagents.setdefault(sid, Subagent(sid, subagent_label(payload), 0))
+            sub.status = word(payload, "status") or "ended"
             self._named[eid] = sid
             if sid in self._open:
                 self._open.remove(sid)
         elif kind == "tool_use":
-            use = _text(payload, "tool_use_id")
-            step = _Step(use, step_name(payload), _text(payload, "name", NAME_MAX) or "tool",
-                         bool(_text(payload, "label", LABEL_MAX)), eid)
+            use = word(payload, "tool_use_id", _SID_MAX)
+            step = _Step(use, step_name(payload), word(payload, "name") or "tool",
+                         bool(word(payload, "label", LABEL_MAX)), eid)
             self._steps.append(step)
             if use:
                 self._by_use[use] = step
@@ -117,7 +114,7 @@ class RunTree:
                     del self._by_use[gone.id]
             changed.add(Change.STEP)
         elif kind == "tool_result":
-            found = self._by_use.get(_text(payload, "tool_use_id"))
+            found = self._by_use.get(word(payload, "tool_use_id", _SID_MAX))
             if found is not None and found.state == "running":
                 found.state = "failed" if payload.get("ok") is False else "done"
                 changed.add(Change.STEP)
@@ -125,8 +122,8 @@ class RunTree:
             self._cost = (payload.get("spent_micros"), payload.get("cap_micros"), payload.get("step"))
             changed.add(Change.STATE)
         elif kind in ("approval_required", "confirm_requested"):
-            self._approval = _Approval(_text(payload, "tool", NAME_MAX), payload.get("input"),
-                                       _text(payload, "approval_id"), kind == "confirm_requested", eid)
+            self._approval = _Approval(word(payload, "tool"), payload.get("input"),
+                                       word(payload, "approval_id", _SID_MAX), kind == "confirm_requested", eid)
             changed.add(Change.STATE)
         elif kind == "resumed":
             times = self._resumed[1] + 1 if self._resumed else 1
@@ -142,14 +139,14 @@ class RunTree:
         if wait is None or wait.outcome != "waiting":
             return set()
         if kind == "approval_decided":
-            named = _text(payload, "approval_id")
+            named = word(payload, "approval_id", _SID_MAX)
             if named and wait.approval_id and named != wait.approval_id:
                 return set()
-            decision = _text(payload, "decision", NAME_MAX)
+            decision = word(payload, "decision")
             if decision in ("approved", ""):  # approved, or a decision that does not say: nothing to wait for
                 self._approval = None
             else:
-                wait.outcome, wait.reason = decision, _text(payload, "reason", 200)
+                wait.outcome, wait.reason = decision, word(payload, "reason", 200)
             return {Change.STATE}
         if self.owner(eid) == self.owner(wait.event):
             self._approval = None

@@ -34,7 +34,7 @@ from .protocols import Change, Group, JobState, JobView, Row, Step
 from .schemas import declared_outputs, explain_not_found
 from .spans import Spans
 from .stills import warm
-from .text import event_message, event_parts, finite, summarize
+from .text import event_message, event_parts, finite, payload_of, summarize
 
 __all__ = [
     "LiveJob", "check_options", "job_text", "jobs", "present", "presenter_bundle", "presenter_static",
@@ -218,8 +218,7 @@ class LiveJob:
         """
         if not hold:
             return rt.run_sync(cls.asubmit(skill, inputs, skillpack=skillpack, version=version, client=client, **opts))
-        job = cls._held(skill, skillpack, version, client, opts)
-        sess, submitted_event = job._session or session(), job._submitted_event
+        job, sess, submitted_event = cls._held(skill, skillpack, version, client, opts)
 
         async def send() -> None:
             try:
@@ -236,8 +235,7 @@ class LiveJob:
                 if ending is not None:  # it ended within the hold: its last events, and its end, before waiters wake
                     await ending
             finally:  # once the answer is in the model: a waiter that wakes reads its status, not `submitting`
-                if submitted_event is not None:
-                    submitted_event.set()
+                submitted_event.set()
 
         rt.spawn(send())
         return job
@@ -263,8 +261,7 @@ class LiveJob:
         submission is seen at once; `shown` then says so. A Ctrl-C while the server holds the submission is acted on
         once its answer names the job (cancelled when `cancel_on_interrupt`); a second one stops the wait at once.
         On the kernel-wide connection only (`submit(hold=True)` takes a `client`)."""
-        job = cls._held(skill, skillpack, version, None, opts)
-        sess = job._session or session()
+        job, sess, submitted_event = cls._held(skill, skillpack, version, None, opts)
         late = _LateShow(job, show, show_after) if show is not None else None
         try:
             with deferred_interrupts() as interrupts:
@@ -274,8 +271,7 @@ class LiveJob:
             job._not_sent(dropped)
             raise dropped from None
         finally:
-            if job._submitted_event is not None:
-                job._submitted_event.set()
+            submitted_event.set()
             if late is not None:
                 late.claim()  # from here on the caller shows the job, unless the late show already did
         if interrupts.pending:
@@ -283,16 +279,19 @@ class LiveJob:
         return job
 
     @classmethod
-    def _held(cls, skill: str, skillpack: str | None, version: int | None, client: Any, opts: dict) -> LiveJob:
-        """A job for a held submission, in the `submitting` state."""
+    def _held(
+        cls, skill: str, skillpack: str | None, version: int | None, client: Any, opts: dict
+    ) -> tuple[LiveJob, Session, threading.Event]:
+        """A job for a held submission, in the `submitting` state; its session, and the event set once the server
+        answered."""
         sess = session()
         path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
         job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
         job._session = sess
         job.submitting = True
-        job._submitted_event = threading.Event()
-        return job
+        job._submitted_event = submitted = threading.Event()
+        return job, sess, submitted
 
     def _send_here(self, sess: Session, skill: str, inputs: dict | None, skillpack: str | None, version: int | None,
                    ) -> None:
@@ -496,7 +495,7 @@ class LiveJob:
         """The latest checklist (`tool_result` events with `payload.todos`), if the skill keeps one. Once the job
         ended without succeeding, the step it was on reads `stopped` (it will not finish)."""
         for event in reversed(self._events):
-            todos = (event.get("payload") or {}).get("todos") if isinstance(event.get("payload"), dict) else None
+            todos = payload_of(event).get("todos")
             if isinstance(todos, list) and todos:
                 items = [t for t in todos if isinstance(t, dict)]
                 if self.done() and self.status != "succeeded":
@@ -507,7 +506,7 @@ class LiveJob:
     def _step(self) -> tuple[int, int, str] | None:
         """(done, total, unit) from the latest progress event or todo checklist, whichever is newer."""
         for event in reversed(self._events):
-            payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+            payload = payload_of(event)
             step, total = payload.get("step"), payload.get("total")
             if event.get("type") == "progress" and finite(step) and finite(total) and total > 0:
                 return int(min(max(step, 0), total)), int(total), ""

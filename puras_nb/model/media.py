@@ -29,11 +29,19 @@ _MAX_DEPTH = 12
 _MAX_ITEMS = 200
 
 
+def _first(d: Mapping[str, Any], keys: Iterable[str], *, typed: bool = False) -> str | None:
+    """The value of the first of `keys` that `d` holds as a string (`typed`: one that names a type, with a "/")."""
+    for key in keys:
+        value = d.get(key)
+        if isinstance(value, str) and (not typed or "/" in value):
+            return value
+    return None
+
+
 def _image_url(value: Any) -> str | None:
     """The URL of an image a value names: a URL (or data: URL) of an image type, or `{url, mime}` of one."""
     if isinstance(value, dict):
-        url = next((value[k] for k in _URL_KEYS if isinstance(value.get(k), str)), None)
-        mime = next((value[k] for k in _MIME_KEYS if isinstance(value.get(k), str) and "/" in value[k]), None)
+        url, mime = _first(value, _URL_KEYS), _first(value, _MIME_KEYS, typed=True)
     else:
         url, mime = value, None
     if not isinstance(url, str) or not safe_url(url):
@@ -73,10 +81,10 @@ def _from_url(
 
 
 def _from_dict(d: dict, path: str) -> Media | None:
-    url = next((d[k] for k in _URL_KEYS if isinstance(d.get(k), str)), None)
+    url = _first(d, _URL_KEYS)
     if url is None:
         return None
-    mime = next((d[k] for k in _MIME_KEYS if isinstance(d.get(k), str) and "/" in d[k]), None)
+    mime = _first(d, _MIME_KEYS, typed=True)
     name = given if isinstance(given := d.get("name"), str) else ""
     if not name and isinstance(d.get("drive_path"), str):
         name = d["drive_path"].rsplit("/", 1)[-1]
@@ -115,7 +123,7 @@ def _walk(value: Any, path: str, depth: int, out: list[Media], seen: set[str]) -
     if isinstance(value, str):
         _add(_from_url(value, None, "", path), out, seen)
     elif isinstance(value, dict):
-        start = len(out)
+        start = len(out) if depth else 0  # at the top: the declared fields `find_media` found first are children too
         media = _from_dict(value, path)
         _add(media, out, seen)
         for key, item in value.items():
@@ -132,9 +140,8 @@ def _file_url(value: Any, outputs: list[dict]) -> tuple[str, str | None] | None:
     """(URL, mime or None) of a file reference: a URL, `{url}`, `{data|base64, media_type}`, or a drive path the
     job's `outputs` give a URL for; None when it names no file this kernel may fetch."""
     if isinstance(value, dict):
-        mime = next((value[k] for k in (*_MIME_KEYS, "media_type") if isinstance(value.get(k), str)), None)
-        url = next((value[k] for k in _URL_KEYS if isinstance(value.get(k), str)), None)
-        payload = next((value[k] for k in ("data", "base64") if isinstance(value.get(k), str)), None)
+        mime, url = _first(value, (*_MIME_KEYS, "media_type")), _first(value, _URL_KEYS)
+        payload = _first(value, ("data", "base64"))
         if url is None and payload is not None and mime and "," not in payload and ";" not in mime:
             url = f"data:{mime};base64,{payload.strip()}"
         if url is None and isinstance(value.get("drive_path"), str):
@@ -147,8 +154,7 @@ def _file_url(value: Any, outputs: list[dict]) -> tuple[str, str | None] | None:
     by_path = next((o for o in outputs if o.get("drive_path") == value and isinstance(o.get("url"), str)), None)
     if by_path is None:
         return None
-    mime = next((by_path[k] for k in _MIME_KEYS if isinstance(by_path.get(k), str)), None)
-    return by_path["url"], mime
+    return by_path["url"], _first(by_path, _MIME_KEYS)
 
 
 def _declared_media(value: Any, kind: str, path: str, outputs: list[dict]) -> Media | None:
@@ -187,8 +193,6 @@ def find_media(
             if kind in MEDIA_TYPES and key in result:
                 _add(_declared_media(result[key], kind, str(key), files), found, seen)
     _walk(result, "", 0, found, seen)
-    if isinstance(result, dict):  # the declared fields were found before the walk
-        _sibling_posters(result, "", found, 0)
     seen |= {_key(m.poster) for m in found if m.poster}
     for i, item in enumerate(outputs or ()):
         if isinstance(item, dict):

@@ -180,12 +180,12 @@ def _av_jpeg(data: bytes, box: int = STILL_BOX) -> Still | None:
 def video_still(video: bytes | None, poster: bytes | None) -> Still | None:
     """A video's still: its poster (made small with PyAV when installed, else as it is up to `STILL_MAX_BYTES`),
     else its first frame (with PyAV); None when there is neither."""
-    poster_mime = sniff_mime(poster) if poster is not None else None
+    poster_mime = (sniff_mime(poster) or "") if poster is not None else ""
     if poster is not None and media_kind(poster_mime) == "image":
         small = _av_jpeg(poster)
         if small is not None:
             return Still(small.data, small.mime, "poster", small.width, small.height)
-        if len(poster) <= STILL_MAX_BYTES and poster_mime is not None:
+        if len(poster) <= STILL_MAX_BYTES:
             return Still(poster, poster_mime, "poster")
     if video is not None and media_kind(sniff_mime(video)) in ("video", "audio"):  # an MP4/WebM sniffs as either
         frame = _av_jpeg(video)

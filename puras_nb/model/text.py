@@ -12,7 +12,8 @@ from .media import find_media
 
 __all__ = [
     "LABEL_MAX", "approval_words", "cost_capped_words", "count", "dollars", "event_message", "event_parts",
-    "event_text", "finite", "input_lines", "json_line", "resumed_words", "step_name", "summarize",
+    "event_text", "finite", "input_lines", "json_line", "payload_of", "resumed_words", "step_name", "subagent_label",
+    "summarize", "word",
 ]
 
 _JSON_ITEMS = 200
@@ -25,10 +26,16 @@ NAME_MAX = 60
 INPUT_MAX = 80
 
 
+def payload_of(event: dict) -> dict:
+    """An event's payload ({} when it has none, or one that is not an object: events are untrusted)."""
+    payload = event.get("payload")
+    return payload if isinstance(payload, dict) else {}
+
+
 def event_message(event: dict) -> str:
     """An event's human text, as the official CLI shows it: `payload.message or text or status` ("" if none); but a
     `subagent_end`'s status is its subagent's, which reads after the subagent's label (`event_parts`), never alone."""
-    payload = payload if isinstance(payload := event.get("payload"), dict) else {}
+    payload = payload_of(event)
     keys = ("message", "text") if event.get("type") == "subagent_end" else ("message", "text", "status")
     for key in keys:
         if isinstance(text := payload.get(key), str) and text:
@@ -36,7 +43,7 @@ def event_message(event: dict) -> str:
     return ""
 
 
-def _word(payload: dict, key: str, limit: int = NAME_MAX) -> str:
+def word(payload: dict, key: str, limit: int = NAME_MAX) -> str:
     """A payload's string field as one line cut to `limit` ("" when absent or not a string): payloads are untrusted."""
     value = payload.get(key)
     return flat(value, limit) if isinstance(value, str) else ""
@@ -44,7 +51,12 @@ def _word(payload: dict, key: str, limit: int = NAME_MAX) -> str:
 
 def step_name(payload: dict) -> str:
     """A `tool_use` step's name: its label (what the agent says it does), else the tool's name."""
-    return _word(payload, "label", LABEL_MAX) or _word(payload, "name") or "tool"
+    return word(payload, "label", LABEL_MAX) or word(payload, "name") or "tool"
+
+
+def subagent_label(payload: dict) -> str:
+    """A `subagent_start`/`_end` event's subagent: its label, else "subagent"."""
+    return word(payload, "label", LABEL_MAX) or "subagent"
 
 
 def _tool_words(kind: str, payload: dict) -> str:
@@ -52,23 +64,23 @@ def _tool_words(kind: str, payload: dict) -> str:
     and end, a result's preview, a model call's step, a cost cap, an approval asked or decided, a resume ("" for
     any other type)."""
     if kind == "tool_use":
-        label, name = _word(payload, "label", LABEL_MAX), _word(payload, "name")
+        label, name = word(payload, "label", LABEL_MAX), word(payload, "name")
         return f"{label} ({name})" if label and name and label != name else label or name
     if kind == "tool_result":
-        preview = _word(payload, "preview", 160)
+        preview = word(payload, "preview", 160)
         return (f"failed: {preview}" if preview else "failed") if payload.get("ok") is False else preview
     if kind == "model_response":
         step = payload.get("step")
         return f"step {int(step)}" if finite(step) else ""
     if kind in ("subagent_start", "subagent_end"):
-        label = _word(payload, "label", LABEL_MAX) or "subagent"
-        return label if kind == "subagent_start" else " ".join(x for x in (label, _word(payload, "status")) if x)
+        label = subagent_label(payload)
+        return label if kind == "subagent_start" else " ".join(x for x in (label, word(payload, "status")) if x)
     if kind == "cost_capped":
         return cost_capped_words(payload.get("spent_micros"), payload.get("cap_micros"), payload.get("step"))[1]
     if kind in ("approval_required", "confirm_requested"):
-        return " ".join(x for x in (_word(payload, "tool"), json_line(payload.get("input"), INPUT_MAX)) if x)
+        return " ".join(x for x in (word(payload, "tool"), json_line(payload.get("input"), INPUT_MAX)) if x)
     if kind == "approval_decided":
-        return ": ".join(x for x in (_word(payload, "decision"), _word(payload, "reason", 200)) if x)
+        return ": ".join(x for x in (word(payload, "decision"), word(payload, "reason", 200)) if x)
     if kind == "resumed":
         step = payload.get("from_step")
         return f"from step {step}" if finite(step) else ""
@@ -80,8 +92,7 @@ def event_parts(event: dict) -> tuple[str, str]:
     ("cancelled" for a `cancelled` event) is dropped, and one that starts with it ("error: boom") loses it. The
     run's own events, which carry no message, say what they are about (`_tool_words`): a step by its label."""
     kind = str(event.get("type") or "")
-    payload = payload if isinstance(payload := event.get("payload"), dict) else {}
-    message = event_message(event).strip() or _tool_words(kind, payload)
+    message = event_message(event).strip() or _tool_words(kind, payload_of(event))
     if kind and message.lower() == kind.lower():
         return kind, ""
     for sep in (":", " "):
