@@ -200,11 +200,21 @@ def skill(path: str) -> SkillCard:
     return SkillCard(find(path))
 
 
-def _input_names(skill: Skill, limit: int = 8) -> list[str]:
-    """Its inputs for the overview (* marks a required one), the first `limit` of them and how many more."""
-    names = [flat(i.name, 40) + ("*" if i.required else "") for i in skill.inputs[:limit]]
-    more = len(skill.inputs) - limit + skill.more_inputs
-    return names + ([f"+{more} more"] if more > 0 else [])
+#: The overview names a skill's first this many inputs, and says how many more it takes.
+OVERVIEW_INPUTS = 8
+
+
+def _more_inputs(skill: Skill) -> str:
+    """"+N more": the inputs the overview leaves out (past the first `OVERVIEW_INPUTS`, and those the model did not
+    keep); "" when there are none."""
+    more = max(0, len(skill.inputs) - OVERVIEW_INPUTS) + skill.more_inputs
+    return f"+{more} more" if more else ""
+
+
+def _input_names(skill: Skill) -> list[str]:
+    """Its inputs for the overview (* marks a required one), the first `OVERVIEW_INPUTS` of them and how many more."""
+    names = [flat(i.name, 40) + ("*" if i.required else "") for i in skill.inputs[:OVERVIEW_INPUTS]]
+    return names + ([more] if (more := _more_inputs(skill)) else [])
 
 
 def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
@@ -216,9 +226,8 @@ def overview_text(skills: list[Skill], notes: Sequence[str] = ()) -> str:
     vwidth = max((len(v) for v in versions), default=0)
     lines = [f"<{len(skills)} skills>"]
     for s, shown in zip(skills, versions, strict=True):
-        args = " ".join(flat(f"{i.name}=…" if i.required else f"[{i.name}]", 40) for i in s.inputs[:8])
-        if len(s.inputs) > 8 or s.more_inputs:
-            args += f" +{len(s.inputs) - 8 + s.more_inputs} more"
+        names = [flat(f"{i.name}=…" if i.required else f"[{i.name}]", 40) for i in s.inputs[:OVERVIEW_INPUTS]]
+        args = " ".join(names + ([more] if (more := _more_inputs(s)) else []))
         column = f"{shown:<{vwidth}}  " if vwidth else ""
         lines.append(f"  {flat(s.path):<{width}}  {column}{args}".rstrip())
     lines += [flat(note) for note in notes]

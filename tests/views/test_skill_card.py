@@ -130,3 +130,14 @@ def test_the_overview_shows_titles_bounded_inputs_and_the_catalogs_notes() -> No
     assert "studio/product-shot" in text and "+12 more" in text and text.splitlines()[-1] == notes[0]
     html = overview_html([shot, wide], notes)
     assert "<br>Product shot" in html and "p7, +12 more" in html and "puras-skills-note" in html
+
+
+def test_the_overview_counts_inputs_the_model_left_out_never_a_negative_number() -> None:
+    """A skill with few inputs shown and more it did not keep (`more_inputs`) says "+N more" with N those left out:
+    the text said "+-5 more" and the table said nothing."""
+    from puras_nb.model.skill import Input, Skill
+
+    few = Skill(path="p/few", name="few", skillpack="p", inputs=(Input.from_schema("a", {}),), more_inputs=3)
+    line = overview_text([few]).splitlines()[1]
+    assert line.endswith("[a] +3 more") and "-" not in line.replace("p/few", "")
+    assert "a, +3 more" in overview_html([few])
