@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -32,6 +33,7 @@ __all__ = [
     "a_job",
     "a_list",
     "an_object",
+    "dot_segment",
     "events_list",
     "jobs_list",
     "parse_json",
@@ -196,10 +198,16 @@ def _what(value: Any) -> str:
     return kind if value is None else f"{kind} ({flat(cut(json.dumps(value, default=str)[:200], 60))})"
 
 
+def dot_segment(job_id: str) -> bool:
+    """Whether a job id is `.` or `..`, percent-encoded or not, which no route can carry: a URL loses it (httpx
+    removes dot segments before sending, servers after decoding them)."""
+    return unquote(job_id) in (".", "..")
+
+
 def valid_id(value: Any) -> bool:
     """A job id a route can carry: a non-empty string of at most `ID_MAX` printable characters, no white space,
-    and not `.` or `..` (which a URL would lose)."""
-    return (isinstance(value, str) and 0 < len(value) <= ID_MAX and value not in (".", "..")
+    and no dot segment (`dot_segment`)."""
+    return (isinstance(value, str) and 0 < len(value) <= ID_MAX and not dot_segment(value)
             and not has_control(value) and not any(c.isspace() for c in value))
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import httpx
 
@@ -44,6 +44,7 @@ from .answers import (
     a_job,
     a_list,
     an_object,
+    dot_segment,
     events_list,
     jobs_list,
     parse_json,
@@ -204,9 +205,8 @@ def resolve_target(skill: str, skillpack: str | None, default: str | None) -> tu
 
 def job_path(job_id: str, action: str = "") -> str:
     """`/v1/jobs/{id}[/action]`, the id escaped so that no id can point at another route (ValueError for an empty
-    id or a `.`/`..` one, which the URL would lose: httpx removes dot segments before sending, servers after
-    decoding them)."""
-    if unquote(str(job_id)) in ("", ".", ".."):
+    id or a dot segment, `dot_segment`)."""
+    if not str(job_id) or dot_segment(str(job_id)):
         raise ValueError(f"{job_id!r} is not a job id")
     path = f"/v1/jobs/{quote(str(job_id), safe='')}"
     return f"{path}/{action}" if action else path

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from puras_nb.api import flows as _http
+from puras_nb.api.answers import Unexpected, a_job, valid_id
 from puras_nb.api.flows import BaseClient, Request, Sleep
 from puras_nb.errors import JobError, JobInterrupted, PurasAPIError, PurasConnectionError, SubmitInterrupted
 
@@ -61,6 +62,12 @@ def test_job_ids_cannot_escape_their_route() -> None:
     for dots in (".", "..", "", "%2e%2e"):
         with pytest.raises(ValueError, match="not a job id"):
             _http.job_path(dots, "cancel")
+    # ... and an answer naming such a job is refused up front (one rule): "%2e%2e" was taken, then no route held it
+    for dots in (".", "..", "%2e", "%2E%2e"):
+        assert not valid_id(dots)
+        with pytest.raises(Unexpected, match="a job needs an id string"):
+            a_job({"id": dots, "status": "running"})
+    assert valid_id("a.b") and valid_id("...") and valid_id("%2e%2e%2e")
 
 
 def test_feedback_validation_is_the_official_one() -> None:
