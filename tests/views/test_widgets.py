@@ -149,8 +149,8 @@ def test_success_shows_duration_cost_result_and_feedback(sent: list) -> None:
         job._finish()
         # the layout changes once: the running view stays while the previews load, then the final one
         assert "loading previews" in view.head.value and view.result_box.children == ()
-    deadline = time.monotonic() + 5  # previews come from the runtime thread, after the end
-    while not view.result_box.children and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5  # previews come from the runtime thread, after the end; the view stops following
+    while not (view.result_box.children and view.sent_final) and time.monotonic() < deadline:  # the job right after
         time.sleep(0.01)
     assert '<span class="puras-summary">2.5 s · $0.0040</span>' in view.head.value
     assert view.actions.children == (view.up, view.down, view.feedback_note)
