@@ -3,6 +3,12 @@
 Playwright's Python package drives /usr/bin/chromium (never a downloaded browser). Tests skip, loudly,
 only when that Chromium is missing or cannot be launched. Screenshots go to `$PURAS_NB_ARTIFACTS/browser`
 (default `<repo>/artifacts/browser`), printed at the end of the run.
+
+Chromium, JupyterLab and Notebook 7 start once per test process (per xdist worker), when a test first asks for them,
+and serve every browser module: starting them took a fifth of the browser tests' time when each module had its own,
+and module-scoped servers pinned each module to one worker. Each test still starts clean: a browser context of its
+own, its notebooks in a folder of its own (so its kernels' working directory too), the server's user settings (the
+theme a test chose) and workspaces reset, and its kernels shut down after it.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 _SKIP_REASONS: list[str] = []
+STARTED = time.time()
+"""When this test process started: failure screenshots older than that are an earlier run's."""
 
 if TYPE_CHECKING:
     import nbformat  # imported where used: it loads jsonschema's format checkers, seconds at every pytest start
@@ -85,11 +93,15 @@ def _skip_loudly(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium under Playwright; skips loudly when it is missing or does not start."""
+    """Debian's headless Chromium under Playwright, one per test process; skips loudly when it is missing or does
+    not start."""
     if not Path(CHROMIUM).exists():
         _skip_loudly(f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)")
+    for stale in artifacts_dir().glob("FAILED-*"):  # an earlier run's (a parallel worker's are newer)
+        if stale.stat().st_mtime < STARTED:
+            stale.unlink(missing_ok=True)
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -109,21 +121,41 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _quiet_lab_settings(settings_dir: Path) -> None:
-    """User settings that keep JupyterLab from asking about news or updates (a toast would cover the page)."""
+def _fresh_settings(settings_dir: Path, workspaces_dir: Path) -> None:
+    """The server's user settings as a new user has them (the Light theme; a theme a test chose is written here),
+    and no saved workspace, except that JupyterLab does not ask about news or updates (a toast would cover the
+    page). The server reads these files at each request: the next page loaded starts from them."""
+    for folder in (settings_dir, workspaces_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     target = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
 
 class Lab:
-    """A running JupyterLab server: its URL, token and root folder (where test notebooks are written)."""
+    """A running JupyterLab server (or one test's view of it): its URL, token, and the folder test notebooks are
+    written to, `root`, which is `folder` (a path relative to the server's root, "" for the root) on disk."""
 
-    def __init__(self, url: str, token: str, root: Path, env: dict[str, str]) -> None:
+    def __init__(self, url: str, token: str, root: Path, env: dict[str, str], settings: Path, workspaces: Path,
+                 folder: str = "") -> None:
         self.url = url
         self.token = token
         self.root = root
         self.env = env
+        self.settings = settings
+        self.workspaces = workspaces
+        self.folder = folder
+
+    def subfolder(self, name: str) -> Lab:
+        """The same server with `root` a new, empty folder `name` under this one (a test's own notebooks)."""
+        (self.root / name).mkdir()
+        folder = f"{self.folder}/{name}".lstrip("/")
+        return Lab(self.url, self.token, self.root / name, self.env, self.settings, self.workspaces, folder)
+
+    def path(self, notebook: str) -> str:
+        """`notebook` (a name in `root`) as a path from the server's root, for its URLs."""
+        return f"{self.folder}/{notebook}".lstrip("/")
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Call the Jupyter Server REST API with the token."""
@@ -159,19 +191,20 @@ FRONTENDS = {
 
 def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A Jupyter server for `frontend` (a key of FRONTENDS) until the generator closes; its kernels inherit the
-    emulator's PURAS_API_BASE and key; its log goes to `<artifacts>/jupyter<frontend>.log`."""
+    emulator's PURAS_API_BASE and key; its log goes to `<artifacts>/jupyter<frontend>[-<xdist worker>].log`."""
     command, app, extra = FRONTENDS[frontend]
     base = tmp_path_factory.mktemp(f"jupyter{frontend}")
     root, settings, workspaces, home = (base / sub for sub in ("root", "settings", "workspaces", "home"))
-    for folder in (root, settings, workspaces, home):
+    for folder in (root, home):
         folder.mkdir()
-    _quiet_lab_settings(settings)
+    _fresh_settings(settings, workspaces)
     token = secrets.token_hex(16)
     port = _free_port()
     env = {
         **os.environ,
         "PURAS_API_BASE": emulator.url,
         "PURAS_API_KEY": emulator.api_key,
+        "HOME": str(home),  # the kernels' too: what they save (puras-nb's ledger, caches) stays in the test's folder
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "IPYTHONDIR": str(home / "ipython"),
         "PYTHONUNBUFFERED": "1",
@@ -179,9 +212,8 @@ def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactor
     env.pop("JUPYTER_TOKEN", None)
     out = artifacts_dir()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("FAILED-*"):
-        stale.unlink()
-    logged = out / f"jupyter{frontend}.log"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    logged = out / f"jupyter{frontend}{f'-{worker}' if worker else ''}.log"
     log = logged.open("w")
     cmd = [
         sys.executable, "-m", "jupyter", command, "--no-browser", "--allow-root",
@@ -192,7 +224,7 @@ def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactor
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    server = Lab(url, token, root, env)
+    server = Lab(url, token, root, env, settings, workspaces)
     deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:
@@ -218,15 +250,16 @@ def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactor
     shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One JupyterLab per test module, stopped after it; its kernels inherit the emulator's PURAS_API_BASE and key."""
+    """One JupyterLab per test process, started when a test first needs it; its kernels inherit the emulator's
+    PURAS_API_BASE and key. Tests use it through `notebook_page`, which gives each its own folder and settings."""
     yield from _serve("lab", emulator, tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def notebook7(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One Notebook 7 server per test module that asks for it, as `lab` is for JupyterLab."""
+    """One Notebook 7 server per test process, as `lab` is for JupyterLab."""
     yield from _serve("notebook", emulator, tmp_path_factory)
 
 
@@ -259,7 +292,7 @@ class NotebookPage:
 
     def open(self, notebook: str, *, timeout: float = 90) -> None:
         """Open `notebook` in a fresh workspace (`?reset`) and wait until its kernel is idle."""
-        self.page.goto(f"{self.lab.url}/lab/tree/{notebook}?reset&token={self.lab.token}")
+        self.page.goto(f"{self.lab.url}/lab/tree/{self.lab.path(notebook)}?reset&token={self.lab.token}")
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
         self.panel.locator(".jp-Cell").first.wait_for(timeout=timeout * 1000)
         self.wait_kernel_idle(timeout)
@@ -332,7 +365,7 @@ class Notebook7Page(NotebookPage):
     """The same steps in Notebook 7, whose notebook page is /notebooks/NAME (one notebook a browser tab)."""
 
     def open(self, notebook: str, *, timeout: float = 90) -> None:
-        self.page.goto(f"{self.lab.url}/notebooks/{notebook}?token={self.lab.token}")
+        self.page.goto(f"{self.lab.url}/notebooks/{self.lab.path(notebook)}?token={self.lab.token}")
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
         self.panel.locator(".jp-Cell").first.wait_for(timeout=timeout * 1000)
         self.wait_kernel_idle(timeout)
@@ -351,13 +384,15 @@ def notebook7_page(browser: Any, notebook7: Lab, request: pytest.FixtureRequest)
 
 
 def _page(browser: Any, lab: Lab, request: pytest.FixtureRequest, kind: type[NotebookPage]) -> Iterator[NotebookPage]:
-    """A browser context and page on `lab` for one test, closed after it (with a screenshot when it failed), and the
-    server's kernels shut down."""
+    """A browser context and page on `lab` for one test, in a folder of its own and with fresh user settings, closed
+    after it (with a screenshot when it failed), and the server's kernels shut down."""
+    _fresh_settings(lab.settings, lab.workspaces)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     name = re.sub(r"\W+", "_", request.node.name)
-    nb_page = kind(page, lab, name)
+    module = request.node.module.__name__.rsplit(".", 1)[-1]
+    nb_page = kind(page, lab.subfolder(f"{module}-{name}"[:100]), name)
     yield nb_page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

@@ -43,11 +43,12 @@ class App:
         self.key = key
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """`puras-nb demo --app` with PURAS_API_BASE / PURAS_API_KEY set (the session emulator standing in for the hosted
-    API, so the tests know the key the page must never show), stopped with Ctrl-C (SIGINT) after the module, which
-    must end it cleanly with exit status 0. (tests/cli/test_demo.py covers the command's own emulator.)"""
+    API, so the tests know the key the page must never show), one per test process (each visit is a new visitor with
+    a kernel of its own), stopped with Ctrl-C (SIGINT) at the end, which must end it cleanly with exit status 0.
+    (tests/cli/test_demo.py covers the command's own emulator.)"""
     directory = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
     env.update(PYTHONUNBUFFERED="1", PURAS_API_BASE=emulator.url, PURAS_API_KEY=emulator.api_key)
@@ -94,7 +95,14 @@ def visit(browser: Any, app: App, artifacts: Path, request: pytest.FixtureReques
         for page in context.pages:
             html = page.content()
             assert app.key not in html and "Traceback" not in html, "the key or a traceback reached the page"
+            _leave(page)
         context.close()
+
+
+def _leave(page: Any) -> None:
+    """Leave the app as a visitor does: the page unloads, which has Voilà shut the visitor's kernel down (Playwright
+    closes a page without unloading it), so kernels do not pile up in a Voilà the tests share."""
+    page.goto("about:blank")
 
 
 def _shot(page: Any, folder: Path, name: str) -> Path:
@@ -265,13 +273,12 @@ def test_compare_shows_both_versions_side_by_side(visit: Any, artifacts: Path) -
     _shot(page, artifacts, "6-compare")
 
 
-def _serve(notebook: Path, env: dict[str, str], theme: str = "light") -> Iterator[str]:
-    """`notebook` under Voilà with the app's settings (`demo.voila_command`), in Voilà's `theme`; yields its URL
-    with the token."""
+def _serve(notebook: Path, env: dict[str, str]) -> Iterator[str]:
+    """`notebook` under Voilà with the app's settings (`demo.voila_command`); yields its URL with the token."""
     from puras_nb.cli import demo
 
     port, token = demo.free_port(), "plain-voila-test"
-    command = [arg.replace("--theme=light", f"--theme={theme}") for arg in demo.voila_command(notebook, port, token)]
+    command = demo.voila_command(notebook, port, token)
     with (notebook.parent / "voila.log").open("w") as log:
         proc = subprocess.Popen(
             command, env=demo.voila_env(env), cwd=notebook.parent, stdout=log, stderr=subprocess.STDOUT
@@ -288,13 +295,14 @@ def _serve(notebook: Path, env: dict[str, str], theme: str = "light") -> Iterato
             proc.wait()
 
 
-@pytest.fixture
-def plain_voila(browser: Any, tmp_path: Path) -> Iterator[str]:
-    """The app under a plain `voila` command with no PURAS_* variables: every visitor's kernel starts its own
-    embedded emulator (the shared-machine setup of the README, minus the key)."""
+@pytest.fixture(scope="session")
+def plain_voila(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app under a plain `voila` command (the app's settings, Voilà's light theme) with no PURAS_* variables:
+    every visitor's kernel starts its own embedded emulator (the shared-machine setup of the README, minus the key).
+    One per test process: each visitor has a kernel and an emulator of its own."""
     from puras_nb.cli import demo
 
-    notebook = tmp_path / "stakeholder-app.ipynb"
+    notebook = tmp_path_factory.mktemp("plain-voila") / "stakeholder-app.ipynb"
     notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
     yield from _serve(notebook, {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")})
 
@@ -372,6 +380,7 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
         _shot(pages[0], artifacts, "7-no-key-note")
     finally:
         for page in pages:
+            _leave(page)
             page.context.close()
 
 
@@ -424,16 +433,10 @@ def test_card_and_form_read_well_in_jupyterlab_dark(notebook_page: Any, artifact
 
 
 @pytest.fixture(params=["dark", "light"])
-def themed_app(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple]:
-    """(URL, theme): the stakeholder app under the app's Voilà settings in Voilà's dark (or light) theme, with no key
-    (so the page shows its emulator note too)."""
-    from puras_nb.cli import demo
-
-    notebook = tmp_path / "stakeholder-app.ipynb"
-    notebook.write_bytes(demo.notebook("stakeholder-app").read_bytes())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PURAS_")}
-    for url in _serve(notebook, env, request.param):
-        yield url, request.param
+def themed_app(plain_voila: str, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(URL, theme): the stakeholder app under the app's Voilà settings in Voilà's dark (or light) theme, as a visitor
+    asks for it (`&theme=`), with no key (so the page shows its emulator note too)."""
+    return f"{plain_voila}&theme={request.param}", request.param
 
 
 def test_the_app_reads_well_in_voila_dark_and_light(browser: Any, themed_app: tuple, artifacts: Path) -> None:
@@ -467,4 +470,6 @@ def test_the_app_reads_well_in_voila_dark_and_light(browser: Any, themed_app: tu
         grid.screenshot(path=str(artifacts / f"{theme}-voila-app-compare.png"))
         assert not bad, "\n".join(map(str, bad))
     finally:
+        for page in context.pages:
+            _leave(page)
         context.close()

@@ -7,14 +7,12 @@ Screenshots: artifacts/browser/form-*.png.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST, reopened, until, use_theme
+from tests.harness.looks import CONTRAST, exported, reopened, until, use_theme
 
 pytestmark = pytest.mark.browser
 
@@ -80,9 +78,7 @@ def test_a_forms_runs_survive_save_reopen_and_export(notebook_page: Any, artifac
         assert not problems, f"{theme}: {problems}"
     use_theme(nb, False)
 
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(nb.lab.root / "form.ipynb")],
-                   check=True, capture_output=True, timeout=120)
-    nb.page.goto((nb.lab.root / "form.html").as_uri())
+    nb.page.goto(exported(nb.lab.root / "form.ipynb").as_uri())
     body = nb.page.locator("body").inner_text()
     assert "<SkillForm" not in body and "model not found" not in body
     assert "#2 · demo/image compare" in body and nb.page.locator(".puras-form-static img").count() >= 3

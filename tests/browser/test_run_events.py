@@ -6,14 +6,12 @@ what to do. The runs are the emulator's `demo/storyboard`, over HTTP. Screenshot
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST, until, use_theme
+from tests.harness.looks import CONTRAST, exported, until, use_theme
 
 pytestmark = pytest.mark.browser
 
@@ -99,10 +97,7 @@ def test_steps_subagents_and_states_read_live_and_reopened(notebook_page: Any, a
     until(lambda: "Caption scene 1 (set_output)" in logs.inner_text(), 10, nb)
     _look(nb, artifacts, ("denied", "capped", "resumed"), "reopened-")
 
-    exported = nb.lab.root / "run-events.html"
-    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(nb.lab.root / "run-events.ipynb")]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    nb.page.goto(exported.as_uri())
+    nb.page.goto(exported(nb.lab.root / "run-events.ipynb").as_uri())
     page = nb.page.locator("body")
     assert [p.inner_text().strip() for p in page.locator(".puras-pill").all()] == [
         "approval denied", "cost capped", "resumed"], "each state's badge once, where the run shows"

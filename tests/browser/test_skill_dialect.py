@@ -65,7 +65,8 @@ def test_the_card_and_form_of_a_dialect_skill(notebook_page: Any, artifacts: Pat
     buttons.nth(1).click()  # the scarf: its product, duration, tone and brand colour fill the form
     product = form.locator(".puras-field-product textarea")
     assert until(lambda: product.input_value() == "Midnight Silk Scarf", 30, nb)
-    assert form.locator(".puras-field-color input[type=color]").input_value() == "#c9a227"
+    colour = form.locator(".puras-field-color input[type=color]")  # each field's value comes in a message of its own
+    assert until(lambda: colour.input_value() == "#c9a227", 30, nb), colour.input_value()
     bad = _unreadable(nb.page, ".jp-OutputArea .puras-skill, .jp-OutputArea .puras-form")
 
     form.locator(".puras-run").click()

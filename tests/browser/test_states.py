@@ -11,14 +11,12 @@ without a kernel, and exported with nbconvert. Screenshots: artifacts/browser/st
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness.looks import CONTRAST, until, use_theme
+from tests.harness.looks import CONTRAST, exported, until, use_theme
 
 pytestmark = pytest.mark.browser
 
@@ -133,10 +131,7 @@ def test_each_ending_reads_true_live_reopened_and_exported(notebook_page: Any, a
     for index, name in ((NO_NETWORK, "not-sent"), (CANCELLED, "cancelled"), (COUNTED, "log"), (TABLE, "table")):
         _shot(nb.output(index), f"{name}-reopened", artifacts)
 
-    exported = nb.lab.root / "states.html"
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(nb.lab.root / "states.ipynb")],
-                   check=True, capture_output=True, timeout=120)
-    nb.page.goto(exported.as_uri())
+    nb.page.goto(exported(nb.lab.root / "states.ipynb").as_uri())
     body = nb.page.locator("body")
     text = body.inner_text()
     assert "not sent" in text and "cancelled" in text and "counted 4 of 4" not in text, "the log is folded"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["CONTRAST", "until", "use_theme"]
+__all__ = ["CONTRAST", "exported", "until", "use_theme"]
 
 
 def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
@@ -17,6 +18,18 @@ def until(check: Callable[[], Any], timeout: float, nb: Any) -> Any:
             return value
         nb.page.wait_for_timeout(100)
     return check()
+
+
+def exported(notebook: Path) -> Path:
+    """`notebook` exported to HTML beside it, as `jupyter nbconvert --to html` does (the same exporter, defaults and
+    name), in this process: starting the command cost more than the export. The HTML file's path."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    target = notebook.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
 
 def reopened(nb: Any, name: str, index: int, selector: str) -> Any:
     """Save notebook `name`, stop its kernel and open it again with none: the `selector` view in output `index`,
