@@ -78,6 +78,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(reason, red=True, bold=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test's timeout covers the test alone, not its fixtures: the first test in a worker would otherwise
+    pay for starting Chromium, JupyterLab or Voilà, which every later test shares (each of those has a deadline of
+    its own). The seconds stay what the test's mark or the configuration says."""
+    here = Path(__file__).parent
+    for item in items:
+        if not item.path.is_relative_to(here):
+            continue
+        marker = item.get_closest_marker("timeout")
+        seconds = (marker.args[0] if marker.args else marker.kwargs.get("timeout")) if marker else None
+        item.add_marker(pytest.mark.timeout(seconds, func_only=True), append=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     """Keep each phase's report on the item, so the `page` fixture can screenshot a failed test."""
