@@ -30,8 +30,9 @@ def outcomes(server: local.LocalServer, n: int, path: str = "/v1/skillpacks", me
 
 @pytest.fixture(scope="module")
 def private() -> Iterator[local.LocalServer]:
-    """An emulator of this module alone, so no other test's requests move its counters or seeded sequence."""
-    with local.start() as server:
+    """An emulator of this module alone, so no other test's requests move its counters or seeded sequence; served
+    from this process (faults set over HTTP act the same; a child's are test_start_with_faults_and_env's)."""
+    with local.start(in_process=True) as server:
         yield server
 
 
