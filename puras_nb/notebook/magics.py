@@ -335,7 +335,7 @@ class PurasMagics(Magics):
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        except PurasError as exc:
+        except (PurasError, JobInterrupted) as exc:  # Ctrl-C while the submission is held: its message names the job
             raise one_line(exc) from None
         if args.bg:
             self._store(args.out, job)

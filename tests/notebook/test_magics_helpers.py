@@ -18,6 +18,7 @@ from puras_nb.model.table import JobsTable
 from puras_nb.notebook import connection, live
 from puras_nb.notebook.fanout import fan_out, follow, table
 from puras_nb.notebook.magics import USAGE, Puras, PurasMagics, _run_parser, failure_message, job_id
+from puras_nb.runtime import session as runtime_session
 
 # -- argument parsing and messages ------------------------------------------------------------
 
@@ -183,6 +184,32 @@ def test_a_timed_out_run_whose_cancel_stalls_ends_soon_with_one_line(configured:
         # the 1 s hold the server takes to name the job, the 0.3 s stop budget, slack for a loaded machine; not the
         # 10 s stall nor the 10 s bridge
         assert time.monotonic() - began < 6.0
+    finally:
+        magics.unload_ipython_extension(shell)
+
+
+def test_ctrl_c_while_the_server_holds_a_runs_submission_is_one_line_naming_the_job(configured: None) -> None:
+    """Ctrl-C lands while `%puras run` still waits for the server to name the job (it holds demo/hang's
+    submission for 1 s): one line that names the job and cancels it, not a traceback through puras-nb
+    (JobInterrupted escaped the launch; only the wait after it made it one line)."""
+    import _thread
+    import threading
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from puras_nb.errors import JobInterrupted
+    from puras_nb.notebook import magics
+
+    shell = InteractiveShell.instance()
+    magics.load_ipython_extension(shell)
+    try:
+        runtime_session.session()  # made beforehand: the interrupt must land in the submission, not in set-up
+        threading.Timer(0.4, _thread.interrupt_main).start()
+        with pytest.raises(JobInterrupted) as info:
+            shell.run_line_magic("puras", "run demo/hang --no-display")
+        (line,) = info.value._render_traceback_()  # type: ignore[attr-defined]
+        assert "JobInterrupted" in line and info.value.job_id and info.value.job_id in line, line
+        assert info.value.cancelled
     finally:
         magics.unload_ipython_extension(shell)
 
