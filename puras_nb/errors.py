@@ -64,14 +64,16 @@ class PurasError(RuntimeError):
 
 
 class PurasAPIError(PurasError):
-    """Non-2xx response from the Puras API (`.status`, `.detail`, `.job_id`)."""
+    """Non-2xx response from the Puras API (`.status`, `.detail`, `.job_id`; `.retry_after`: the seconds its
+    Retry-After asked to wait before trying again, or None)."""
 
-    def __init__(self, status: int, detail: str, *, job_id: str | None = None):
+    def __init__(self, status: int, detail: str, *, job_id: str | None = None, retry_after: float | None = None):
         detail = flat(detail)
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
         self.job_id = job_id
+        self.retry_after = retry_after
 
 
 class NotSupported(PurasAPIError):

@@ -584,8 +584,9 @@ class BaseClient:
                     continue
                 if response.status_code < 400:
                     return self._checked(req, response)
-                error = PurasAPIError(response.status_code, detail(response, self.secret), job_id=req.job_id)
                 wait = parse_retry_after(response.headers.get("Retry-After"))
+                error = PurasAPIError(response.status_code, detail(response, self.secret), job_id=req.job_id,
+                                      retry_after=wait)
                 unprocessed = response.status_code in (429, 503) and wait is not None
                 retry = unprocessed or (req.idempotent and response.status_code in RETRY_STATUSES)
                 must_wait = min(wait, RETRY_AFTER_CAP) if wait is not None else 0.0
@@ -652,7 +653,9 @@ class BaseClient:
             try:
                 return (yield from self._call(req, deadline=deadline))
             except (PurasAPIError, PurasConnectionError) as err:
-                pause = backoff(rounds + 1 + self.max_retries)
+                # never sooner than the server asked: a Retry-After past the deadline ends the wait at once
+                asked = err.retry_after if isinstance(err, PurasAPIError) and err.retry_after is not None else 0.0
+                pause = max(backoff(rounds + 1 + self.max_retries), min(asked, RETRY_AFTER_CAP))
                 late = deadline is not None and time.monotonic() + pause >= deadline
                 if not is_transient(err) or rounds >= self.max_retries or late:
                     raise name_job(err, req.job_id or "?") from err.__cause__

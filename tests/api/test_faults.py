@@ -392,6 +392,24 @@ def test_a_timeout_is_a_deadline_even_under_retry_after(emulator_url: str, fault
     assert info.value.status == 429 and info.value.job_id and elapsed <= 3.0
 
 
+def test_a_wait_asked_to_pause_past_its_deadline_asks_once_and_says_how_long(emulator_url: str, faults) -> None:
+    """Every GET answered 429 with Retry-After: 30 and a 5 s wait: one GET, then the error at once, carrying the
+    pause asked for. The wait's outer retry took the error for a blip and asked again after its own backoff (1.6
+    to 3.2 s at default settings), against what the server said."""
+    transport = Counting()
+    with Client(KEY, "demo", api_base=emulator_url, transport=transport) as client:
+        job = client.submit("slow", {"seconds": 30})
+        sent = len(transport.sent)
+        faults({"rate": 1, "kinds": "429", "retry_after": 30, "methods": "GET"})
+        with pytest.raises(PurasAPIError) as info:
+            client.wait(job["id"], timeout=5)
+        asked = transport.sent[sent:]
+        faults({})
+        client.cancel(job["id"])
+    assert asked == [f"GET /v1/jobs/{job['id']}"], asked
+    assert info.value.status == 429 and info.value.retry_after == 30 and info.value.job_id == job["id"]
+
+
 class EchoHeaders(http.server.BaseHTTPRequestHandler):
     """An error page that echoes the request's headers, as debugging proxies and some frameworks do."""
 
