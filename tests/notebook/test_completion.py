@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -211,13 +212,19 @@ def test_on_puras_serve_completion_offers_the_skills_its_health_lists(
     try:
         settings.configure(api_key=puras_serve.api_key, api_base=puras_serve.url, local=False, skills_dir=None)
         real = completer(lambda: None)
-        offered, deadline = texts("%puras run studio/", real), time.monotonic() + 30
-        while "studio/poster" not in offered and time.monotonic() < deadline:  # Tab again: a load that takes longer
-            time.sleep(0.05)  # than a completion waits (QUICK_TIMEOUT, on a loaded machine) fills the cache
-            offered = texts("%puras run studio/", real)
-        assert "studio/poster" in offered
-        assert texts("%puras run studio/poster hea", real) == ["headline="]
-        assert texts("%%puras studio/poster\nacc", real) == ["accent: "]
-        assert "studio/echo" in texts("%puras skills stu", real)
+
+        def tab(line: str, until: Callable[[list[str]], bool]) -> list[str]:
+            """Tab again while `until` fails: a load that takes longer than a completion waits (QUICK_TIMEOUT,
+            on a loaded machine) fills the cache for a later Tab."""
+            offered, deadline = texts(line, real), time.monotonic() + 30
+            while not until(offered) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                offered = texts(line, real)
+            return offered
+
+        assert "studio/poster" in tab("%puras run studio/", lambda offered: "studio/poster" in offered)
+        assert tab("%puras run studio/poster hea", bool) == ["headline="]
+        assert tab("%%puras studio/poster\nacc", bool) == ["accent: "]
+        assert "studio/echo" in tab("%puras skills stu", lambda offered: "studio/echo" in offered)
     finally:
         settings.restore(before)
