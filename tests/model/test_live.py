@@ -200,7 +200,12 @@ def test_a_job_a_cell_waits_for_keeps_its_last_events_and_the_log_fetches_them_o
     assert logged.events_complete and len(logged.known_events) >= 4 and any("events" in c for c in heard[-2:])
 
 
-def test_reading_events_on_the_runtime_thread_asks_for_them_without_waiting() -> None:
+def test_reading_events_on_the_runtime_thread_asks_for_them_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # its skill known to keep no checklist (from a job whose events were all read), so its end fetches no events;
+    # and no event fetch while it runs (on a loaded machine the run outlasted EVENTS_MIN and one fetched them all)
+    taught = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
+    assert taught.result(timeout=10) == {"count": 2} and len(taught.events) >= 3
+    monkeypatch.setattr(runtime_session, "EVENTS_MIN", 3600.0)
     job = live.start("demo/count", {"n": 2, "delay": 0.05}, display=False)
     job.subscribe(lambda *_: None)
     _ended(job)

@@ -15,7 +15,6 @@ import pytest
 
 from puras_nb.notebook import live
 from puras_nb.notebook.live import LiveJob
-from puras_nb.runtime import session as runtime_session
 from puras_nb.views import JobWidget
 from puras_nb.views.display import TerminalLine
 from puras_nb.views.html import job_html, job_text
@@ -179,14 +178,8 @@ def _until(check: Callable[[], bool], timeout: float = 20) -> None:
         time.sleep(0.02)
 
 
-def test_over_http_a_run_waits_for_approval_beside_its_status_then_its_one_line_keeps_the_decision(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # the view's events come with each check of the job (every 0.1 s), not every 0.5 s: the approval can wait
-    # 0.6 s for its decision and still be seen waiting, several fetches over
-    monkeypatch.setattr(runtime_session, "EVENTS_MIN", 0.05)
-    monkeypatch.setattr(runtime_session, "EVENTS_RPS", 100.0)
-    job = live.start("demo/storyboard", {"scenes": 2, "delay": 0.02, "approval": "denied", "hold": 0.6},
+def test_over_http_a_run_waits_for_approval_beside_its_status_then_its_one_line_keeps_the_decision() -> None:
+    job = live.start("demo/storyboard", {"scenes": 2, "delay": 0.02, "approval": "denied", "hold": 2},
                      display=False)
     view = JobWidget(job, hz=1e6)
     _until(lambda: "puras-pill-approval" in view.head.value)
