@@ -385,9 +385,12 @@ def test_emulator_stats_count_jobs() -> None:
 
 
 def test_keep_alive_requests_do_not_stall(http: httpx.Client) -> None:
-    """Each answer goes out at once (TCP_NODELAY): ~40 ms per request would mean Nagle + delayed ACK."""
+    """Each answer goes out at once (TCP_NODELAY): Nagle + delayed ACK hold every request on a kept-alive connection
+    for 40 ms or more. The quickest of 20 tells them apart; their mean also counts a loaded machine's pauses."""
     http.get("/health")
-    started = time.perf_counter()
+    took = []
     for _ in range(20):
+        started = time.perf_counter()
         run(http, "slow", {"seconds": 0})
-    assert (time.perf_counter() - started) / 20 < 0.02
+        took.append(time.perf_counter() - started)
+    assert min(took) < 0.02, took
