@@ -62,7 +62,7 @@ def app(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -
     yield App(proc, url, directory, emulator.api_key)
     proc.send_signal(signal.SIGINT)
     try:
-        code = proc.wait(timeout=40)
+        code = proc.wait(timeout=90)  # a hang guard: Voilà stops its kernels first, slow on a loaded machine
     finally:
         if proc.poll() is None:
             proc.kill()
