@@ -95,14 +95,7 @@ def visit(browser: Any, app: App, artifacts: Path, request: pytest.FixtureReques
         for page in context.pages:
             html = page.content()
             assert app.key not in html and "Traceback" not in html, "the key or a traceback reached the page"
-            _leave(page)
         context.close()
-
-
-def _leave(page: Any) -> None:
-    """Leave the app as a visitor does: the page unloads, which has Voilà shut the visitor's kernel down (Playwright
-    closes a page without unloading it), so kernels do not pile up in a Voilà the tests share."""
-    page.goto("about:blank")
 
 
 def _shot(page: Any, folder: Path, name: str) -> Path:
@@ -380,7 +373,6 @@ def test_without_a_key_each_visitor_gets_an_emulator_and_a_small_note(
         _shot(pages[0], artifacts, "7-no-key-note")
     finally:
         for page in pages:
-            _leave(page)
             page.context.close()
 
 
@@ -470,6 +462,4 @@ def test_the_app_reads_well_in_voila_dark_and_light(browser: Any, themed_app: tu
         grid.screenshot(path=str(artifacts / f"{theme}-voila-app-compare.png"))
         assert not bad, "\n".join(map(str, bad))
     finally:
-        for page in context.pages:
-            _leave(page)
         context.close()
