@@ -107,7 +107,8 @@ def fresh_session() -> Iterator[None]:
     settings.restore(before)
 
 
-CHEAP_MODULE_FIXTURES = {"fresh_session"}
+CHEAP_MODULE_FIXTURES = {"fresh_session", "browser"}
+"""Module-scoped fixtures cheap enough to make again on each worker a module's tests go to: not worth pinning."""
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -4,11 +4,12 @@ Playwright's Python package drives /usr/bin/chromium (never a downloaded browser
 only when that Chromium is missing or cannot be launched. Screenshots go to `$PURAS_NB_ARTIFACTS/browser`
 (default `<repo>/artifacts/browser`), printed at the end of the run.
 
-Chromium, JupyterLab and Notebook 7 start once per test process (per xdist worker), when a test first asks for them,
-and serve every browser module: starting them took a fifth of the browser tests' time when each module had its own,
-and module-scoped servers pinned each module to one worker. Each test still starts clean: a browser context of its
-own, its notebooks in a folder of its own (so its kernels' working directory too), the server's user settings (the
-theme a test chose) and workspaces reset, and its kernels shut down after it.
+JupyterLab and Notebook 7 start once per test process (per xdist worker), when a test first asks for them, and
+serve every browser module (Chromium starts once per module: see `browser`): starting them took a fifth of the
+browser tests' time when each module had its own, and module-scoped servers pinned each module to one worker.
+Each test still starts clean: a browser context of its own, its notebooks in a folder of its own (so its kernels'
+working directory too), the server's user settings (the theme a test chose) and workspaces reset, and its kernels
+shut down after it.
 """
 
 from __future__ import annotations
@@ -107,24 +108,32 @@ def _skip_loudly(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium under Playwright, one per test process; skips loudly when it is missing or does
-    not start."""
+def chromium() -> str:
+    """Debian's Chromium, there: the servers the browser tests share start only when it is (skips loudly if not).
+    Once per test process, an earlier run's failure screenshots go (a parallel worker's are newer)."""
     if not Path(CHROMIUM).exists():
         _skip_loudly(f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)")
-    for stale in artifacts_dir().glob("FAILED-*"):  # an earlier run's (a parallel worker's are newer)
+    for stale in artifacts_dir().glob("FAILED-*"):
         if stale.stat().st_mtime < STARTED:
             stale.unlink(missing_ok=True)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    """Headless Chromium under Playwright, for one test module; skips loudly when it does not start. Module-scoped,
+    unlike the servers: Playwright's sync API leaves its event loop set as the thread's running loop while it is
+    started, so the tests that run on this worker after a browser module (asyncio.run, AsyncClient) would fail."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=60_000)
     except Exception as exc:
         playwright.stop()
         _skip_loudly(f"Playwright cannot launch {CHROMIUM}: {str(exc).strip().splitlines()[0]}")
-    yield chromium
-    chromium.close()
+    yield launched
+    launched.close()
     playwright.stop()
 
 
@@ -264,14 +273,14 @@ def _serve(frontend: str, emulator: Any, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="session")
-def lab(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(chromium: str, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One JupyterLab per test process, started when a test first needs it; its kernels inherit the emulator's
     PURAS_API_BASE and key. Tests use it through `notebook_page`, which gives each its own folder and settings."""
     yield from _serve("lab", emulator, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def notebook7(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def notebook7(chromium: str, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One Notebook 7 server per test process, as `lab` is for JupyterLab."""
     yield from _serve("notebook", emulator, tmp_path_factory)
 

@@ -44,7 +44,7 @@ class App:
 
 
 @pytest.fixture(scope="session")
-def app(browser: Any, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+def app(chromium: str, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """`puras-nb demo --app` with PURAS_API_BASE / PURAS_API_KEY set (the session emulator standing in for the hosted
     API, so the tests know the key the page must never show), one per test process (each visit is a new visitor with
     a kernel of its own), stopped with Ctrl-C (SIGINT) at the end, which must end it cleanly with exit status 0.
@@ -289,7 +289,7 @@ def _serve(notebook: Path, env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def plain_voila(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def plain_voila(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app under a plain `voila` command (the app's settings, Voilà's light theme) with no PURAS_* variables:
     every visitor's kernel starts its own embedded emulator (the shared-machine setup of the README, minus the key).
     One per test process: each visitor has a kernel and an emulator of its own."""
