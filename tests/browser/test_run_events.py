@@ -84,6 +84,10 @@ def test_steps_subagents_and_states_read_live_and_reopened(notebook_page: Any, a
 
     until(lambda: waiting.locator(".puras-status").inner_text().strip() == "succeeded", 40, nb)
     until(lambda: waiting.locator(".puras-pill-approval").inner_text().strip() == "approval denied", 10, nb)
+    # the saved view is its own output (hidden beside the widget), updated right after the widget: saved before
+    # it arrives (a loaded machine), the notebook keeps the view from before the last events
+    final_pills = nb.output(WAITING).locator(".puras-final .puras-pill-approval")
+    until(lambda: "approval denied" in final_pills.evaluate_all("els => els.map(e => e.textContent.trim())"), 10, nb)
     nb.reopen("run-events.ipynb", finals=3)
     saved = {i: nb.output(i).locator(".puras-final").last for i in (WAITING, CAPPED, RESUMED)}
     assert saved[WAITING].locator(".puras-pill-approval").first.inner_text().strip() == "approval denied"
