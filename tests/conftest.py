@@ -10,6 +10,7 @@ import pytest
 
 from puras_nb import local, settings
 from puras_nb.api.tls import ssl_context
+from puras_nb.local.entry import skip_iri_format_checker
 from tests.harness.puras_serve import PurasServe
 
 # pytest rewrites the asserts of each test module as it imports it, and keeps the result in __pycache__ unless
@@ -18,12 +19,10 @@ from tests.harness.puras_serve import PurasServe
 # shell says; processes the tests start still follow the environment (they read what is cached).
 sys.dont_write_bytecode = False
 
-# jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in): an
-# Earley grammar compiled at import, 1.5 s of CPU in each test process (10 s of wall on a loaded machine). Our
-# code validates without format checkers, so the test processes go without it, as the emulator's does
-# (puras_nb.local.entry). It must come before anything imports jsonschema (these imports do not).
-if "jsonschema" not in sys.modules:
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
+# jsonschema's optional IRI format checker (an Earley grammar compiled at import, 1.5 s of CPU in each test
+# process, 10 s of wall on a loaded machine) stays out of the test processes, as out of the emulator's: our code
+# validates without format checkers. Before anything imports jsonschema (the imports above do not).
+skip_iri_format_checker()
 
 EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
 """The session emulator's key, fixed so module constants can name it (test_faults.KEY; random keys are

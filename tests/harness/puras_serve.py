@@ -587,7 +587,9 @@ def _serve(bundle: str, port: str) -> int:
     # jsonschema loads its optional IRI format checker when rfc3987_syntax is installed (Jupyter pulls it in),
     # compiling an Earley grammar: 1.5 s of CPU, 14 s of a loaded machine's wall, at each start. Neither
     # puras-runner nor run_skill checks formats, so the server's process goes without it (as the emulator does).
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "import fails"
+    from puras_nb.local.entry import skip_iri_format_checker
+
+    skip_iri_format_checker()
     import jsonschema  # noqa: F401  (imported before serving: the first job does not pay for it)
     import worker.local_run
     import worker.manifest
