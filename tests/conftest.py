@@ -12,6 +12,7 @@ from puras_nb import local, settings
 from puras_nb.api.tls import ssl_context
 from puras_nb.local.entry import skip_iri_format_checker
 from tests.harness.puras_serve import PurasServe
+from tests.harness.tls import share_default_context
 
 # pytest rewrites the asserts of each test module as it imports it, and keeps the result in __pycache__ unless
 # bytecode writing is off: with PYTHONDONTWRITEBYTECODE=1 each xdist worker rewrote all 120 modules at every run,
@@ -23,6 +24,10 @@ sys.dont_write_bytecode = False
 # process, 10 s of wall on a loaded machine) stays out of the test processes, as out of the emulator's: our code
 # validates without format checkers. Before anything imports jsonschema (the imports above do not).
 skip_iri_format_checker()
+
+# Every httpx client a test makes itself (httpx.get, the official puras.Client) shares one TLS context instead of
+# parsing the CA bundle again each time: tests/harness/tls.py.
+share_default_context()
 
 EMULATOR_KEY = "puras_live_fault_test_key_0123456789"
 """The session emulator's key, fixed so module constants can name it (test_faults.KEY; random keys are
