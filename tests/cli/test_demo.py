@@ -117,6 +117,7 @@ def _lab_url(log: Path, deadline: float) -> str:
     raise AssertionError(f"JupyterLab did not start:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+@pytest.mark.kernel  # JupyterLab's server: 5 s of CPU, the slow loop's kind of test
 def test_lab_serves_a_copy_and_a_save_leaves_the_repository_untouched(tmp_path: Path) -> None:
     """`--lab` without --out: Lab's root is a new directory holding the copies; saving writes there only."""
     cwd, log = tmp_path / "cwd", tmp_path / "lab.log"
