@@ -7,6 +7,7 @@ sounds; two styles ("v1" flat, "v2" aurora) make version differences visible.
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import io
 import math
@@ -354,22 +355,43 @@ def ad_frame(
     cw, ch = width / zoom, height / zoom
     left, top = (width - cw) / 2, (height - ch) / 2
     frame = background.resize((width, height), Image.Resampling.BILINEAR, box=(left, top, left + cw, top + ch))
+    alpha = int(255 * min(1.0, t * 4))
+    overlay = _ad_overlay((width, height), line, scene, scenes, alpha, style, product, tone, accent)
+    frame.paste(overlay, (0, 0), overlay)
+    scale = min(width, height)
+    pal = palette_for(product, style, tone)
+    ImageDraw.Draw(frame).rectangle((0, height - scale * 0.02, width * progress, height), fill=accent or pal.accents[0])
+    return frame
+
+
+@functools.lru_cache(maxsize=4)
+def _ad_overlay(
+    size: tuple[int, int],
+    line: str,
+    scene: int,
+    scenes: int,
+    alpha: int,
+    style: str,
+    product: str,
+    tone: str,
+    accent: tuple[int, int, int] | None,
+) -> Image.Image:
+    """What an ad frame lays over its background: the caption card at `alpha`, its line once the card shows, the
+    product tag. The same for most of a scene's frames (all but its fade-in), so it is drawn once for them."""
+    width, height = size
     pal = palette_for(product, style, tone)
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    alpha = int(255 * min(1.0, t * 4))
     scale = min(width, height)
     light_box = style != "v2" and tone == "friendly"  # v1's white caption card; every other look is dark
     if style == "v2":
         box = (width * 0.06, height * 0.58, width * 0.94, height * 0.86)
-        radius, size = scale * 0.05, max(12, scale // 15)
+        radius, text_size = scale * 0.05, max(12, scale // 15)
     else:
         box = (width * 0.08, height * 0.63, width * 0.92, height * 0.89)
-        radius, size = scale * 0.04, max(12, scale // 14)
+        radius, text_size = scale * 0.04, max(12, scale // 14)
     card = (255, 255, 255, int(alpha * 0.88)) if light_box else (*pal.top, int(alpha * 0.8))
     draw.rounded_rectangle(box, radius=radius, fill=card)
-    text_center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-    draw.rectangle((0, height - scale * 0.02, width * progress, height), fill=(*(accent or pal.accents[0]), 255))
     tag = f"{product[:28]} · {scene + 1}/{scenes}"
     tag_size = max(10, scale // 26)
     tag_font = font(tag_size)
@@ -382,20 +404,19 @@ def ad_frame(
     )
     tag_ink = _readable_ink(accent) if accent else (255, 255, 255)
     draw.text((x, y), tag, font=tag_font, fill=(*tag_ink, 235))
-    frame = Image.alpha_composite(frame.convert("RGBA"), overlay).convert("RGB")
-    ink = (255, 255, 255) if style == "v2" and tone == "friendly" else pal.ink
     if alpha > 40:
+        ink = (255, 255, 255) if style == "v2" and tone == "friendly" else pal.ink
         draw_text_block(
-            frame,
+            overlay,
             line,
-            center=text_center,
-            size=size,
+            center=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+            size=text_size,
             fill=ink,
             max_width=int(width * 0.8),
             max_lines=4,
             shadow=not light_box,
         )
-    return frame
+    return overlay
 
 
 # ── speech ──────────────────────────────────────────────────────────────────
