@@ -8,20 +8,28 @@ client's skill model and the emulator, so it imports nothing of puras-nb.
 
 from __future__ import annotations
 
+import pickle
 import re
 from copy import deepcopy
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "COLOR_PATTERN",
     "FILE_TYPES",
     "MAX_DEPTH",
     "MEDIA_TYPES",
+    "REMEMBERED_BYTES",
     "STANDARD_TYPES",
     "TYPES",
     "DialectError",
     "is_color",
     "is_file_reference",
+    "metaschema_errors",
     "prune_extras",
     "to_jsonschema",
     "to_output_jsonschema",
@@ -37,6 +45,8 @@ TYPES = STANDARD_TYPES | FILE_TYPES | {"text", "color"}
 COLOR_PATTERN = r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 MAX_DEPTH = 32
 """Deepest nesting of schemas translated; a deeper schema is refused (`DialectError`), never a RecursionError."""
+REMEMBERED_BYTES = 64 * 1024
+"""The largest schema (pickled) whose metaschema check `metaschema_errors` remembers: 256 of them at the most."""
 
 _FILE_KEYS = ("drive_path", "url", "data", "base64")
 _FILE_VALUE_ONEOF: list[dict[str, Any]] = [
@@ -51,6 +61,35 @@ _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("prefixItems", "oneOf", "anyOf", "allOf")
 _SUBSCHEMA_ONE = ("additionalProperties", "items", "not", "if", "then", "else", "contains")
 _COLOR = re.compile(COLOR_PATTERN)
+
+
+def metaschema_errors(schema: Any, *, formats: bool = False) -> tuple[ValidationError, ...]:
+    """Where `schema` (plain JSON Schema) breaks Draft 2020-12's metaschema, in jsonschema's order; with `formats`,
+    the metaschema's format checks too (a `pattern` must be a regex), as jsonschema's `check_schema` does.
+
+    Remembered by the schema's pickled bytes (equal bytes, equal schema): a catalog fetched again, or a skill pack
+    built again, holds the same schemas, and each check costs milliseconds. A schema pickle refuses, or one larger
+    than `REMEMBERED_BYTES` pickled (a server's megabyte `enum`), is checked every time."""
+    try:
+        key = pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # anything pickle refuses: checked, not remembered
+        key = b""
+    if not 0 < len(key) <= REMEMBERED_BYTES:
+        return tuple(_metaschema(formats).iter_errors(schema))
+    return _remembered_errors(key, formats)
+
+
+@lru_cache(maxsize=256)
+def _remembered_errors(key: bytes, formats: bool) -> tuple[ValidationError, ...]:
+    return tuple(_metaschema(formats).iter_errors(pickle.loads(key)))  # bytes pickled by metaschema_errors
+
+
+@cache
+def _metaschema(formats: bool) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    checker = Draft202012Validator.FORMAT_CHECKER if formats else None
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=checker)
 
 
 class DialectError(ValueError):

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..dialect import FILE_TYPES, DialectError, prune_extras, to_jsonschema, to_output_jsonschema
+from ..dialect import (
+    FILE_TYPES,
+    DialectError,
+    metaschema_errors,
+    prune_extras,
+    to_jsonschema,
+    to_output_jsonschema,
+)
 from ..strings import cut
 
 if TYPE_CHECKING:  # jsonschema is imported when first used: its import can take seconds (format checkers)
@@ -176,16 +183,14 @@ def compile_schema(schema: dict, what: str = "input_schema") -> Draft202012Valid
     """A Draft 2020-12 validator for a dialect schema, translated as the platform does (`to_jsonschema`, or
     `to_output_jsonschema` for an `output_schema`). Raises ValueError when the schema itself is not valid."""
     from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError as JsonSchemaError
 
     try:
         translated = to_output_jsonschema(schema) if what == "output_schema" else to_jsonschema(schema)
-        Draft202012Validator.check_schema(translated)
     except DialectError as exc:
         raise ValueError(f"{what} {exc}") from None
-    except JsonSchemaError as exc:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
-        raise ValueError(f"{what}{where} is not a valid schema: {exc.message}") from None
+    for error in metaschema_errors(translated, formats=True)[:1]:  # the first, as jsonschema's check_schema
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        raise ValueError(f"{what}{where} is not a valid schema: {error.message}")
     return Draft202012Validator(translated)
 
 

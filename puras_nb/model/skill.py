@@ -22,7 +22,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .. import dialect
@@ -558,14 +558,7 @@ def _validator_for(schema: dict) -> Draft202012Validator:
 def prepare() -> None:
     """Import the schema validator ahead of need: `jsonschema` compiles grammars on import (seconds on a busy
     machine), which the first completion would otherwise wait for."""
-    _meta()
-
-
-@cache
-def _meta() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    dialect.metaschema_errors({})
 
 
 _VALUES = ("enum", "const", "default", "examples")
@@ -587,7 +580,7 @@ def _parts(schema: Any, limit: int) -> int:
 
 def _schema_problems(schema: dict) -> Iterator[tuple[list, str]]:
     """(path, message) of each place `schema` is not valid JSON Schema (Draft 2020-12's metaschema)."""
-    for error in _meta().iter_errors(schema):
+    for error in dialect.metaschema_errors(schema):
         yield list(error.absolute_path), flat(error.message, 100)
 
 

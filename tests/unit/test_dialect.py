@@ -85,3 +85,28 @@ def test_a_schema_nested_past_the_limit_is_refused_not_a_recursion_error() -> No
         schema = {"type": "object", "properties": {"a": schema}}
     with pytest.raises(dialect.DialectError, match="nested deeper"):
         dialect.to_jsonschema(schema)
+
+
+def test_metaschema_errors_are_remembered_by_value_and_say_where() -> None:
+    bad = {"type": "object", "properties": {"n": {"type": "integer", "minimum": "zero"}}}
+    first = dialect.metaschema_errors(bad)
+    assert [(list(e.absolute_path), e.validator) for e in first] == [(["properties", "n", "minimum"], "type")]
+    assert dialect.metaschema_errors(dict(bad)) is first  # an equal schema: the remembered answer
+    assert dialect.metaschema_errors({"type": "object"}) == ()
+    # 1 and "1" pickle apart, so a schema never gets another's answer
+    assert dialect.metaschema_errors({"enum": [1]}) == () and dialect.metaschema_errors({"enum": 1}) != ()
+
+
+def test_metaschema_errors_check_formats_only_when_asked() -> None:
+    broken_regex = {"type": "string", "pattern": "("}
+    assert dialect.metaschema_errors(broken_regex) == ()
+    (error,) = dialect.metaschema_errors(broken_regex, formats=True)
+    assert error.validator == "format" and list(error.absolute_path) == ["pattern"]
+
+
+def test_a_schema_too_large_or_unpicklable_is_checked_every_time_not_remembered() -> None:
+    huge = {"enum": list(range(dialect.REMEMBERED_BYTES)), "minimum": "x"}
+    assert dialect.metaschema_errors(huge) is not dialect.metaschema_errors(huge)
+    assert [e.validator for e in dialect.metaschema_errors(huge)] == ["type"]
+    unpicklable = {"type": "object", "default": (i for i in ())}  # a generator: pickle refuses it
+    assert dialect.metaschema_errors(unpicklable) == ()
