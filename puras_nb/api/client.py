@@ -13,6 +13,7 @@ import itertools
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,7 +102,11 @@ class Client(BaseClient):
     `max_retries=3` (retries of safe calls) and `transport=` (an httpx transport, e.g. for tests)."""
 
     def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(**self._http_options(transport))
+        http = httpx.Client(**self._http_options(transport))
+        # puras.Client needs no close (a connection per call), so its drop-in closes its pool when it is collected:
+        # no socket left for the garbage collector to find open. close() before that is fine (closing twice is).
+        weakref.finalize(self, http.close)
+        return http
 
     # ── the official API ─────────────────────────────────────────────────────
     def submit(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import puras_nb
-from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted, settings
+from puras_nb import Client, JobError, JobInterrupted, PurasAPIError, SubmitInterrupted, local, settings
 from puras_nb.api.flows import TERMINAL, USER_AGENT, parse_time
 
 
@@ -351,3 +351,17 @@ def test_health_over_http_and_the_pull_request() -> None:
 def test_health(client: Client) -> None:
     health = client.health()
     assert health["ok"] is True and "demo/echo" in health["skills"]
+
+
+def test_a_client_nobody_closes_closes_its_connections_when_collected(emulator: local.LocalServer) -> None:
+    """puras.Client needs no close (it opens a connection per call), so its drop-in must not leave pooled sockets
+    for the garbage collector to find open (a ResourceWarning each, and sockets held until a cycle collection)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(3):
+            Client(emulator.api_key, "demo", api_base=emulator.url).run("echo", {"a": 1})
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
