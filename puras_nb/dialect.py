@@ -71,10 +71,10 @@ def metaschema_errors(schema: Any, *, formats: bool = False) -> tuple[Validation
     built again, holds the same schemas, and each check costs milliseconds. A schema pickle refuses, or one larger
     than `REMEMBERED_BYTES` pickled (a server's megabyte `enum`), is checked every time."""
     try:
-        key = pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL)
+        key: bytes | None = pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # anything pickle refuses: checked, not remembered
-        key = b""
-    if not 0 < len(key) <= REMEMBERED_BYTES:
+        key = None
+    if key is None or len(key) > REMEMBERED_BYTES:
         return tuple(_metaschema(formats).iter_errors(schema))
     return _remembered_errors(key, formats)
 

@@ -188,9 +188,10 @@ def compile_schema(schema: dict, what: str = "input_schema") -> Draft202012Valid
         translated = to_output_jsonschema(schema) if what == "output_schema" else to_jsonschema(schema)
     except DialectError as exc:
         raise ValueError(f"{what} {exc}") from None
-    for error in metaschema_errors(translated, formats=True)[:1]:  # the first, as jsonschema's check_schema
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise ValueError(f"{what}{where} is not a valid schema: {error.message}")
+    errors = metaschema_errors(translated, formats=True)
+    if errors:  # the first is named, as jsonschema's check_schema does
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in errors[0].absolute_path)
+        raise ValueError(f"{what}{where} is not a valid schema: {errors[0].message}")
     return Draft202012Validator(translated)
 
 
