@@ -284,7 +284,7 @@ class LiveJob:
     ) -> tuple[LiveJob, Session, threading.Event]:
         """A job for a held submission, in the `submitting` state; its session, and the event set once the server
         answered."""
-        sess = session()
+        sess = session(connect=client is None)  # a job on the caller's own client starts no embedded emulator
         path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
         job = cls({"status": "submitting"}, skill=path, version=version, client=client, **opts)
@@ -332,7 +332,7 @@ class LiveJob:
         """On the runtime loop: submit a job once the server answered and return its LiveJob, followed from then
         on (what `submit` runs, and how a batch sends its rows without a thread each). `keep_log`: see the
         attribute."""
-        sess = session()
+        sess = session(connect=client is None)  # a job on the caller's own client starts no embedded emulator
         path = skill_path(skill, skillpack or sess.settings.skillpack)
         check_options(opts)
         answer = await _submitted(sess, skill, inputs, skillpack, version, client)
@@ -382,7 +382,7 @@ class LiveJob:
     async def aattach(cls, job_id: str, *, client: Any = None, events: bool = True, **opts: Any) -> LiveJob:
         """On the runtime loop: `attach`. `events=False` leaves a finished job's events on the server (a batch
         reusing its rows needs their results, not their logs)."""
-        sess = session()
+        sess = session(connect=client is None)
         fetched = await sess.get(job_id, client=client)
         # a job this kernel already follows keeps the name it was started with (one job, named one way)
         known = next((j.skill for j in _remembered if j.id == job_id and j.skill), "")
@@ -832,11 +832,16 @@ class LiveJob:
             self.media = found
         return self.media
 
+    def _runtime(self) -> Session:
+        """The session that follows this job, or the current one for a job not followed yet (not connected for a
+        job on the caller's own client: its calls go to that client)."""
+        return self._session or session(connect=self.client is None)
+
     def declared_outputs(self) -> dict[str, str]:
         """`{result field: dialect type}` that the skill's output schema declares (from the catalog already loaded
         on this connection, never a request; {} when unknown)."""
         if self._declared is None:
-            self._declared = declared_outputs(self.skill, self._session) if self.skill else {}
+            self._declared = declared_outputs(self.skill, self._session, client=self.client) if self.skill else {}
         return self._declared
 
     def text_fields(self) -> list[tuple[str, str]]:
@@ -862,8 +867,8 @@ class LiveJob:
         try:
             media = self.find_media()
             wanted = [m for m in [*media, *posters(media)] if m.url not in self.media_data]
-            sess = self._session or session()
-            self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes))
+            sess = self._runtime()
+            self.media_data.update(await sess.fetch_previews(wanted, self.preview_max_bytes, client=self.client))
             await warm(media, self.media_data)
         finally:
             self._previews.set()
@@ -1006,7 +1011,7 @@ class LiveJob:
         return True
 
     async def _cancel(self) -> dict:
-        sess = self._session or session()
+        sess = self._runtime()
         job_id = self._known_id("cancel")
         try:
             job = await sess.cancel(job_id, client=self.client)
@@ -1041,7 +1046,7 @@ class LiveJob:
 
     def feedback(self, rating: int = 0, comment: str | None = None) -> dict:
         """Record feedback on this job's result (`rating` +1 / -1, or 0 with a comment)."""
-        sess = self._session or session()
+        sess = self._runtime()
         job_id = self._known_id("give feedback on")
         return rt.run_sync(sess.feedback(job_id, rating=rating, comment=comment, client=self.client))
 
@@ -1058,7 +1063,7 @@ class LiveJob:
         job_id = self._known_id(action)
         old = self.job.get("inputs")
         if not isinstance(old, dict):  # a job dict without its inputs (a list row, another server's shape)
-            sess = self._session or session()
+            sess = self._runtime()
             old = rt.run_sync(sess.get(job_id, client=self.client)).get("inputs")
         if not isinstance(old, dict):
             raise PurasError(f"the server does not say which inputs job {job_id} ran with; start it anew instead")
@@ -1078,7 +1083,7 @@ class LiveJob:
         `version` pins one (`rerun` keeps this job's version). Shown like `start`. A server with no replay route
         (`puras serve`) gets the same inputs submitted anew, which is what its replay would do."""
         job_id = self._known_id("replay")
-        sess = self._session or session()
+        sess = self._runtime()
         try:
             answer = rt.run_sync(sess.replay(job_id, version=version, client=self.client))
         except NotSupported:
@@ -1093,13 +1098,13 @@ class LiveJob:
         """The job's trace spans as the latency waterfall `puras spans` prints (run, steps, model calls, tools):
         drawn in a notebook, text elsewhere, and the server's span dicts as a list. `NotSupported` where the server
         has no spans route."""
-        sess = self._session or session()
+        sess = self._runtime()
         answer = rt.run_sync(sess.spans(self._known_id("trace"), client=self.client))
         return Spans(answer, job_id=self.id or "", running=not self.done())
 
     def send_feedback(self, rating: int, on_done: Callable[[BaseException | None], Any]) -> None:
         """Record feedback without blocking (a button click); `on_done(error or None)` says how it went."""
-        sess = self._session or session()
+        sess = self._runtime()
 
         async def send() -> None:
             try:

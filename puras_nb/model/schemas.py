@@ -315,8 +315,12 @@ on_change(_forget)
 
 def _where(sess: Session) -> tuple[str, str]:
     """The catalog cache key: the connection, and the local skillpack directory that fills in schemas."""
+    return _keyed(_identity(sess))
+
+
+def _keyed(identity: str) -> tuple[str, str]:
     local = find_skills_dir()
-    return _identity(sess), str(local) if local else ""
+    return identity, str(local) if local else ""
 
 
 def _no_schema(skill: Skill, why: str) -> Skill:
@@ -510,7 +514,7 @@ def catalog(*, refresh: bool = False) -> list[Skill]:
 def catalog_notes() -> list[str]:
     """What the last load of this connection's catalog could not find, one line each (never raises)."""
     made = existing()
-    if made is None:  # no connection yet: nothing was loaded
+    if made is None or not made.connected:  # no connection yet: nothing was loaded
         return []
     try:
         where = _where(made)
@@ -520,15 +524,23 @@ def catalog_notes() -> list[str]:
         return list(_notes.get(where, []))
 
 
-def declared_outputs(path: str, sess: Session | None = None) -> dict[str, str]:
+def declared_outputs(path: str, sess: Session | None = None, *, client: Any = None) -> dict[str, str]:
     """`{result field: dialect type}` that the skill `path`'s output schema declares, as far as the catalog
     already loaded for `sess`'s connection (default: the current one) knows: never a request, never raises, and
-    never a connection made for it (with no key, that would start the embedded emulator to show a job dict)."""
-    made = sess or existing()
-    if made is None:  # no connection yet: nothing was loaded
-        return {}
+    never a connection made for it (with no key, that would start the embedded emulator to show a job dict).
+    `client`: the caller's own client that ran the job, whose server's catalog counts instead (if one was loaded:
+    that of the session's connection, when the client has the same API base and key)."""
     try:
-        where = _where(made)
+        if client is not None:
+            api_base, key = getattr(client, "api_base", None), getattr(client, "api_key", None)
+            if not isinstance(api_base, str):
+                return {}
+            where = _keyed(connection_id(api_base, key if isinstance(key, str) else None))
+        else:
+            made = sess or existing()
+            if made is None or not made.connected:  # no connection yet: nothing was loaded
+                return {}
+            where = _where(made)
         with _lock:
             skills = _cache.get(where)
         return resolve(path, skills, current().skillpack).output_types() if skills else {}

@@ -35,6 +35,7 @@ from ..api.media import Media, afetch, afetch_url, max_bytes_for
 from ..api.tls import ssl_context
 from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..settings import Settings, current, on_change
+from ..strings import Secret
 from . import loop as rt
 from .budget import Budget
 from .endpoint import endpoint
@@ -138,6 +139,19 @@ class _ObservedBlocking(httpx.BaseTransport):
         self.inner.close()
 
 
+def _origin(client: Any) -> tuple[str | None, Secret | None]:
+    """The API base and key of a caller's own client (ours, or `puras.Client`, which keeps its key as a string),
+    for the media of the jobs it ran: (None, None) for a client that says neither, whose media then get no key."""
+    api_base = getattr(client, "api_base", None)
+    if not isinstance(api_base, str):
+        return None, None
+    secret = getattr(client, "secret", None)
+    if isinstance(secret, Secret):
+        return api_base, secret
+    key = getattr(client, "api_key", None)
+    return api_base, Secret.of(key) if isinstance(key, str) and key else None
+
+
 def _ours(fn: Callable[..., Any]) -> bool:
     """Whether `fn` is a method of our own `Client` or `AsyncClient` (not a subclass's override), which checks each
     answer's shape itself (`Request.expect`)."""
@@ -150,12 +164,9 @@ class Session:
 
     def __init__(self, s: Settings) -> None:
         self.settings = s
-        where = endpoint(s)
         self.budget = Budget(s.max_rps)
-        self.client = AsyncClient(
-            api_key=where.api_key, skillpack=s.skillpack, api_base=where.api_base, transport=_Observed(self.budget)
-        )
-        self.api_base = self.client.api_base
+        self._client: AsyncClient | None = None
+        self._connect_lock = threading.Lock()
         self.requests = 0
         self.lists: bool | None = None  # does the server list jobs? None: not tried yet
         self.watches: list[Watch] = []
@@ -170,6 +181,36 @@ class Session:
         self._listing = False  # a list request is under way (it answers for the jobs of this session's client)
         self._blocking: Client | None = None
         self._blocking_lock = threading.Lock()
+
+    # -- the connection -------------------------------------------------------------------------
+
+    def connect(self) -> AsyncClient:
+        """This connection's own client, made by the first call that needs it, for where the settings send jobs
+        (the embedded emulator is started then, when they use it: `runtime.endpoint`). A job that brings its own
+        `client=` never needs it, so it starts no emulator and prints no note about one."""
+        with self._connect_lock:
+            if self._client is None:
+                where = endpoint(self.settings)
+                self._client = AsyncClient(
+                    api_key=where.api_key, skillpack=self.settings.skillpack, api_base=where.api_base,
+                    transport=_Observed(self.budget),
+                )
+            return self._client
+
+    @property
+    def connected(self) -> bool:
+        """Whether `connect` made this connection's client (a session only jobs on their own clients used has none)."""
+        return self._client is not None
+
+    @property
+    def client(self) -> AsyncClient:
+        """This connection's own client (`connect`)."""
+        return self.connect()
+
+    @property
+    def api_base(self) -> str:
+        """The base URL of this connection's API (`connect`)."""
+        return self.connect().api_base
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -310,23 +351,26 @@ class Session:
             self._media_http = httpx.AsyncClient(timeout=timeout, verify=ssl_context())
         return self._media_http
 
-    async def fetch_media(self, media: Media, cap: int) -> bytes | None:
-        """A media item's bytes within `cap` (None past it or when unreachable); the key only to the API origin."""
+    async def fetch_media(self, media: Media, cap: int, *, client: Any = None) -> bytes | None:
+        """A media item's bytes within `cap` (None past it or when unreachable); the key only to the API origin,
+        which is that of `client` (the caller's own, that ran the job) when given, else this connection's."""
         if self._media_semaphore is None:
             self._media_semaphore = asyncio.Semaphore(4)
+        api_base, api_key = _origin(client) if client is not None else (self.api_base, self.client.secret)
         async with self._media_semaphore:
             await self.budget.take()
             return await afetch(
-                media, cap, api_base=self.api_base, api_key=self.client.secret, http=self._media(),
+                media, cap, api_base=api_base, api_key=api_key, http=self._media(),
                 allow_hosts=self.settings.preview_allow_hosts,
             )
 
     async def fetch_previews(
-        self, media: list[Media], caps: int | dict[str, int] | None = None
+        self, media: list[Media], caps: int | dict[str, int] | None = None, *, client: Any = None
     ) -> dict[str, bytes | None]:
         """Preview bytes for one result's media, within its budget: the per-kind cap (`caps`, default the
         `preview_max_bytes` setting), at most `preview_max_items` items and `preview_total_bytes` in all.
-        Every item gets an entry: None past the budget or when unreachable (the view shows a link)."""
+        Every item gets an entry: None past the budget or when unreachable (the view shows a link). `client`: the
+        caller's own client that ran the job, whose API the media's file routes are on (`fetch_media`)."""
         s = current()
         caps = caps if caps is not None else s.preview_max_bytes
         out: dict[str, bytes | None] = {m.url: None for m in media}
@@ -335,7 +379,7 @@ class Session:
         async def one(m: Media) -> None:
             nonlocal left
             cap = min(max_bytes_for(m.kind, caps), max(0, left))
-            data = await self.fetch_media(m, cap) if cap > 0 else None
+            data = await self.fetch_media(m, cap, client=client) if cap > 0 else None
             if data is not None and len(data) <= left:  # no await between the check and the claim
                 left -= len(data)
                 out[m.url] = data
@@ -586,8 +630,9 @@ class Session:
         rt.call_soon(maybe_close)
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.client.aclose()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
         if self._blocking is not None:
             with contextlib.suppress(Exception):
                 self._blocking.close()
@@ -600,13 +645,18 @@ _lock = threading.Lock()
 _current: Session | None = None
 
 
-def session() -> Session:
-    """The session of the current settings (made on first use, and again after the connection changed)."""
+def session(*, connect: bool = True) -> Session:
+    """The session of the current settings (made on first use, and again after the connection changed), connected
+    by the calling thread (`Session.connect`: where a first connection starts the embedded emulator and says so).
+    `connect=False` for a job that brings its own client: it needs the session's runtime, not its connection."""
     global _current
     with _lock:
         if _current is None:
             _current = Session(current())
-        return _current
+        made = _current
+    if connect:
+        made.connect()
+    return made
 
 
 def existing() -> Session | None:

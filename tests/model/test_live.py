@@ -7,6 +7,7 @@ import io
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -447,20 +448,43 @@ def test_configure_masks_the_key_and_keeps_unset_values() -> None:
     assert live.configure().poll_interval == 0.7
 
 
-def test_with_nothing_configured_the_emulator_starts_once(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+@pytest.fixture
+def nothing_configured(configured: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No key, no API base, no settings or session yet, no embedded emulator (after the module's `configured`);
+    the one a test starts is stopped."""
     monkeypatch.delenv("PURAS_API_KEY", raising=False)
     monkeypatch.delenv("PURAS_API_BASE", raising=False)
     monkeypatch.setattr(settings, "_settings", None)
     monkeypatch.setattr(runtime_endpoint, "_emulator", None)
     monkeypatch.setattr(runtime_session, "_current", None)
-    try:
-        assert live.start("demo/echo", {"hi": 1}, display=False).result(timeout=20) == {"hi": 1}
-        assert live.start("demo/echo", {"hi": 2}, display=False).result(timeout=20) == {"hi": 2}
-        said = capsys.readouterr().err
-        assert said.count("local emulator") == 1 and said.count("\n") == 1
-    finally:
-        if runtime_endpoint.embedded_emulator() is not None:
-            runtime_endpoint.embedded_emulator().stop()
+    yield
+    if runtime_endpoint.embedded_emulator() is not None:
+        runtime_endpoint.embedded_emulator().stop()
+
+
+@pytest.mark.usefixtures("nothing_configured")
+def test_with_nothing_configured_the_emulator_starts_once(capsys: Any) -> None:
+    assert live.start("demo/echo", {"hi": 1}, display=False).result(timeout=20) == {"hi": 1}
+    assert live.start("demo/echo", {"hi": 2}, display=False).result(timeout=20) == {"hi": 2}
+    said = capsys.readouterr().err
+    assert said.count("local emulator") == 1 and said.count("\n") == 1
+
+
+@pytest.mark.usefixtures("nothing_configured")
+def test_a_job_on_its_own_client_starts_no_emulator_and_gets_its_previews_from_that_client(
+    emulator: Any, capsys: Any
+) -> None:
+    """With nothing configured, a job started or attached with `client=` runs on that client alone: no embedded
+    emulator starts and no note says jobs run on one; its previews come from the client's server (a loopback
+    address, fetched only because it is that client's API)."""
+    with Client(api_key=emulator.api_key, api_base=emulator.url) as client:
+        job = live.start("demo/image", {"prompt": "a lamp"}, client=client, display=False)
+        image = job.result(timeout=20)["image"]
+        job.want_media()
+        assert job.wait_previews(20) and (job.media_data[image["url"]] or b"").startswith(b"\x89PNG")
+        assert live.attach(job.id, client=client, display=False).status == "succeeded"
+    assert runtime_endpoint.embedded_emulator() is None
+    assert "local emulator" not in capsys.readouterr().err
 
 
 def test_a_callers_own_client_sync_or_async(emulator: Any) -> None:
