@@ -32,6 +32,10 @@ _BODY_VALUE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(\S*)$")
 Item = tuple[str, str]
 """One completion: (text to insert, kind shown by the frontend)."""
 
+MAX_ITEMS = 500
+"""The most completions one Tab offers, the first in order: a skill's enum of 50 000 values (data a schema may
+hold) would otherwise be one reply of megabytes and a list no one scrolls; typing more of the word narrows it."""
+
 
 @dataclass
 class Completer:
@@ -198,12 +202,13 @@ def _word(value: Any) -> str:
 
 
 def _starting(fragment: str, items: list[Item]) -> list[Item]:
-    """The items that extend `fragment`, in order, each once; case-insensitive only when nothing matches exactly."""
+    """The items that extend `fragment`, in order, each once, at most `MAX_ITEMS`; case-insensitive only when
+    nothing matches exactly."""
     unique = list(dict((text, (text, kind)) for text, kind in reversed(items)).values())[::-1]
     exact = [i for i in unique if i[0].startswith(fragment)]
     if exact or not fragment:
-        return exact
-    return [i for i in unique if i[0].lower().startswith(fragment.lower())]
+        return exact[:MAX_ITEMS]
+    return [i for i in unique if i[0].lower().startswith(fragment.lower())][:MAX_ITEMS]
 
 
 class _Nothing:

@@ -15,7 +15,7 @@ from IPython.core.completer import IPCompleter, provisionalcompleter
 from puras_nb.local.demopack import build_demo_pack
 from puras_nb.model.skill import Skill, from_skillpacks
 from puras_nb.notebook import live
-from puras_nb.notebook.completion import Completer, install, uninstall
+from puras_nb.notebook.completion import MAX_ITEMS, Completer, install, uninstall
 from puras_nb.notebook.magics import RUN_FLAGS, Puras, completer
 
 SKILLS = from_skillpacks([build_demo_pack().describe()])
@@ -82,6 +82,16 @@ def test_enum_and_boolean_values() -> None:
     assert texts("%puras run p/s n=", c) == ["n=1", "n=2"]
     assert texts("%%puras p/s\ntone: ", c) == ["calm", "very bold", '"yes"']
     assert texts("%%puras p/s\nloud: t", c) == ["true"]
+
+
+def test_a_huge_enum_offers_its_first_values_and_typing_narrows_them() -> None:
+    packs = [{"slug": "p", "skills": [{"name": "s", "input_schema": {"properties": {
+        "font": {"type": "string", "enum": [f"f{i}" for i in range(50_000)]}}}}]}]
+    c = make(from_skillpacks(packs))
+    offered = texts("%puras run p/s font=", c)
+    assert len(offered) == MAX_ITEMS and offered[:2] == ["font=f0", "font=f1"]
+    assert texts("%puras run p/s font=f4999", c) == ["font=f4999", *(f"font=f4999{d}" for d in range(10))]
+    assert texts("%%puras p/s\nfont: ", c)[-1] == f"f{MAX_ITEMS - 1}"
 
 
 def test_cell_body_keys() -> None:
