@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 
@@ -110,24 +109,6 @@ def fresh_session() -> Iterator[None]:
     settings.restore(before)  # retires the session in use: the module's first job makes a new one
     yield
     settings.restore(before)
-
-
-WORKERS_PER_CORE = 2
-"""`-n auto` starts this many xdist workers for each core the run may use: these tests wait on servers, child
-processes and jobs about half their time, so one worker a core leaves the cores idle half the run (a fast loop on
-2 cores: 73 s of wall for 69 s of CPU with 2 workers; 47 s with 4). More than two a core made no run quicker."""
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto`: `WORKERS_PER_CORE` workers a core, unless PYTEST_XDIST_AUTO_NUM_WORKERS says how many (then
-    xdist's own hook, which reads it, decides)."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return WORKERS_PER_CORE * cores
 
 
 CHEAP_MODULE_FIXTURES = {"fresh_session", "browser"}
