@@ -4,9 +4,11 @@ In a kernel a live view is two outputs with display ids: the widget, and next to
 (`puras-final`). JupyterLab and Notebook 7 render one MIME type per output, the widget when there is one,
 so a fallback inside the widget's own output is never seen there; the separate static output is what
 a saved notebook reopened without a kernel, nbconvert HTML and GitHub show. CSS in that static output
-hides it wherever the widget rendered, and hides ipywidgets' "Error displaying widget: model not found"
-line right before it wherever the widget could not (see `html.STYLE`). The widget's own output therefore
-carries only an empty text/html: its text would repeat the static view in nbconvert and on GitHub.
+hides it wherever the widget rendered live, and hides the widget's output right before it wherever the widget
+could not: ipywidgets' "Error displaying widget: model not found", a "Loading widget..." that never loads, or
+a widget drawn from the notebook's saved widget state with no kernel behind it (see `html.STYLE`). The
+widget's own output therefore carries only an empty text/html: its text would repeat the static view in
+nbconvert and on GitHub.
 When the job ends, both outputs are updated to the end state.
 """
 

@@ -188,10 +188,15 @@ STYLE = (
     ".puras-log-parts .widget-html,.puras-log-parts .widget-html-content{margin:0}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
-    ":is(.jp-OutputArea,.output):has(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view,.puras-form) "
-    ".puras-final{display:none}"
-    ".jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets):has(+ .jp-OutputArea-child .puras-final)"
-    "{display:none}"
+    # The static view gives way to a live widget. A widget output (the one with no data-mime-type) that holds no
+    # live view of ours gives way to the static view after it: ipywidgets' "Loading widget..." that never loads,
+    # its "model not found" line, and a widget drawn from a saved notebook's widget state with no kernel behind it
+    # (`.jupyter-widgets-disconnected`: dead buttons, a broken-link mark on each part).
+    ":is(.jp-OutputArea,.output):has(:is(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view,"
+    ".puras-form):not(.jupyter-widgets-disconnected)) .puras-final{display:none}"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output:not([data-mime-type])):not(:has(:is(.puras-job,"
+    ".puras-comparison,.puras-jobs-live,.puras-result-view,.puras-form):not(.jupyter-widgets-disconnected)))"
+    ":has(+ .jp-OutputArea-child .puras-final){display:none}"
     "</style>"
 )
 

@@ -235,6 +235,12 @@ def test_in_jupyterlab_an_untrusted_copy_shows_the_stills_and_a_trusted_one_the_
         "() => [...document.querySelectorAll('.jp-OutputArea video')].some(v => v.offsetParent !== null)",
         timeout=30_000)
     assert not any(stills.nth(i).is_visible() for i in range(stills.count())), "trusted: the players instead"
+    # the widgets drawn from the saved widget state have no kernel behind them (ipywidgets marks each part with a
+    # broken link): the static view shows instead of them
+    shown = "els => els.filter(e => e.offsetParent !== null).length"
+    assert panel.locator(".jupyter-widgets-disconnected").evaluate_all(shown) == 0
+    assert panel.locator(".puras-final").evaluate_all(shown) >= len(MEDIA)
+    assert "Loading widget" not in panel.inner_text() and "model not found" not in panel.inner_text()
     nb.page.wait_for_function(  # loaded, so that the screenshot shows no loading spinner
         "() => [...document.querySelectorAll('.jp-OutputArea video')].every(v => v.readyState >= 1)", timeout=30_000)
     nb.screenshot("lab-trusted-light")
