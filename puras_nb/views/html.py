@@ -102,6 +102,12 @@ _BAR = {
 #   `jupyter-widgets`); that line is hidden when our static view follows it, standing in for the widget.
 # - Error text uses the theme's error colour (light: --jp-error-color1, dark: the lighter --jp-error-color2),
 #   both above 4.5:1 against the page.
+_LIVE = (
+    ":is(.puras-job,.puras-comparison,.puras-jobs-live,.puras-batch-live,.puras-result-view,.puras-form)"
+    ":not(.jupyter-widgets-disconnected)"
+)
+"""A live view of ours in a widget output (the root classes of our widgets, drawn with a kernel behind them)."""
+
 STYLE = (
     "<style>"
     ".puras-static{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;"
@@ -192,11 +198,9 @@ STYLE = (
     # live view of ours gives way to the static view after it: ipywidgets' "Loading widget..." that never loads,
     # its "model not found" line, and a widget drawn from a saved notebook's widget state with no kernel behind it
     # (`.jupyter-widgets-disconnected`: dead buttons, a broken-link mark on each part).
-    ":is(.jp-OutputArea,.output):has(:is(.puras-job,.puras-comparison,.puras-jobs-live,.puras-result-view,"
-    ".puras-form):not(.jupyter-widgets-disconnected)) .puras-final{display:none}"
-    ".jp-OutputArea-child:has(> .jp-OutputArea-output:not([data-mime-type])):not(:has(:is(.puras-job,"
-    ".puras-comparison,.puras-jobs-live,.puras-result-view,.puras-form):not(.jupyter-widgets-disconnected)))"
-    ":has(+ .jp-OutputArea-child .puras-final){display:none}"
+    f":is(.jp-OutputArea,.output):has({_LIVE}) .puras-final{{display:none}}"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output:not([data-mime-type]))"
+    f":not(:has({_LIVE})):has(+ .jp-OutputArea-child .puras-final){{display:none}}"
     "</style>"
 )
 
