@@ -35,7 +35,7 @@ import yaml
 
 from ..errors import PurasAPIError, PurasConnectionError, PurasError
 from ..runtime import loop as rt
-from ..runtime.session import Session, existing, session
+from ..runtime.session import Session, client_origin, existing, session
 from ..settings import current, on_change
 from ..strings import flat
 from .skill import Skill, SkillNotFound, UnknownSkill, pack_facts, parse_skill, resolve
@@ -532,10 +532,10 @@ def declared_outputs(path: str, sess: Session | None = None, *, client: Any = No
     that of the session's connection, when the client has the same API base and key)."""
     try:
         if client is not None:
-            api_base, key = getattr(client, "api_base", None), getattr(client, "api_key", None)
-            if not isinstance(api_base, str):
+            api_base, key = client_origin(client)
+            if api_base is None:
                 return {}
-            where = _keyed(connection_id(api_base, key if isinstance(key, str) else None))
+            where = _keyed(connection_id(api_base, key.reveal() if key else None))
         else:
             made = sess or existing()
             if made is None or not made.connected:  # no connection yet: nothing was loaded

@@ -40,7 +40,7 @@ from . import loop as rt
 from .budget import Budget
 from .endpoint import endpoint
 
-__all__ = ["Session", "Watch", "existing", "session"]
+__all__ = ["Session", "Watch", "client_origin", "existing", "session"]
 
 FIRST_CHECK = 0.1  # foreground runs need none: the server holds their submission for the first second
 AGE_FACTOR = 1 / 10
@@ -139,9 +139,9 @@ class _ObservedBlocking(httpx.BaseTransport):
         self.inner.close()
 
 
-def _origin(client: Any) -> tuple[str | None, Secret | None]:
+def client_origin(client: Any) -> tuple[str | None, Secret | None]:
     """The API base and key of a caller's own client (ours, or `puras.Client`, which keeps its key as a string),
-    for the media of the jobs it ran: (None, None) for a client that says neither, whose media then get no key."""
+    for the media and the catalog of the jobs it ran: (None, None) for a client that says no API base."""
     api_base = getattr(client, "api_base", None)
     if not isinstance(api_base, str):
         return None, None
@@ -188,6 +188,8 @@ class Session:
         """This connection's own client, made by the first call that needs it, for where the settings send jobs
         (the embedded emulator is started then, when they use it: `runtime.endpoint`). A job that brings its own
         `client=` never needs it, so it starts no emulator and prints no note about one."""
+        if self._client is not None:  # every request asks: no lock once it is made
+            return self._client
         with self._connect_lock:
             if self._client is None:
                 where = endpoint(self.settings)
@@ -356,7 +358,7 @@ class Session:
         which is that of `client` (the caller's own, that ran the job) when given, else this connection's."""
         if self._media_semaphore is None:
             self._media_semaphore = asyncio.Semaphore(4)
-        api_base, api_key = _origin(client) if client is not None else (self.api_base, self.client.secret)
+        api_base, api_key = client_origin(client) if client is not None else (self.api_base, self.client.secret)
         async with self._media_semaphore:
             await self.budget.take()
             return await afetch(

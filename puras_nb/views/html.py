@@ -95,19 +95,22 @@ _BAR = {
     "cancelled": NEUTRAL,
 }
 
-# Styles for our own markup only (never built from result data).
-# - The static final view is hidden wherever the live widget rendered, so a live notebook shows it once.
-# - Where the widget cannot render (a saved notebook reopened without a kernel), ipywidgets leaves the line
-#   "Error displaying widget: model not found" (only then does the output node itself get the class
-#   `jupyter-widgets`); that line is hidden when our static view follows it, standing in for the widget.
-# - Error text uses the theme's error colour (light: --jp-error-color1, dark: the lighter --jp-error-color2),
-#   both above 4.5:1 against the page.
 _LIVE = (
     ":is(.puras-job,.puras-comparison,.puras-jobs-live,.puras-batch-live,.puras-result-view,.puras-form)"
     ":not(.jupyter-widgets-disconnected)"
 )
 """A live view of ours in a widget output (the root classes of our widgets, drawn with a kernel behind them)."""
 
+# Styles for our own markup only (never built from result data).
+# - The static final view is hidden wherever a live view of ours (`_LIVE`) rendered, so a live notebook shows it
+#   once.
+# - A widget output (the one with no data-mime-type) that holds no live view of ours is hidden when our static
+#   view follows it, standing in for the widget: ipywidgets' "Loading widget..." that never loads, its
+#   "Error displaying widget: model not found" (a saved notebook reopened without a kernel), and a widget drawn
+#   from a saved notebook's widget state with no kernel behind it (`.jupyter-widgets-disconnected`: dead buttons,
+#   a broken-link mark on each part).
+# - Error text uses the theme's error colour (light: --jp-error-color1, dark: the lighter --jp-error-color2),
+#   both above 4.5:1 against the page.
 STYLE = (
     "<style>"
     ".puras-static{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;"
@@ -194,10 +197,6 @@ STYLE = (
     ".puras-log-parts .widget-html,.puras-log-parts .widget-html-content{margin:0}"
     ".puras-static td,.puras-static th,.jp-RenderedHTMLCommon .puras-static td,"
     ".jp-RenderedHTMLCommon .puras-static th{text-align:left;vertical-align:top;padding:4px 8px}"
-    # The static view gives way to a live widget. A widget output (the one with no data-mime-type) that holds no
-    # live view of ours gives way to the static view after it: ipywidgets' "Loading widget..." that never loads,
-    # its "model not found" line, and a widget drawn from a saved notebook's widget state with no kernel behind it
-    # (`.jupyter-widgets-disconnected`: dead buttons, a broken-link mark on each part).
     f":is(.jp-OutputArea,.output):has({_LIVE}) .puras-final{{display:none}}"
     ".jp-OutputArea-child:has(> .jp-OutputArea-output:not([data-mime-type]))"
     f":not(:has({_LIVE})):has(+ .jp-OutputArea-child .puras-final){{display:none}}"
